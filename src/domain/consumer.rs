@@ -1,0 +1,320 @@
+//! OAuth consumers ("Consumidores OAuth"): the clients whose key and secret get tokens.
+
+use super::validation::{FieldErrors, optional_text, required_line};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// "Credenciales de cliente".
+    ClientCredentials,
+    /// "Código de autorización"; needs at least one redirect URI.
+    AuthorizationCode,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 2] = [GrantType::ClientCredentials, GrantType::AuthorizationCode];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<GrantType> {
+        GrantType::ALL.into_iter().find(|g| g.as_str() == text)
+    }
+
+    pub fn label_es(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "Credenciales de cliente",
+            GrantType::AuthorizationCode => "Código de autorización",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "Client credentials",
+            GrantType::AuthorizationCode => "Authorization code",
+        }
+    }
+}
+
+/// The shape of the access tokens a consumer gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFormat {
+    /// Random, with an HMAC tag: validated without a database read.
+    #[default]
+    Opaque,
+    /// A signed JWT.
+    Jwt,
+}
+
+impl TokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenFormat::Opaque => "opaque",
+            TokenFormat::Jwt => "jwt",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TokenFormat> {
+        match text {
+            "opaque" => Some(TokenFormat::Opaque),
+            "jwt" => Some(TokenFormat::Jwt),
+            _ => None,
+        }
+    }
+}
+
+/// A consumer as every read returns it: never with its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Consumer {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub grant_type: GrantType,
+    pub permission_group_id: Uuid,
+    /// Name of the permission group, for display.
+    pub permission_group_name: String,
+    pub hub_enabled: bool,
+    pub enabled: bool,
+    pub token_format: TokenFormat,
+    pub redirect_uris: Vec<String>,
+    /// "Clave": the public client identifier.
+    pub client_id: String,
+    pub secret_last_four: String,
+    pub created_at: DateTime<Utc>,
+    /// Username of the creator.
+    pub created_by: String,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every write; sent back as `ETag`, expected in `If-Match`.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewConsumer {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub grant_type: GrantType,
+    pub permission_group_id: Uuid,
+    #[serde(default)]
+    pub hub_enabled: bool,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub token_format: TokenFormat,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_group_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hub_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_format: Option<TokenFormat>,
+}
+
+impl ConsumerPatch {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.permission_group_id.is_none()
+            && self.hub_enabled.is_none()
+            && self.enabled.is_none()
+            && self.redirect_uris.is_none()
+            && self.token_format.is_none()
+    }
+}
+
+/// The answer to a create: the consumer plus its secret, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreatedConsumer {
+    #[serde(flatten)]
+    pub consumer: Consumer,
+    /// "Secreto": shown only in this response.
+    #[schema(value_type = String)]
+    pub client_secret: crate::domain::secret::SecretText,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// How long the previous secret keeps working, in seconds (0: stops at once).
+    #[serde(default)]
+    pub grace_seconds: u32,
+    /// Also revoke the access tokens issued so far ("revocar tokens existentes").
+    #[serde(default)]
+    pub revoke_tokens: bool,
+}
+
+/// Longest grace a rotation may give the previous secret: 30 days.
+pub const MAX_GRACE_SECONDS: u32 = 30 * 24 * 3600;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RotatedSecret {
+    /// The new secret, shown only in this response.
+    #[schema(value_type = String)]
+    pub client_secret: crate::domain::secret::SecretText,
+    pub secret_last_four: String,
+    pub previous_secret_valid_until: Option<DateTime<Utc>>,
+}
+
+/// The fields of a consumer once validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidConsumer {
+    pub name: String,
+    pub description: String,
+    pub grant_type: GrantType,
+    pub permission_group_id: Uuid,
+    pub hub_enabled: bool,
+    pub enabled: bool,
+    pub token_format: TokenFormat,
+    pub redirect_uris: Vec<String>,
+}
+
+impl ValidConsumer {
+    /// Validates every field at once, so the form can show all errors together.
+    pub fn check(self) -> Result<ValidConsumer, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = required_line(&mut errors, "name", &self.name, 100);
+        let description = optional_text(&mut errors, "description", &self.description, 500);
+        let mut uris = Vec::new();
+        for (i, raw) in self.redirect_uris.iter().enumerate() {
+            let uri = raw.trim();
+            if uri.is_empty() {
+                continue;
+            }
+            if let Err(message) = check_redirect_uri(uri) {
+                errors.add("redirect_uris", format!("URL {}: {message}", i + 1));
+            }
+            uris.push(uri.to_string());
+        }
+        if uris.len() > 10 {
+            errors.add("redirect_uris", "Máximo 10 URL de retorno");
+        }
+        if self.grant_type == GrantType::AuthorizationCode && uris.is_empty() {
+            errors.add(
+                "redirect_uris",
+                "Código de autorización necesita al menos una URL de retorno",
+            );
+        }
+        errors.into_result().map(|()| ValidConsumer {
+            name,
+            description,
+            redirect_uris: uris,
+            ..self
+        })
+    }
+}
+
+/// A redirect URI must be absolute, `https://`, or `http://` to a loopback host (RFC 8252),
+/// with no fragment.
+pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.chars().count() > 2000 {
+        return Err("demasiado larga");
+    }
+    let parsed = url::Url::parse(uri).map_err(|_| "no es una URL válida")?;
+    if parsed.fragment().is_some() {
+        return Err("no puede tener fragmento (#)");
+    }
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" => match parsed.host() {
+            Some(url::Host::Domain("localhost")) => Ok(()),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => Ok(()),
+            Some(url::Host::Ipv6(ip)) if ip.is_loopback() => Ok(()),
+            _ => Err("http solo se permite hacia localhost; use https"),
+        },
+        _ => Err("debe empezar con https://"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> ValidConsumer {
+        ValidConsumer {
+            name: "  ERP  ".into(),
+            description: String::new(),
+            grant_type: GrantType::ClientCredentials,
+            permission_group_id: crate::domain::new_id(),
+            hub_enabled: false,
+            enabled: true,
+            token_format: TokenFormat::Opaque,
+            redirect_uris: vec![],
+        }
+    }
+
+    #[test]
+    fn name_is_trimmed_and_bounded() {
+        assert_eq!(base().check().unwrap().name, "ERP");
+        let long = ValidConsumer {
+            name: "x".repeat(101),
+            ..base()
+        };
+        assert!(long.check().unwrap_err().get("name").is_some());
+        let ctrl = ValidConsumer {
+            name: "a\u{1b}[31mb".into(),
+            ..base()
+        };
+        assert!(ctrl.check().unwrap_err().get("name").is_some());
+        let empty = ValidConsumer {
+            name: "   ".into(),
+            ..base()
+        };
+        assert!(empty.check().unwrap_err().get("name").is_some());
+    }
+
+    #[test]
+    fn authorization_code_needs_a_safe_redirect() {
+        let none = ValidConsumer {
+            grant_type: GrantType::AuthorizationCode,
+            ..base()
+        };
+        assert!(none.check().unwrap_err().get("redirect_uris").is_some());
+        for bad in [
+            "http://example.com/cb",
+            "ftp://x",
+            "nope",
+            "https://a/b#frag",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://example.com/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/cb",
+            "http://[::1]/cb",
+        ] {
+            assert!(check_redirect_uri(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn description_limit() {
+        let long = ValidConsumer {
+            description: "d".repeat(501),
+            ..base()
+        };
+        assert!(long.check().unwrap_err().get("description").is_some());
+    }
+}

@@ -1,0 +1,6 @@
+//! consola: a terminal console, an HTTP API and an OAuth2 server for the OAuth consumers of a
+//! maintenance-management account. Layers, each a folder: `domain` → `store` → `service` →
+//! `server`; `client` → `tui`.
+
+pub mod client;
+pub mod domain;
