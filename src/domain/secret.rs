@@ -1,7 +1,7 @@
 //! Formats of the secrets the server hands out.
 //!
-//! Every secret is `consola_<kind>_` + 43 base62 characters from the OS CSPRNG (256 bits)
-//! + a 6-character base62 CRC32 of the random part. The prefix lets secret scanners find a
+//! Every secret is `consola_<kind>_`, then 43 base62 characters from the OS CSPRNG (256
+//! bits), then a 6-character base62 CRC32 of the random part. The prefix lets secret scanners find a
 //! leaked one and the checksum lets them discard look-alikes without asking the server
 //! (the GitHub token scheme). Secrets are stored only as SHA-256 digests: they are
 //! high-entropy, so a slow hash adds nothing but latency on the token path.
