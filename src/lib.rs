@@ -4,3 +4,6 @@
 
 pub mod client;
 pub mod domain;
+pub mod server;
+pub mod service;
+pub mod store;
