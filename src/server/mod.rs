@@ -7,7 +7,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 
-use crate::service::{Service, ServiceConfig, Vault};
+use crate::service::{Clock, Service, ServiceConfig, SystemClock, Vault};
 use crate::store::{SqliteStore, Store};
 use anyhow::Context;
 use axum::Router;
@@ -84,7 +84,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Where the server keeps its data and where it listens.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
@@ -93,6 +93,8 @@ pub struct ServerConfig {
     /// When the port is taken, listen on an ephemeral one instead (the embedded server).
     pub fallback_to_ephemeral_port: bool,
     pub service: ServiceConfig,
+    /// The time source; tests pass a `ManualClock`.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl ServerConfig {
@@ -103,6 +105,7 @@ impl ServerConfig {
             database_url: None,
             fallback_to_ephemeral_port: false,
             service: ServiceConfig::default(),
+            clock: None,
         }
     }
 }
@@ -161,10 +164,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
                 .with_context(|| format!("no se pudo abrir {}", path.display()))?
         }
     });
-    let service = Arc::new(Service::new(
+    let service = Arc::new(Service::with_clock(
         store.clone() as Arc<dyn Store>,
         Vault::from_key(&key),
         config.service.clone(),
+        config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock)),
     ));
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,

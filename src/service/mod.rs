@@ -97,11 +97,19 @@ pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
     pub fn new(at: DateTime<Utc>) -> Self {
+        let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
         ManualClock(Mutex::new(at))
     }
     pub fn advance(&self, by: Duration) {
         let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;
+    }
+}
+
+impl ManualClock {
+    /// The time it shows now.
+    pub fn now_for_tests(&self) -> DateTime<Utc> {
+        self.now()
     }
 }
 
