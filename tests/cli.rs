@@ -42,7 +42,11 @@ async fn setup_then_serve_on_the_same_data_directory() {
         .write_all(b"una clave muy larga\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("jefa"));
 
     // A second setup is refused with the reason.
@@ -55,7 +59,12 @@ async fn setup_then_serve_on_the_same_data_directory() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    again.stdin.take().unwrap().write_all(b"una clave muy larga").unwrap();
+    again
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"una clave muy larga")
+        .unwrap();
     let out = again.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ya está configurada"));
