@@ -99,7 +99,7 @@ async fn eight_sessions_race_without_losing_updates() {
                             Ok(created) => {
                                 tally.lock().await.created += 1;
                                 // Delete half of what this session created.
-                                if next(&mut seed) % 2 == 0 {
+                                if next(&mut seed).is_multiple_of(2) {
                                     match client.delete_consumer(created.consumer.id).await {
                                         Ok(()) => tally.lock().await.deleted += 1,
                                         Err(e) if e.status() == Some(404) => {
