@@ -93,8 +93,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 )
             }
         })?;
+        // Every body of this API is an object; serde would otherwise also read a struct
+        // from an array.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b == b'[') {
+            return Err(ApiError {
+                errors: FieldErrors::single("body", "Se espera un objeto JSON"),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    "El cuerpo debe ser un objeto JSON",
+                )
+            });
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        // Bound recursion well below serde_json's own limit of 128.
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
             let field = field_of(err.path());
             let inner = err.into_inner();
@@ -192,9 +204,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let bare = text.trim_start_matches("W/").trim_matches('"');
         bare.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| {
             ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "modified",
-                "If-Match no corresponde a ninguna versión",
+                StatusCode::BAD_REQUEST,
+                "bad_if_match",
+                "If-Match debe ser el ETag recibido (por ejemplo \"3\")",
             )
         })
     }
