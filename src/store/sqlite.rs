@@ -716,21 +716,30 @@ impl Store for SqliteStore {
 
     async fn consumers(&self, filter: &ConsumerFilter) -> StoreResult<(Vec<Consumer>, u64)> {
         let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-        let after = filter.after.map(|id| id.to_string());
-        // Keyset pagination on the primary key: the cost of a page does not depend on how
-        // deep it is.
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{CONSUMER_SELECT}
-             WHERE (?1 IS NULL OR c.id > ?1)
-               AND (?2 IS NULL OR instr(c.name_key, lower(?2)) > 0 OR instr(c.client_id, ?2) > 0)
-             ORDER BY c.id LIMIT ?3"
-        )))
-        .bind(&after)
-        .bind(q)
-        .bind(i64::from(filter.limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
+        // Keyset pagination on the primary key, so the cost of a page does not depend on how
+        // deep it is. One statement per shape: with `?1 IS NULL OR c.id > ?1` SQLite cannot
+        // use the key's index and scans from the start.
+        const MATCH: &str = "(instr(c.name_key, lower(?)) > 0 OR instr(c.client_id, ?) > 0)";
+        let sql = match (filter.after.is_some(), q.is_some()) {
+            (false, false) => format!("{CONSUMER_SELECT} ORDER BY c.id LIMIT ?"),
+            (true, false) => format!("{CONSUMER_SELECT} WHERE c.id > ? ORDER BY c.id LIMIT ?"),
+            (false, true) => format!("{CONSUMER_SELECT} WHERE {MATCH} ORDER BY c.id LIMIT ?"),
+            (true, true) => {
+                format!("{CONSUMER_SELECT} WHERE c.id > ? AND {MATCH} ORDER BY c.id LIMIT ?")
+            }
+        };
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(after) = filter.after {
+            query = query.bind(after.to_string());
+        }
+        if let Some(q) = q {
+            query = query.bind(q).bind(q);
+        }
+        let rows = query
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend)?;
         let items = rows
             .iter()
             .map(consumer_of)

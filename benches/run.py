@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Runs every benchmark target side by side in one go and writes BENCHMARKS.md.
+
+    python3 benches/run.py            # all targets, about 10 minutes
+    python3 benches/run.py list       # only the named targets (list, token, ...)
+
+Every figure is compared with a baseline measured in the same run, because this machine
+is shared and noisy. Exits non-zero when a target is missed.
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, "target", "release")
+CONSOLA = os.path.join(RELEASE, "consola")
+PASSWORD = "contraseña de banco"
+SERVER_CORE = "0"
+LOAD_CORE = "1"
+
+results = []  # (target, measured, baseline, ratio, goal, ok, note)
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_tools():
+    if not shutil.which("wrk"):
+        log("installing wrk from Debian's packages")
+        sh(["apt-get", "install", "-y", "-qq", "wrk"], stdout=subprocess.DEVNULL)
+
+
+def build():
+    log("building release binaries")
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    sh(["cargo", "bench", "--no-run", "--quiet"], cwd=ROOT, stderr=subprocess.DEVNULL)
+
+
+def bench_binary(name):
+    deps = os.path.join(RELEASE, "deps")
+    candidates = [
+        os.path.join(deps, f)
+        for f in os.listdir(deps)
+        if f.startswith(name + "-") and os.access(os.path.join(deps, f), os.X_OK) and not f.endswith(".d")
+    ]
+    if not candidates:
+        raise SystemExit(f"bench binary {name} not built")
+    return max(candidates, key=os.path.getmtime)
+
+
+class Server:
+    """A `consola serve` (or any server printing its URL) pinned to one core."""
+
+    def __init__(self, argv, marker, core=SERVER_CORE):
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", core] + argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        deadline = time.time() + 60
+        self.url = None
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith(marker):
+                self.url = line[len(marker):].strip()
+                break
+        if not self.url:
+            self.stop()
+            raise SystemExit(f"server did not start: {argv}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def consola_serve(data_dir):
+    return Server(
+        [CONSOLA, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+        "consola escuchando en ",
+    )
+
+
+def request(method, url, body=None, token=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if body is not None:
+        req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    with urllib.request.urlopen(req, timeout=60) as r:
+        text = r.read().decode()
+        return json.loads(text) if text else None
+
+
+def set_up(url):
+    request("POST", url + "/api/v1/setup", {
+        "account_name": "Banco de pruebas", "username": "bench",
+        "display_name": "Bench", "password": PASSWORD,
+    })
+    return login(url)
+
+
+def login(url):
+    return request("POST", url + "/api/v1/session", {"username": "bench", "password": PASSWORD})["token"]
+
+
+def seed_consumers(db_path, group_id, count):
+    """Bulk-inserts consumers straight into SQLite, in id (creation) order."""
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    base_ms = int(time.time() * 1000) - count
+    rng = random.Random(7)
+    batch = []
+    for i in range(count):
+        ms = base_ms + i
+        rand_hex = "%020x" % rng.getrandbits(80)
+        hex_id = "%012x" % ms + "7" + rand_hex[:3] + "8" + rand_hex[3:18]
+        cid = str(uuid.UUID(hex_id))
+        name = f"Consumidor {i:07d}"
+        batch.append((
+            cid, name, name.lower(), "", "client_credentials", group_id, 0, 1, "opaque", "[]",
+            "%032x" % rng.getrandbits(128), rng.randbytes(32), "abcd", ms, "bench", ms,
+        ))
+        if len(batch) == 50_000:
+            insert(con, batch)
+            batch = []
+    if batch:
+        insert(con, batch)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+
+
+def insert(con, rows):
+    con.executemany(
+        "INSERT INTO consumers (id, name, name_key, description, grant_type, permission_group_id,"
+        " hub_enabled, enabled, token_format, redirect_uris, client_id, secret_digest,"
+        " secret_last_four, created_at, created_by, updated_at, version)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",
+        rows,
+    )
+    con.commit()
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url, seconds=5, connections=4, headers=(), script=None):
+    """Runs wrk on the load core; returns (requests/s, p50 ms, p99 ms)."""
+    cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for h in headers:
+        cmd += ["-H", h]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        return float(m.group(1)) * UNITS[m.group(2)]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"wrk saw {non2xx.group(1)} error responses from {url}")
+    return rps, pct(50), pct(99)
+
+
+def record(target, measured, baseline, ratio, goal, ok, note=""):
+    results.append((target, measured, baseline, ratio, goal, ok, note))
+    log(f"{'ok  ' if ok else 'MISS'} {target}: {measured} vs {baseline} → {ratio} (goal {goal})")
+
+
+def target_list():
+    """Consumer list: p99 of a first and a deep page, 1,000,000 consumers vs 1,000."""
+    figures = {}
+    for count in (1_000, 1_000_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = os.path.join(tmp, "data")
+            server = consola_serve(data)
+            token = set_up(server.url)
+            group = request("POST", server.url + "/api/v1/permission-groups",
+                            {"name": "Reportes", "permissions": [{"module": "reports", "actions": ["view"]}]},
+                            token)["id"]
+            server.stop()
+            log(f"seeding {count} consumers")
+            seed_consumers(os.path.join(data, "consola.db"), group, count)
+            server = consola_serve(data)
+            token = login(server.url)
+            auth = "Authorization: Bearer " + token
+            first = server.url + "/api/v1/consumers?limit=100"
+            middle = request("GET", server.url + "/api/v1/consumers?limit=500", token=token)
+            # A deep cursor: walk to about the middle with the largest pages, then page there.
+            cursor = middle["next_cursor"]
+            if count > 1000:
+                con = sqlite3.connect(os.path.join(data, "consola.db"))
+                cursor = con.execute("SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET ?",
+                                     (count // 2,)).fetchone()[0]
+                con.close()
+            deep = server.url + "/api/v1/consumers?limit=100&cursor=" + cursor
+            figures[count] = {
+                "first": wrk(first, headers=[auth]),
+                "deep": wrk(deep, headers=[auth]),
+            }
+            server.stop()
+    for page in ("first", "deep"):
+        small = figures[1_000][page][2]
+        large = figures[1_000_000][page][2]
+        ratio = large / small
+        record(f"Consumer list, {page} page, p99 at 1M vs 1k",
+               f"{large:.2f} ms", f"{small:.2f} ms", f"{ratio:.2f}×", "≤ 2×", ratio <= 2.0)
+
+
+TARGETS = {"list": target_list}
+
+
+def write_report(command):
+    lines = [
+        "# Benchmarks",
+        "",
+        "Every figure is measured against a baseline in the same run (this machine is shared",
+        "and noisy): the ratio is what counts. Reproduce with:",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        "The server runs pinned to core 0 and the load generator (wrk) to core 1.",
+        "",
+        "| target | measured | baseline | ratio | goal | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for target, measured, baseline, ratio, goal, ok, note in results:
+        lines.append(f"| {target} | {measured} | {baseline} | {ratio} | {goal} | {'✅' if ok else '❌'} {note} |")
+    lines.append("")
+    lines.append(f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+                 f"{os.cpu_count()} cores.")
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    chosen = sys.argv[1:] or list(TARGETS)
+    ensure_tools()
+    build()
+    for name in chosen:
+        TARGETS[name]()
+    write_report("python3 benches/run.py")
+    missed = [r for r in results if not r[5]]
+    log(f"{len(results) - len(missed)} targets met, {len(missed)} missed")
+    sys.exit(1 if missed else 0)
+
+
+if __name__ == "__main__":
+    main()
