@@ -233,7 +233,96 @@ def target_list():
                f"{large:.2f} ms", f"{small:.2f} ms", f"{ratio:.2f}×", "≤ 2×", ratio <= 2.0)
 
 
-TARGETS = {"list": target_list}
+def post_script(tmp, authorization, body="grant_type=client_credentials"):
+    path = os.path.join(tmp, "post.lua")
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\n')
+        f.write(f'wrk.body = "{body}"\n')
+        f.write('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        f.write(f'wrk.headers["Authorization"] = "{authorization}"\n')
+    return path
+
+
+def basic(client_id, secret):
+    import base64
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def ensure_peer():
+    peer = os.path.join(ROOT, "benches", "peer")
+    if not os.path.isdir(os.path.join(peer, "node_modules", "oidc-provider")):
+        log("installing oidc-provider from the npm registry")
+        sh(["npm", "install", "--silent", "--no-save", "--no-audit", "--no-fund", "oidc-provider@9"],
+           cwd=peer, stdout=subprocess.DEVNULL)
+    return peer
+
+
+def consumer_with_format(url, token, fmt):
+    group = request("POST", url + "/api/v1/permission-groups",
+                    {"name": "Reportes " + fmt,
+                     "permissions": [{"module": "reports", "actions": ["view", "report"]}]},
+                    token)["id"]
+    created = request("POST", url + "/api/v1/consumers",
+                      {"name": "ERP " + fmt, "grant_type": "client_credentials",
+                       "permission_group_id": group, "token_format": fmt}, token)
+    return created["client_id"], created["client_secret"]
+
+
+TOKEN_SECONDS = 10
+TOKEN_CONNECTIONS = 64
+
+
+def target_token():
+    """Token endpoint: opaque vs a minimal axum floor and vs node-oidc-provider; JWT vs the
+    raw signing rate."""
+    peer_dir = ensure_peer()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = consola_serve(os.path.join(tmp, "data"))
+        token = set_up(server.url)
+        opaque = consumer_with_format(server.url, token, "opaque")
+        jwt = consumer_with_format(server.url, token, "jwt")
+        # Warm up, and size the floor's answer like ours.
+        sample = subprocess.run(
+            ["curl", "-s", "-u", f"{opaque[0]}:{opaque[1]}", "-d", "grant_type=client_credentials",
+             server.url + "/oauth/token"], check=True, capture_output=True, text=True).stdout
+        ours_opaque = wrk(server.url + "/oauth/token", TOKEN_SECONDS, TOKEN_CONNECTIONS,
+                          script=post_script(tmp, basic(*opaque)))
+        ours_jwt = wrk(server.url + "/oauth/token", TOKEN_SECONDS, TOKEN_CONNECTIONS,
+                       script=post_script(tmp, basic(*jwt)))
+        server.stop()
+
+        floor = Server([bench_binary("floor"), "--listen", "127.0.0.1:0", "--body-size", str(len(sample))],
+                       "floor escuchando en ")
+        floor_rps = wrk(floor.url + "/token", TOKEN_SECONDS, TOKEN_CONNECTIONS,
+                        script=post_script(tmp, basic(*opaque)))
+        floor.stop()
+
+        port = 19000 + random.randint(0, 900)
+        peer = Server(["node", os.path.join(peer_dir, "oidc-provider.mjs"), str(port), "bench", "benchsecret"],
+                      "peer escuchando en ")
+        peer_rps = wrk(peer.url + "/token", TOKEN_SECONDS, TOKEN_CONNECTIONS,
+                       script=post_script(tmp, basic("bench", "benchsecret")))
+        peer.stop()
+
+        signing = subprocess.run(["taskset", "-c", SERVER_CORE, bench_binary("signing")],
+                                 check=True, capture_output=True, text=True).stdout
+        sign_rate = float(re.search(r"signatures/s: ([\d.]+)", signing).group(1))
+
+    def fmt(f):
+        return f"{f[0]:,.0f} req/s (p50 {f[1]:.2f} ms, p99 {f[2]:.2f} ms)"
+
+    ratio = ours_opaque[0] / floor_rps[0]
+    record("Token endpoint, opaque, vs minimal axum floor", fmt(ours_opaque), fmt(floor_rps),
+           f"{ratio:.0%}", "≥ 50 %", ratio >= 0.5)
+    ratio = ours_opaque[0] / peer_rps[0]
+    record("Token endpoint, opaque, vs node-oidc-provider", fmt(ours_opaque), fmt(peer_rps),
+           f"{ratio:.1f}×", "≥ 7×", ratio >= 7.0)
+    ratio = ours_jwt[0] / sign_rate
+    record("Token endpoint, JWT, vs raw signing rate on one core", fmt(ours_jwt),
+           f"{sign_rate:,.0f} signatures/s", f"{ratio:.0%}", "≥ 60 %", ratio >= 0.6)
+
+
+TARGETS = {"list": target_list, "token": target_token}
 
 
 def write_report(command):
