@@ -28,7 +28,10 @@ async fn success_body_and_headers_follow_rfc_6749_5_1() {
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let response = raw()
         .post(format!("{}/oauth/token", h.url()))
-        .header("authorization", basic(&c.consumer.client_id, c.client_secret.expose()))
+        .header(
+            "authorization",
+            basic(&c.consumer.client_id, c.client_secret.expose()),
+        )
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await
@@ -53,7 +56,10 @@ async fn basic_credentials_are_form_decoded_and_post_auth_works() {
     let secret = c.client_secret.expose();
     let encoded = raw()
         .post(format!("{}/oauth/token", h.url()))
-        .header("authorization", basic(&percent_all(id), &percent_all(secret)))
+        .header(
+            "authorization",
+            basic(&percent_all(id), &percent_all(secret)),
+        )
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await
@@ -88,7 +94,9 @@ async fn basic_credentials_are_form_decoded_and_post_auth_works() {
     assert_eq!(body["error"], "invalid_request");
 }
 
-async fn error_of(response: reqwest::Response) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+async fn error_of(
+    response: reqwest::Response,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     (status, headers, response.json().await.unwrap())
@@ -103,14 +111,25 @@ async fn each_error_code_has_its_status_and_shape() {
     let http = raw();
 
     // invalid_client: no credentials, a wrong secret, an unknown client.
-    for auth in [None, Some(basic(id, "consola_cs_wrong")), Some(basic("nadie", secret))] {
-        let mut request = http.post(&url).form(&[("grant_type", "client_credentials")]);
+    for auth in [
+        None,
+        Some(basic(id, "consola_cs_wrong")),
+        Some(basic("nadie", secret)),
+    ] {
+        let mut request = http
+            .post(&url)
+            .form(&[("grant_type", "client_credentials")]);
         if let Some(auth) = auth {
             request = request.header("authorization", auth);
         }
         let (status, headers, body) = error_of(request.send().await.unwrap()).await;
         assert_eq!(status, 401);
-        assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+        assert!(
+            headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic")
+        );
         assert_eq!(headers["cache-control"], "no-store");
         assert_eq!(body["error"], "invalid_client");
         assert!(body["error_description"].is_string());
@@ -126,11 +145,17 @@ async fn each_error_code_has_its_status_and_shape() {
         ),
         (vec![("grant_type", "refresh_token")], "unauthorized_client"),
         (
-            vec![("grant_type", "client_credentials"), ("scope", "work_orders:view")],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("scope", "work_orders:view"),
+            ],
             "invalid_scope",
         ),
         (
-            vec![("grant_type", "client_credentials"), ("scope", "reports:view reports:delete")],
+            vec![
+                ("grant_type", "client_credentials"),
+                ("scope", "reports:view reports:delete"),
+            ],
             "invalid_scope",
         ),
     ];
@@ -144,7 +169,11 @@ async fn each_error_code_has_its_status_and_shape() {
                 .unwrap(),
         )
         .await;
-        assert_eq!((status, body["error"].as_str().unwrap()), (400, expected), "{form:?}");
+        assert_eq!(
+            (status, body["error"].as_str().unwrap()),
+            (400, expected),
+            "{form:?}"
+        );
         assert_eq!(headers["content-type"], "application/json");
     }
 
@@ -159,7 +188,10 @@ async fn each_error_code_has_its_status_and_shape() {
             .unwrap(),
     )
     .await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (400, "invalid_request"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_request")
+    );
     let (status, _, body) = error_of(
         http.post(&url)
             .header("authorization", basic(id, secret))
@@ -169,12 +201,20 @@ async fn each_error_code_has_its_status_and_shape() {
             .unwrap(),
     )
     .await;
-    assert_eq!((status, body["error"].as_str().unwrap()), (400, "invalid_request"));
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_request")
+    );
 
     // A code-flow consumer may not use client_credentials.
     let group = h.group("Código", &[("assets", &[Action::View])]).await;
     let coder = h
-        .consumer("Web", &group, GrantType::AuthorizationCode, TokenFormat::Opaque)
+        .consumer(
+            "Web",
+            &group,
+            GrantType::AuthorizationCode,
+            TokenFormat::Opaque,
+        )
         .await;
     let err = h
         .anon
@@ -189,7 +229,11 @@ async fn scopes_default_to_the_group_and_narrow_on_request() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = creds(&c);
-    let all = h.anon.token_client_credentials(id, secret, None).await.unwrap();
+    let all = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap();
     assert_eq!(all.scope, "assets:view reports:report reports:view");
     let narrow = h
         .anon
@@ -197,8 +241,16 @@ async fn scopes_default_to_the_group_and_narrow_on_request() {
         .await
         .unwrap();
     assert_eq!(narrow.scope, "reports:view");
-    let access = h.anon.module_access(&narrow.access_token, "reports").await.unwrap();
-    assert_eq!(access.actions, vec![Action::View], "the narrowed token has no report");
+    let access = h
+        .anon
+        .module_access(&narrow.access_token, "reports")
+        .await
+        .unwrap();
+    assert_eq!(
+        access.actions,
+        vec![Action::View],
+        "the narrowed token has no report"
+    );
     let refused = h
         .anon
         .module_access(&narrow.access_token, "assets")
@@ -225,14 +277,33 @@ async fn grace_window_accepts_both_secrets_then_only_the_new_one() {
         .await
         .unwrap();
     let new = rotated.client_secret.clone();
-    assert!(h.anon.token_client_credentials(&id, &old, None).await.is_ok());
-    assert!(h.anon.token_client_credentials(&id, &new, None).await.is_ok());
+    assert!(
+        h.anon
+            .token_client_credentials(&id, &old, None)
+            .await
+            .is_ok()
+    );
+    assert!(
+        h.anon
+            .token_client_credentials(&id, &new, None)
+            .await
+            .is_ok()
+    );
     let until = rotated.previous_secret_valid_until.unwrap();
     let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default();
     tokio::time::sleep(wait + Duration::from_millis(50)).await;
-    let err = h.anon.token_client_credentials(&id, &old, None).await.unwrap_err();
+    let err = h
+        .anon
+        .token_client_credentials(&id, &old, None)
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), Some("invalid_client"));
-    assert!(h.anon.token_client_credentials(&id, &new, None).await.is_ok());
+    assert!(
+        h.anon
+            .token_client_credentials(&id, &new, None)
+            .await
+            .is_ok()
+    );
 
     // Without grace the old secret stops at once.
     let again = h
@@ -240,13 +311,18 @@ async fn grace_window_accepts_both_secrets_then_only_the_new_one() {
         .rotate_secret(c.consumer.id, &RotateSecret::default())
         .await
         .unwrap();
-    let err = h.anon.token_client_credentials(&id, &new, None).await.unwrap_err();
-    assert_eq!(code(&err), Some("invalid_client"));
-    assert!(h
+    let err = h
         .anon
-        .token_client_credentials(&id, &again.client_secret, None)
+        .token_client_credentials(&id, &new, None)
         .await
-        .is_ok());
+        .unwrap_err();
+    assert_eq!(code(&err), Some("invalid_client"));
+    assert!(
+        h.anon
+            .token_client_credentials(&id, &again.client_secret, None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -254,13 +330,22 @@ async fn rotation_keeps_tokens_unless_told_to_revoke_them() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Jwt).await;
     let (id, secret) = creds(&c);
-    let kept = h.anon.token_client_credentials(id, secret, None).await.unwrap();
+    let kept = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap();
     let rotated = h
         .admin
         .rotate_secret(c.consumer.id, &RotateSecret::default())
         .await
         .unwrap();
-    assert!(h.anon.module_access(&kept.access_token, "reports").await.is_ok());
+    assert!(
+        h.anon
+            .module_access(&kept.access_token, "reports")
+            .await
+            .is_ok()
+    );
     h.admin
         .rotate_secret(
             c.consumer.id,
@@ -285,7 +370,11 @@ async fn disabling_and_deleting_cut_credentials_and_tokens_at_once() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = creds(&c);
-    let token = h.anon.token_client_credentials(id, secret, None).await.unwrap();
+    let token = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap();
     let off = h
         .admin
         .update_consumer(
@@ -298,12 +387,24 @@ async fn disabling_and_deleting_cut_credentials_and_tokens_at_once() {
         )
         .await
         .unwrap();
-    let err = h.anon.token_client_credentials(id, secret, None).await.unwrap_err();
+    let err = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), Some("invalid_client"));
     assert_eq!(err.status(), Some(401));
-    let denied = h.anon.module_access(&token.access_token, "reports").await.unwrap_err();
+    let denied = h
+        .anon
+        .module_access(&token.access_token, "reports")
+        .await
+        .unwrap_err();
     assert_eq!(denied.status(), Some(401));
-    let seen = h.admin.introspect(token.access_token.expose(), None).await.unwrap();
+    let seen = h
+        .admin
+        .introspect(token.access_token.expose(), None)
+        .await
+        .unwrap();
     assert!(!seen.active);
 
     h.admin
@@ -317,18 +418,35 @@ async fn disabling_and_deleting_cut_credentials_and_tokens_at_once() {
         )
         .await
         .unwrap();
-    assert!(h.anon.module_access(&token.access_token, "reports").await.is_ok());
+    assert!(
+        h.anon
+            .module_access(&token.access_token, "reports")
+            .await
+            .is_ok()
+    );
 
     h.admin.delete_consumer(c.consumer.id).await.unwrap();
-    let err = h.anon.token_client_credentials(id, secret, None).await.unwrap_err();
+    let err = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), Some("invalid_client"));
-    let denied = h.anon.module_access(&token.access_token, "reports").await.unwrap_err();
+    let denied = h
+        .anon
+        .module_access(&token.access_token, "reports")
+        .await
+        .unwrap_err();
     assert_eq!(denied.status(), Some(401));
 
     // Still void after a restart.
     let access_token = token.access_token.clone();
     let h = h.restart(ServiceConfig::default()).await;
-    let denied = h.anon.module_access(&access_token, "reports").await.unwrap_err();
+    let denied = h
+        .anon
+        .module_access(&access_token, "reports")
+        .await
+        .unwrap_err();
     assert_eq!(denied.status(), Some(401));
 }
 
@@ -371,7 +489,12 @@ async fn failures_are_throttled_per_client_and_audited() {
     assert!(retry >= 1);
     // Another client is not slowed down.
     let (id, secret) = creds(&other);
-    assert!(h.anon.token_client_credentials(id, secret, None).await.is_ok());
+    assert!(
+        h.anon
+            .token_client_credentials(id, secret, None)
+            .await
+            .is_ok()
+    );
 
     let log = h
         .admin
@@ -386,7 +509,10 @@ async fn failures_are_throttled_per_client_and_audited() {
         .iter()
         .filter(|e| e.module == "OAuth" && e.target == victim.consumer.client_id)
         .count();
-    assert!(oauth_denials >= 4, "each denial is audited ({oauth_denials})");
+    assert!(
+        oauth_denials >= 4,
+        "each denial is audited ({oauth_denials})"
+    );
     for event in &log.items {
         assert!(!event.description.contains(wrong.expose()));
         assert!(!event.description.contains(victim.client_secret.expose()));
@@ -411,7 +537,11 @@ async fn failures_are_throttled_per_address() {
             .await;
     }
     let (id, secret) = creds(&c);
-    let err = h.anon.token_client_credentials(id, secret, None).await.unwrap_err();
+    let err = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(429));
 }
 
@@ -421,7 +551,10 @@ async fn dashboard_counts_tokens_and_failures_and_they_survive_a_restart() {
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = creds(&c);
     for _ in 0..3 {
-        h.anon.token_client_credentials(id, secret, None).await.unwrap();
+        h.anon
+            .token_client_credentials(id, secret, None)
+            .await
+            .unwrap();
     }
     let wrong = SecretText::new("consola_cs_nope".into());
     let _ = h.anon.token_client_credentials(id, &wrong, None).await;
@@ -434,7 +567,10 @@ async fn dashboard_counts_tokens_and_failures_and_they_survive_a_restart() {
     );
     let h = h.restart(ServiceConfig::default()).await;
     let figures = h.admin.dashboard(&DashboardQuery::default()).await.unwrap();
-    assert_eq!((figures.tokens_issued, figures.failed_authentications), (3, 1));
+    assert_eq!(
+        (figures.tokens_issued, figures.failed_authentications),
+        (3, 1)
+    );
 }
 
 #[tokio::test]
@@ -446,8 +582,16 @@ async fn expires_in_is_configurable() {
     .await;
     let c = h.reports_consumer(TokenFormat::Jwt).await;
     let (id, secret) = creds(&c);
-    let token = h.anon.token_client_credentials(id, secret, None).await.unwrap();
+    let token = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap();
     assert_eq!(token.expires_in, 120);
-    let seen = h.admin.introspect(token.access_token.expose(), None).await.unwrap();
+    let seen = h
+        .admin
+        .introspect(token.access_token.expose(), None)
+        .await
+        .unwrap();
     assert_eq!(seen.exp.unwrap() - seen.iat.unwrap(), 120);
 }

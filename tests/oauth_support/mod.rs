@@ -50,20 +50,27 @@ pub async fn start_with(service: ServiceConfig) -> Harness {
 }
 
 pub async fn start_server(dir: &tempfile::TempDir, service: ServiceConfig) -> RunningServer {
-    let mut config = ServerConfig::new(
-        dir.path().to_path_buf(),
-        "127.0.0.1:0".parse().expect("addr"),
-    );
+    start_server_on(dir, service, "127.0.0.1:0".parse().expect("addr")).await
+}
+
+pub async fn start_server_on(
+    dir: &tempfile::TempDir,
+    service: ServiceConfig,
+    listen: std::net::SocketAddr,
+) -> RunningServer {
+    let mut config = ServerConfig::new(dir.path().to_path_buf(), listen);
     config.service = service;
     server::start(config).await.expect("server starts")
 }
 
 impl Harness {
-    /// Stops the server and starts it again on the same data directory.
+    /// Stops the server and starts it again on the same data directory and address (the
+    /// issuer, and so the tokens' `iss`, stays the same).
     pub async fn restart(self, service: ServiceConfig) -> Harness {
         let Harness { dir, server, .. } = self;
+        let addr = server.addr;
         server.shutdown().await;
-        let server = start_server(&dir, service).await;
+        let server = start_server_on(&dir, service, addr).await;
         let anon = Client::new(&server.url()).expect("client");
         let login = anon.login("ana", PASSWORD).await.expect("login");
         let admin = anon.with_token(login.token);
