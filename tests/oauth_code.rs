@@ -26,7 +26,12 @@ async fn flow_with(config: ServiceConfig) -> Flow {
         )
         .await;
     let app = h
-        .consumer("Portal web", &group, GrantType::AuthorizationCode, TokenFormat::Opaque)
+        .consumer(
+            "Portal web",
+            &group,
+            GrantType::AuthorizationCode,
+            TokenFormat::Opaque,
+        )
         .await;
     Flow { h, app }
 }
@@ -65,7 +70,12 @@ impl Flow {
             .unwrap()
     }
 
-    async fn submit(&self, params: &[(String, String)], password: &str, decision: &str) -> reqwest::Response {
+    async fn submit(
+        &self,
+        params: &[(String, String)],
+        password: &str,
+        decision: &str,
+    ) -> reqwest::Response {
         let mut form = params.to_vec();
         form.push(("username".into(), "ana".into()));
         form.push(("password".into(), password.into()));
@@ -150,9 +160,15 @@ async fn pkce_success_gives_working_tokens_and_the_code_works_once() {
 
     // The same code again: refused, and what it produced is revoked.
     let (status, body) = f.exchange_code(&code, &v).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, body) = f.refresh(&refresh).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -179,7 +195,10 @@ async fn each_pkce_failure_is_refused() {
     // A wrong verifier, and none at all.
     let code = f.code(&challenge).await;
     let (status, body) = f.exchange_code(&code, &verifier()).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let code = f.code(&challenge).await;
     let (status, body) = f
         .exchange(&[
@@ -188,7 +207,10 @@ async fn each_pkce_failure_is_refused() {
             ("redirect_uri", CALLBACK),
         ])
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     // A different redirect_uri at the exchange.
     let code = f.code(&challenge).await;
     let (status, body) = f
@@ -199,7 +221,10 @@ async fn each_pkce_failure_is_refused() {
             ("code_verifier", &v),
         ])
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -259,7 +284,10 @@ async fn codes_expire() {
     let code = f.code(&pkce_s256(&v)).await;
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let (status, body) = f.exchange_code(&code, &v).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -296,13 +324,22 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
             ("scope", "work_orders:view"),
         ])
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
 
     // Reusing r1 is theft: the whole family goes, the newest one included.
     let (status, body) = f.refresh(&r1).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let (status, body) = f.refresh(&r3).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -315,5 +352,8 @@ async fn revoking_a_refresh_token_ends_its_family() {
     let (id, secret) = creds(&f.app);
     f.h.anon.revoke(&r1, Some((id, secret))).await.unwrap();
     let (status, body) = f.refresh(&r1).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }

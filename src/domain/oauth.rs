@@ -152,12 +152,17 @@ impl AccessClaims {
     }
 }
 
+/// A requested scope reaches beyond what the group allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("scope beyond the permission group")]
+pub struct ScopeBeyondGroup;
+
 /// The scopes to grant: everything the group allows when none is asked for, the asked subset
-/// otherwise; `Err` names no scope but says the request reaches beyond the group.
+/// otherwise.
 pub fn narrow_scopes(
     allowed: &BTreeSet<String>,
     requested: Option<&str>,
-) -> Result<BTreeSet<String>, ()> {
+) -> Result<BTreeSet<String>, ScopeBeyondGroup> {
     let requested: Vec<&str> = requested
         .unwrap_or("")
         .split(' ')
@@ -169,7 +174,7 @@ pub fn narrow_scopes(
     let mut granted = BTreeSet::new();
     for scope in requested {
         if !allowed.contains(scope) {
-            return Err(());
+            return Err(ScopeBeyondGroup);
         }
         granted.insert(scope.to_string());
     }

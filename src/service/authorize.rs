@@ -41,7 +41,7 @@ pub enum AuthorizeOutcome {
     /// Send the browser here (with `code` or `error`).
     Redirect(String),
     /// Wrong username or password: show the page again with a message.
-    LoginFailed(AuthorizePrompt, String),
+    LoginFailed(Box<AuthorizePrompt>, String),
 }
 
 fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
@@ -147,7 +147,7 @@ impl Service {
             ));
         }
         let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
-            .map_err(|()| fail("invalid_scope", "El scope excede el grupo de permisos"))?;
+            .map_err(|_| fail("invalid_scope", "El scope excede el grupo de permisos"))?;
         Ok(AuthorizePrompt {
             consumer_name: consumer.name.clone(),
             scopes: scopes.into_iter().collect(),
@@ -209,7 +209,7 @@ impl Service {
                 )
                 .await;
                 return Ok(AuthorizeOutcome::LoginFailed(
-                    prompt,
+                    Box::new(prompt),
                     "Usuario o contraseña incorrectos".into(),
                 ));
             }

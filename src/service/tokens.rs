@@ -551,7 +551,7 @@ impl Service {
                     Err(OAuthError::UnauthorizedClient)
                 } else {
                     let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
-                        .map_err(|()| OAuthError::InvalidScope)?;
+                        .map_err(|_| OAuthError::InvalidScope)?;
                     self.issue(&client, &join_scopes(&scopes), None).await
                 }
             }
@@ -795,7 +795,7 @@ impl Service {
             .collect();
         let scopes = match request.scope.as_deref() {
             Some(asked) if !asked.trim().is_empty() => {
-                narrow_scopes(&granted, Some(asked)).map_err(|()| OAuthError::InvalidScope)?
+                narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
             }
             _ => granted,
         };

@@ -12,7 +12,7 @@ use crate::service::{
     OAuthError, TokenCaller, TokenRequest,
 };
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -60,7 +60,7 @@ fn invalid_request(what: &str) -> Response {
 
 /// The parameters of a form body: `application/x-www-form-urlencoded`, each at most once
 /// (RFC 6749 §3.2).
-fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, Response> {
+fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -73,14 +73,14 @@ fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, Stri
         })
         .unwrap_or(false);
     if !is_form {
-        return Err(invalid_request(
-            "El cuerpo debe ser application/x-www-form-urlencoded",
+        return Err(OAuthError::InvalidRequest(
+            "El cuerpo debe ser application/x-www-form-urlencoded".into(),
         ));
     }
     let mut params = HashMap::new();
     for (name, value) in form_urlencoded::parse(body) {
         if params.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(invalid_request(&format!(
+            return Err(OAuthError::InvalidRequest(format!(
                 "Parámetro repetido: {}",
                 name.escape_debug()
             )));
@@ -94,15 +94,15 @@ fn take(params: &mut HashMap<String, String>, name: &str) -> Option<String> {
 }
 
 /// `Authorization: Basic` with the form-urlencoded id and secret (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, Response> {
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let Some(text) = value.to_str().ok() else {
-        return Err(oauth_error(OAuthError::InvalidClient));
+        return Err(OAuthError::InvalidClient);
     };
     let Some((scheme, encoded)) = text.split_once(' ') else {
-        return Err(oauth_error(OAuthError::InvalidClient));
+        return Err(OAuthError::InvalidClient);
     };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
@@ -120,7 +120,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, Response
             client_id,
             client_secret: SecretText::new(secret),
         })),
-        None => Err(oauth_error(OAuthError::InvalidClient)),
+        None => Err(OAuthError::InvalidClient),
     }
 }
 
@@ -128,16 +128,16 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, Response
 fn client_auth(
     headers: &HeaderMap,
     params: &mut HashMap<String, String>,
-) -> Result<Option<ClientAuth>, Response> {
+) -> Result<Option<ClientAuth>, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_id = take(params, "client_id");
     let post_secret = take(params, "client_secret");
     match (basic, post_id, post_secret) {
-        (Some(_), _, Some(_)) => Err(invalid_request(
-            "Use un solo método de autenticación del cliente (Basic o client_secret_post)",
+        (Some(_), _, Some(_)) => Err(OAuthError::InvalidRequest(
+            "Use un solo método de autenticación del cliente (Basic o client_secret_post)".into(),
         )),
-        (Some(basic), Some(id), None) if id != basic.client_id => Err(invalid_request(
-            "client_id no coincide con la autenticación Basic",
+        (Some(basic), Some(id), None) if id != basic.client_id => Err(OAuthError::InvalidRequest(
+            "client_id no coincide con la autenticación Basic".into(),
         )),
         (Some(basic), _, None) => Ok(Some(basic)),
         (None, Some(client_id), Some(secret)) => Ok(Some(ClientAuth {
@@ -160,7 +160,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 fn token_caller(
     headers: &HeaderMap,
     params: &mut HashMap<String, String>,
-) -> Result<TokenCaller, Response> {
+) -> Result<TokenCaller, OAuthError> {
     if let Some(auth) = client_auth(headers, params)? {
         return Ok(TokenCaller::Client(auth));
     }
@@ -214,11 +214,11 @@ pub async fn token(
 ) -> Response {
     let mut params = match form_params(&headers, &body) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(err) => return oauth_error(err),
     };
     let auth = match client_auth(&headers, &mut params) {
         Ok(auth) => auth,
-        Err(response) => return response,
+        Err(err) => return oauth_error(err),
     };
     let request = TokenRequest {
         grant_type: take(&mut params, "grant_type"),
@@ -250,11 +250,11 @@ pub async fn introspect(
 ) -> Response {
     let mut params = match form_params(&headers, &body) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(err) => return oauth_error(err),
     };
     let caller = match token_caller(&headers, &mut params) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(err) => return oauth_error(err),
     };
     let Some(token) = take(&mut params, "token") else {
         return invalid_request("Falta token");
@@ -281,11 +281,11 @@ pub async fn revoke(
 ) -> Response {
     let mut params = match form_params(&headers, &body) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(err) => return oauth_error(err),
     };
     let caller = match token_caller(&headers, &mut params) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(err) => return oauth_error(err),
     };
     let Some(token) = take(&mut params, "token") else {
         return invalid_request("Falta token");
@@ -378,7 +378,8 @@ pub async fn module_access(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(module): Path<String>,
-    uri: Uri,
+    // The URI as sent: inside the nested `/api/v1` router `Uri` lacks the prefix.
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Response {
     let authorization = headers
