@@ -433,6 +433,23 @@ async fn metadata_lists_the_rfc_8414_fields() {
     );
     // The typed client reads the same document.
     assert_eq!(h.anon.metadata().await.unwrap().issuer, base);
+    // The OAuth routes are in the OpenAPI document, each with its own operation id.
+    let spec = h.anon.openapi().await.unwrap();
+    for (path, method, id) in [
+        ("/oauth/token", "post", "oauth_token"),
+        ("/oauth/introspect", "post", "oauth_introspect"),
+        ("/oauth/revoke", "post", "oauth_revoke"),
+        ("/oauth/authorize", "get", "oauth_authorize_page"),
+        (
+            "/.well-known/oauth-authorization-server",
+            "get",
+            "oauth_metadata",
+        ),
+        ("/.well-known/jwks.json", "get", "oauth_jwks"),
+        ("/api/v1/modules/{module}/access", "get", "modules_access"),
+    ] {
+        assert_eq!(spec["paths"][path][method]["operationId"], id, "{path}");
+    }
 }
 
 /// Verifies a JWT against the published JWKS, as an outside resource server would.

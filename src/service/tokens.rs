@@ -137,7 +137,7 @@ pub struct TokenRequest {
 pub enum TokenCaller {
     Client(ClientAuth),
     /// A console session token.
-    Session(String),
+    Session(SecretText),
     None,
 }
 
@@ -891,7 +891,7 @@ impl Service {
             }
             TokenCaller::Session(token) => {
                 let session = self
-                    .authenticate(token)
+                    .authenticate(token.expose())
                     .await
                     .map_err(|_| OAuthError::InvalidClient)?;
                 match session.user.role {
@@ -977,5 +977,27 @@ impl Service {
         if revoked.len() > 10_000 {
             revoked.retain(|_, exp| *exp > now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_credentials() {
+        let secret = secret::generate(SecretKind::ClientSecret);
+        let session = secret::generate(SecretKind::Session);
+        let auth = ClientAuth {
+            client_id: "abc".into(),
+            client_secret: SecretText::new(secret.clone()),
+        };
+        let shown = format!(
+            "{auth:?} {:?} {:?}",
+            TokenCaller::Client(auth.clone()),
+            TokenCaller::Session(SecretText::new(session.clone()))
+        );
+        assert!(shown.contains("abc"));
+        assert!(!shown.contains(&secret) && !shown.contains(&session));
     }
 }

@@ -165,7 +165,7 @@ fn token_caller(
         return Ok(TokenCaller::Client(auth));
     }
     Ok(match bearer(headers) {
-        Some(session) => TokenCaller::Session(session),
+        Some(session) => TokenCaller::Session(SecretText::new(session)),
         None => TokenCaller::None,
     })
 }
