@@ -350,7 +350,16 @@ async fn revoking_a_refresh_token_ends_its_family() {
     let (_, first) = f.exchange_code(&code, &v).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_string();
     let (id, secret) = creds(&f.app);
+    let seen = f.h.anon.introspect(&r1, Some((id, secret))).await.unwrap();
+    assert!(seen.active);
+    assert_eq!(seen.token_type.as_deref(), Some("refresh_token"));
+    assert_eq!(seen.client_id.as_deref(), Some(id));
     f.h.anon.revoke(&r1, Some((id, secret))).await.unwrap();
+    let seen = f.h.anon.introspect(&r1, Some((id, secret))).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&seen).unwrap(),
+        serde_json::json!({"active": false})
+    );
     let (status, body) = f.refresh(&r1).await;
     assert_eq!(
         (status, body["error"].as_str()),

@@ -17,6 +17,7 @@ use crate::store::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 
@@ -224,8 +225,6 @@ struct OpaqueBody<'a> {
     jti: String,
     scope: String,
 }
-
-use serde::{Deserialize, Serialize};
 
 impl Service {
     /// The issuer: the server's base URL.
@@ -911,6 +910,9 @@ impl Service {
         token: &str,
     ) -> Result<Introspection, OAuthError> {
         let owner = self.token_caller(ip, caller).await?;
+        if secret::is_well_formed(SecretKind::RefreshToken, token) {
+            return self.introspect_refresh_token(owner.as_deref(), token).await;
+        }
         let Some(claims) = self.validate_access_token(token) else {
             return Ok(Introspection::inactive());
         };
@@ -928,6 +930,36 @@ impl Service {
             aud: Some(claims.aud),
             iss: Some(claims.iss),
             jti: Some(claims.jti),
+        })
+    }
+
+    async fn introspect_refresh_token(
+        &self,
+        owner: Option<&str>,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
+        let record = match self.store.live_refresh_token(&secret::digest(token)).await {
+            Ok(record) => record,
+            Err(StoreError::NotFound) => return Ok(Introspection::inactive()),
+            Err(other) => return Err(other.into()),
+        };
+        let foreign = owner.is_some_and(|me| me != record.client_id);
+        let cut = read(&self.tokens.cuts)
+            .get(&record.client_id)
+            .is_some_and(|c| c.disabled || c.deleted);
+        if foreign || cut || record.expires_at <= self.now() {
+            return Ok(Introspection::inactive());
+        }
+        Ok(Introspection {
+            active: true,
+            scope: Some(record.scope),
+            client_id: Some(record.client_id.clone()),
+            token_type: Some("refresh_token".into()),
+            exp: Some(record.expires_at.timestamp()),
+            iat: Some(record.issued_at.timestamp()),
+            sub: Some(record.client_id),
+            iss: Some(self.issuer()),
+            ..Introspection::default()
         })
     }
 
