@@ -150,13 +150,28 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let bytes = response.bytes().await.map_err(ClientError::from_reqwest)?;
-        let mut problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| Problem {
-            kind: "about:blank".into(),
-            title: status.canonical_reason().unwrap_or("Error").into(),
-            status: status.as_u16(),
-            detail: format!("El servidor respondió {status}"),
-            errors: Default::default(),
-        });
+        let oauth = || {
+            // OAuth endpoints answer RFC 6749 errors; their code becomes the problem's.
+            serde_json::from_slice::<crate::domain::oauth::OAuthErrorBody>(&bytes)
+                .ok()
+                .map(|e| Problem {
+                    kind: format!("urn:consola:{}", e.error),
+                    title: e.error.clone(),
+                    status: status.as_u16(),
+                    detail: e.error_description,
+                    errors: Default::default(),
+                })
+        };
+        let mut problem = serde_json::from_slice::<Problem>(&bytes)
+            .ok()
+            .or_else(oauth)
+            .unwrap_or_else(|| Problem {
+                kind: "about:blank".into(),
+                title: status.canonical_reason().unwrap_or("Error").into(),
+                status: status.as_u16(),
+                detail: format!("El servidor respondió {status}"),
+                errors: Default::default(),
+            });
         if status == StatusCode::TOO_MANY_REQUESTS
             && let Some(seconds) = retry_after
             && !problem.detail.contains(&seconds)
@@ -381,5 +396,154 @@ impl Client {
 
     pub async fn openapi(&self) -> ClientResult<serde_json::Value> {
         Self::json(self.request(Method::GET, "/api/v1/openapi.json")).await
+    }
+
+    // --- OAuth --------------------------------------------------------------------------
+
+    /// `Authorization: Basic` with id and secret form-urlencoded first (RFC 6749 §2.3.1).
+    pub fn basic_header(client_id: &str, client_secret: &SecretText) -> String {
+        use base64::Engine;
+        let encode =
+            |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+        let pair = format!("{}:{}", encode(client_id), encode(client_secret.expose()));
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+
+    /// `POST /oauth/token` with these parameters, authenticated with Basic when given.
+    pub async fn oauth_token(
+        &self,
+        params: &[(&str, &str)],
+        basic: Option<(&str, &SecretText)>,
+    ) -> ClientResult<crate::domain::oauth::TokenResponse> {
+        let mut builder = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .form(params);
+        if let Some((id, secret)) = basic {
+            builder = builder.header(
+                reqwest::header::AUTHORIZATION,
+                Self::basic_header(id, secret),
+            );
+        }
+        Self::json(builder).await
+    }
+
+    /// A client-credentials access token for the consumer (Basic authentication).
+    pub async fn token_client_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &SecretText,
+        scope: Option<&str>,
+    ) -> ClientResult<crate::domain::oauth::TokenResponse> {
+        let mut params = vec![("grant_type", "client_credentials")];
+        if let Some(scope) = scope {
+            params.push(("scope", scope));
+        }
+        self.oauth_token(&params, Some((client_id, client_secret)))
+            .await
+    }
+
+    /// The form request of introspection and revocation: as the consumer (Basic) when
+    /// given, else with this client's session.
+    fn token_form(
+        &self,
+        path: &str,
+        token: &str,
+        client: Option<(&str, &SecretText)>,
+    ) -> RequestBuilder {
+        let builder = match client {
+            Some((id, secret)) => self.http.post(format!("{}{path}", self.base)).header(
+                reqwest::header::AUTHORIZATION,
+                Self::basic_header(id, secret),
+            ),
+            None => self.request(Method::POST, path),
+        };
+        builder.form(&[("token", token)])
+    }
+
+    /// `POST /oauth/introspect` (RFC 7662).
+    pub async fn introspect(
+        &self,
+        token: &str,
+        client: Option<(&str, &SecretText)>,
+    ) -> ClientResult<crate::domain::oauth::Introspection> {
+        Self::json(self.token_form("/oauth/introspect", token, client)).await
+    }
+
+    /// `POST /oauth/revoke` (RFC 7009).
+    pub async fn revoke(
+        &self,
+        token: &str,
+        client: Option<(&str, &SecretText)>,
+    ) -> ClientResult<()> {
+        Self::empty(self.token_form("/oauth/revoke", token, client)).await
+    }
+
+    /// `GET /api/v1/modules/{module}/access` with an access token.
+    pub async fn module_access(
+        &self,
+        access_token: &SecretText,
+        module: &str,
+    ) -> ClientResult<crate::domain::oauth::ModuleAccess> {
+        Self::json(
+            self.http
+                .get(format!("{}/api/v1/modules/{module}/access", self.base))
+                .bearer_auth(access_token.expose()),
+        )
+        .await
+    }
+
+    /// The same, signed with the legacy API key and secret (Hawk, deprecated).
+    pub async fn module_access_hawk(
+        &self,
+        key: &str,
+        secret: &SecretText,
+        module: &str,
+    ) -> ClientResult<crate::domain::oauth::ModuleAccess> {
+        let path = format!("/api/v1/modules/{module}/access");
+        let url = url::Url::parse(&format!("{}{path}", self.base))
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let host = url.host_str().unwrap_or("").to_string();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let nonce = hex::encode(crate::domain::secret::random_bytes::<8>());
+        let (_, header) = crate::domain::hawk::sign(
+            key,
+            secret.expose(),
+            chrono::Utc::now().timestamp(),
+            &nonce,
+            &crate::domain::hawk::HawkRequest {
+                method: "GET",
+                resource: url.path(),
+                host: &host,
+                port,
+            },
+        );
+        Self::json(
+            self.http
+                .get(url)
+                .header(reqwest::header::AUTHORIZATION, header),
+        )
+        .await
+    }
+
+    /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+    pub async fn metadata(&self) -> ClientResult<crate::domain::oauth::ServerMetadata> {
+        Self::json(self.http.get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            self.base
+        )))
+        .await
+    }
+
+    /// `GET /.well-known/jwks.json`.
+    pub async fn jwks(&self) -> ClientResult<crate::domain::oauth::Jwks> {
+        Self::json(
+            self.http
+                .get(format!("{}/.well-known/jwks.json", self.base)),
+        )
+        .await
     }
 }

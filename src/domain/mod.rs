@@ -4,6 +4,8 @@
 pub mod account;
 pub mod audit;
 pub mod consumer;
+pub mod hawk;
+pub mod oauth;
 pub mod permission;
 pub mod problem;
 pub mod secret;

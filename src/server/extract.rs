@@ -43,6 +43,18 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller's address alone, for routes that take no console session (OAuth, the
+/// protected endpoint).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(ClientIp(peer_ip(parts)))
+    }
+}
+
 /// Names the failing field of a serde error ("name", "permissions[0].actions[1]").
 fn field_of(path: &serde_path_to_error::Path) -> String {
     let text = path.to_string();

@@ -7,7 +7,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 
-use crate::service::{Clock, Service, ServiceConfig, SystemClock, Vault};
+use crate::service::{Clock, Service, ServiceConfig, SystemClock, TokenKeys, Vault};
 use crate::store::{SqliteStore, Store};
 use anyhow::Context;
 use axum::Router;
@@ -31,7 +31,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    use routes::{account, consumers, groups, session, users};
+    use routes::{account, consumers, groups, oauth, session, users};
     let api = Router::new()
         .route("/setup", get(session::setup_status).post(session::setup))
         .route("/session", post(session::login).delete(session::logout))
@@ -67,9 +67,22 @@ pub fn router(state: AppState) -> Router {
             "/consumers/{id}/rotate-secret",
             post(consumers::rotate_secret),
         )
+        .route("/modules/{module}/access", get(oauth::module_access))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .route("/healthz", get(session::healthz))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/introspect", post(oauth::introspect))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_page).post(oauth::authorize_submit),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/.well-known/jwks.json", get(oauth::jwks))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
@@ -110,6 +123,9 @@ impl ServerConfig {
     }
 }
 
+/// How often the token counts aggregated in memory are written to the database.
+const TOKEN_STATS_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A server running on a background task.
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -117,6 +133,7 @@ pub struct RunningServer {
     store: Arc<SqliteStore>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    flusher: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -130,12 +147,24 @@ impl RunningServer {
         self.stop().await;
     }
 
+    /// The database (tests use it to prove a path reads none).
+    pub fn store(&self) -> &Arc<SqliteStore> {
+        &self.store
+    }
+
     async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(flusher) = self.flusher.take() {
+            flusher.abort();
+            let _ = flusher.await;
+        }
+        if let Err(err) = self.service.flush_token_stats().await {
+            tracing::warn!(error = %err, "token counts could not be saved at shutdown");
         }
         self.store.close().await;
     }
@@ -164,15 +193,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
                 .with_context(|| format!("no se pudo abrir {}", path.display()))?
         }
     });
-    let service = Arc::new(Service::with_clock(
-        store.clone() as Arc<dyn Store>,
-        Vault::from_key(&key),
-        config.service.clone(),
-        config
-            .clock
-            .clone()
-            .unwrap_or_else(|| Arc::new(SystemClock)),
-    ));
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(err) if config.fallback_to_ephemeral_port => {
@@ -184,6 +204,44 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         }
     };
     let addr = listener.local_addr()?;
+    let mut service_config = config.service.clone();
+    if service_config.issuer.is_none() {
+        service_config.issuer = Some(format!("http://{addr}"));
+    }
+    let token_key = data_dir::load_or_create_key(&config.data_dir.join("token.key"))?;
+    let token_keys =
+        TokenKeys::load_or_create(token_key, &config.data_dir.join("jwt-signing-keys.json"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let service = Arc::new(
+        Service::with_clock(
+            store.clone() as Arc<dyn Store>,
+            Vault::from_key(&key),
+            service_config,
+            config
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(SystemClock)),
+        )
+        .with_token_keys(token_keys),
+    );
+    service
+        .load_token_state()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("no se pudo cargar el estado de los tokens")?;
+    let flusher = tokio::spawn({
+        let service = service.clone();
+        async move {
+            let mut tick = tokio::time::interval(TOKEN_STATS_FLUSH);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(err) = service.flush_token_stats().await {
+                    tracing::warn!(error = %err, "token counts not saved; retrying later");
+                }
+            }
+        }
+    });
     let app = router(AppState {
         service: service.clone(),
     });
@@ -205,5 +263,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         store,
         shutdown: Some(tx),
         task: Some(task),
+        flusher: Some(flusher),
     })
 }

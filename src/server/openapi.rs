@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::routes::{account, consumers, groups, session, users};
+use super::routes::{account, consumers, groups, oauth, session, users};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -30,6 +30,8 @@ impl Modify for BearerAuth {
         groups::list, groups::create, groups::get, groups::update, groups::delete,
         consumers::list, consumers::create, consumers::get, consumers::update,
         consumers::delete, consumers::rotate_secret,
+        oauth::token, oauth::introspect, oauth::revoke, oauth::metadata, oauth::jwks,
+        oauth::module_access, oauth::authorize_page, oauth::authorize_submit,
         document,
     )
 )]

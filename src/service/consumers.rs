@@ -182,10 +182,13 @@ impl Service {
             &current.name,
             describe_changes(&current, &fields),
         );
-        self.store
+        let updated = self
+            .store
             .update_consumer(id, &fields, current.version, self.now(), &event)
             .await
-            .map_err(map_consumer_write)
+            .map_err(map_consumer_write)?;
+        self.consumer_changed(&updated);
+        Ok(updated)
     }
 
     pub async fn delete_consumer(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
@@ -198,6 +201,8 @@ impl Service {
             &current.name,
             format!("Consumidor eliminado; Clave {}", current.client_id),
         );
+        // Its tokens are void from now on, durably, before the row goes.
+        self.consumer_deleted(&current.client_id).await?;
         self.store.delete_consumer(id, &event).await?;
         Ok(())
     }
@@ -253,6 +258,10 @@ impl Service {
         self.store
             .rotate_consumer_secret(id, &rotation, &event)
             .await?;
+        match rotation.tokens_not_before {
+            Some(at) => self.consumer_tokens_cut(&current.client_id, at),
+            None => self.tokens.forget_client(&current.client_id),
+        }
         Ok(RotatedSecret {
             secret_last_four: rotation.secret_last_four,
             client_secret: SecretText::new(new_secret),

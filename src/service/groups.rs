@@ -99,10 +99,14 @@ impl Service {
             &current.name,
             format!("Grupo editado; permisos: {}", scopes.join(" ")),
         );
-        self.store
+        let saved = self
+            .store
             .update_group(&updated, current.version, &event)
             .await
-            .map_err(map_group_write)
+            .map_err(map_group_write)?;
+        // New tokens of its consumers get the new scopes.
+        self.tokens.forget_all_clients();
+        Ok(saved)
     }
 
     pub async fn delete_permission_group(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {

@@ -118,6 +118,77 @@ pub struct TokenStat {
     pub failed: u64,
 }
 
+/// An authorization code, by digest (the code itself is never stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthorizationCodeRecord {
+    pub digest: [u8; 32],
+    pub consumer_id: Uuid,
+    pub client_id: String,
+    pub user_id: Uuid,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub code_challenge: String,
+    pub family_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What consuming a code found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CodeUse {
+    /// First use: the code is now spent.
+    Fresh(AuthorizationCodeRecord),
+    /// Already spent before: a replay.
+    Reused(AuthorizationCodeRecord),
+}
+
+/// A refresh token, by digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshTokenRecord {
+    pub digest: [u8; 32],
+    pub family_id: Uuid,
+    pub consumer_id: Uuid,
+    pub client_id: String,
+    pub user_id: Option<Uuid>,
+    pub scope: String,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshUse {
+    /// It was current: it is now spent and the replacement stored.
+    Rotated(RefreshTokenRecord),
+    /// It was spent or revoked already: its whole family is now revoked.
+    Reused(RefreshTokenRecord),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationKind {
+    /// One access token, by jti.
+    Token,
+    /// Every access token of a deleted consumer, by client_id.
+    Client,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revocation {
+    pub kind: RevocationKind,
+    pub id: String,
+    pub client_id: String,
+    pub at: DateTime<Utc>,
+    /// After this instant the revoked tokens have expired anyway and the row is moot.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A consumer whose tokens are refused or cut: disabled, or rotated with "revocar tokens".
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerTokenState {
+    pub client_id: String,
+    pub enabled: bool,
+    pub tokens_not_before: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // account and setup
@@ -221,4 +292,35 @@ pub trait Store: Send + Sync + 'static {
     async fn counts(&self) -> StoreResult<Counts>;
     async fn add_token_stats(&self, stats: &[TokenStat]) -> StoreResult<()>;
     async fn token_stats(&self, from_hour: i64, to_hour: i64) -> StoreResult<Vec<TokenStat>>;
+
+    // OAuth codes, refresh tokens and revocations
+    async fn insert_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
+    /// Marks the code spent; `NotFound` when no such code exists.
+    async fn consume_authorization_code(
+        &self,
+        digest: &[u8; 32],
+        at: DateTime<Utc>,
+    ) -> StoreResult<CodeUse>;
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    /// Exchanges a refresh token of `client_id` for `replacement` in one transaction; the
+    /// replacement keeps the family, consumer, user and scope of the token it replaces (only
+    /// its digest and times are taken). `NotFound` when no such token of that client exists.
+    async fn use_refresh_token(
+        &self,
+        digest: &[u8; 32],
+        client_id: &str,
+        replacement: &RefreshTokenRecord,
+        at: DateTime<Utc>,
+    ) -> StoreResult<RefreshUse>;
+    /// A refresh token still usable (neither spent nor revoked).
+    async fn live_refresh_token(&self, digest: &[u8; 32]) -> StoreResult<RefreshTokenRecord>;
+    async fn revoke_refresh_family(&self, family_id: Uuid) -> StoreResult<()>;
+    async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Revocations not yet moot at `now`.
+    async fn revocations(&self, now: DateTime<Utc>) -> StoreResult<Vec<Revocation>>;
+    /// Consumers that are disabled or whose tokens were cut after `since`.
+    async fn consumer_token_states(
+        &self,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<ConsumerTokenState>>;
 }

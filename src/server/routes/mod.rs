@@ -3,6 +3,7 @@
 pub mod account;
 pub mod consumers;
 pub mod groups;
+pub mod oauth;
 pub mod session;
 pub mod users;
 

@@ -1,0 +1,313 @@
+//! OAuth2 wire shapes (RFC 6749, 7009, 7662, 8414, 7517) and the pure rules behind them:
+//! scopes, PKCE and the claims an access token carries.
+
+use super::secret::SecretText;
+use super::{Action, find_module};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    #[schema(value_type = String)]
+    pub access_token: SecretText,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Space-separated scopes granted, `module:action`.
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub refresh_token: Option<SecretText>,
+}
+
+/// An OAuth error body (RFC 6749 §5.2, RFC 6750 §3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OAuthErrorBody {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error_description: String,
+}
+
+/// RFC 7662 answer. An inactive token answers `{"active": false}` and nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+impl Introspection {
+    pub fn inactive() -> Introspection {
+        Introspection::default()
+    }
+}
+
+/// The protected endpoint's answer: what the caller may do in the module.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ModuleAccess {
+    pub module: String,
+    pub actions: Vec<Action>,
+}
+
+/// RFC 8414 authorization server metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub code_challenge_methods_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+}
+
+/// A public key of the JWT signer (RFC 7517, RFC 8037 for Ed25519).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// What an access token says, whatever its format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// The consumer's client_id.
+    pub sub: String,
+    pub aud: String,
+    /// Seconds since the epoch.
+    pub iat: i64,
+    pub exp: i64,
+    /// A UUIDv7 whose time part is the issue instant in milliseconds.
+    pub jti: String,
+    pub scope: String,
+}
+
+impl AccessClaims {
+    pub fn scopes(&self) -> BTreeSet<&str> {
+        self.scope.split(' ').filter(|s| !s.is_empty()).collect()
+    }
+
+    /// Issue instant in milliseconds, from the jti (finer than `iat`).
+    pub fn issued_at_ms(&self) -> i64 {
+        uuid::Uuid::parse_str(&self.jti)
+            .ok()
+            .and_then(|id| id.get_timestamp())
+            .map(|ts| {
+                let (secs, nanos) = ts.to_unix();
+                secs as i64 * 1000 + i64::from(nanos / 1_000_000)
+            })
+            .unwrap_or(self.iat * 1000)
+    }
+
+    /// The actions the token grants in a module, or `None` when it may not even view it.
+    pub fn module_actions(&self, module: &str) -> Option<Vec<Action>> {
+        let scopes = self.scopes();
+        if !scopes.contains(format!("{module}:view").as_str()) {
+            return None;
+        }
+        Some(
+            Action::ALL
+                .into_iter()
+                .filter(|a| scopes.contains(format!("{module}:{}", a.as_str()).as_str()))
+                .collect(),
+        )
+    }
+}
+
+/// A requested scope reaches beyond what the group allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("scope beyond the permission group")]
+pub struct ScopeBeyondGroup;
+
+/// The scopes to grant: everything the group allows when none is asked for, the asked subset
+/// otherwise.
+pub fn narrow_scopes(
+    allowed: &BTreeSet<String>,
+    requested: Option<&str>,
+) -> Result<BTreeSet<String>, ScopeBeyondGroup> {
+    let requested: Vec<&str> = requested
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if requested.is_empty() {
+        return Ok(allowed.clone());
+    }
+    let mut granted = BTreeSet::new();
+    for scope in requested {
+        if !allowed.contains(scope) {
+            return Err(ScopeBeyondGroup);
+        }
+        granted.insert(scope.to_string());
+    }
+    Ok(granted)
+}
+
+pub fn join_scopes(scopes: &BTreeSet<String>) -> String {
+    scopes
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every scope that exists: one per module of the catalog and action.
+pub fn all_scopes() -> Vec<String> {
+    super::module_catalog()
+        .iter()
+        .flat_map(|m| {
+            Action::ALL
+                .into_iter()
+                .map(move |a| format!("{}:{}", m.id, a.as_str()))
+        })
+        .collect()
+}
+
+/// True when the module exists in the catalog.
+pub fn module_exists(module: &str) -> bool {
+    find_module(module).is_some()
+}
+
+/// PKCE S256 (RFC 7636 §4.2): base64url(SHA-256(verifier)) without padding.
+pub fn pkce_s256(verifier: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A code verifier is 43 to 128 unreserved characters (RFC 7636 §4.1).
+pub fn is_valid_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// A code challenge (S256) is 43 base64url characters.
+pub fn is_valid_code_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
+/// Decodes one half of `client_id:client_secret` inside Basic, which RFC 6749 §2.3.1 says
+/// is form-urlencoded (`+` is a space, `%XX` a byte).
+pub fn form_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_matches_the_rfc_example() {
+        // RFC 7636 appendix B.
+        assert_eq!(
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(is_valid_code_verifier(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        ));
+        assert!(!is_valid_code_verifier("short"));
+        assert!(is_valid_code_challenge(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+    }
+
+    #[test]
+    fn scopes_narrow_and_refuse() {
+        let allowed: BTreeSet<String> = ["reports:view", "reports:report"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(narrow_scopes(&allowed, None).unwrap(), allowed);
+        assert_eq!(narrow_scopes(&allowed, Some("  ")).unwrap(), allowed);
+        assert_eq!(
+            join_scopes(&narrow_scopes(&allowed, Some("reports:view")).unwrap()),
+            "reports:view"
+        );
+        assert!(narrow_scopes(&allowed, Some("reports:view assets:view")).is_err());
+    }
+
+    #[test]
+    fn form_decoding_of_basic_halves() {
+        assert_eq!(form_decode("a%3Ab+c").unwrap(), "a:b c");
+        assert_eq!(form_decode("%C3%B1").unwrap(), "ñ");
+        assert!(form_decode("%G1").is_none());
+        assert!(form_decode("%4").is_none());
+    }
+
+    #[test]
+    fn module_actions_need_view() {
+        let claims = AccessClaims {
+            iss: "i".into(),
+            sub: "c".into(),
+            aud: "a".into(),
+            iat: 0,
+            exp: 1,
+            jti: uuid::Uuid::now_v7().to_string(),
+            scope: "reports:view reports:report assets:edit".into(),
+        };
+        assert_eq!(
+            claims.module_actions("reports"),
+            Some(vec![Action::View, Action::Report])
+        );
+        assert_eq!(claims.module_actions("assets"), None);
+        assert!(claims.issued_at_ms() > 0);
+    }
+}

@@ -1,0 +1,626 @@
+//! OAuth2: the token, introspection and revocation endpoints, metadata, JWKS, the
+//! authorization page, and the protected endpoint. Errors here use the RFC 6749 JSON shape
+//! `{error, error_description}`, not problem+json.
+
+use crate::domain::hawk::HawkRequest;
+use crate::domain::oauth::*;
+use crate::domain::secret::SecretText;
+use crate::server::AppState;
+use crate::server::extract::ClientIp;
+use crate::service::{
+    AccessDenied, AuthorizeError, AuthorizeOutcome, AuthorizePrompt, AuthorizeRequest, ClientAuth,
+    OAuthError, TokenCaller, TokenRequest,
+};
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use base64::Engine;
+use bytes::Bytes;
+use std::collections::HashMap;
+
+// --- errors ---------------------------------------------------------------------------
+
+fn oauth_error(err: OAuthError) -> Response {
+    let status = match &err {
+        OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+        OAuthError::AccessDenied => StatusCode::FORBIDDEN,
+        OAuthError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        OAuthError::Internal(message) => {
+            tracing::error!(%message, "oauth internal error");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = OAuthErrorBody {
+        error: err.code().to_string(),
+        error_description: err.description(),
+    };
+    let mut response = super::no_store((status, Json(body)));
+    let headers = response.headers_mut();
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"consola\", charset=\"UTF-8\""),
+        );
+    }
+    if let OAuthError::TooManyRequests { retry_after } = err
+        && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn invalid_request(what: &str) -> Response {
+    oauth_error(OAuthError::InvalidRequest(what.to_string()))
+}
+
+// --- form bodies and client authentication -------------------------------------------
+
+/// The parameters of a form body: `application/x-www-form-urlencoded`, each at most once
+/// (RFC 6749 §3.2).
+fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    if !is_form {
+        return Err(OAuthError::InvalidRequest(
+            "El cuerpo debe ser application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let mut params = HashMap::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if params.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(OAuthError::InvalidRequest(format!(
+                "Parámetro repetido: {}",
+                name.escape_debug()
+            )));
+        }
+    }
+    Ok(params)
+}
+
+fn take(params: &mut HashMap<String, String>, name: &str) -> Option<String> {
+    params.remove(name).filter(|v| !v.is_empty())
+}
+
+/// `Authorization: Basic` with the form-urlencoded id and secret (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let Some(text) = value.to_str().ok() else {
+        return Err(OAuthError::InvalidClient);
+    };
+    let Some((scheme, encoded)) = text.split_once(' ') else {
+        return Err(OAuthError::InvalidClient);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let parsed = decoded.as_deref().and_then(|pair| {
+        let (id, secret) = pair.split_once(':')?;
+        Some((form_decode(id)?, form_decode(secret)?))
+    });
+    match parsed {
+        Some((client_id, secret)) => Ok(Some(ClientAuth {
+            client_id,
+            client_secret: SecretText::new(secret),
+        })),
+        None => Err(OAuthError::InvalidClient),
+    }
+}
+
+/// The client's credentials from Basic or from the body, never both.
+fn client_auth(
+    headers: &HeaderMap,
+    params: &mut HashMap<String, String>,
+) -> Result<Option<ClientAuth>, OAuthError> {
+    let basic = basic_credentials(headers)?;
+    let post_id = take(params, "client_id");
+    let post_secret = take(params, "client_secret");
+    match (basic, post_id, post_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthError::InvalidRequest(
+            "Use un solo método de autenticación del cliente (Basic o client_secret_post)".into(),
+        )),
+        (Some(basic), Some(id), None) if id != basic.client_id => Err(OAuthError::InvalidRequest(
+            "client_id no coincide con la autenticación Basic".into(),
+        )),
+        (Some(basic), _, None) => Ok(Some(basic)),
+        (None, Some(client_id), Some(secret)) => Ok(Some(ClientAuth {
+            client_id,
+            client_secret: SecretText::new(secret),
+        })),
+        (None, _, _) => Ok(None),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// Who calls introspection or revocation: a consumer, or a console session.
+fn token_caller(
+    headers: &HeaderMap,
+    params: &mut HashMap<String, String>,
+) -> Result<TokenCaller, OAuthError> {
+    if let Some(auth) = client_auth(headers, params)? {
+        return Ok(TokenCaller::Client(auth));
+    }
+    Ok(match bearer(headers) {
+        Some(session) => TokenCaller::Session(SecretText::new(session)),
+        None => TokenCaller::None,
+    })
+}
+
+// --- documentation shapes --------------------------------------------------------------
+
+/// The token request (form-urlencoded). Client credentials go in Basic or in the body.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// `client_credentials`, `authorization_code` or `refresh_token`.
+    grant_type: String,
+    scope: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// An introspection or revocation request (form-urlencoded).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenParamForm {
+    token: String,
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+// --- handlers ------------------------------------------------------------------------
+
+#[utoipa::path(operation_id = "oauth_token", post, path = "/oauth/token", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "RFC 6749 §5.1; Cache-Control: no-store", body = TokenResponse),
+        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope", body = OAuthErrorBody),
+        (status = 401, description = "invalid_client", body = OAuthErrorBody),
+        (status = 413, body = crate::domain::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed client authentications; see Retry-After", body = OAuthErrorBody)))]
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(err) => return oauth_error(err),
+    };
+    let auth = match client_auth(&headers, &mut params) {
+        Ok(auth) => auth,
+        Err(err) => return oauth_error(err),
+    };
+    let request = TokenRequest {
+        grant_type: take(&mut params, "grant_type"),
+        scope: params.remove("scope"),
+        code: take(&mut params, "code"),
+        redirect_uri: take(&mut params, "redirect_uri"),
+        code_verifier: take(&mut params, "code_verifier"),
+        refresh_token: take(&mut params, "refresh_token"),
+    };
+    match state.service.token(ip, auth.as_ref(), request).await {
+        Ok(answer) => super::no_store(Json(answer)),
+        Err(err) => oauth_error(err),
+    }
+}
+
+#[utoipa::path(operation_id = "oauth_introspect", post, path = "/oauth/introspect", tag = "oauth",
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "RFC 7662; an inactive token is exactly {\"active\": false}", body = Introspection),
+        (status = 400, body = OAuthErrorBody),
+        (status = 401, description = "No or wrong client credentials or session", body = OAuthErrorBody),
+        (status = 403, description = "A session without the admin role", body = OAuthErrorBody),
+        (status = 429, body = OAuthErrorBody)))]
+pub async fn introspect(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(err) => return oauth_error(err),
+    };
+    let caller = match token_caller(&headers, &mut params) {
+        Ok(c) => c,
+        Err(err) => return oauth_error(err),
+    };
+    let Some(token) = take(&mut params, "token") else {
+        return invalid_request("Falta token");
+    };
+    match state.service.introspect(ip, &caller, &token).await {
+        Ok(answer) => super::no_store(Json(answer)),
+        Err(err) => oauth_error(err),
+    }
+}
+
+#[utoipa::path(operation_id = "oauth_revoke", post, path = "/oauth/revoke", tag = "oauth",
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "RFC 7009: revoked, or unknown (the same answer)"),
+        (status = 400, body = OAuthErrorBody),
+        (status = 401, body = OAuthErrorBody),
+        (status = 403, body = OAuthErrorBody),
+        (status = 429, body = OAuthErrorBody)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = match form_params(&headers, &body) {
+        Ok(p) => p,
+        Err(err) => return oauth_error(err),
+    };
+    let caller = match token_caller(&headers, &mut params) {
+        Ok(c) => c,
+        Err(err) => return oauth_error(err),
+    };
+    let Some(token) = take(&mut params, "token") else {
+        return invalid_request("Falta token");
+    };
+    match state.service.revoke(ip, &caller, &token).await {
+        Ok(()) => super::no_store(StatusCode::OK),
+        Err(err) => oauth_error(err),
+    }
+}
+
+#[utoipa::path(operation_id = "oauth_metadata", get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses((status = 200, description = "RFC 8414", body = ServerMetadata)))]
+pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
+    Json(state.service.metadata())
+}
+
+#[utoipa::path(operation_id = "oauth_jwks", get, path = "/.well-known/jwks.json", tag = "oauth",
+    responses((status = 200, description = "Public keys of the JWT signer", body = Jwks)))]
+pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
+    Json(state.service.jwks())
+}
+
+// --- the protected endpoint ------------------------------------------------------------
+
+fn bearer_error(denied: AccessDenied) -> Response {
+    let (status, challenge, error, description) = match &denied {
+        AccessDenied::Missing => (
+            StatusCode::UNAUTHORIZED,
+            "Bearer realm=\"consola\"".to_string(),
+            "invalid_request",
+            "Falta Authorization: Bearer".to_string(),
+        ),
+        AccessDenied::InvalidToken => (
+            StatusCode::UNAUTHORIZED,
+            "Bearer realm=\"consola\", error=\"invalid_token\"".to_string(),
+            "invalid_token",
+            "Token de acceso vencido, revocado o inválido".to_string(),
+        ),
+        AccessDenied::InsufficientScope(scope) => (
+            StatusCode::FORBIDDEN,
+            format!("Bearer realm=\"consola\", error=\"insufficient_scope\", scope=\"{scope}\""),
+            "insufficient_scope",
+            format!("El token no incluye {scope}"),
+        ),
+        AccessDenied::UnknownModule => (
+            StatusCode::NOT_FOUND,
+            String::new(),
+            "not_found",
+            "Módulo desconocido".to_string(),
+        ),
+        AccessDenied::Hawk(reason) => (
+            StatusCode::UNAUTHORIZED,
+            "Hawk error=\"invalid\"".to_string(),
+            "invalid_token",
+            format!("API Key (Hawk): {reason}"),
+        ),
+        AccessDenied::HawkStale { ts, tsm } => (
+            StatusCode::UNAUTHORIZED,
+            format!("Hawk ts=\"{ts}\", tsm=\"{tsm}\", error=\"Stale timestamp\""),
+            "invalid_token",
+            "API Key (Hawk): hora fuera de la tolerancia de 60 s".to_string(),
+        ),
+    };
+    let mut response = (
+        status,
+        Json(OAuthErrorBody {
+            error: error.to_string(),
+            error_description: description,
+        }),
+    )
+        .into_response();
+    if !challenge.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&challenge)
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[utoipa::path(operation_id = "modules_access", get, path = "/api/v1/modules/{module}/access", tag = "oauth",
+    params(("module" = String, Path, description = "Module id, e.g. `reports`")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The token's scopes include {module}:view", body = ModuleAccess),
+        (status = 401, description = "invalid_token: expired, revoked or forged", body = OAuthErrorBody),
+        (status = 403, description = "insufficient_scope", body = OAuthErrorBody),
+        (status = 404, description = "No such module", body = OAuthErrorBody)))]
+pub async fn module_access(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(module): Path<String>,
+    // The URI as sent: inside the nested `/api/v1` router `Uri` lacks the prefix.
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let result = if authorization.starts_with("Hawk ") {
+        let host_header = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let (host, port) = match host_header.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+                (host, port.parse().unwrap_or(80))
+            }
+            _ => (host_header, 80),
+        };
+        let resource = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or(uri.path());
+        let request = HawkRequest {
+            method: "GET",
+            resource,
+            host,
+            port,
+        };
+        state
+            .service
+            .module_access_hawk(ip, authorization, &request, &module)
+            .await
+    } else {
+        match bearer(&headers) {
+            Some(token) => state.service.module_access(&token, &module),
+            None => Err(AccessDenied::Missing),
+        }
+    };
+    match result {
+        Ok(access) => Json(access).into_response(),
+        Err(denied) => bearer_error(denied),
+    }
+}
+
+// --- the authorization page ------------------------------------------------------------
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page that may not be framed (clickjacking) nor cached.
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{}</title>\
+         <style>body{{font-family:sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}}\
+         label{{display:block;margin:.6rem 0}}input{{width:100%}}.error{{color:#b00}}</style>\
+         </head><body><h1>{}</h1>{body}</body></html>",
+        escape(title),
+        escape(title)
+    );
+    let mut response = super::no_store((status, Html(html)));
+    let headers = response.headers_mut();
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    response
+}
+
+fn error_page(message: &str) -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "No se puede autorizar",
+        &format!("<p class=\"error\">{}</p>", escape(message)),
+    )
+}
+
+fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>) -> Response {
+    let r = &prompt.request;
+    let hidden: String = [
+        ("response_type", &r.response_type),
+        ("client_id", &r.client_id),
+        ("redirect_uri", &r.redirect_uri),
+        ("scope", &r.scope),
+        ("state", &r.state),
+        ("code_challenge", &r.code_challenge),
+        ("code_challenge_method", &r.code_challenge_method),
+    ]
+    .iter()
+    .filter_map(|(name, value)| {
+        value.as_ref().map(|v| {
+            format!(
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                escape(v)
+            )
+        })
+    })
+    .collect();
+    let scopes: String = prompt
+        .scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", escape(s)))
+        .collect();
+    let message = message
+        .map(|m| format!("<p class=\"error\">{}</p>", escape(m)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p><strong>{}</strong> pide acceso a:</p><ul>{scopes}</ul>{message}\
+         <form method=\"post\" action=\"/oauth/authorize\">{hidden}\
+         <label>Usuario <input name=\"username\" autocomplete=\"username\" required></label>\
+         <label>Contraseña <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button name=\"decision\" value=\"approve\">Autorizar</button> \
+         <button name=\"decision\" value=\"deny\">Denegar</button></form>",
+        escape(&prompt.consumer_name)
+    );
+    page(StatusCode::OK, "Autorizar acceso", &body)
+}
+
+fn authorize_error(err: AuthorizeError) -> Response {
+    match err {
+        AuthorizeError::Page(message) => error_page(&message),
+        AuthorizeError::Redirect(url) => Redirect::to(&url).into_response(),
+        AuthorizeError::TooManyRequests { retry_after } => {
+            let mut response = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Demasiados intentos",
+                &format!("<p class=\"error\">Reintente en {retry_after} s</p>"),
+            );
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}
+
+#[utoipa::path(operation_id = "oauth_authorize_page", get, path = "/oauth/authorize", tag = "oauth",
+    params(("response_type" = String, Query), ("client_id" = String, Query), ("redirect_uri" = String, Query),
+        ("scope" = Option<String>, Query), ("state" = Option<String>, Query),
+        ("code_challenge" = String, Query), ("code_challenge_method" = String, Query, description = "S256")),
+    responses((status = 200, description = "Login and consent page", content_type = "text/html", body = String),
+        (status = 303, description = "Error sent back to the registered redirect URI"),
+        (status = 400, description = "Unknown client or redirect URI: an error page, never a redirect", content_type = "text/html", body = String)))]
+pub async fn authorize_page(State(state): State<AppState>, uri: Uri) -> Response {
+    let query = uri.query().unwrap_or("");
+    let request = match parse_authorize(query.as_bytes()) {
+        Ok(r) => r,
+        Err(message) => return error_page(&message),
+    };
+    match state.service.check_authorize(&request).await {
+        Ok(prompt) => consent_page(&prompt, None),
+        Err(err) => authorize_error(err),
+    }
+}
+
+/// The authorization parameters, each at most once.
+fn parse_authorize(input: &[u8]) -> Result<AuthorizeRequest, String> {
+    let mut seen = HashMap::new();
+    for (name, value) in form_urlencoded::parse(input) {
+        if seen.insert(name.to_string(), value.to_string()).is_some() {
+            return Err(format!("Parámetro repetido: {}", name.escape_debug()));
+        }
+    }
+    Ok(AuthorizeRequest {
+        response_type: seen.remove("response_type"),
+        client_id: seen.remove("client_id"),
+        redirect_uri: seen.remove("redirect_uri"),
+        scope: seen.remove("scope"),
+        state: seen.remove("state"),
+        code_challenge: seen.remove("code_challenge"),
+        code_challenge_method: seen.remove("code_challenge_method"),
+    })
+}
+
+/// The login and consent form (the authorization parameters come back as hidden fields).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AuthorizeForm {
+    response_type: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: Option<String>,
+    state: Option<String>,
+    code_challenge: String,
+    code_challenge_method: String,
+    username: String,
+    password: String,
+    /// `approve` or `deny`.
+    decision: String,
+}
+
+#[utoipa::path(operation_id = "oauth_authorize_submit", post, path = "/oauth/authorize", tag = "oauth",
+    request_body(content = AuthorizeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Wrong username or password: the page again", content_type = "text/html", body = String),
+        (status = 303, description = "Back to the redirect URI with `code` (or `error`) and `state`"),
+        (status = 400, content_type = "text/html", body = String),
+        (status = 429, content_type = "text/html", body = String)))]
+pub async fn authorize_submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    body: Bytes,
+) -> Response {
+    let mut fields = HashMap::new();
+    for (name, value) in form_urlencoded::parse(&body) {
+        if fields.insert(name.to_string(), value.to_string()).is_some() {
+            return error_page("Parámetro repetido");
+        }
+    }
+    let request = AuthorizeRequest {
+        response_type: fields.remove("response_type"),
+        client_id: fields.remove("client_id"),
+        redirect_uri: fields.remove("redirect_uri"),
+        scope: fields.remove("scope"),
+        state: fields.remove("state"),
+        code_challenge: fields.remove("code_challenge"),
+        code_challenge_method: fields.remove("code_challenge_method"),
+    };
+    let username = fields.remove("username").unwrap_or_default();
+    let password = fields.remove("password").unwrap_or_default();
+    let approve = fields.remove("decision").as_deref() == Some("approve");
+    match state
+        .service
+        .authorize(ip, &request, &username, password, approve)
+        .await
+    {
+        Ok(AuthorizeOutcome::Redirect(url)) => Redirect::to(&url).into_response(),
+        Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => consent_page(&prompt, Some(&message)),
+        Err(err) => authorize_error(err),
+    }
+}

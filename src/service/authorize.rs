@@ -1,0 +1,268 @@
+//! The authorization code flow's front half (RFC 6749 §4.1, PKCE RFC 7636): checking an
+//! authorization request, the console user's login and consent, and the single-use code.
+
+use super::*;
+use crate::domain::oauth::*;
+use crate::store::AuthorizationCodeRecord;
+
+/// The query of `GET /oauth/authorize` (and the hidden fields of its form).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct AuthorizeRequest {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// A valid request, ready for the login and consent page.
+#[derive(Debug, Clone)]
+pub struct AuthorizePrompt {
+    pub consumer_name: String,
+    pub scopes: Vec<String>,
+    pub request: AuthorizeRequest,
+}
+
+#[derive(Debug, Clone)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: show an error page, never redirect.
+    Page(String),
+    /// Tell the client, at its registered redirect URI.
+    Redirect(String),
+    TooManyRequests {
+        retry_after: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum AuthorizeOutcome {
+    /// Send the browser here (with `code` or `error`).
+    Redirect(String),
+    /// Wrong username or password: show the page again with a message.
+    LoginFailed(Box<AuthorizePrompt>, String),
+}
+
+fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in params {
+            query.append_pair(name, value);
+        }
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+    }
+    url.to_string()
+}
+
+fn error_redirect(
+    request: &AuthorizeRequest,
+    redirect_uri: &str,
+    error: &str,
+    what: &str,
+) -> String {
+    redirect_with(
+        redirect_uri,
+        &[("error", error), ("error_description", what)],
+        request.state.as_deref(),
+    )
+}
+
+impl Service {
+    /// Checks an authorization request. Problems with the client or the redirect URI are
+    /// pages; the others go back to the (verified) redirect URI.
+    pub async fn check_authorize(
+        &self,
+        request: &AuthorizeRequest,
+    ) -> Result<AuthorizePrompt, AuthorizeError> {
+        let client_id = request
+            .client_id
+            .as_deref()
+            .filter(|c| !c.is_empty() && c.len() <= 64)
+            .ok_or_else(|| AuthorizeError::Page("Falta client_id o no es válido".into()))?;
+        let client = self
+            .cached_client(client_id)
+            .await
+            .map_err(|_| AuthorizeError::Page("Error interno".into()))?
+            .ok_or_else(|| AuthorizeError::Page("Consumidor OAuth desconocido".into()))?;
+        let consumer = &client.credentials.consumer;
+        if !consumer.enabled {
+            return Err(AuthorizeError::Page(
+                "El consumidor OAuth está deshabilitado".into(),
+            ));
+        }
+        let redirect_uri = request
+            .redirect_uri
+            .as_deref()
+            .ok_or_else(|| AuthorizeError::Page("Falta redirect_uri".into()))?;
+        if !consumer.redirect_uris.iter().any(|r| r == redirect_uri) {
+            return Err(AuthorizeError::Page(
+                "redirect_uri no coincide con ninguna URL de retorno registrada".into(),
+            ));
+        }
+        let fail = |error: &str, what: &str| {
+            AuthorizeError::Redirect(error_redirect(request, redirect_uri, error, what))
+        };
+        if consumer.grant_type != GrantType::AuthorizationCode {
+            return Err(fail(
+                "unauthorized_client",
+                "El consumidor no usa Código de autorización",
+            ));
+        }
+        if request.response_type.as_deref() != Some("code") {
+            return Err(fail(
+                "unsupported_response_type",
+                "response_type debe ser code",
+            ));
+        }
+        match request.code_challenge_method.as_deref() {
+            Some("S256") => {}
+            None => {
+                return Err(fail(
+                    "invalid_request",
+                    "PKCE requerido: code_challenge_method=S256",
+                ));
+            }
+            Some(_) => {
+                return Err(fail(
+                    "invalid_request",
+                    "Solo se acepta code_challenge_method=S256",
+                ));
+            }
+        }
+        if !request
+            .code_challenge
+            .as_deref()
+            .is_some_and(is_valid_code_challenge)
+        {
+            return Err(fail(
+                "invalid_request",
+                "PKCE requerido: code_challenge (S256)",
+            ));
+        }
+        let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
+            .map_err(|_| fail("invalid_scope", "El scope excede el grupo de permisos"))?;
+        Ok(AuthorizePrompt {
+            consumer_name: consumer.name.clone(),
+            scopes: scopes.into_iter().collect(),
+            request: request.clone(),
+        })
+    }
+
+    /// The form's answer: a console user's login and their consent (or refusal).
+    pub async fn authorize(
+        &self,
+        ip: IpAddr,
+        request: &AuthorizeRequest,
+        username: &str,
+        password: String,
+        approve: bool,
+    ) -> Result<AuthorizeOutcome, AuthorizeError> {
+        let prompt = self.check_authorize(request).await?;
+        let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
+        let caller = Caller::anonymous(ip);
+        let user_key = format!("login-user:{}", username.trim().to_lowercase());
+        let ip_key = format!("login-ip:{ip}");
+        for key in [&user_key, &ip_key] {
+            if let Err(retry_after) = self.throttle.check(key) {
+                self.record_denied(
+                    &caller,
+                    modules::OAUTH,
+                    username.trim(),
+                    "autorización frenada",
+                )
+                .await;
+                return Err(AuthorizeError::TooManyRequests { retry_after });
+            }
+        }
+        fn internal(err: impl std::fmt::Display) -> AuthorizeError {
+            tracing::error!(error = %err, "authorization failed");
+            AuthorizeError::Page("Error interno".into())
+        }
+        let record = match self.store.user_by_username(username.trim()).await {
+            Ok(record) => Some(record),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(internal(other)),
+        };
+        let stored = record.as_ref().map(|r| r.password_hash.clone());
+        let ok = passwords::verify(password, stored)
+            .await
+            .map_err(|_| AuthorizeError::Page("Error interno".into()))?;
+        let user = match record {
+            Some(r) if ok && !r.user.disabled => r.user,
+            _ => {
+                self.throttle
+                    .fail(&user_key, self.config.login_failures_per_user);
+                self.throttle
+                    .fail(&ip_key, self.config.login_failures_per_ip);
+                self.record_denied(
+                    &caller,
+                    modules::OAUTH,
+                    username.trim(),
+                    "autorización: usuario o contraseña incorrectos",
+                )
+                .await;
+                return Ok(AuthorizeOutcome::LoginFailed(
+                    Box::new(prompt),
+                    "Usuario o contraseña incorrectos".into(),
+                ));
+            }
+        };
+        self.throttle.succeed(&user_key);
+        if !approve {
+            return Ok(AuthorizeOutcome::Redirect(error_redirect(
+                request,
+                &redirect_uri,
+                "access_denied",
+                "El usuario no autorizó el acceso",
+            )));
+        }
+        let client_id = request.client_id.clone().unwrap_or_default();
+        let client = self
+            .cached_client(&client_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AuthorizeError::Page("Consumidor OAuth desconocido".into()))?;
+        let code = secret::generate(SecretKind::AuthorizationCode);
+        let now = self.now();
+        let record = AuthorizationCodeRecord {
+            digest: secret::digest(&code),
+            consumer_id: client.credentials.consumer.id,
+            client_id: client_id.clone(),
+            user_id: user.id,
+            redirect_uri: redirect_uri.clone(),
+            scope: prompt.scopes.join(" "),
+            code_challenge: request.code_challenge.clone().unwrap_or_default(),
+            family_id: new_id(),
+            expires_at: now + self.config.authorization_code_ttl,
+        };
+        self.store
+            .insert_authorization_code(&record)
+            .await
+            .map_err(internal)?;
+        let event = NewAuditEvent {
+            actor: Actor::user(&user.username),
+            ..self.audit(
+                &caller,
+                AuditAction::Token,
+                modules::OAUTH,
+                &client_id,
+                format!("Autorizó a «{}»: {}", prompt.consumer_name, record.scope),
+            )
+        };
+        if let Err(err) = self.store.record(&event).await {
+            tracing::warn!(error = %err, "could not record a consent");
+        }
+        Ok(AuthorizeOutcome::Redirect(redirect_with(
+            &redirect_uri,
+            &[("code", &code)],
+            request.state.as_deref(),
+        )))
+    }
+}

@@ -1,0 +1,1035 @@
+//! The OAuth2 token service: client authentication, the token endpoint's grants, access
+//! tokens (`opaque` and `jwt`), their validation, introspection and revocation.
+//!
+//! Issuing a token writes nothing to the database: credentials come from an in-memory cache
+//! that the service invalidates on every write to consumers and groups, counts are
+//! aggregated in memory and flushed in batches, and validation reads only memory (the keys,
+//! and a view of revoked tokens and cut consumers that the service keeps up to date and
+//! loads at start).
+
+use super::token_keys::TokenKeys;
+use super::*;
+use crate::domain::oauth::*;
+use crate::domain::secret::SecretText;
+use crate::store::{
+    CodeUse, ConsumerCredentials, RefreshTokenRecord, RefreshUse, Revocation, RevocationKind,
+    TokenStat,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::RwLock;
+
+/// Prefix of `opaque` access tokens, so secret scanners can find a leaked one.
+pub const OPAQUE_PREFIX: &str = "consola_at_";
+/// Bound on cached consumer credentials; the cache starts over when full.
+const MAX_CACHED_CLIENTS: usize = 50_000;
+
+/// An OAuth error (RFC 6749 §5.2), as the token, introspection and revocation endpoints
+/// answer it.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client")]
+    InvalidClient,
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client")]
+    UnauthorizedClient,
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("invalid_scope")]
+    InvalidScope,
+    /// A console session that may not do this.
+    #[error("access_denied")]
+    AccessDenied,
+    #[error("too many failures; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::TooManyRequests { retry_after } => {
+                OAuthError::TooManyRequests { retry_after }
+            }
+            other => OAuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(err: StoreError) -> Self {
+        OAuthError::Internal(err.to_string())
+    }
+}
+
+impl OAuthError {
+    /// The RFC 6749 error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient => "unauthorized_client",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::AccessDenied => "access_denied",
+            OAuthError::TooManyRequests { .. } => "slow_down",
+            OAuthError::Internal(_) => "server_error",
+        }
+    }
+
+    /// Words for the integrator; never a secret.
+    pub fn description(&self) -> String {
+        match self {
+            OAuthError::InvalidRequest(d) | OAuthError::InvalidGrant(d) => d.clone(),
+            OAuthError::InvalidClient => {
+                "Autenticación del cliente fallida (Clave o Secreto incorrectos, o consumidor deshabilitado)".into()
+            }
+            OAuthError::UnauthorizedClient => {
+                "El tipo de autorización del consumidor no permite este grant_type".into()
+            }
+            OAuthError::UnsupportedGrantType => "grant_type no soportado".into(),
+            OAuthError::InvalidScope => {
+                "El scope pedido excede lo que permite el grupo de permisos del consumidor".into()
+            }
+            OAuthError::AccessDenied => "Se necesita el rol Administrador".into(),
+            OAuthError::TooManyRequests { retry_after } => {
+                format!("Demasiados intentos fallidos; reintente en {retry_after} s")
+            }
+            OAuthError::Internal(_) => "Error interno del servidor".into(),
+        }
+    }
+}
+
+/// Client credentials as presented (Basic or body).
+#[derive(Clone)]
+pub struct ClientAuth {
+    pub client_id: String,
+    pub client_secret: SecretText,
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientAuth")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The token endpoint's parameters, besides client authentication.
+#[derive(Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub scope: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+/// Who calls introspection or revocation.
+#[derive(Debug, Clone)]
+pub enum TokenCaller {
+    Client(ClientAuth),
+    /// A console session token.
+    Session(SecretText),
+    None,
+}
+
+/// Why a bearer token is refused at a protected endpoint (RFC 6750 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessDenied {
+    /// No credentials at all.
+    Missing,
+    /// Expired, revoked, forged or malformed.
+    InvalidToken,
+    /// Valid, but without `{module}:view`; carries the scope that would do.
+    InsufficientScope(String),
+    UnknownModule,
+    /// A Hawk request that fails; the reason is safe to show.
+    Hawk(&'static str),
+    /// A Hawk timestamp too far from ours: our time and its MAC (`ts`, `tsm`).
+    HawkStale {
+        ts: i64,
+        tsm: String,
+    },
+}
+
+/// A consumer as the token endpoint needs it: credentials and its group's scopes.
+pub(crate) struct CachedClient {
+    pub credentials: ConsumerCredentials,
+    pub scopes: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientCut {
+    disabled: bool,
+    deleted: bool,
+    /// Tokens issued before this instant (ms) are refused.
+    not_before_ms: i64,
+}
+
+/// What the service keeps in memory for tokens.
+#[derive(Default)]
+pub(crate) struct TokenState {
+    clients: RwLock<HashMap<String, Arc<CachedClient>>>,
+    cuts: RwLock<HashMap<String, ClientCut>>,
+    /// Revoked access-token ids and their expiry (s).
+    revoked: RwLock<HashMap<String, i64>>,
+    /// Issued and failed counts per Unix hour, not yet flushed.
+    pending: Mutex<BTreeMap<i64, (u64, u64)>>,
+    /// Hawk nonces seen, with their timestamps.
+    pub(crate) hawk_nonces: Mutex<HashMap<String, i64>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl TokenState {
+    fn count(&self, at: DateTime<Utc>, issued: u64, failed: u64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = pending.entry(at.timestamp() / 3600).or_default();
+        entry.0 += issued;
+        entry.1 += failed;
+    }
+
+    pub(crate) fn forget_client(&self, client_id: &str) {
+        write(&self.clients).remove(client_id);
+    }
+
+    pub(crate) fn forget_all_clients(&self) {
+        write(&self.clients).clear();
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct OpaqueBody<'a> {
+    v: u8,
+    #[serde(borrow)]
+    iss: std::borrow::Cow<'a, str>,
+    sub: String,
+    aud: std::borrow::Cow<'a, str>,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    scope: String,
+}
+
+impl Service {
+    /// The issuer: the server's base URL.
+    pub fn issuer(&self) -> String {
+        self.config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1".to_string())
+    }
+
+    fn audience(&self) -> String {
+        format!("{}/api/v1", self.issuer())
+    }
+
+    pub fn metadata(&self) -> ServerMetadata {
+        let issuer = self.issuer();
+        let methods = vec![
+            "client_secret_basic".to_string(),
+            "client_secret_post".to_string(),
+        ];
+        ServerMetadata {
+            authorization_endpoint: format!("{issuer}/oauth/authorize"),
+            token_endpoint: format!("{issuer}/oauth/token"),
+            introspection_endpoint: format!("{issuer}/oauth/introspect"),
+            revocation_endpoint: format!("{issuer}/oauth/revoke"),
+            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+            grant_types_supported: vec![
+                "client_credentials".into(),
+                "authorization_code".into(),
+                "refresh_token".into(),
+            ],
+            response_types_supported: vec!["code".into()],
+            token_endpoint_auth_methods_supported: methods.clone(),
+            introspection_endpoint_auth_methods_supported: methods.clone(),
+            revocation_endpoint_auth_methods_supported: methods,
+            code_challenge_methods_supported: vec!["S256".into()],
+            scopes_supported: all_scopes(),
+            issuer,
+        }
+    }
+
+    pub fn jwks(&self) -> Jwks {
+        self.keys.jwks()
+    }
+
+    /// Makes a new JWT signing key current; tokens signed with the previous ones still
+    /// verify. Returns the new key id.
+    pub fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<String> {
+        self.super_admin(caller)?;
+        self.keys.rotate(self.now())
+    }
+
+    /// The token keys (for wiring and tests).
+    pub fn token_keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    // --- start, stats ----------------------------------------------------------------
+
+    /// Loads the revoked tokens and cut consumers that are still relevant. Called once at
+    /// start, before serving.
+    pub async fn load_token_state(&self) -> ServiceResult<()> {
+        let now = self.now();
+        let since = now - self.config.access_token_ttl - Duration::minutes(5);
+        let mut cuts = HashMap::new();
+        for state in self.store.consumer_token_states(since).await? {
+            cuts.insert(
+                state.client_id,
+                ClientCut {
+                    disabled: !state.enabled,
+                    deleted: false,
+                    not_before_ms: state.tokens_not_before.timestamp_millis(),
+                },
+            );
+        }
+        let mut revoked = HashMap::new();
+        for revocation in self.store.revocations(now).await? {
+            match revocation.kind {
+                RevocationKind::Token => {
+                    revoked.insert(revocation.id, revocation.expires_at.timestamp());
+                }
+                RevocationKind::Client => {
+                    cuts.entry(revocation.client_id).or_default().deleted = true;
+                }
+            }
+        }
+        *write(&self.tokens.cuts) = cuts;
+        *write(&self.tokens.revoked) = revoked;
+        Ok(())
+    }
+
+    /// Writes the counts aggregated since the last flush to the hourly `token_stats`.
+    pub async fn flush_token_stats(&self) -> ServiceResult<()> {
+        let pending = std::mem::take(
+            &mut *self
+                .tokens
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let stats: Vec<TokenStat> = pending
+            .iter()
+            .map(|(hour, (issued, failed))| TokenStat {
+                hour: *hour,
+                issued: *issued,
+                failed: *failed,
+            })
+            .collect();
+        if let Err(err) = self.store.add_token_stats(&stats).await {
+            // Keep the counts for the next flush.
+            let mut current = self
+                .tokens
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for (hour, (issued, failed)) in pending {
+                let entry = current.entry(hour).or_default();
+                entry.0 += issued;
+                entry.1 += failed;
+            }
+            return Err(err.into());
+        }
+        Ok(())
+    }
+
+    /// Counts not yet flushed, per hour (for the dashboard).
+    pub(crate) fn pending_token_stats(&self) -> Vec<TokenStat> {
+        self.tokens
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(hour, (issued, failed))| TokenStat {
+                hour: *hour,
+                issued: *issued,
+                failed: *failed,
+            })
+            .collect()
+    }
+
+    // --- consumer writes seen by the token state --------------------------------------
+
+    pub(crate) fn consumer_changed(&self, consumer: &Consumer) {
+        self.tokens.forget_client(&consumer.client_id);
+        let mut cuts = write(&self.tokens.cuts);
+        let cut = cuts.entry(consumer.client_id.clone()).or_default();
+        cut.disabled = !consumer.enabled;
+    }
+
+    pub(crate) fn consumer_tokens_cut(&self, client_id: &str, at: DateTime<Utc>) {
+        self.tokens.forget_client(client_id);
+        write(&self.tokens.cuts)
+            .entry(client_id.to_string())
+            .or_default()
+            .not_before_ms = at.timestamp_millis();
+    }
+
+    /// Remembers (durably) that a deleted consumer's tokens are void.
+    pub(crate) async fn consumer_deleted(&self, client_id: &str) -> ServiceResult<()> {
+        self.tokens.forget_client(client_id);
+        write(&self.tokens.cuts)
+            .entry(client_id.to_string())
+            .or_default()
+            .deleted = true;
+        let now = self.now();
+        self.store
+            .insert_revocation(&Revocation {
+                kind: RevocationKind::Client,
+                id: client_id.to_string(),
+                client_id: client_id.to_string(),
+                at: now,
+                expires_at: now + self.config.access_token_ttl + Duration::minutes(5),
+            })
+            .await?;
+        Ok(())
+    }
+
+    // --- client authentication -------------------------------------------------------
+
+    pub(crate) async fn cached_client(
+        &self,
+        client_id: &str,
+    ) -> ServiceResult<Option<Arc<CachedClient>>> {
+        if let Some(found) = read(&self.tokens.clients).get(client_id) {
+            return Ok(Some(found.clone()));
+        }
+        let credentials = match self.store.consumer_credentials(client_id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let scopes = self
+            .store
+            .group(credentials.consumer.permission_group_id)
+            .await?
+            .scopes();
+        let entry = Arc::new(CachedClient {
+            credentials,
+            scopes,
+        });
+        let mut clients = write(&self.tokens.clients);
+        if clients.len() >= MAX_CACHED_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(client_id.to_string(), entry.clone());
+        Ok(Some(entry))
+    }
+
+    fn secret_matches(&self, client: &CachedClient, presented: &str) -> bool {
+        let c = &client.credentials;
+        let current = secret::matches(presented, &c.secret_digest);
+        let previous = match (&c.previous_secret_digest, c.previous_secret_valid_until) {
+            (Some(digest), Some(until)) => self.now() < until && secret::matches(presented, digest),
+            _ => false,
+        };
+        current || previous
+    }
+
+    async fn deny_client(&self, ip: IpAddr, client_id: Option<&str>, what: &str) {
+        let event = NewAuditEvent {
+            at: self.now(),
+            ip: ip.to_string(),
+            actor: match client_id {
+                Some(id) => Actor::consumer(id),
+                None => Actor::anonymous(),
+            },
+            action: AuditAction::Denied,
+            module: modules::OAUTH.to_string(),
+            target: client_id.unwrap_or("").to_string(),
+            description: what.to_string(),
+        };
+        if let Err(err) = self.store.record(&event).await {
+            tracing::warn!(error = %err, "could not record a denial in the audit log");
+        }
+    }
+
+    /// The consumer whose credentials these are: current secret, or the previous one during
+    /// its grace; enabled. Failures are throttled per client_id and per address, counted
+    /// for the dashboard and audited.
+    pub(crate) async fn authenticate_client(
+        &self,
+        ip: IpAddr,
+        auth: Option<&ClientAuth>,
+    ) -> Result<Arc<CachedClient>, OAuthError> {
+        let ip_key = format!("client-ip:{ip}");
+        let Some(auth) = auth else {
+            self.throttle
+                .fail(&ip_key, self.config.client_failures_per_ip);
+            self.tokens.count(self.now(), 0, 1);
+            self.deny_client(ip, None, "solicitud OAuth sin credenciales de cliente")
+                .await;
+            return Err(OAuthError::InvalidClient);
+        };
+        let client_id = auth.client_id.as_str();
+        let client_key = format!("client:{client_id}");
+        for key in [&client_key, &ip_key] {
+            if let Err(retry_after) = self.throttle.check(key) {
+                self.tokens.count(self.now(), 0, 1);
+                self.deny_client(
+                    ip,
+                    Some(client_id),
+                    "autenticación de cliente frenada por exceso de fallos",
+                )
+                .await;
+                return Err(OAuthError::TooManyRequests { retry_after });
+            }
+        }
+        let plausible = !client_id.is_empty()
+            && client_id.len() <= 64
+            && secret::is_well_formed(SecretKind::ClientSecret, auth.client_secret.expose());
+        let client = if plausible {
+            self.cached_client(client_id).await?
+        } else {
+            None
+        };
+        match client {
+            Some(client)
+                if client.credentials.consumer.enabled
+                    && self.secret_matches(&client, auth.client_secret.expose()) =>
+            {
+                Ok(client)
+            }
+            found => {
+                self.throttle
+                    .fail(&client_key, self.config.client_failures_per_client);
+                self.throttle
+                    .fail(&ip_key, self.config.client_failures_per_ip);
+                self.tokens.count(self.now(), 0, 1);
+                let what = match found {
+                    Some(c) if !c.credentials.consumer.enabled => {
+                        "autenticación de cliente: consumidor deshabilitado"
+                    }
+                    Some(_) => "autenticación de cliente: secreto incorrecto",
+                    None => "autenticación de cliente: Clave desconocida",
+                };
+                self.deny_client(ip, Some(client_id), what).await;
+                Err(OAuthError::InvalidClient)
+            }
+        }
+    }
+
+    // --- the token endpoint ----------------------------------------------------------
+
+    /// `POST /oauth/token`.
+    pub async fn token(
+        &self,
+        ip: IpAddr,
+        auth: Option<&ClientAuth>,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate_client(ip, auth).await?;
+        let grant = request
+            .grant_type
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta grant_type".into()))?;
+        let consumer = &client.credentials.consumer;
+        let result = match grant {
+            "client_credentials" => {
+                if consumer.grant_type != GrantType::ClientCredentials {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
+                        .map_err(|_| OAuthError::InvalidScope)?;
+                    self.issue(&client, &join_scopes(&scopes), None).await
+                }
+            }
+            "authorization_code" => {
+                if consumer.grant_type != GrantType::AuthorizationCode {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    self.exchange_code(&client, &request).await
+                }
+            }
+            "refresh_token" => {
+                if consumer.grant_type != GrantType::AuthorizationCode {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    self.exchange_refresh_token(&client, &request).await
+                }
+            }
+            _ => Err(OAuthError::UnsupportedGrantType),
+        };
+        if let Err(err) = &result
+            && !matches!(err, OAuthError::Internal(_))
+        {
+            self.deny_client(
+                ip,
+                Some(&consumer.client_id),
+                &format!("token denegado: {}", err.code()),
+            )
+            .await;
+        }
+        result
+    }
+
+    /// A new access token (and, for the code flow, a refresh token of `family`).
+    async fn issue(
+        &self,
+        client: &CachedClient,
+        scope: &str,
+        family: Option<(Uuid, Option<Uuid>)>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let consumer = &client.credentials.consumer;
+        let now = self.now();
+        let ttl = self.config.access_token_ttl;
+        let access_token = self.mint_access_token(consumer, scope, now)?;
+        let refresh_token = match family {
+            Some((family_id, user_id)) => {
+                let token = secret::generate(SecretKind::RefreshToken);
+                self.store
+                    .insert_refresh_token(&RefreshTokenRecord {
+                        digest: secret::digest(&token),
+                        family_id,
+                        consumer_id: consumer.id,
+                        client_id: consumer.client_id.clone(),
+                        user_id,
+                        scope: scope.to_string(),
+                        issued_at: now,
+                        expires_at: now + self.config.refresh_token_ttl,
+                    })
+                    .await?;
+                Some(SecretText::new(token))
+            }
+            None => None,
+        };
+        self.tokens.count(now, 1, 0);
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ttl.num_seconds().max(0) as u64,
+            scope: scope.to_string(),
+            refresh_token,
+        })
+    }
+
+    fn mint_access_token(
+        &self,
+        consumer: &Consumer,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SecretText, OAuthError> {
+        let ms = now.timestamp_millis();
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            (ms / 1000) as u64,
+            ((ms % 1000) * 1_000_000) as u32,
+        );
+        let claims = AccessClaims {
+            iss: self.issuer(),
+            sub: consumer.client_id.clone(),
+            aud: self.audience(),
+            iat: now.timestamp(),
+            exp: (now + self.config.access_token_ttl).timestamp(),
+            jti: Uuid::new_v7(ts).to_string(),
+            scope: scope.to_string(),
+        };
+        let token = match consumer.token_format {
+            TokenFormat::Jwt => self.keys.sign_jwt(&claims)?,
+            TokenFormat::Opaque => {
+                let body = OpaqueBody {
+                    v: 1,
+                    iss: claims.iss.as_str().into(),
+                    sub: claims.sub,
+                    aud: claims.aud.as_str().into(),
+                    iat: claims.iat,
+                    exp: claims.exp,
+                    jti: claims.jti,
+                    scope: claims.scope,
+                };
+                let json =
+                    serde_json::to_vec(&body).map_err(|e| OAuthError::Internal(e.to_string()))?;
+                let body = URL_SAFE_NO_PAD.encode(json);
+                let tag = URL_SAFE_NO_PAD.encode(self.keys.tag(&body));
+                format!("{OPAQUE_PREFIX}{body}.{tag}")
+            }
+        };
+        Ok(SecretText::new(token))
+    }
+
+    async fn exchange_code(
+        &self,
+        client: &CachedClient,
+        request: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let code = request
+            .code
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta code".into()))?;
+        let redirect_uri = request
+            .redirect_uri
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta redirect_uri".into()))?;
+        let verifier = request
+            .code_verifier
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta code_verifier (PKCE)".into()))?;
+        let invalid = |what: &str| OAuthError::InvalidGrant(what.to_string());
+        if !secret::is_well_formed(SecretKind::AuthorizationCode, code) {
+            return Err(invalid("Código de autorización inválido"));
+        }
+        let record = match self
+            .store
+            .consume_authorization_code(&secret::digest(code), self.now())
+            .await
+        {
+            Ok(CodeUse::Fresh(record)) => record,
+            Ok(CodeUse::Reused(record)) => {
+                // A replayed code: whatever it produced is suspect (RFC 6749 §4.1.2).
+                self.store.revoke_refresh_family(record.family_id).await?;
+                return Err(invalid("El código de autorización ya fue usado"));
+            }
+            Err(StoreError::NotFound) => return Err(invalid("Código de autorización inválido")),
+            Err(other) => return Err(other.into()),
+        };
+        let consumer = &client.credentials.consumer;
+        if record.client_id != consumer.client_id {
+            return Err(invalid("El código fue emitido para otro cliente"));
+        }
+        if record.expires_at <= self.now() {
+            return Err(invalid("El código de autorización venció"));
+        }
+        if record.redirect_uri != redirect_uri {
+            return Err(invalid(
+                "redirect_uri no coincide con la de la autorización",
+            ));
+        }
+        if !is_valid_code_verifier(verifier)
+            || !bool::from(subtle::ConstantTimeEq::ct_eq(
+                pkce_s256(verifier).as_bytes(),
+                record.code_challenge.as_bytes(),
+            ))
+        {
+            return Err(invalid("code_verifier no corresponde al code_challenge"));
+        }
+        // The group may have shrunk since the consent.
+        let scopes: BTreeSet<String> = record
+            .scope
+            .split(' ')
+            .filter(|s| client.scopes.contains(*s))
+            .map(String::from)
+            .collect();
+        self.issue(
+            client,
+            &join_scopes(&scopes),
+            Some((record.family_id, Some(record.user_id))),
+        )
+        .await
+    }
+
+    async fn exchange_refresh_token(
+        &self,
+        client: &CachedClient,
+        request: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let presented = request
+            .refresh_token
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta refresh_token".into()))?;
+        let invalid = |what: &str| OAuthError::InvalidGrant(what.to_string());
+        if !secret::is_well_formed(SecretKind::RefreshToken, presented) {
+            return Err(invalid("refresh_token inválido"));
+        }
+        let now = self.now();
+        let next = secret::generate(SecretKind::RefreshToken);
+        let replacement = RefreshTokenRecord {
+            digest: secret::digest(&next),
+            family_id: Uuid::nil(),
+            consumer_id: Uuid::nil(),
+            client_id: String::new(),
+            user_id: None,
+            scope: String::new(),
+            issued_at: now,
+            expires_at: now + self.config.refresh_token_ttl,
+        };
+        let consumer = &client.credentials.consumer;
+        let old = match self
+            .store
+            .use_refresh_token(
+                &secret::digest(presented),
+                &consumer.client_id,
+                &replacement,
+                now,
+            )
+            .await
+        {
+            Ok(RefreshUse::Rotated(old)) => old,
+            Ok(RefreshUse::Reused(_)) => {
+                return Err(invalid(
+                    "refresh_token ya usado: se revocó toda su familia de tokens",
+                ));
+            }
+            Err(StoreError::NotFound) => return Err(invalid("refresh_token inválido")),
+            Err(other) => return Err(other.into()),
+        };
+        if old.expires_at <= now {
+            self.store.revoke_refresh_family(old.family_id).await?;
+            return Err(invalid("refresh_token vencido"));
+        }
+        let granted: BTreeSet<String> = old
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && client.scopes.contains(*s))
+            .map(String::from)
+            .collect();
+        let scopes = match request.scope.as_deref() {
+            Some(asked) if !asked.trim().is_empty() => {
+                narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
+            }
+            _ => granted,
+        };
+        let access_token = self.mint_access_token(consumer, &join_scopes(&scopes), now)?;
+        self.tokens.count(now, 1, 0);
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.config.access_token_ttl.num_seconds().max(0) as u64,
+            scope: join_scopes(&scopes),
+            refresh_token: Some(SecretText::new(next)),
+        })
+    }
+
+    // --- validation -------------------------------------------------------------------
+
+    /// The claims of an access token we issued that is unexpired and not revoked. Reads
+    /// memory only.
+    pub fn validate_access_token(&self, token: &str) -> Option<AccessClaims> {
+        let claims = self.decode_access_token(token)?;
+        let now = self.now();
+        if claims.exp <= now.timestamp() || claims.iss != self.issuer() {
+            return None;
+        }
+        if read(&self.tokens.revoked).contains_key(&claims.jti) {
+            return None;
+        }
+        if let Some(cut) = read(&self.tokens.cuts).get(&claims.sub)
+            && (cut.disabled || cut.deleted || claims.issued_at_ms() < cut.not_before_ms)
+        {
+            return None;
+        }
+        Some(claims)
+    }
+
+    /// The claims of a token with a valid tag or signature, whatever its state.
+    fn decode_access_token(&self, token: &str) -> Option<AccessClaims> {
+        if token.len() > 8192 {
+            return None;
+        }
+        if let Some(rest) = token.strip_prefix(OPAQUE_PREFIX) {
+            let (body, tag) = rest.split_once('.')?;
+            let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+            if !self.keys.check_tag(body, &tag) {
+                return None;
+            }
+            let json = URL_SAFE_NO_PAD.decode(body).ok()?;
+            let body: OpaqueBody<'_> = serde_json::from_slice(&json).ok()?;
+            return (body.v == 1).then(|| AccessClaims {
+                iss: body.iss.into_owned(),
+                sub: body.sub,
+                aud: body.aud.into_owned(),
+                iat: body.iat,
+                exp: body.exp,
+                jti: body.jti,
+                scope: body.scope,
+            });
+        }
+        let payload = self.keys.verify_jwt(token)?;
+        let claims: AccessClaims = serde_json::from_slice(&payload).ok()?;
+        (claims.aud == self.audience()).then_some(claims)
+    }
+
+    /// `GET /api/v1/modules/{module}/access` with a bearer access token.
+    pub fn module_access(&self, token: &str, module: &str) -> Result<ModuleAccess, AccessDenied> {
+        let claims = self
+            .validate_access_token(token)
+            .ok_or(AccessDenied::InvalidToken)?;
+        if !module_exists(module) {
+            return Err(AccessDenied::UnknownModule);
+        }
+        let actions = claims
+            .module_actions(module)
+            .ok_or_else(|| AccessDenied::InsufficientScope(format!("{module}:view")))?;
+        Ok(ModuleAccess {
+            module: module.to_string(),
+            actions,
+        })
+    }
+
+    // --- introspection and revocation ------------------------------------------------
+
+    /// Who is asking: a consumer (sees only its own tokens) or an admin (sees all).
+    async fn token_caller(
+        &self,
+        ip: IpAddr,
+        caller: &TokenCaller,
+    ) -> Result<Option<String>, OAuthError> {
+        match caller {
+            TokenCaller::Client(auth) => {
+                let client = self.authenticate_client(ip, Some(auth)).await?;
+                Ok(Some(client.credentials.consumer.client_id.clone()))
+            }
+            TokenCaller::Session(token) => {
+                let session = self
+                    .authenticate(token.expose())
+                    .await
+                    .map_err(|_| OAuthError::InvalidClient)?;
+                match session.user.role {
+                    Role::SuperAdmin | Role::Admin => Ok(None),
+                    Role::ReadOnly => Err(OAuthError::AccessDenied),
+                }
+            }
+            TokenCaller::None => self.authenticate_client(ip, None).await.map(|_| None),
+        }
+    }
+
+    /// RFC 7662. Anything not active for this caller answers `{"active": false}`.
+    pub async fn introspect(
+        &self,
+        ip: IpAddr,
+        caller: &TokenCaller,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
+        let owner = self.token_caller(ip, caller).await?;
+        if secret::is_well_formed(SecretKind::RefreshToken, token) {
+            return self.introspect_refresh_token(owner.as_deref(), token).await;
+        }
+        let Some(claims) = self.validate_access_token(token) else {
+            return Ok(Introspection::inactive());
+        };
+        if owner.as_ref().is_some_and(|me| *me != claims.sub) {
+            return Ok(Introspection::inactive());
+        }
+        Ok(Introspection {
+            active: true,
+            scope: Some(claims.scope),
+            client_id: Some(claims.sub.clone()),
+            token_type: Some("Bearer".into()),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            sub: Some(claims.sub),
+            aud: Some(claims.aud),
+            iss: Some(claims.iss),
+            jti: Some(claims.jti),
+        })
+    }
+
+    async fn introspect_refresh_token(
+        &self,
+        owner: Option<&str>,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
+        let record = match self.store.live_refresh_token(&secret::digest(token)).await {
+            Ok(record) => record,
+            Err(StoreError::NotFound) => return Ok(Introspection::inactive()),
+            Err(other) => return Err(other.into()),
+        };
+        let foreign = owner.is_some_and(|me| me != record.client_id);
+        let cut = read(&self.tokens.cuts)
+            .get(&record.client_id)
+            .is_some_and(|c| c.disabled || c.deleted);
+        if foreign || cut || record.expires_at <= self.now() {
+            return Ok(Introspection::inactive());
+        }
+        Ok(Introspection {
+            active: true,
+            scope: Some(record.scope),
+            client_id: Some(record.client_id.clone()),
+            token_type: Some("refresh_token".into()),
+            exp: Some(record.expires_at.timestamp()),
+            iat: Some(record.issued_at.timestamp()),
+            sub: Some(record.client_id),
+            iss: Some(self.issuer()),
+            ..Introspection::default()
+        })
+    }
+
+    /// RFC 7009: revokes an access token (by its id) or a refresh token (its whole family).
+    /// Unknown, foreign and expired tokens are ignored, as the RFC asks.
+    pub async fn revoke(
+        &self,
+        ip: IpAddr,
+        caller: &TokenCaller,
+        token: &str,
+    ) -> Result<(), OAuthError> {
+        let owner = self.token_caller(ip, caller).await?;
+        let may = |client_id: &str| owner.as_deref().is_none_or(|me| me == client_id);
+        if secret::is_well_formed(SecretKind::RefreshToken, token) {
+            match self.store.live_refresh_token(&secret::digest(token)).await {
+                Ok(record) if may(&record.client_id) => {
+                    self.store.revoke_refresh_family(record.family_id).await?;
+                }
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(other) => return Err(other.into()),
+            }
+            return Ok(());
+        }
+        let Some(claims) = self.decode_access_token(token) else {
+            return Ok(());
+        };
+        if !may(&claims.sub) || claims.exp <= self.now().timestamp() {
+            return Ok(());
+        }
+        write(&self.tokens.revoked).insert(claims.jti.clone(), claims.exp);
+        self.store
+            .insert_revocation(&Revocation {
+                kind: RevocationKind::Token,
+                id: claims.jti.clone(),
+                client_id: claims.sub.clone(),
+                at: self.now(),
+                expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(|| self.now()),
+            })
+            .await?;
+        self.prune_revoked();
+        Ok(())
+    }
+
+    fn prune_revoked(&self) {
+        let now = self.now().timestamp();
+        let mut revoked = write(&self.tokens.revoked);
+        if revoked.len() > 10_000 {
+            revoked.retain(|_, exp| *exp > now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_credentials() {
+        let secret = secret::generate(SecretKind::ClientSecret);
+        let session = secret::generate(SecretKind::Session);
+        let auth = ClientAuth {
+            client_id: "abc".into(),
+            client_secret: SecretText::new(secret.clone()),
+        };
+        let shown = format!(
+            "{auth:?} {:?} {:?}",
+            TokenCaller::Client(auth.clone()),
+            TokenCaller::Session(SecretText::new(session.clone()))
+        );
+        assert!(shown.contains("abc"));
+        assert!(!shown.contains(&secret) && !shown.contains(&session));
+    }
+}

@@ -1,0 +1,368 @@
+//! The authorization code flow: the login and consent page, PKCE (S256 only), exact
+//! redirect URIs, single-use codes, and refresh tokens that rotate with reuse detection.
+
+mod oauth_support;
+
+use consola::domain::oauth::pkce_s256;
+use consola::domain::secret::SecretText;
+use consola::domain::*;
+use consola::service::ServiceConfig;
+use oauth_support::*;
+use std::collections::HashMap;
+
+const CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+struct Flow {
+    h: Harness,
+    app: CreatedConsumer,
+}
+
+async fn flow_with(config: ServiceConfig) -> Flow {
+    let h = start_with(config).await;
+    let group = h
+        .group(
+            "Portal",
+            &[("assets", &[Action::View]), ("reports", &[Action::View])],
+        )
+        .await;
+    let app = h
+        .consumer(
+            "Portal web",
+            &group,
+            GrantType::AuthorizationCode,
+            TokenFormat::Opaque,
+        )
+        .await;
+    Flow { h, app }
+}
+
+async fn flow() -> Flow {
+    flow_with(ServiceConfig::default()).await
+}
+
+fn verifier() -> String {
+    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
+}
+
+impl Flow {
+    fn params(&self, challenge: Option<&str>, method: Option<&str>) -> Vec<(String, String)> {
+        let mut p = vec![
+            ("response_type".to_string(), "code".to_string()),
+            ("client_id".into(), self.app.consumer.client_id.clone()),
+            ("redirect_uri".into(), CALLBACK.into()),
+            ("state".into(), "xyz".into()),
+        ];
+        if let Some(c) = challenge {
+            p.push(("code_challenge".into(), c.into()));
+        }
+        if let Some(m) = method {
+            p.push(("code_challenge_method".into(), m.into()));
+        }
+        p
+    }
+
+    async fn page(&self, params: &[(String, String)]) -> reqwest::Response {
+        raw()
+            .get(format!("{}/oauth/authorize", self.h.url()))
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn submit(
+        &self,
+        params: &[(String, String)],
+        password: &str,
+        decision: &str,
+    ) -> reqwest::Response {
+        let mut form = params.to_vec();
+        form.push(("username".into(), "ana".into()));
+        form.push(("password".into(), password.into()));
+        form.push(("decision".into(), decision.into()));
+        raw()
+            .post(format!("{}/oauth/authorize", self.h.url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in, consents, and returns the code from the redirect.
+    async fn code(&self, challenge: &str) -> String {
+        let params = self.params(Some(challenge), Some("S256"));
+        let page = self.page(&params).await;
+        assert_eq!(page.status(), 200);
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Portal web") && html.contains("assets:view"));
+        let answer = self.submit(&params, PASSWORD, "approve").await;
+        assert_eq!(answer.status(), 303);
+        let query = location_query(&answer);
+        assert_eq!(query["state"], "xyz");
+        query["code"].clone()
+    }
+
+    async fn exchange(&self, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let response = raw()
+            .post(format!("{}/oauth/token", self.h.url()))
+            .header(
+                "authorization",
+                consola::client::Client::basic_header(
+                    &self.app.consumer.client_id,
+                    &self.app.client_secret,
+                ),
+            )
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn exchange_code(&self, code: &str, verifier: &str) -> (u16, serde_json::Value) {
+        self.exchange(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, token: &str) -> (u16, serde_json::Value) {
+        self.exchange(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .await
+    }
+}
+
+fn location_query(response: &reqwest::Response) -> HashMap<String, String> {
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(CALLBACK), "{location}");
+    let url = url::Url::parse(location).unwrap();
+    url.query_pairs().into_owned().collect()
+}
+
+#[tokio::test]
+async fn pkce_success_gives_working_tokens_and_the_code_works_once() {
+    let f = flow().await;
+    let v = verifier();
+    let code = f.code(&pkce_s256(&v)).await;
+    let (status, body) = f.exchange_code(&code, &v).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "assets:view reports:view");
+    let refresh = body["refresh_token"].as_str().unwrap().to_string();
+    assert!(refresh.starts_with("consola_rt_"));
+    let access = SecretText::new(body["access_token"].as_str().unwrap().into());
+    assert!(f.h.anon.module_access(&access, "assets").await.is_ok());
+
+    // The same code again: refused, and what it produced is revoked.
+    let (status, body) = f.exchange_code(&code, &v).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = f.refresh(&refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn each_pkce_failure_is_refused() {
+    let f = flow().await;
+    let v = verifier();
+    let challenge = pkce_s256(&v);
+
+    // No challenge, a plain one, a malformed one: back to the client with invalid_request.
+    for params in [
+        f.params(None, None),
+        f.params(Some(&challenge), None),
+        f.params(Some(&v), Some("plain")),
+        f.params(Some("short"), Some("S256")),
+    ] {
+        let response = f.page(&params).await;
+        assert_eq!(response.status(), 303);
+        let query = location_query(&response);
+        assert_eq!(query["error"], "invalid_request");
+        assert_eq!(query["state"], "xyz");
+        assert!(!query.contains_key("code"));
+    }
+
+    // A wrong verifier, and none at all.
+    let code = f.code(&challenge).await;
+    let (status, body) = f.exchange_code(&code, &verifier()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let code = f.code(&challenge).await;
+    let (status, body) = f
+        .exchange(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // A different redirect_uri at the exchange.
+    let code = f.code(&challenge).await;
+    let (status, body) = f
+        .exchange(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("code_verifier", &v),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_redirect_uri_or_client_shows_a_page_and_never_redirects() {
+    let f = flow().await;
+    let challenge = pkce_s256(&verifier());
+    let mut params = f.params(Some(&challenge), Some("S256"));
+    for (name, value) in params.iter_mut() {
+        if name == "redirect_uri" {
+            *value = "http://127.0.0.1:9/callback/extra".into();
+        }
+    }
+    let mut unknown = f.params(Some(&challenge), Some("S256"));
+    for (name, value) in unknown.iter_mut() {
+        if name == "client_id" {
+            *value = "nadie".into();
+        }
+    }
+    for params in [params, unknown] {
+        let response = f.page(&params).await;
+        assert_eq!(response.status(), 400);
+        assert!(response.headers().get("location").is_none());
+        let html = response.text().await.unwrap();
+        assert!(html.contains("No se puede autorizar"));
+        let submitted = f.submit(&params, PASSWORD, "approve").await;
+        assert_eq!(submitted.status(), 400);
+        assert!(submitted.headers().get("location").is_none());
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_stays_on_the_page_and_denial_redirects_with_access_denied() {
+    let f = flow().await;
+    let params = f.params(Some(&pkce_s256(&verifier())), Some("S256"));
+    let wrong = f.submit(&params, "no-es-la-clave", "approve").await;
+    assert_eq!(wrong.status(), 200);
+    assert!(wrong.headers().get("location").is_none());
+    let html = wrong.text().await.unwrap();
+    assert!(html.contains("Usuario o contraseña incorrectos"));
+    assert!(!html.contains("no-es-la-clave"));
+
+    let denied = f.submit(&params, PASSWORD, "deny").await;
+    assert_eq!(denied.status(), 303);
+    let query = location_query(&denied);
+    assert_eq!(query["error"], "access_denied");
+    assert_eq!(query["state"], "xyz");
+}
+
+#[tokio::test]
+async fn codes_expire() {
+    let f = flow_with(ServiceConfig {
+        authorization_code_ttl: chrono::Duration::milliseconds(300),
+        ..ServiceConfig::default()
+    })
+    .await;
+    let v = verifier();
+    let code = f.code(&pkce_s256(&v)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (status, body) = f.exchange_code(&code, &v).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let f = flow().await;
+    let v = verifier();
+    let code = f.code(&pkce_s256(&v)).await;
+    let (_, first) = f.exchange_code(&code, &v).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_string();
+
+    let (status, second) = f.refresh(&r1).await;
+    assert_eq!(status, 200, "{second}");
+    let r2 = second["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(r1, r2, "a new refresh token on each use");
+    assert_eq!(second["scope"], "assets:view reports:view");
+    let access = SecretText::new(second["access_token"].as_str().unwrap().into());
+    assert!(f.h.anon.module_access(&access, "reports").await.is_ok());
+
+    // Narrowing on refresh, and asking for more than was granted.
+    let (status, third) = f
+        .exchange(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r2),
+            ("scope", "reports:view"),
+        ])
+        .await;
+    assert_eq!(status, 200, "{third}");
+    assert_eq!(third["scope"], "reports:view");
+    let r3 = third["refresh_token"].as_str().unwrap().to_string();
+    let (status, body) = f
+        .exchange(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r3),
+            ("scope", "work_orders:view"),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+
+    // Reusing r1 is theft: the whole family goes, the newest one included.
+    let (status, body) = f.refresh(&r1).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = f.refresh(&r3).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_its_family() {
+    let f = flow().await;
+    let v = verifier();
+    let code = f.code(&pkce_s256(&v)).await;
+    let (_, first) = f.exchange_code(&code, &v).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_string();
+    let (id, secret) = creds(&f.app);
+    let seen = f.h.anon.introspect(&r1, Some((id, secret))).await.unwrap();
+    assert!(seen.active);
+    assert_eq!(seen.token_type.as_deref(), Some("refresh_token"));
+    assert_eq!(seen.client_id.as_deref(), Some(id));
+    f.h.anon.revoke(&r1, Some((id, secret))).await.unwrap();
+    let seen = f.h.anon.introspect(&r1, Some((id, secret))).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&seen).unwrap(),
+        serde_json::json!({"active": false})
+    );
+    let (status, body) = f.refresh(&r1).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
