@@ -716,42 +716,73 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         offset = selected + 1 - height;
     }
     let end = (offset + height).min(table.rows.len());
+    // Narrow terminals keep the columns that identify a consumer.
+    let narrow = body.width < 100;
     let rows = table.rows[offset.min(end)..end].iter().map(|c| {
         let state_text = if c.enabled {
             lang.t("Activo")
         } else {
             lang.t("Inactivo")
         };
-        Row::new(vec![
-            Cell::from(clean(&c.name).into_owned()),
-            Cell::from(clean(&c.client_id).into_owned()),
-            Cell::from(lang.grant(c.grant_type)),
-            Cell::from(clean(&c.permission_group_name).into_owned()),
-            Cell::from(c.created_at.format("%Y-%m-%d").to_string()),
-            Cell::from(state_text).style(if c.enabled {
-                Style::default().fg(Color::Green)
-            } else {
-                Style::default().fg(Color::DarkGray)
-            }),
-        ])
+        let state_cell = Cell::from(state_text).style(if c.enabled {
+            Style::default().fg(Color::Green)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        });
+        let name = Cell::from(clean(&c.name).into_owned());
+        let clave = Cell::from(clean(&c.client_id).into_owned());
+        let group = Cell::from(clean(&c.permission_group_name).into_owned());
+        if narrow {
+            Row::new(vec![name, clave, group, state_cell])
+        } else {
+            Row::new(vec![
+                name,
+                clave,
+                Cell::from(lang.grant(c.grant_type)),
+                group,
+                Cell::from(c.created_at.format("%Y-%m-%d").to_string()),
+                state_cell,
+            ])
+        }
     });
-    let header = Row::new(vec![
-        lang.t("Nombre"),
-        lang.t("Clave"),
-        lang.t("Tipo"),
-        lang.t("Grupo de permisos"),
-        lang.t("Fecha de creación"),
-        lang.t("Estado"),
-    ])
-    .style(Style::default().add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Fill(3),
-        Constraint::Length(32),
-        Constraint::Fill(2),
-        Constraint::Fill(2),
-        Constraint::Length(10),
-        Constraint::Length(8),
-    ];
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let (header, widths) = if narrow {
+        (
+            Row::new(vec![
+                lang.t("Nombre"),
+                lang.t("Clave"),
+                lang.t("Grupo de permisos"),
+                lang.t("Estado"),
+            ])
+            .style(bold),
+            vec![
+                Constraint::Fill(2),
+                Constraint::Length(16),
+                Constraint::Fill(1),
+                Constraint::Length(8),
+            ],
+        )
+    } else {
+        (
+            Row::new(vec![
+                lang.t("Nombre"),
+                lang.t("Clave"),
+                lang.t("Tipo"),
+                lang.t("Grupo de permisos"),
+                lang.t("Fecha de creación"),
+                lang.t("Estado"),
+            ])
+            .style(bold),
+            vec![
+                Constraint::Fill(3),
+                Constraint::Length(32),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(10),
+                Constraint::Length(8),
+            ],
+        )
+    };
     let mut table_state = TableState::default()
         .with_selected((!table.rows.is_empty()).then_some(selected - offset.min(selected)));
     let mut widget = Table::new(rows, widths)
