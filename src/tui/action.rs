@@ -40,6 +40,7 @@ pub enum Command {
 }
 
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one action at a time; API answers are the large ones
 pub enum Action {
     Command(Command),
     /// A key typed into the focused input.

@@ -28,6 +28,7 @@ pub struct Matrix {
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per form; boxing buys nothing here
 pub enum Kind {
     /// One line of editable text; `masked` for passwords.
     Text {

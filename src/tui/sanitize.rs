@@ -10,7 +10,7 @@ const MAX_MARKS: usize = 2;
 
 /// Text safe to draw on one line.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    if text.chars().all(|c| is_plain(c)) {
+    if text.chars().all(is_plain) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);

@@ -92,11 +92,7 @@ impl State {
                 }
                 self.send(Request::Groups);
             }
-            SECTION_AUDIT => {
-                if self.is_admin() {
-                    self.reload_audit();
-                }
-            }
+            SECTION_AUDIT if self.is_admin() => self.reload_audit(),
             SECTION_ACCOUNT => {
                 self.send(Request::Account);
             }

@@ -806,16 +806,8 @@ pub fn form_command(form: &mut Form, command: Command) -> FormOutcome {
     match command {
         Command::Next => form.next(),
         Command::Prev => form.prev(),
-        Command::Down => {
-            if !form.matrix_move(true) {
-                form.next();
-            }
-        }
-        Command::Up => {
-            if !form.matrix_move(false) {
-                form.prev();
-            }
-        }
+        Command::Down if !form.matrix_move(true) => form.next(),
+        Command::Up if !form.matrix_move(false) => form.prev(),
         Command::Save => return FormOutcome::Submit,
         Command::Back => return FormOutcome::Cancel,
         Command::Copy => {
