@@ -4,4 +4,7 @@
 
 pub mod client;
 pub mod domain;
+pub mod server;
+pub mod service;
+pub mod store;
 pub mod tui;

@@ -1,1 +1,262 @@
-fn main() {}
+//! `consola`: the console (default), the server alone (`serve`) and scripted setup (`setup`).
+//! Parses arguments, sets up logging and wires the layers; holds no logic of its own.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use consola::client::Client;
+use consola::domain::SetupRequest;
+use consola::server::{self, ServerConfig};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "consola",
+    version,
+    about = "Consola de Consumidores OAuth: Configuración → Conexiones API, desde el teclado",
+    long_about = "Consola de terminal para el Súper Administrador de una cuenta CMMS.\n\n\
+        Sin subcomando abre la consola. Sin --server arranca un servidor embebido en \
+        127.0.0.1 sobre la base de datos del directorio de datos; la barra de estado \
+        muestra su URL para probar las credenciales con curl."
+)]
+struct Cli {
+    /// URL of a remote `consola serve` (default: start the embedded server).
+    #[arg(long, env = "CONSOLA_SERVER", global = true)]
+    server: Option<String>,
+    /// Data directory (database, key file, log).
+    #[arg(long, env = "CONSOLA_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    /// Language of the console.
+    #[arg(long, value_enum, default_value_t = Lang::Es, env = "CONSOLA_LANG")]
+    lang: Lang,
+    /// Port of the embedded server on 127.0.0.1 (an ephemeral one when taken).
+    #[arg(long, default_value_t = 8787, env = "CONSOLA_PORT")]
+    port: u16,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Lang {
+    Es,
+    En,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server alone, for a team of admins who connect with `consola --server URL`.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8787", env = "CONSOLA_LISTEN")]
+        listen: SocketAddr,
+        /// Database URL (`sqlite:PATH`); default: consola.db in the data directory.
+        #[arg(long, env = "CONSOLA_DATABASE_URL")]
+        database: Option<String>,
+    },
+    /// Create the account and its Súper Administrador without the console (scripted first run).
+    Setup {
+        /// Account name shown in the header, e.g. "FRACTTAL - Activación".
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// Read the password from standard input (required: never pass it as an argument).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// One-time token printed by `consola serve`, when --server is not on this machine.
+        #[arg(long, env = "CONSOLA_SETUP_TOKEN")]
+        setup_token: Option<String>,
+    },
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "consola")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .context("no se encontró el directorio de datos del usuario; use --data-dir")
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("no se pudo iniciar el runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = match cli.data_dir.clone() {
+        Some(dir) => dir,
+        None => default_data_dir()?,
+    };
+    match cli.command {
+        Some(Command::Serve { listen, database }) => serve(data_dir, listen, database).await,
+        Some(Command::Setup {
+            account,
+            username,
+            display_name,
+            password_stdin: _,
+            setup_token,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("no se pudo leer la contraseña de la entrada estándar")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let request = SetupRequest {
+                account_name: account,
+                username,
+                display_name,
+                password,
+            };
+            setup(cli.server, data_dir, request, setup_token).await
+        }
+        None => console(cli.server, data_dir, cli.lang, cli.port).await,
+    }
+}
+
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    database: Option<String>,
+) -> anyhow::Result<()> {
+    log_to_stderr();
+    let mut config = ServerConfig::new(data_dir.clone(), listen);
+    config.database_url = database;
+    let running = server::start(config).await?;
+    println!("consola escuchando en {}", running.url());
+    if let Some(token) = running.service.issue_setup_token().await? {
+        println!(
+            "Configuración inicial pendiente. Desde otra máquina use este token de un solo uso\n\
+             (cabecera X-Setup-Token, o `consola setup --setup-token`):\n{token}"
+        );
+    }
+    wait_for_signal().await;
+    println!("consola: deteniendo…");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+            _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn setup(
+    server_url: Option<String>,
+    data_dir: PathBuf,
+    request: SetupRequest,
+    setup_token: Option<String>,
+) -> anyhow::Result<()> {
+    let embedded = match &server_url {
+        Some(_) => None,
+        None => Some(server::start(ServerConfig::new(data_dir, loopback(0))).await?),
+    };
+    let url = server_url.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
+    let client = Client::new(&url)?;
+    let result = client.setup(&request, setup_token.as_deref()).await;
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    match result {
+        Ok(user) => {
+            println!(
+                "Cuenta «{}» creada; Súper Administrador: {}",
+                request.account_name, user.username
+            );
+            Ok(())
+        }
+        Err(err) => {
+            let mut message = err.to_string();
+            for (field, problem) in err.field_errors().0 {
+                message.push_str(&format!("\n  {field}: {problem}"));
+            }
+            bail!(message)
+        }
+    }
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Logs go to a file in the data directory while the console owns the screen.
+fn log_to_file(data_dir: &Path) -> anyhow::Result<()> {
+    server::data_dir::ensure_private_dir(data_dir)?;
+    let path = data_dir.join("consola.log");
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(&path)
+        .with_context(|| format!("no se pudo abrir {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}
+
+async fn console(
+    server_url: Option<String>,
+    data_dir: PathBuf,
+    lang: Lang,
+    port: u16,
+) -> anyhow::Result<()> {
+    log_to_file(&data_dir)?;
+    let embedded = match &server_url {
+        Some(_) => None,
+        None => {
+            let mut config = ServerConfig::new(data_dir.clone(), loopback(port));
+            config.fallback_to_ephemeral_port = true;
+            Some(server::start(config).await?)
+        }
+    };
+    let url = server_url.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
+    let client = Client::new(&url)?;
+    let result = run_console(client, lang, url).await;
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    result
+}
+
+async fn run_console(client: Client, lang: Lang, url: String) -> anyhow::Result<()> {
+    let lang = match lang {
+        Lang::Es => consola::tui::Lang::Es,
+        Lang::En => consola::tui::Lang::En,
+    };
+    consola::tui::run(client, consola::tui::Options { lang, api_url: url }).await
+}

@@ -4,7 +4,6 @@
 use crate::domain::secret::SecretText;
 use crate::domain::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,17 +72,6 @@ impl ClientError {
 }
 
 pub type ClientResult<T> = Result<T, ClientError>;
-
-/// Query of the consumer list.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ConsumerQuery {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub q: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-}
 
 /// A client of one server. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]

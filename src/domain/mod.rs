@@ -41,7 +41,13 @@ pub struct Page<T> {
 pub const MAX_PAGE_SIZE: u32 = 500;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
-/// True when the text holds a character that must never reach a terminal raw.
+/// True when the text holds a character that must never reach a terminal raw: control
+/// characters (C0, DEL, C1, so escape sequences) and the bidirectional overrides and
+/// isolates that can make text display in another order than it is stored.
 pub fn has_control_chars(text: &str) -> bool {
-    text.chars().any(char::is_control)
+    text.chars().any(is_unsafe_char)
+}
+
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

@@ -63,7 +63,7 @@ pub fn optional_text(errors: &mut FieldErrors, field: &str, value: &str, max: us
         errors.add(field, format!("Máximo {max} caracteres (tiene {len})"));
     } else if trimmed
         .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
+        .any(|c| super::is_unsafe_char(c) && c != '\n' && c != '\t')
     {
         errors.add(field, "No puede contener caracteres de control");
     }

@@ -1,7 +1,7 @@
 //! Requests the console makes and their answers. `execute` runs one through the typed client
 //! (in a spawned task); `update` only ever sees the answer as an `Action`.
 
-use crate::client::{Client, ClientError, ConsumerQuery};
+use crate::client::{Client, ClientError};
 use crate::domain::secret::SecretText;
 use crate::domain::*;
 use uuid::Uuid;

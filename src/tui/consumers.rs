@@ -8,7 +8,6 @@ use super::i18n::Lang;
 use super::keymap::{Binding, bar, help};
 use super::sanitize::clean;
 use super::state::{FormOutcome, Main, Modal, State, Then, form_command};
-use crate::client::ConsumerQuery;
 use crate::domain::secret::SecretText;
 use crate::domain::*;
 use ratatui::Frame;

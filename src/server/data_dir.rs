@@ -1,0 +1,46 @@
+//! The data directory: mode 0700, its files 0600.
+
+use anyhow::Context;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("no se pudo crear {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("no se pudo proteger {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads the 32-byte key, or creates it (mode 0600) on first start.
+pub fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    match fs::read(path) {
+        Ok(bytes) => bytes.as_slice().try_into().map_err(|_| {
+            anyhow::anyhow!(
+                "{} está dañado (debe tener 32 bytes); sin él no se puede leer el API Secret",
+                path.display()
+            )
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let key = crate::service::Vault::generate_key();
+            let mut options = fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("no se pudo crear {}", path.display()))?;
+            file.write_all(&key)?;
+            file.sync_all()?;
+            Ok(key)
+        }
+        Err(err) => Err(err).with_context(|| format!("no se pudo leer {}", path.display())),
+    }
+}

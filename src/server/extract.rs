@@ -1,0 +1,221 @@
+//! Request extractors: the caller (address and session), JSON bodies and queries whose
+//! errors name the field, ids in paths, and `If-Match`.
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::domain::FieldErrors;
+use crate::service::Caller;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use uuid::Uuid;
+
+fn peer_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+        // Without connection info the caller counts as remote, never as loopback.
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ip = peer_ip(parts);
+        // A missing or invalid token leaves the caller anonymous; the service refuses what
+        // an anonymous caller may not do.
+        let session = match bearer(parts) {
+            Some(token) => state.service.authenticate(token).await.ok(),
+            None => None,
+        };
+        Ok(Caller { ip, session })
+    }
+}
+
+/// Names the failing field of a serde error ("name", "permissions[0].actions[1]").
+fn field_of(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    if text == "." || text.is_empty() {
+        "body".to_string()
+    } else {
+        text
+    }
+}
+
+/// A JSON body: `application/json`, at most the router's body limit, unknown fields
+/// rejected, and any error named by its field (422).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v.split(';').next().unwrap_or("").trim();
+                essence.eq_ignore_ascii_case("application/json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "El cuerpo debe ser JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    status,
+                    "body_too_large",
+                    "El cuerpo de la solicitud es demasiado grande (máximo 64 KiB)",
+                )
+            } else {
+                ApiError::new(
+                    status,
+                    "bad_body",
+                    "No se pudo leer el cuerpo de la solicitud",
+                )
+            }
+        })?;
+        // Every body of this API is an object; serde would otherwise also read a struct
+        // from an array.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b == b'[') {
+            return Err(ApiError {
+                errors: FieldErrors::single("body", "Se espera un objeto JSON"),
+                ..ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    "El cuerpo debe ser un objeto JSON",
+                )
+            });
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+            let field = field_of(err.path());
+            let inner = err.into_inner();
+            let message = if inner.is_syntax() || inner.is_eof() {
+                format!("JSON inválido: {inner}")
+            } else {
+                describe_serde(&inner.to_string())
+            };
+            let status = if inner.is_syntax() || inner.is_eof() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            ApiError {
+                errors: FieldErrors::single(&field, message),
+                ..ApiError::new(status, "invalid_body", format!("Campo «{field}» inválido"))
+            }
+        })?;
+        de.end().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "JSON inválido: sobra contenido tras el objeto",
+            )
+        })?;
+        Ok(JsonBody(value))
+    }
+}
+
+/// serde's message without the line and column (the field is named apart).
+fn describe_serde(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A query string, with errors named by their parameter (422).
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|err| {
+                let field = field_of(err.path());
+                let message = describe_serde(&err.into_inner().to_string());
+                ApiError {
+                    errors: FieldErrors::single(&field, message),
+                    ..ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_query",
+                        format!("Parámetro «{field}» inválido"),
+                    )
+                }
+            })
+    }
+}
+
+/// An object id in the path; anything that is not an id is simply not found.
+pub struct IdPath(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(text) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+        Uuid::parse_str(&text)
+            .map(IdPath)
+            .map_err(|_| ApiError::not_found())
+    }
+}
+
+/// The version named by `If-Match` (`"3"`, `W/"3"` or `3`); `*` or no header: none.
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let text = value.to_str().unwrap_or("").trim();
+        if text == "*" {
+            return Ok(IfMatch(None));
+        }
+        let bare = text.trim_start_matches("W/").trim_matches('"');
+        bare.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_if_match",
+                "If-Match debe ser el ETag recibido (por ejemplo \"3\")",
+            )
+        })
+    }
+}
+
+/// The one-time setup token header.
+pub fn setup_token(parts: &axum::http::HeaderMap) -> Option<String> {
+    parts
+        .get("x-setup-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}

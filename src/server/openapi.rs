@@ -1,0 +1,42 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+
+use super::routes::{account, consumers, groups, session, users};
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "consola", description = "Consumidores OAuth, grupos de permisos, usuarios y auditoría de una cuenta CMMS."),
+    modifiers(&BearerAuth),
+    paths(
+        session::healthz, session::setup_status, session::setup, session::login, session::logout,
+        session::me, session::change_password, session::modules,
+        account::get, account::rename, account::api_key, account::api_key_secret,
+        account::regenerate_api_key, account::audit, account::dashboard,
+        users::list, users::create, users::get, users::update, users::delete,
+        groups::list, groups::create, groups::get, groups::update, groups::delete,
+        consumers::list, consumers::create, consumers::get, consumers::update,
+        consumers::delete, consumers::rotate_secret,
+        document,
+    )
+)]
+pub struct ApiDoc;
+
+#[utoipa::path(operation_id = "openapi_document", get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "This document", body = serde_json::Value)))]
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,126 @@
+//! One mapping from service errors and request rejections to problem+json (RFC 9457).
+
+use crate::domain::{FieldErrors, Problem};
+use crate::service::ServiceError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// An error response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: FieldErrors,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            errors: FieldErrors::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn validation(errors: FieldErrors) -> ApiError {
+        ApiError {
+            errors,
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Hay campos con errores",
+            )
+        }
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "No existe")
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> ApiError {
+        match err {
+            ServiceError::Unauthenticated => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Inicie sesión para continuar (sesión ausente, vencida o credenciales incorrectas)",
+            ),
+            ServiceError::Forbidden(detail) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+            }
+            ServiceError::NotFound => ApiError::not_found(),
+            ServiceError::Validation(errors) => ApiError::validation(errors),
+            ServiceError::Conflict {
+                code,
+                detail,
+                errors,
+            } => ApiError {
+                errors,
+                ..ApiError::new(StatusCode::CONFLICT, code, detail)
+            },
+            ServiceError::Stale => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "modified",
+                "El registro fue modificado por otro usuario; recárguelo",
+            ),
+            ServiceError::TooManyRequests { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    format!("Demasiados intentos fallidos; reintente en {retry_after} s"),
+                )
+            },
+            ServiceError::Internal(message) => {
+                tracing::error!(%message, "internal error");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Error interno del servidor; el detalle quedó en el registro",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("urn:consola:{}", self.code),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors.0,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"consola\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,336 @@
+//! OAuth consumers: create with a secret shown once, list, edit, rotate, delete; and the
+//! check of a presented secret that the token endpoint relies on.
+
+use super::*;
+use crate::domain::secret::SecretText;
+use crate::store::{ConsumerCredentials, ConsumerFilter, ConsumerInsert, SecretRotation};
+use uuid::Uuid;
+
+fn consumer_name_taken() -> ServiceError {
+    ServiceError::Conflict {
+        code: "name_taken",
+        detail: "Ya existe un consumidor OAuth con ese nombre".into(),
+        errors: FieldErrors::single("name", "Ya existe un consumidor con ese nombre"),
+    }
+}
+
+fn map_consumer_write(err: StoreError) -> ServiceError {
+    match err {
+        StoreError::Duplicate("name") => consumer_name_taken(),
+        other => other.into(),
+    }
+}
+
+fn unknown_group() -> ServiceError {
+    ServiceError::Validation(FieldErrors::single(
+        "permission_group_id",
+        "El grupo de permisos no existe",
+    ))
+}
+
+impl Service {
+    pub async fn consumers(
+        &self,
+        caller: &Caller,
+        query: ConsumerQuery,
+    ) -> ServiceResult<Page<Consumer>> {
+        self.user(caller)?;
+        let limit = page_size(query.limit)?;
+        let after = match query.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(Uuid::parse_str(text).map_err(|_| {
+                ServiceError::Validation(FieldErrors::single("cursor", "Cursor inválido"))
+            })?),
+        };
+        if query.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
+            return Err(ServiceError::Validation(FieldErrors::single(
+                "q",
+                "Máximo 100 caracteres",
+            )));
+        }
+        let (mut items, total) = self
+            .store
+            .consumers(&ConsumerFilter {
+                q: query.q,
+                after,
+                limit: limit + 1,
+            })
+            .await?;
+        let next_cursor = next_page(&mut items, limit).map(|last| last.id.to_string());
+        Ok(Page {
+            items,
+            next_cursor,
+            total,
+        })
+    }
+
+    pub async fn consumer(&self, caller: &Caller, id: Uuid) -> ServiceResult<Consumer> {
+        self.user(caller)?;
+        Ok(self.store.consumer(id).await?)
+    }
+
+    async fn require_group(&self, id: Uuid) -> ServiceResult<()> {
+        match self.store.group(id).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound) => Err(unknown_group()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    pub async fn create_consumer(
+        &self,
+        caller: &Caller,
+        new: NewConsumer,
+    ) -> ServiceResult<CreatedConsumer> {
+        let me = self.super_admin(caller)?;
+        let fields = ValidConsumer {
+            name: new.name,
+            description: new.description,
+            grant_type: new.grant_type,
+            permission_group_id: new.permission_group_id,
+            hub_enabled: new.hub_enabled,
+            enabled: true,
+            token_format: new.token_format,
+            redirect_uris: new.redirect_uris,
+        }
+        .check();
+        // Report an unknown group together with the other field errors.
+        let group_error = self.require_group(new.permission_group_id).await.err();
+        let fields = match (fields, group_error) {
+            (Ok(fields), None) => fields,
+            (Err(mut errors), Some(ServiceError::Validation(group))) => {
+                errors.0.extend(group.0);
+                return Err(ServiceError::Validation(errors));
+            }
+            (Err(errors), _) => return Err(ServiceError::Validation(errors)),
+            (Ok(_), Some(err)) => return Err(err),
+        };
+        let client_secret = secret::generate(SecretKind::ClientSecret);
+        let insert = ConsumerInsert {
+            id: new_id(),
+            client_id: secret::generate_client_id(),
+            secret_digest: secret::digest(&client_secret),
+            secret_last_four: secret::last_four(&client_secret),
+            created_at: self.now(),
+            created_by: me.username.clone(),
+            fields,
+        };
+        let event = self.audit(
+            caller,
+            AuditAction::Add,
+            modules::CONSUMERS,
+            &insert.fields.name,
+            format!(
+                "Consumidor creado; Clave {}; grupo {}; {}",
+                insert.client_id,
+                insert.fields.permission_group_id,
+                insert.fields.grant_type.as_str()
+            ),
+        );
+        let consumer = self
+            .store
+            .insert_consumer(&insert, &event)
+            .await
+            .map_err(map_consumer_write)?;
+        Ok(CreatedConsumer {
+            consumer,
+            client_secret: SecretText::new(client_secret),
+        })
+    }
+
+    /// Edits a consumer. `if_match` is the version the caller read; when it is stale the
+    /// answer is `Stale` and nothing is written.
+    pub async fn update_consumer(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        patch: ConsumerPatch,
+        if_match: Option<i64>,
+    ) -> ServiceResult<Consumer> {
+        self.super_admin(caller)?;
+        let current = self.store.consumer(id).await?;
+        if if_match.is_some_and(|v| v != current.version) {
+            return Err(ServiceError::Stale);
+        }
+        let fields = ValidConsumer {
+            name: patch.name.clone().unwrap_or_else(|| current.name.clone()),
+            description: patch
+                .description
+                .clone()
+                .unwrap_or_else(|| current.description.clone()),
+            grant_type: current.grant_type,
+            permission_group_id: patch
+                .permission_group_id
+                .unwrap_or(current.permission_group_id),
+            hub_enabled: patch.hub_enabled.unwrap_or(current.hub_enabled),
+            enabled: patch.enabled.unwrap_or(current.enabled),
+            token_format: patch.token_format.unwrap_or(current.token_format),
+            redirect_uris: patch
+                .redirect_uris
+                .clone()
+                .unwrap_or_else(|| current.redirect_uris.clone()),
+        }
+        .check()
+        .map_err(ServiceError::Validation)?;
+        if fields.permission_group_id != current.permission_group_id {
+            self.require_group(fields.permission_group_id).await?;
+        }
+        let event = self.audit(
+            caller,
+            AuditAction::Edit,
+            modules::CONSUMERS,
+            &current.name,
+            describe_changes(&current, &fields),
+        );
+        self.store
+            .update_consumer(id, &fields, current.version, self.now(), &event)
+            .await
+            .map_err(map_consumer_write)
+    }
+
+    pub async fn delete_consumer(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
+        self.super_admin(caller)?;
+        let current = self.store.consumer(id).await?;
+        let event = self.audit(
+            caller,
+            AuditAction::Delete,
+            modules::CONSUMERS,
+            &current.name,
+            format!("Consumidor eliminado; Clave {}", current.client_id),
+        );
+        self.store.delete_consumer(id, &event).await?;
+        Ok(())
+    }
+
+    pub async fn rotate_consumer_secret(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        request: RotateSecret,
+    ) -> ServiceResult<RotatedSecret> {
+        self.super_admin(caller)?;
+        if request.grace_seconds > MAX_GRACE_SECONDS {
+            return Err(ServiceError::Validation(FieldErrors::single(
+                "grace_seconds",
+                "La gracia no puede pasar de 30 días",
+            )));
+        }
+        let current = self.store.consumer(id).await?;
+        let credentials = self.store.consumer_credentials(&current.client_id).await?;
+        let now = self.now();
+        let new_secret = secret::generate(SecretKind::ClientSecret);
+        let grace = (request.grace_seconds > 0)
+            .then(|| now + Duration::seconds(i64::from(request.grace_seconds)));
+        let previous_digest: Option<[u8; 32]> =
+            grace.and_then(|_| credentials.secret_digest.as_slice().try_into().ok());
+        let rotation = SecretRotation {
+            secret_digest: secret::digest(&new_secret),
+            secret_last_four: secret::last_four(&new_secret),
+            previous_secret_digest: previous_digest,
+            previous_secret_valid_until: grace,
+            tokens_not_before: request.revoke_tokens.then_some(now),
+            at: now,
+        };
+        let description = match grace {
+            Some(until) => format!(
+                "Secreto rotado; el anterior vale hasta {}",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            None => "Secreto rotado; el anterior dejó de valer".to_string(),
+        };
+        let description = if request.revoke_tokens {
+            format!("{description}; tokens existentes revocados")
+        } else {
+            description
+        };
+        let event = self.audit(
+            caller,
+            AuditAction::Rotate,
+            modules::CONSUMERS,
+            &current.name,
+            description,
+        );
+        self.store
+            .rotate_consumer_secret(id, &rotation, &event)
+            .await?;
+        Ok(RotatedSecret {
+            secret_last_four: rotation.secret_last_four,
+            client_secret: SecretText::new(new_secret),
+            previous_secret_valid_until: grace,
+        })
+    }
+
+    /// The consumer whose key and secret these are, if the secret is its current one or a
+    /// previous one still in its grace period, and the consumer is enabled.
+    pub async fn verify_client_secret(
+        &self,
+        client_id: &str,
+        presented: &str,
+    ) -> ServiceResult<Option<ConsumerCredentials>> {
+        if client_id.is_empty()
+            || client_id.len() > 64
+            || !secret::is_well_formed(SecretKind::ClientSecret, presented)
+        {
+            return Ok(None);
+        }
+        let credentials = match self.store.consumer_credentials(client_id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        let current = secret::matches(presented, &credentials.secret_digest);
+        let previous = match (
+            &credentials.previous_secret_digest,
+            credentials.previous_secret_valid_until,
+        ) {
+            (Some(digest), Some(until)) => self.now() < until && secret::matches(presented, digest),
+            _ => false,
+        };
+        Ok(((current || previous) && credentials.consumer.enabled).then_some(credentials))
+    }
+}
+
+/// Names the fields an edit changed, for the audit log (never a secret).
+fn describe_changes(current: &Consumer, fields: &ValidConsumer) -> String {
+    let mut changed = Vec::new();
+    if fields.name != current.name {
+        changed.push(format!("nombre → «{}»", fields.name));
+    }
+    if fields.description != current.description {
+        changed.push("descripción".to_string());
+    }
+    if fields.permission_group_id != current.permission_group_id {
+        changed.push(format!("grupo → {}", fields.permission_group_id));
+    }
+    if fields.hub_enabled != current.hub_enabled {
+        changed.push(format!(
+            "hub {}",
+            if fields.hub_enabled {
+                "activado"
+            } else {
+                "desactivado"
+            }
+        ));
+    }
+    if fields.enabled != current.enabled {
+        changed.push(
+            if fields.enabled {
+                "habilitado"
+            } else {
+                "deshabilitado"
+            }
+            .to_string(),
+        );
+    }
+    if fields.token_format != current.token_format {
+        changed.push(format!("formato de token {}", fields.token_format.as_str()));
+    }
+    if fields.redirect_uris != current.redirect_uris {
+        changed.push("URL de retorno".to_string());
+    }
+    if changed.is_empty() {
+        "Sin cambios".to_string()
+    } else {
+        format!("Editado: {}", changed.join(", "))
+    }
+}

@@ -1,0 +1,512 @@
+//! Use cases: setup, sessions, users, permission groups, consumers, the legacy key, audit and
+//! figures. Every authorization check of the project lives here, and nowhere else.
+
+mod account;
+mod consumers;
+mod groups;
+mod passwords;
+mod sessions;
+mod throttle;
+mod users;
+pub mod vault;
+
+pub use throttle::Throttle;
+pub use vault::Vault;
+
+use crate::domain::secret::{self, SecretKind};
+use crate::domain::*;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No valid session (401).
+    #[error("Inicie sesión para continuar")]
+    Unauthenticated,
+    /// Signed in, but the role does not allow it (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("No existe")]
+    NotFound,
+    /// Per-field problems (422).
+    #[error("Hay campos con errores")]
+    Validation(FieldErrors),
+    /// The request collides with the current state (409).
+    #[error("{detail}")]
+    Conflict {
+        code: &'static str,
+        detail: String,
+        errors: FieldErrors,
+    },
+    /// The object changed since the version the caller read (412).
+    #[error("El registro fue modificado por otro usuario")]
+    Stale,
+    /// Too many failures; try again after this many seconds (429).
+    #[error("Demasiados intentos fallidos; reintente en {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
+    /// Something broke inside; the detail goes to the log, not to the caller.
+    #[error("Error interno")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Stale => ServiceError::Stale,
+            StoreError::Duplicate(key) => ServiceError::Conflict {
+                code: "duplicate",
+                detail: format!("Ya existe un registro con ese {key}"),
+                errors: FieldErrors::single(key, "Ya está en uso"),
+            },
+            StoreError::InUse => ServiceError::Conflict {
+                code: "in_use",
+                detail: "El registro está en uso".into(),
+                errors: FieldErrors::new(),
+            },
+            StoreError::InvalidReference => ServiceError::Validation(FieldErrors::single(
+                "permission_group_id",
+                "El grupo de permisos no existe",
+            )),
+            StoreError::Backend(message) => ServiceError::Internal(message),
+        }
+    }
+}
+
+/// The time source; tests move it by hand.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        // Millisecond precision: what the store keeps, so an answer equals a later read.
+        let now = Utc::now();
+        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+}
+
+/// A clock that only moves when told to.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
+        ManualClock(Mutex::new(at))
+    }
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+}
+
+impl ManualClock {
+    /// The time it shows now.
+    pub fn now_for_tests(&self) -> DateTime<Utc> {
+        self.now()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub session_ttl: Duration,
+    /// Failed logins of one username before it is slowed down.
+    pub login_failures_per_user: u32,
+    /// Failed logins from one address before it is slowed down.
+    pub login_failures_per_ip: u32,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            session_ttl: Duration::hours(12),
+            login_failures_per_user: 5,
+            login_failures_per_ip: 50,
+        }
+    }
+}
+
+/// A signed-in console user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: SessionUser,
+    pub digest: [u8; 32],
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Who is calling: the address, and the session when one was presented.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub ip: IpAddr,
+    pub session: Option<Session>,
+}
+
+impl Caller {
+    pub fn anonymous(ip: IpAddr) -> Caller {
+        Caller { ip, session: None }
+    }
+
+    fn actor(&self) -> Actor {
+        match &self.session {
+            Some(s) => Actor::user(&s.user.username),
+            None => Actor::anonymous(),
+        }
+    }
+}
+
+pub struct Service {
+    store: Arc<dyn Store>,
+    vault: Vault,
+    clock: Arc<dyn Clock>,
+    config: ServiceConfig,
+    throttle: Throttle,
+    /// Accepts setup from beyond loopback while no user exists; cleared after setup.
+    setup_token: Mutex<Option<String>>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, vault: Vault, config: ServiceConfig) -> Service {
+        Service::with_clock(store, vault, config, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        vault: Vault,
+        config: ServiceConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Service {
+        Service {
+            store,
+            vault,
+            clock,
+            config,
+            throttle: Throttle::new(),
+            setup_token: Mutex::new(None),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn audit(
+        &self,
+        caller: &Caller,
+        action: AuditAction,
+        module: &str,
+        target: impl Into<String>,
+        description: impl Into<String>,
+    ) -> NewAuditEvent {
+        NewAuditEvent {
+            at: self.now(),
+            ip: caller.ip.to_string(),
+            actor: caller.actor(),
+            action,
+            module: module.to_string(),
+            target: target.into(),
+            description: description.into(),
+        }
+    }
+
+    /// Records a refusal, so that probing shows in the log. A failure to record is logged
+    /// and does not change the answer.
+    async fn record_denied(&self, caller: &Caller, module: &str, target: &str, what: &str) {
+        let event = self.audit(caller, AuditAction::Denied, module, target, what);
+        if let Err(err) = self.store.record(&event).await {
+            tracing::warn!(error = %err, "could not record a denial in the audit log");
+        }
+    }
+
+    // --- role checks: the only place that decides who may do what ------------------------
+
+    fn user<'c>(&self, caller: &'c Caller) -> ServiceResult<&'c SessionUser> {
+        caller
+            .session
+            .as_ref()
+            .map(|s| &s.user)
+            .ok_or(ServiceError::Unauthenticated)
+    }
+
+    /// Admins and the Súper Administrador.
+    fn admin<'c>(&self, caller: &'c Caller) -> ServiceResult<&'c SessionUser> {
+        let user = self.user(caller)?;
+        match user.role {
+            Role::SuperAdmin | Role::Admin => Ok(user),
+            Role::ReadOnly => Err(ServiceError::Forbidden(
+                "Se necesita el rol Administrador o Súper Administrador",
+            )),
+        }
+    }
+
+    fn super_admin<'c>(&self, caller: &'c Caller) -> ServiceResult<&'c SessionUser> {
+        let user = self.user(caller)?;
+        match user.role {
+            Role::SuperAdmin => Ok(user),
+            _ => Err(ServiceError::Forbidden(
+                "Solo el Súper Administrador puede hacer esto",
+            )),
+        }
+    }
+
+    // --- setup ------------------------------------------------------------------------
+
+    pub async fn setup_status(&self) -> ServiceResult<SetupStatus> {
+        Ok(SetupStatus {
+            needed: self.store.user_count().await? == 0,
+        })
+    }
+
+    /// A one-time token that authorizes setup from beyond loopback, while no user exists.
+    /// `None` once set up.
+    pub async fn issue_setup_token(&self) -> ServiceResult<Option<String>> {
+        if !self.setup_status().await?.needed {
+            return Ok(None);
+        }
+        let token = secret::generate(SecretKind::SetupToken);
+        *self.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        Ok(Some(token))
+    }
+
+    fn setup_allowed(&self, caller: &Caller, presented: Option<&str>) -> bool {
+        if caller.ip.is_loopback() {
+            return true;
+        }
+        let expected = self.setup_token.lock().unwrap_or_else(|e| e.into_inner());
+        match (expected.as_deref(), presented) {
+            (Some(expected), Some(presented)) => {
+                secret::matches(presented, &secret::digest(expected))
+            }
+            _ => false,
+        }
+    }
+
+    pub async fn setup(
+        &self,
+        caller: &Caller,
+        request: SetupRequest,
+        setup_token: Option<&str>,
+    ) -> ServiceResult<SessionUser> {
+        if !self.setup_allowed(caller, setup_token) {
+            self.record_denied(
+                caller,
+                modules::ACCOUNT,
+                "setup",
+                "configuración inicial sin token",
+            )
+            .await;
+            return Err(ServiceError::Forbidden(
+                "La configuración inicial se hace desde el propio servidor o con el token que imprime `consola serve`",
+            ));
+        }
+        if !self.setup_status().await?.needed {
+            return Err(already_set_up());
+        }
+        let mut errors = FieldErrors::new();
+        let account_name = match validate_account_name(&request.account_name) {
+            Ok(name) => name,
+            Err(e) => {
+                errors.0.extend(e.0);
+                String::new()
+            }
+        };
+        let username = validate_username(&mut errors, "username", &request.username);
+        let display_name =
+            validate_display_name(&mut errors, "display_name", &request.display_name);
+        validate_password(&mut errors, "password", &request.password);
+        errors.into_result().map_err(ServiceError::Validation)?;
+
+        let now = self.now();
+        let password_hash = passwords::hash(request.password).await?;
+        let api_secret = secret::generate(SecretKind::LegacyApiSecret);
+        let account = crate::store::AccountRecord {
+            account: Account {
+                name: account_name,
+                created_at: now,
+            },
+            api_key: secret::generate_api_key(),
+            api_secret_sealed: self.vault.seal(&api_secret)?,
+            api_key_created_at: now,
+        };
+        let user = crate::store::UserRecord {
+            user: User {
+                id: new_id(),
+                username: username.clone(),
+                display_name,
+                role: Role::SuperAdmin,
+                disabled: false,
+                created_at: now,
+                updated_at: now,
+                version: 1,
+            },
+            password_hash,
+        };
+        let event = NewAuditEvent {
+            actor: Actor::user(&username),
+            ..self.audit(
+                caller,
+                AuditAction::Setup,
+                modules::ACCOUNT,
+                &username,
+                format!(
+                    "Cuenta «{}» creada con su Súper Administrador",
+                    account.account.name
+                ),
+            )
+        };
+        match self.store.setup(&account, &user, &event).await {
+            Err(StoreError::Duplicate("account")) => return Err(already_set_up()),
+            other => other?,
+        }
+        *self.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(SessionUser::from(&user.user))
+    }
+
+    // --- audit and dashboard --------------------------------------------------------------
+
+    pub async fn audit_events(
+        &self,
+        caller: &Caller,
+        query: AuditQuery,
+    ) -> ServiceResult<Page<AuditEvent>> {
+        self.admin(caller)?;
+        let limit = page_size(query.limit)?;
+        let before = match query.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                ServiceError::Validation(FieldErrors::single("cursor", "Cursor inválido"))
+            })?),
+        };
+        if let (Some(since), Some(until)) = (query.since, query.until)
+            && since > until
+        {
+            return Err(ServiceError::Validation(FieldErrors::single(
+                "until",
+                "«Hasta» debe ser posterior a «Desde»",
+            )));
+        }
+        let (mut items, total) = self
+            .store
+            .audit_events(&crate::store::AuditFilter {
+                since: query.since,
+                until: query.until,
+                action: query.action,
+                before,
+                limit: limit + 1,
+            })
+            .await?;
+        let next_cursor = next_page(&mut items, limit).map(|last| last.id.to_string());
+        Ok(Page {
+            items,
+            next_cursor,
+            total,
+        })
+    }
+
+    pub async fn dashboard(
+        &self,
+        caller: &Caller,
+        query: DashboardQuery,
+    ) -> ServiceResult<Dashboard> {
+        self.user(caller)?;
+        let until = query.until.unwrap_or_else(|| self.now());
+        let since = query.since.unwrap_or(until - Duration::days(30));
+        if since > until {
+            return Err(ServiceError::Validation(FieldErrors::single(
+                "until",
+                "«Hasta» debe ser posterior a «Desde»",
+            )));
+        }
+        if until - since > Duration::days(366) {
+            return Err(ServiceError::Validation(FieldErrors::single(
+                "since",
+                "El rango no puede pasar de un año",
+            )));
+        }
+        let counts = self.store.counts().await?;
+        let stats = self
+            .store
+            .token_stats(since.timestamp() / 3600, until.timestamp() / 3600)
+            .await?;
+        let mut series = Vec::new();
+        let mut day = since.date_naive();
+        while day <= until.date_naive() {
+            series.push(DashboardPoint {
+                day,
+                tokens_issued: 0,
+                failed_authentications: 0,
+            });
+            day = day.succ_opt().unwrap_or(day);
+            if series.len() > 400 {
+                break;
+            }
+        }
+        for stat in &stats {
+            let Some(at) = DateTime::from_timestamp(stat.hour * 3600, 0) else {
+                continue;
+            };
+            if let Some(point) = series.iter_mut().find(|p| p.day == at.date_naive()) {
+                point.tokens_issued += stat.issued;
+                point.failed_authentications += stat.failed;
+            }
+        }
+        Ok(Dashboard {
+            since,
+            until,
+            consumers: counts.consumers,
+            enabled_consumers: counts.enabled_consumers,
+            permission_groups: counts.permission_groups,
+            users: counts.users,
+            tokens_issued: stats.iter().map(|s| s.issued).sum(),
+            failed_authentications: stats.iter().map(|s| s.failed).sum(),
+            series,
+        })
+    }
+
+    pub fn modules(&self, caller: &Caller) -> ServiceResult<Vec<Module>> {
+        self.user(caller)?;
+        Ok(module_catalog().to_vec())
+    }
+}
+
+fn already_set_up() -> ServiceError {
+    ServiceError::Conflict {
+        code: "already_set_up",
+        detail: "La cuenta ya está configurada".into(),
+        errors: FieldErrors::new(),
+    }
+}
+
+/// A page size from the query: default 50, 1 to 500.
+fn page_size(requested: Option<u32>) -> ServiceResult<u32> {
+    match requested {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(_) => Err(ServiceError::Validation(FieldErrors::single(
+            "limit",
+            format!("Debe estar entre 1 y {MAX_PAGE_SIZE}"),
+        ))),
+    }
+}
+
+/// Given `limit + 1` fetched rows, trims to `limit` and returns the last kept row when
+/// another page follows.
+fn next_page<T>(items: &mut Vec<T>, limit: u32) -> Option<&T> {
+    if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last()
+    } else {
+        None
+    }
+}

@@ -1,0 +1,166 @@
+//! Login, logout and session checks.
+
+use super::*;
+use crate::domain::secret::SecretText;
+
+impl Service {
+    pub async fn login(
+        &self,
+        caller: &Caller,
+        request: LoginRequest,
+    ) -> ServiceResult<LoginResponse> {
+        let user_key = format!("login-user:{}", request.username.trim().to_lowercase());
+        let ip_key = format!("login-ip:{}", caller.ip);
+        for key in [&user_key, &ip_key] {
+            if let Err(retry_after) = self.throttle.check(key) {
+                self.record_denied(
+                    caller,
+                    modules::SESSION,
+                    request.username.trim(),
+                    "inicio de sesión frenado",
+                )
+                .await;
+                return Err(ServiceError::TooManyRequests { retry_after });
+            }
+        }
+        let record = match self.store.user_by_username(request.username.trim()).await {
+            Ok(record) => Some(record),
+            Err(StoreError::NotFound) => None,
+            Err(other) => return Err(other.into()),
+        };
+        let stored = record.as_ref().map(|r| r.password_hash.clone());
+        let password_ok = passwords::verify(request.password, stored).await?;
+        let user = match record {
+            Some(r) if password_ok && !r.user.disabled => r.user,
+            _ => {
+                self.throttle
+                    .fail(&user_key, self.config.login_failures_per_user);
+                self.throttle
+                    .fail(&ip_key, self.config.login_failures_per_ip);
+                self.record_denied(
+                    caller,
+                    modules::SESSION,
+                    request.username.trim(),
+                    "usuario o contraseña incorrectos",
+                )
+                .await;
+                return Err(ServiceError::Unauthenticated);
+            }
+        };
+        self.throttle.succeed(&user_key);
+        let token = secret::generate(SecretKind::Session);
+        let digest = secret::digest(&token);
+        let now = self.now();
+        let expires_at = now + self.config.session_ttl;
+        let event = NewAuditEvent {
+            actor: Actor::user(&user.username),
+            ..self.audit(
+                caller,
+                AuditAction::Login,
+                modules::SESSION,
+                &user.username,
+                "Inicio de sesión",
+            )
+        };
+        self.store
+            .insert_session(&digest, user.id, now, expires_at, &event)
+            .await?;
+        Ok(LoginResponse {
+            token: SecretText::new(token),
+            expires_at,
+            user: SessionUser::from(&user),
+        })
+    }
+
+    /// The session behind a bearer token, or `Unauthenticated`.
+    pub async fn authenticate(&self, token: &str) -> ServiceResult<Session> {
+        if !secret::is_well_formed(SecretKind::Session, token) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let digest = secret::digest(token);
+        let (record, expires_at) = match self.store.session(&digest).await {
+            Ok(found) => found,
+            Err(StoreError::NotFound) => return Err(ServiceError::Unauthenticated),
+            Err(other) => return Err(other.into()),
+        };
+        if expires_at <= self.now() || record.user.disabled {
+            return Err(ServiceError::Unauthenticated);
+        }
+        Ok(Session {
+            user: SessionUser::from(&record.user),
+            digest,
+            expires_at,
+        })
+    }
+
+    pub async fn logout(&self, caller: &Caller) -> ServiceResult<()> {
+        let session = caller
+            .session
+            .as_ref()
+            .ok_or(ServiceError::Unauthenticated)?;
+        let event = self.audit(
+            caller,
+            AuditAction::Logout,
+            modules::SESSION,
+            &session.user.username,
+            "Cierre de sesión",
+        );
+        self.store.delete_session(&session.digest, &event).await?;
+        Ok(())
+    }
+
+    pub fn me(&self, caller: &Caller) -> ServiceResult<SessionUser> {
+        self.user(caller).cloned()
+    }
+
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        change: PasswordChange,
+    ) -> ServiceResult<()> {
+        let session = caller
+            .session
+            .as_ref()
+            .ok_or(ServiceError::Unauthenticated)?;
+        let key = format!("password:{}", session.user.id);
+        if let Err(retry_after) = self.throttle.check(&key) {
+            return Err(ServiceError::TooManyRequests { retry_after });
+        }
+        let mut errors = FieldErrors::new();
+        validate_password(&mut errors, "new_password", &change.new_password);
+        errors.into_result().map_err(ServiceError::Validation)?;
+        let mut record = self.store.user(session.user.id).await?;
+        if !passwords::verify(change.current_password, Some(record.password_hash.clone())).await? {
+            self.throttle
+                .fail(&key, self.config.login_failures_per_user);
+            self.record_denied(
+                caller,
+                modules::USERS,
+                &record.user.username,
+                "contraseña actual incorrecta",
+            )
+            .await;
+            return Err(ServiceError::Validation(FieldErrors::single(
+                "current_password",
+                "La contraseña actual no es correcta",
+            )));
+        }
+        self.throttle.succeed(&key);
+        record.password_hash = passwords::hash(change.new_password).await?;
+        record.user.updated_at = self.now();
+        let version = record.user.version;
+        let event = self.audit(
+            caller,
+            AuditAction::Edit,
+            modules::USERS,
+            &record.user.username,
+            "Cambió su contraseña",
+        );
+        self.store.update_user(&record, version, &event).await?;
+        // Other sessions of this user end: whoever else held them no longer knows the password.
+        self.store
+            .delete_sessions_of(session.user.id, Some(&session.digest))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+//! A real server on 127.0.0.1:0 over a temporary data directory, and signed-in clients.
+#![allow(dead_code)]
+
+use chrono::Utc;
+use consola::client::Client;
+use consola::domain::*;
+use consola::server::{RunningServer, ServerConfig};
+use consola::service::ManualClock;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "contraseña segura";
+
+pub struct TestServer {
+    pub dir: TempDir,
+    pub server: RunningServer,
+    pub anonymous: Client,
+    pub clock: Arc<ManualClock>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir).await
+    }
+
+    pub async fn start_in(dir: TempDir) -> TestServer {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let server = start_server(dir.path().join("data"), Some(clock.clone())).await;
+        let anonymous = Client::new(&server.url()).expect("client");
+        TestServer {
+            dir,
+            server,
+            anonymous,
+            clock,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Sets up the account; returns the Súper Administrador's client.
+    pub async fn setup(&self) -> Client {
+        self.anonymous
+            .setup(
+                &SetupRequest {
+                    account_name: "FRACTTAL - Activación".into(),
+                    username: "superadmin".into(),
+                    display_name: "Sara Súper".into(),
+                    password: PASSWORD.into(),
+                },
+                None,
+            )
+            .await
+            .expect("setup");
+        self.login("superadmin").await
+    }
+
+    pub async fn login(&self, username: &str) -> Client {
+        let answer = self
+            .anonymous
+            .login(username, PASSWORD)
+            .await
+            .expect("login");
+        self.anonymous.with_token(answer.token)
+    }
+
+    /// Creates a user with that role (through the super admin) and signs it in.
+    pub async fn user(&self, super_admin: &Client, username: &str, role: Role) -> Client {
+        super_admin
+            .create_user(&NewUser {
+                username: username.into(),
+                display_name: format!("Usuario {username}"),
+                password: PASSWORD.into(),
+                role,
+            })
+            .await
+            .expect("create user");
+        self.login(username).await
+    }
+}
+
+pub async fn start_server(data_dir: PathBuf, clock: Option<Arc<ManualClock>>) -> RunningServer {
+    let mut config = ServerConfig::new(data_dir, "127.0.0.1:0".parse().expect("addr"));
+    config.clock = clock.map(|c| c as Arc<dyn consola::service::Clock>);
+    consola::server::start(config).await.expect("server starts")
+}
+
+pub async fn group(client: &Client, name: &str, module: &str) -> PermissionGroup {
+    client
+        .create_permission_group(&NewPermissionGroup {
+            name: name.into(),
+            description: format!("Grupo {name}"),
+            read_only: false,
+            permissions: vec![ModulePermission {
+                module: module.into(),
+                actions: vec![Action::View, Action::Report],
+            }],
+        })
+        .await
+        .expect("create group")
+}
+
+pub fn new_consumer(name: &str, group: uuid::Uuid) -> NewConsumer {
+    NewConsumer {
+        name: name.into(),
+        description: "Integración de prueba".into(),
+        grant_type: GrantType::ClientCredentials,
+        permission_group_id: group,
+        hub_enabled: false,
+        redirect_uris: vec![],
+        token_format: TokenFormat::Opaque,
+    }
+}
+
+/// The problem of a failed call, with its status.
+pub fn status_of<T: std::fmt::Debug>(result: Result<T, consola::client::ClientError>) -> u16 {
+    match result {
+        Ok(value) => panic!("expected an error, got {value:?}"),
+        Err(err) => err
+            .status()
+            .unwrap_or_else(|| panic!("not an API error: {err}")),
+    }
+}
