@@ -9,7 +9,7 @@ use super::render::render;
 use super::state::State;
 use crate::client::{Client, ClientError};
 use crossterm::event::{Event, KeyEventKind};
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use std::time::Duration;
@@ -98,7 +98,11 @@ where
                 }
             }
             // Drain whatever else is already waiting, then draw once.
-            while let Some(Some(event)) = self.events.next().now_or_never() {
+            // Polled with this task's waker (a zero timeout polls the stream first), never a
+            // no-op waker: crossterm's EventStream keeps the waker it saw when it went pending.
+            while let Ok(Some(event)) =
+                tokio::time::timeout(Duration::ZERO, self.events.next()).await
+            {
                 match event {
                     Ok(event) => changed |= self.on_event(event),
                     Err(error) => return Err(error.into()),
