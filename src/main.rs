@@ -253,6 +253,10 @@ async fn console(
     result
 }
 
-async fn run_console(_client: Client, _lang: Lang, url: String) -> anyhow::Result<()> {
-    bail!("la consola aún no está disponible en esta versión; API en {url}")
+async fn run_console(client: Client, lang: Lang, url: String) -> anyhow::Result<()> {
+    let lang = match lang {
+        Lang::Es => consola::tui::Lang::Es,
+        Lang::En => consola::tui::Lang::En,
+    };
+    consola::tui::run(client, consola::tui::Options { lang, api_url: url }).await
 }

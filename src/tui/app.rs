@@ -1,0 +1,234 @@
+//! The event loop. One `select!` over terminal events, API results, signals, the spinner tick
+//! (only while requests are in flight) and the toast timer; pending events are drained, then
+//! the screen is drawn once, and only when something changed.
+
+use super::action::{Action, Effect};
+use super::api::{RequestId, Response, execute};
+use super::clipboard::Clipboard;
+use super::render::render;
+use super::state::State;
+use crate::client::{Client, ClientError};
+use crossterm::event::{Event, KeyEventKind};
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+type ApiResult = (RequestId, Result<Response, ClientError>);
+
+/// How long a toast stays.
+const TOAST: Duration = Duration::from_secs(3);
+
+pub struct App<B: Backend, E> {
+    pub terminal: Terminal<B>,
+    events: E,
+    pub state: State,
+    client: Client,
+    clipboard: Clipboard,
+    results: mpsc::UnboundedSender<ApiResult>,
+    incoming: mpsc::UnboundedReceiver<ApiResult>,
+    toast_deadline: Option<(u64, Instant)>,
+}
+
+impl<B, E> App<B, E>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    E: Stream<Item = std::io::Result<Event>> + Unpin,
+{
+    pub fn new(
+        terminal: Terminal<B>,
+        events: E,
+        mut state: State,
+        client: Client,
+        clipboard: Clipboard,
+    ) -> Self {
+        if let Ok(size) = terminal.size() {
+            state.size = (size.width, size.height);
+        }
+        let (results, incoming) = mpsc::unbounded_channel();
+        App {
+            terminal,
+            events,
+            state,
+            client,
+            clipboard,
+            results,
+            incoming,
+            toast_deadline: None,
+        }
+    }
+
+    /// Runs until the user quits, a signal arrives, or the event stream ends.
+    pub async fn run(&mut self) -> anyhow::Result<()> {
+        let mut signals = Signals::new()?;
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        self.apply_effects();
+        self.draw()?;
+        loop {
+            let mut changed = false;
+            let ticking = self.state.busy();
+            let toast = self.toast_deadline;
+            tokio::select! {
+                event = self.events.next() => match event {
+                    Some(Ok(event)) => changed |= self.on_event(event),
+                    Some(Err(error)) => return Err(error.into()),
+                    None => break,
+                },
+                Some((id, result)) = self.incoming.recv() => {
+                    self.state.update(Action::Api { id, result });
+                    changed = true;
+                }
+                () = signals.recv() => {
+                    self.state.update(Action::Terminate);
+                }
+                _ = tick.tick(), if ticking => {
+                    self.state.update(Action::Tick);
+                    changed = true;
+                }
+                () = sleep_until(toast.map(|(_, at)| at)), if toast.is_some() => {
+                    if let Some((id, _)) = toast {
+                        self.state.update(Action::ToastExpired(id));
+                        self.toast_deadline = None;
+                        changed = true;
+                    }
+                }
+            }
+            // Drain whatever else is already waiting, then draw once.
+            // Polled with this task's waker (a zero timeout polls the stream first), never a
+            // no-op waker: crossterm's EventStream keeps the waker it saw when it went pending.
+            while let Ok(Some(event)) =
+                tokio::time::timeout(Duration::ZERO, self.events.next()).await
+            {
+                match event {
+                    Ok(event) => changed |= self.on_event(event),
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            while let Ok((id, result)) = self.incoming.try_recv() {
+                self.state.update(Action::Api { id, result });
+                changed = true;
+            }
+            changed |= self.apply_effects();
+            if self.state.quit {
+                break;
+            }
+            if changed {
+                self.draw()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn draw(&mut self) -> anyhow::Result<()> {
+        let state = &self.state;
+        self.terminal.draw(|frame| render(frame, state))?;
+        Ok(())
+    }
+
+    /// Feeds one terminal event to `update`; false when it meant nothing.
+    fn on_event(&mut self, event: Event) -> bool {
+        let action = match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.state.key_action(key),
+            Event::Paste(text) => Some(Action::Paste(text)),
+            // Bursts of resizes end in one draw at the last size.
+            Event::Resize(w, h) => Some(Action::Resize(w, h)),
+            _ => None,
+        };
+        match action {
+            Some(action) => {
+                self.state.update(action);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Does what `update` asked for. True when that changed the state.
+    fn apply_effects(&mut self) -> bool {
+        let mut changed = false;
+        while !self.state.effects.is_empty() {
+            let effects = std::mem::take(&mut self.state.effects);
+            for effect in effects {
+                match effect {
+                    Effect::Send(id, request) => {
+                        let client = self.client.clone();
+                        let results = self.results.clone();
+                        tracing::debug!(id, request = request.name(), "request");
+                        tokio::spawn(async move {
+                            let result = execute(&client, request).await;
+                            // The loop may be gone (quitting); nothing to do then.
+                            let _ = results.send((id, result));
+                        });
+                    }
+                    Effect::Copy { text, what } => {
+                        let ok = self.clipboard.copy(text.expose()).is_ok();
+                        self.state.update(Action::Copied { what, ok });
+                        changed = true;
+                    }
+                    Effect::Session(token) => {
+                        self.client = match token {
+                            Some(token) => self.client.with_token(token),
+                            None => self.client.without_token(),
+                        };
+                    }
+                    Effect::Quit => {}
+                }
+            }
+        }
+        if let Some((id, _)) = &self.state.toast
+            && self.toast_deadline.is_none_or(|(shown, _)| shown != *id)
+        {
+            self.toast_deadline = Some((*id, Instant::now() + TOAST));
+        }
+        changed
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM, SIGHUP (an SSH disconnect) and SIGQUIT.
+struct Signals {
+    #[cfg(unix)]
+    streams: [tokio::signal::unix::Signal; 3],
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                streams: [
+                    signal(SignalKind::terminate())?,
+                    signal(SignalKind::hangup())?,
+                    signal(SignalKind::quit())?,
+                ],
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let [a, b, c] = &mut self.streams;
+            tokio::select! {
+                _ = a.recv() => {}
+                _ = b.recv() => {}
+                _ = c.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}

@@ -1,0 +1,687 @@
+//! A form: labelled fields (text, select, checkbox, permission matrix, copyable value,
+//! button), the focus among them, and the per-field errors the server sent back. Every form of
+//! the console is one of these, so they all edit, validate and draw the same way.
+
+use super::i18n::Lang;
+use super::sanitize::clean;
+use crate::domain::FieldErrors;
+use crate::domain::secret::SecretText;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui_textarea::TextArea;
+use unicode_width::UnicodeWidthChar;
+
+/// Columns of a field's label.
+const LABEL_WIDTH: u16 = 28;
+
+/// A grid of checkboxes: module × action.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub rows: Vec<(String, String)>,
+    pub columns: Vec<String>,
+    pub checked: Vec<Vec<bool>>,
+    pub cursor: (usize, usize),
+}
+
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // a handful per form; boxing buys nothing here
+pub enum Kind {
+    /// One line of editable text; `masked` for passwords.
+    Text {
+        area: TextArea<'static>,
+        masked: bool,
+    },
+    Select {
+        options: Vec<String>,
+        index: usize,
+    },
+    Checkbox(bool),
+    Matrix(Matrix),
+    /// A read-only value with a copy icon (Clave, Secreto); `None` until the server sends it.
+    /// Held as `SecretText` so no `Debug` of a form can print it.
+    Copy {
+        value: Option<SecretText>,
+        secret: bool,
+    },
+    Button,
+    /// A heading between groups of fields.
+    Heading,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The JSON field name the server uses in 422 errors.
+    pub name: &'static str,
+    pub label: String,
+    pub kind: Kind,
+    pub error: Option<String>,
+    pub hidden: bool,
+}
+
+impl Field {
+    pub fn text(name: &'static str, label: &str, value: &str) -> Field {
+        let mut area = TextArea::new(vec![value.to_string()]);
+        area.move_cursor(ratatui_textarea::CursorMove::End);
+        Field::new(
+            name,
+            label,
+            Kind::Text {
+                area,
+                masked: false,
+            },
+        )
+    }
+    pub fn password(name: &'static str, label: &str) -> Field {
+        Field::new(
+            name,
+            label,
+            Kind::Text {
+                area: TextArea::default(),
+                masked: true,
+            },
+        )
+    }
+    pub fn select(name: &'static str, label: &str, options: Vec<String>, index: usize) -> Field {
+        Field::new(name, label, Kind::Select { options, index })
+    }
+    pub fn checkbox(name: &'static str, label: &str, checked: bool) -> Field {
+        Field::new(name, label, Kind::Checkbox(checked))
+    }
+    pub fn copy(name: &'static str, label: &str, value: Option<SecretText>, secret: bool) -> Field {
+        Field::new(name, label, Kind::Copy { value, secret })
+    }
+    pub fn button(name: &'static str, label: &str) -> Field {
+        Field::new(name, label, Kind::Button)
+    }
+    pub fn heading(label: &str) -> Field {
+        Field::new("", label, Kind::Heading)
+    }
+    pub fn matrix(name: &'static str, label: &str, matrix: Matrix) -> Field {
+        Field::new(name, label, Kind::Matrix(matrix))
+    }
+    fn new(name: &'static str, label: &str, kind: Kind) -> Field {
+        Field {
+            name,
+            label: label.to_string(),
+            kind,
+            error: None,
+            hidden: false,
+        }
+    }
+
+    fn focusable(&self) -> bool {
+        !self.hidden && !matches!(self.kind, Kind::Heading | Kind::Copy { value: None, .. })
+    }
+
+    pub fn is_text(&self) -> bool {
+        matches!(self.kind, Kind::Text { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// The user typed or changed something since the form opened or was saved.
+    pub dirty: bool,
+    /// A message for the whole form (a conflict, a refused request).
+    pub error: Option<String>,
+    /// A save is in flight.
+    pub busy: bool,
+}
+
+impl Form {
+    pub fn new(fields: Vec<Field>) -> Form {
+        let mut form = Form {
+            fields,
+            focus: 0,
+            dirty: false,
+            error: None,
+            busy: false,
+        };
+        form.focus_first();
+        form
+    }
+
+    pub fn focus_first(&mut self) {
+        self.focus = self.fields.iter().position(Field::focusable).unwrap_or(0);
+    }
+
+    pub fn focused(&self) -> Option<&Field> {
+        self.fields.get(self.focus)
+    }
+
+    pub fn focused_name(&self) -> &'static str {
+        self.focused().map(|f| f.name).unwrap_or("")
+    }
+
+    pub fn focus_on(&mut self, name: &str) {
+        if let Some(i) = self.index(name)
+            && self.fields[i].focusable()
+        {
+            self.focus = i;
+        }
+    }
+
+    pub fn next(&mut self) {
+        self.step(1);
+    }
+
+    pub fn prev(&mut self) {
+        self.step(self.fields.len().saturating_sub(1));
+    }
+
+    fn step(&mut self, by: usize) {
+        let n = self.fields.len();
+        if n == 0 {
+            return;
+        }
+        let mut i = self.focus;
+        for _ in 0..n {
+            i = (i + by) % n;
+            if self.fields[i].focusable() {
+                self.focus = i;
+                return;
+            }
+        }
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.index(name).map(|i| &self.fields[i])
+    }
+
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Field> {
+        self.index(name).map(move |i| &mut self.fields[i])
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        match self.field(name).map(|f| &f.kind) {
+            Some(Kind::Text { area, .. }) => area.lines().join(" "),
+            _ => String::new(),
+        }
+    }
+
+    pub fn set_text(&mut self, name: &str, value: &str) {
+        if let Some(Field {
+            kind: Kind::Text { area, .. },
+            ..
+        }) = self.field_mut(name)
+        {
+            let mut fresh = TextArea::new(vec![value.to_string()]);
+            fresh.move_cursor(ratatui_textarea::CursorMove::End);
+            *area = fresh;
+        }
+    }
+
+    pub fn selected(&self, name: &str) -> usize {
+        match self.field(name).map(|f| &f.kind) {
+            Some(Kind::Select { index, .. }) => *index,
+            _ => 0,
+        }
+    }
+
+    pub fn checked(&self, name: &str) -> bool {
+        matches!(
+            self.field(name).map(|f| &f.kind),
+            Some(Kind::Checkbox(true))
+        )
+    }
+
+    pub fn matrix(&self, name: &str) -> Option<&Matrix> {
+        match self.field(name).map(|f| &f.kind) {
+            Some(Kind::Matrix(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn set_copy(&mut self, name: &str, new_value: Option<SecretText>) {
+        if let Some(Field {
+            kind: Kind::Copy { value, .. },
+            ..
+        }) = self.field_mut(name)
+        {
+            *value = new_value;
+        }
+    }
+
+    pub fn set_hidden(&mut self, name: &str, hidden: bool) {
+        if let Some(field) = self.field_mut(name) {
+            field.hidden = hidden;
+        }
+    }
+
+    /// The value of the focused Copy field, if that is what has focus.
+    pub fn focused_copy(&self) -> Option<(&str, &SecretText)> {
+        match self.focused() {
+            Some(Field {
+                kind: Kind::Copy {
+                    value: Some(value), ..
+                },
+                label,
+                ..
+            }) => Some((label.as_str(), value)),
+            _ => None,
+        }
+    }
+
+    pub fn focus_is_text(&self) -> bool {
+        self.focused().is_some_and(Field::is_text)
+    }
+
+    pub fn focus_is_button(&self) -> bool {
+        self.focused()
+            .is_some_and(|f| matches!(f.kind, Kind::Button))
+    }
+
+    /// Shows each error beside its field; errors for fields this form lacks go to the top.
+    pub fn set_errors(&mut self, errors: &FieldErrors, fallback: Option<String>) {
+        self.clear_errors();
+        let mut rest = Vec::new();
+        let mut first = None;
+        for (name, message) in &errors.0 {
+            match self.index(name) {
+                Some(i) => {
+                    self.fields[i].error = Some(message.clone());
+                    first = Some(first.map_or(i, |f: usize| f.min(i)));
+                }
+                None => rest.push(message.clone()),
+            }
+        }
+        if !rest.is_empty() {
+            self.error = Some(rest.join("; "));
+        } else if errors.is_empty() {
+            self.error = fallback;
+        }
+        if let Some(i) = first
+            && self.fields[i].focusable()
+        {
+            self.focus = i;
+        }
+    }
+
+    pub fn clear_errors(&mut self) {
+        self.error = None;
+        for field in &mut self.fields {
+            field.error = None;
+        }
+    }
+
+    /// Edits the focused field with a key. Returns whether anything changed.
+    pub fn edit(&mut self, key: KeyEvent) -> bool {
+        let Some(field) = self.fields.get_mut(self.focus) else {
+            return false;
+        };
+        let changed = match &mut field.kind {
+            Kind::Text { area, .. } => {
+                // One line only: newlines never enter the value.
+                let newline = matches!(key.code, KeyCode::Enter)
+                    || (key.modifiers.contains(KeyModifiers::CONTROL)
+                        && matches!(key.code, KeyCode::Char('m' | 'j')));
+                if newline {
+                    false
+                } else {
+                    let before = area.lines().to_vec();
+                    area.input(key);
+                    let after = area.lines();
+                    after != before.as_slice()
+                }
+            }
+            Kind::Select { options, index } => match key.code {
+                KeyCode::Left if *index > 0 => {
+                    *index -= 1;
+                    true
+                }
+                KeyCode::Right if *index + 1 < options.len() => {
+                    *index += 1;
+                    true
+                }
+                _ => false,
+            },
+            Kind::Checkbox(checked) => match key.code {
+                KeyCode::Char(' ') => {
+                    *checked = !*checked;
+                    true
+                }
+                _ => false,
+            },
+            Kind::Matrix(m) => match key.code {
+                KeyCode::Left if m.cursor.1 > 0 => {
+                    m.cursor.1 -= 1;
+                    return true;
+                }
+                KeyCode::Right if m.cursor.1 + 1 < m.columns.len() => {
+                    m.cursor.1 += 1;
+                    return true;
+                }
+                KeyCode::Char(' ') => {
+                    let (r, c) = m.cursor;
+                    if let Some(cell) = m.checked.get_mut(r).and_then(|row| row.get_mut(c)) {
+                        *cell = !*cell;
+                    }
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if changed {
+            self.dirty = true;
+            field.error = None;
+        }
+        changed
+    }
+
+    /// Moves within a matrix; false when the move should leave the field instead.
+    pub fn matrix_move(&mut self, down: bool) -> bool {
+        if let Some(Field {
+            kind: Kind::Matrix(m),
+            ..
+        }) = self.fields.get_mut(self.focus)
+        {
+            if down && m.cursor.0 + 1 < m.rows.len() {
+                m.cursor.0 += 1;
+                return true;
+            }
+            if !down && m.cursor.0 > 0 {
+                m.cursor.0 -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Pastes into the focused text field (newlines become spaces).
+    pub fn paste(&mut self, text: &str) -> bool {
+        if let Some(Field {
+            kind: Kind::Text { area, .. },
+            error,
+            ..
+        }) = self.fields.get_mut(self.focus)
+        {
+            let line: String = text
+                .chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+                .collect();
+            area.insert_str(line.trim_end());
+            *error = None;
+            self.dirty = true;
+            return true;
+        }
+        false
+    }
+}
+
+/// Draws a form into `area`, scrolled so the focused field is visible.
+pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: bool) {
+    let mut lines: Vec<Line> = Vec::new();
+    let mut focus_line = 0usize;
+    let input_width = area.width.saturating_sub(LABEL_WIDTH + 1) as usize;
+    if let Some(error) = &form.error {
+        lines.push(Line::styled(
+            format!("⚠ {}", clean(error)),
+            Style::default().fg(Color::Red),
+        ));
+        lines.push(Line::default());
+    }
+    for (i, field) in form.fields.iter().enumerate() {
+        if field.hidden {
+            continue;
+        }
+        let has_focus = focused && i == form.focus;
+        if has_focus {
+            focus_line = lines.len();
+        }
+        let label_style = if has_focus {
+            Style::default()
+                .fg(Color::Cyan)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        let label = Span::styled(
+            pad(
+                &format!("{} ", if has_focus { "›" } else { " " }),
+                &field.label,
+                LABEL_WIDTH as usize,
+            ),
+            label_style,
+        );
+        match &field.kind {
+            Kind::Heading => {
+                lines.push(Line::default());
+                lines.push(Line::styled(
+                    field.label.clone(),
+                    Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+                ));
+            }
+            Kind::Text { area: text, masked } => {
+                let mut spans = vec![label];
+                spans.extend(text_spans(text, *masked, has_focus, input_width));
+                lines.push(Line::from(spans));
+            }
+            Kind::Select { options, index } => {
+                let value = options
+                    .get(*index)
+                    .map(|s| clean(s).into_owned())
+                    .unwrap_or_default();
+                let style = focus_style(has_focus);
+                lines.push(Line::from(vec![
+                    label,
+                    Span::styled(format!("◀ {value} ▶"), style),
+                ]));
+            }
+            Kind::Checkbox(checked) => {
+                let mark = if *checked { "[x]" } else { "[ ]" };
+                lines.push(Line::from(vec![
+                    label,
+                    Span::styled(mark, focus_style(has_focus)),
+                ]));
+            }
+            Kind::Copy { value, secret } => {
+                let shown = match value {
+                    Some(v) => clean(v.expose()).into_owned(),
+                    None => lang.t("(se genera al guardar)").to_string(),
+                };
+                let style = if *secret {
+                    focus_style(has_focus).fg(Color::Yellow)
+                } else {
+                    focus_style(has_focus)
+                };
+                lines.push(Line::from(vec![
+                    label,
+                    Span::styled(shown, style),
+                    Span::raw(" "),
+                    Span::styled("⎘", Style::default().fg(Color::Cyan)),
+                ]));
+            }
+            Kind::Button => {
+                let text = format!("[ {} ]", field.label);
+                let style = if has_focus {
+                    Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+                } else {
+                    Style::default().add_modifier(Modifier::BOLD)
+                };
+                lines.push(Line::from(vec![
+                    Span::raw(" ".repeat(LABEL_WIDTH as usize)),
+                    Span::styled(text, style),
+                ]));
+            }
+            Kind::Matrix(m) => {
+                lines.push(Line::from(label));
+                let mut header = vec![Span::raw(" ".repeat(LABEL_WIDTH as usize))];
+                for column in &m.columns {
+                    header.push(Span::styled(
+                        pad("", column, 10),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ));
+                }
+                lines.push(Line::from(header));
+                for (r, (_, name)) in m.rows.iter().enumerate() {
+                    if has_focus && r == m.cursor.0 {
+                        focus_line = lines.len();
+                    }
+                    let mut spans = vec![Span::raw(pad("  ", &clean(name), LABEL_WIDTH as usize))];
+                    for c in 0..m.columns.len() {
+                        let on = m
+                            .checked
+                            .get(r)
+                            .and_then(|row| row.get(c))
+                            .copied()
+                            .unwrap_or(false);
+                        let cell = if on { "[x]" } else { "[ ]" };
+                        let style = focus_style(has_focus && m.cursor == (r, c));
+                        spans.push(Span::styled(cell, style));
+                        spans.push(Span::raw("       "));
+                    }
+                    lines.push(Line::from(spans));
+                }
+            }
+        }
+        if let Some(error) = &field.error {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(LABEL_WIDTH as usize)),
+                Span::styled(
+                    format!("⚠ {}", clean(error)),
+                    Style::default().fg(Color::Red),
+                ),
+            ]));
+        }
+    }
+    let height = area.height as usize;
+    let offset = (focus_line + 2).saturating_sub(height);
+    frame.render_widget(
+        Paragraph::new(lines).scroll((u16::try_from(offset).unwrap_or(u16::MAX), 0)),
+        area,
+    );
+}
+
+fn focus_style(focused: bool) -> Style {
+    if focused {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+    }
+}
+
+/// `prefix` + `text`, cut or padded to `width` columns.
+fn pad(prefix: &str, text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in prefix.chars().chain(text.chars()) {
+        let w = c.width().unwrap_or(0);
+        if used + w > width.saturating_sub(1) {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push_str(&" ".repeat(width.saturating_sub(used)));
+    out
+}
+
+/// The visible part of a text input, scrolled so the cursor shows.
+fn text_spans(
+    area: &TextArea<'static>,
+    masked: bool,
+    focused: bool,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let raw = area.lines().first().cloned().unwrap_or_default();
+    let chars: Vec<char> = if masked {
+        raw.chars().map(|_| '•').collect()
+    } else {
+        clean(&raw).chars().collect()
+    };
+    let cursor = area.cursor().1.min(chars.len());
+    let width = width.max(2);
+    // Start far enough right that the cursor fits.
+    let mut start = 0;
+    let col = |from: usize, to: usize| -> usize {
+        chars[from..to].iter().map(|c| c.width().unwrap_or(0)).sum()
+    };
+    while start < cursor && col(start, cursor) + 1 >= width {
+        start += 1;
+    }
+    let mut before = String::new();
+    let mut used = 0;
+    for c in &chars[start..cursor] {
+        before.push(*c);
+        used += c.width().unwrap_or(0);
+    }
+    let at = chars.get(cursor).copied();
+    let mut after = String::new();
+    used += at.and_then(|c| c.width()).unwrap_or(1);
+    for c in chars.iter().skip(cursor + 1) {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        after.push(*c);
+        used += w;
+    }
+    let fill = " ".repeat(width.saturating_sub(used));
+    let base = Style::default().bg(Color::DarkGray).fg(Color::White);
+    let cursor_style = if focused {
+        base.add_modifier(Modifier::REVERSED)
+    } else {
+        base
+    };
+    vec![
+        Span::styled(before, base),
+        Span::styled(
+            at.map(String::from).unwrap_or_else(|| " ".into()),
+            cursor_style,
+        ),
+        Span::styled(after + &fill, base),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn typing_pasting_and_errors() {
+        let mut form = Form::new(vec![
+            Field::heading("Datos"),
+            Field::text("name", "Nombre", ""),
+            Field::password("password", "Contraseña"),
+            Field::checkbox("hub", "Hub", false),
+        ]);
+        assert_eq!(form.focused_name(), "name");
+        form.edit(key('a'));
+        form.edit(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+        form.paste("b\nc");
+        assert_eq!(form.text("name"), "ab c");
+        assert!(form.dirty);
+        form.set_errors(&FieldErrors::single("password", "Corta"), None);
+        assert_eq!(form.focused_name(), "password");
+        assert_eq!(
+            form.field("password").unwrap().error.as_deref(),
+            Some("Corta")
+        );
+        assert_eq!(form.text("name"), "ab c");
+        form.next();
+        form.edit(key(' '));
+        assert!(form.checked("hub"));
+        form.next();
+        assert_eq!(
+            form.focused_name(),
+            "name",
+            "headings are skipped, focus wraps"
+        );
+    }
+}

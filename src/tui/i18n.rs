@@ -1,0 +1,327 @@
+//! Every string of the console, in Spanish (the source text) and English.
+
+/// Language of the console.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    #[default]
+    Es,
+    En,
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Lang, String> {
+        match s {
+            "es" => Ok(Lang::Es),
+            "en" => Ok(Lang::En),
+            other => Err(format!("idioma desconocido: {other} (es, en)")),
+        }
+    }
+}
+
+impl Lang {
+    /// The text in this language; `es` is the Spanish source text and the lookup key.
+    pub fn t(self, es: &'static str) -> &'static str {
+        match self {
+            Lang::Es => es,
+            Lang::En => ENGLISH
+                .iter()
+                .find(|(key, _)| *key == es)
+                .map_or(es, |(_, en)| en),
+        }
+    }
+
+    pub fn role(self, role: crate::domain::Role) -> &'static str {
+        match self {
+            Lang::Es => role.label_es(),
+            Lang::En => role.label_en(),
+        }
+    }
+
+    pub fn grant(self, grant: crate::domain::GrantType) -> &'static str {
+        match self {
+            Lang::Es => grant.label_es(),
+            Lang::En => grant.label_en(),
+        }
+    }
+
+    pub fn action(self, action: crate::domain::Action) -> &'static str {
+        match self {
+            Lang::Es => action.label_es(),
+            Lang::En => action.label_en(),
+        }
+    }
+}
+
+/// Spanish → English.
+const ENGLISH: &[(&str, &str)] = &[
+    ("(se genera al guardar)", "(generated on save)"),
+    ("API Key regenerada", "API Key regenerated"),
+    ("Abrir", "Open"),
+    ("Abrir sección", "Open section"),
+    ("Acción", "Action"),
+    ("Activar / siguiente", "Activate / next"),
+    (
+        "Activar Fracttal Hub (Middleware)",
+        "Enable Fracttal Hub (Middleware)",
+    ),
+    ("Activar/Desactivar", "Enable/Disable"),
+    ("Activo", "Enabled"),
+    ("Actualizar", "Refresh"),
+    ("Aplicar filtro", "Apply filter"),
+    ("Autenticaciones fallidas", "Failed authentications"),
+    ("Ayuda", "Help"),
+    (
+        "Ayuda: teclas de esta pantalla",
+        "Help: keys of this screen",
+    ),
+    ("CONEXIÓN API", "API CONNECTION"),
+    ("Cambiar contraseña", "Change password"),
+    ("Cambiar mi contraseña", "Change my password"),
+    ("Cambiar pestaña", "Switch tab"),
+    ("Cambiar valor", "Change value"),
+    ("Campo anterior", "Previous field"),
+    ("Cancelar", "Cancel"),
+    ("Cargando…", "Loading…"),
+    ("Cerrar", "Close"),
+    ("Cerrar ayuda", "Close help"),
+    ("Cerrar menú", "Close menu"),
+    ("Cerrar sesión", "Sign out"),
+    ("Clave", "Key"),
+    ("Conectando con el servidor…", "Connecting to the server…"),
+    ("Configuración", "Settings"),
+    ("Configuración inicial", "Initial setup"),
+    ("Confirmar", "Confirm"),
+    ("Consumidor", "Consumer"),
+    ("Consumidor activado", "Consumer enabled"),
+    ("Consumidor creado", "Consumer created"),
+    ("Consumidor desactivado", "Consumer disabled"),
+    ("Consumidor eliminado", "Consumer deleted"),
+    ("Consumidor guardado", "Consumer saved"),
+    ("Consumidores", "Consumers"),
+    ("Consumidores OAuth", "OAuth consumers"),
+    ("Contraseña", "Password"),
+    ("Contraseña actual", "Current password"),
+    ("Contraseña cambiada", "Password changed"),
+    ("Contraseña nueva", "New password"),
+    ("Copiar", "Copy"),
+    ("Copiar API Key", "Copy API Key"),
+    ("Copiar Clave", "Copy Key"),
+    ("Creado", "Created"),
+    ("Crear cuenta", "Create account"),
+    ("Credenciales", "Credentials"),
+    (
+        "Cree la cuenta y su Súper Administrador.",
+        "Create the account and its super administrator.",
+    ),
+    (
+        "Cree primero un grupo de permisos (Cuentas de Usuarios → Permisos)",
+        "Create a permission group first (User accounts → Permissions)",
+    ),
+    ("Cuenta actualizada", "Account updated"),
+    (
+        "Cuenta creada. Inicie sesión.",
+        "Account created. Please sign in.",
+    ),
+    ("Descripción", "Description"),
+    ("Desde", "From"),
+    ("Desde (AAAA-MM-DD)", "From (YYYY-MM-DD)"),
+    ("Desde/Hasta", "From/To"),
+    ("Deshabilitado", "Disabled"),
+    ("Día anterior", "Previous day"),
+    ("Día siguiente", "Next day"),
+    ("Editar", "Edit"),
+    ("Editar Cliente OAuth", "Edit OAuth client"),
+    ("Editar grupo de permisos", "Edit permission group"),
+    ("Editar usuario", "Edit user"),
+    ("El anterior vale hasta", "Previous valid until"),
+    ("Eliminar", "Delete"),
+    ("Esta consola no administra", "This console does not manage"),
+    ("Estado", "State"),
+    ("Fecha", "Date"),
+    ("Fecha de creación", "Created on"),
+    (
+        "Fecha inválida: use AAAA-MM-DD",
+        "Invalid date: use YYYY-MM-DD",
+    ),
+    ("Filtrar", "Filter"),
+    ("Filtrar Log de Transacciones", "Filter transaction log"),
+    ("Filtrar por nombre o clave", "Filter by name or key"),
+    ("Formato del token", "Token format"),
+    ("Grupo de Permisos", "Permission group"),
+    ("Grupo de permisos", "Permission group"),
+    ("Grupo de permisos guardado", "Permission group saved"),
+    ("Grupos de permisos", "Permission groups"),
+    ("Guardando…", "Saving…"),
+    ("Guardar", "Save"),
+    ("Guardar nombre", "Save name"),
+    (
+        "Guarde el secreto ahora: no se volverá a mostrar.",
+        "Save the secret now: it will not be shown again.",
+    ),
+    ("Habilitar/Deshabilitar", "Enable/Disable"),
+    ("Hasta", "To"),
+    ("Hasta (AAAA-MM-DD)", "To (YYYY-MM-DD)"),
+    (
+        "Hay cambios sin guardar. ¿Cerrar de todos modos?",
+        "There are unsaved changes. Close anyway?",
+    ),
+    (
+        "Hay cambios sin guardar. ¿Salir de todos modos?",
+        "There are unsaved changes. Leave anyway?",
+    ),
+    ("Inactivo", "Disabled"),
+    ("Iniciar sesión", "Sign in"),
+    ("Ir al contenido", "Go to content"),
+    (
+        "La sesión expiró. Inicie sesión de nuevo.",
+        "The session expired. Please sign in again.",
+    ),
+    ("Las contraseñas no coinciden", "The passwords do not match"),
+    ("Marcar casilla", "Toggle checkbox"),
+    ("Menú de usuario", "User menu"),
+    ("Menú lateral", "Sidebar"),
+    (
+        "Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.",
+        "Changed by another user. Ctrl+R reloads and keeps what you typed.",
+    ),
+    ("Mover", "Move"),
+    (
+        "Método de autenticación deprecado, te invitamos a usar OAuth2",
+        "Deprecated authentication method, please use OAuth2",
+    ),
+    ("Mínimo", "Minimum"),
+    ("Módulo", "Module"),
+    ("Módulos", "Modules"),
+    ("Ninguno (inmediato)", "None (immediate)"),
+    (
+        "No hay consumidores. Pulse + para crear uno.",
+        "No consumers. Press + to create one.",
+    ),
+    (
+        "No se pudo copiar al portapapeles",
+        "Could not copy to the clipboard",
+    ),
+    ("Nombre", "Name"),
+    ("Nombre de la cuenta", "Account name"),
+    ("Nombre para mostrar", "Display name"),
+    ("Nuevo", "New"),
+    ("Nuevo grupo de permisos", "New permission group"),
+    ("Nuevo usuario", "New user"),
+    ("Nuevo(a) Cliente OAuth", "New OAuth client"),
+    ("Objetivo", "Target"),
+    ("Opaco", "Opaque"),
+    (
+        "Periodo de gracia del secreto anterior",
+        "Grace period for the previous secret",
+    ),
+    ("Permisos", "Permissions"),
+    ("Permisos por módulo", "Permissions per module"),
+    ("Pestaña", "Tab"),
+    ("Pestaña API Key", "API Key tab"),
+    ("Página anterior", "Previous page"),
+    ("Página siguiente", "Next page"),
+    (
+        "Recargado. Guardar aplicará lo escrito sobre la versión actual.",
+        "Reloaded. Save applies what you typed over the current version.",
+    ),
+    (
+        "Recargar (conserva lo escrito)",
+        "Reload (keeps what you typed)",
+    ),
+    ("Regenerar", "Regenerate"),
+    ("Reintentar", "Retry"),
+    ("Repetir contraseña", "Repeat password"),
+    ("Repetir contraseña nueva", "Repeat new password"),
+    ("Revocar tokens existentes", "Revoke existing tokens"),
+    ("Rol", "Role"),
+    ("Rotar", "Rotate"),
+    ("Rotar secreto", "Rotate secret"),
+    ("Salir", "Quit"),
+    ("Secreto", "Secret"),
+    ("Secreto nuevo", "New secret"),
+    ("Secreto rotado", "Secret rotated"),
+    ("Siguiente campo", "Next field"),
+    (
+        "Sin conexión con el servidor.",
+        "No connection to the server.",
+    ),
+    ("Sin sesión", "Signed out"),
+    (
+        "Solo el Súper Administrador puede acceder al API Secret",
+        "Only the super administrator can access the API Secret",
+    ),
+    (
+        "Solo el Súper Administrador puede cambiar el nombre de la cuenta",
+        "Only the super administrator can rename the account",
+    ),
+    ("Solo lectura", "Read only"),
+    (
+        "Su rol no permite ver el Log de Transacciones.",
+        "Your role cannot see the transaction log.",
+    ),
+    (
+        "Su rol no permite ver los usuarios.",
+        "Your role cannot see the users.",
+    ),
+    (
+        "Sus tokens dejarán de funcionar. No se puede deshacer.",
+        "Its tokens will stop working. This cannot be undone.",
+    ),
+    ("Sí", "Yes"),
+    ("Terminal demasiado pequeña", "Terminal too small"),
+    ("Tipo", "Type"),
+    ("Tipo de autorización", "Grant type"),
+    ("Todas", "All"),
+    ("Tokens emitidos", "Tokens issued"),
+    ("Tokens emitidos por día", "Tokens issued per day"),
+    ("URL de retorno", "Redirect URL"),
+    (
+        "Use la aplicación web para esta sección.",
+        "Use the web application for this section.",
+    ),
+    ("Usuario", "User"),
+    ("Usuario guardado", "User saved"),
+    ("Usuario o contraseña incorrectos", "Wrong user or password"),
+    ("Usuarios", "Users"),
+    ("Volver al Dashboard", "Back to the dashboard"),
+    ("activos", "enabled"),
+    ("copiada", "copied"),
+    ("filtro", "filter"),
+    ("reintenta", "retries"),
+    ("¿Eliminar el consumidor", "Delete the consumer"),
+    (
+        "¿Mostrar el API Secret? Quedará registrado en el Log de Transacciones.",
+        "Show the API Secret? It will be recorded in the transaction log.",
+    ),
+    (
+        "¿Regenerar la API Key? Las integraciones que usan la actual dejarán de funcionar.",
+        "Regenerate the API Key? Integrations using the current one will stop working.",
+    ),
+    ("Cuentas de Usuarios", "User accounts"),
+    ("Calendario Laboral", "Work calendar"),
+    ("Financiero", "Financial"),
+    ("Catálogos Auxiliares", "Auxiliary catalogs"),
+    ("Gestión Documental", "Document management"),
+    ("Log de Transacciones", "Transaction log"),
+    ("Seguridad", "Security"),
+    ("Conexiones API", "API connections"),
+    ("Portal de Invitados", "Guest portal"),
+    ("Cuenta", "Account"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_has_no_duplicate_keys() {
+        let mut keys: Vec<_> = ENGLISH.iter().map(|(k, _)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(before, keys.len());
+        assert_eq!(Lang::En.t("Guardar"), "Save");
+        assert_eq!(Lang::Es.t("Guardar"), "Guardar");
+    }
+}

@@ -1,0 +1,96 @@
+//! The terminal console: state, actions, `update`, pure rendering, keymaps and the clipboard.
+//! It talks to the server only through the typed `Client`.
+
+pub mod account;
+pub mod action;
+pub mod api;
+pub mod api_key;
+pub mod app;
+pub mod audit;
+pub mod clipboard;
+pub mod consumers;
+pub mod dashboard;
+pub mod form;
+pub mod i18n;
+pub mod keymap;
+pub mod login;
+pub mod render;
+pub mod sanitize;
+pub mod settings;
+pub mod setup;
+pub mod state;
+pub mod users;
+
+pub use i18n::Lang;
+
+use crate::client::Client;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, EventStream};
+use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+/// How the console starts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub lang: Lang,
+    /// Shown in the status bar so the admin can try credentials with curl.
+    pub api_url: String,
+}
+
+/// Runs the console on this process's terminal until the user quits or a signal arrives.
+/// The terminal is restored on every way out, panics included.
+pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
+    install_panic_hook();
+    let terminal = enter()?;
+    let _restore = Restore;
+    let clipboard = clipboard::Clipboard::new(Box::new(std::io::stdout()));
+    let today = chrono::Local::now().date_naive();
+    let state = state::State::new(options.lang, options.api_url, today);
+    let mut app = app::App::new(terminal, EventStream::new(), state, client, clipboard);
+    app.run().await
+}
+
+fn enter() -> anyhow::Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
+    crossterm::terminal::enable_raw_mode()?;
+    let mut stdout = std::io::stdout();
+    if let Err(error) = crossterm::execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
+        restore();
+        return Err(error.into());
+    }
+    match Terminal::new(CrosstermBackend::new(stdout)) {
+        Ok(terminal) => Ok(terminal),
+        Err(error) => {
+            restore();
+            Err(error.into())
+        }
+    }
+}
+
+/// Puts the terminal back as it was; safe to call more than once.
+pub fn restore() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Restores the terminal when dropped (normal exit, error, signal).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// On panic: restore the terminal first, then let the previous hook report.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}

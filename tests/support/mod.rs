@@ -1,0 +1,263 @@
+//! Shared by the TUI tests: fixed fake data (never real secrets), answering requests as the
+//! server would, pressing keys, and drawing to a `TestBackend`.
+#![allow(dead_code)]
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use consola::domain::secret::SecretText;
+use consola::domain::*;
+use consola::tui::Lang;
+use consola::tui::action::{Action, Effect};
+use consola::tui::api::{Request, Response};
+use consola::tui::state::State;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use uuid::Uuid;
+
+pub const API_URL: &str = "http://127.0.0.1:8787";
+pub const FAKE_SECRET: &str = "consola_cs_SECRETO-FICTICIO-DE-PRUEBA";
+
+pub fn at() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5)
+        .single()
+        .expect("fixed date")
+}
+
+pub fn new_state(lang: Lang) -> State {
+    State::new(
+        lang,
+        API_URL.into(),
+        NaiveDate::from_ymd_opt(2024, 3, 31).expect("fixed date"),
+    )
+}
+
+/// Answers the oldest pending request named `name`.
+pub fn answer(
+    state: &mut State,
+    name: &str,
+    result: Result<Response, consola::client::ClientError>,
+) {
+    let mut ids: Vec<_> = state
+        .pending
+        .iter()
+        .filter(|(_, r)| r.name() == name)
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    let id = *ids
+        .first()
+        .unwrap_or_else(|| panic!("no pending {name}: {:?}", state.pending));
+    state.update(Action::Api { id, result });
+}
+
+pub fn ok(state: &mut State, name: &str, response: Response) {
+    answer(state, name, Ok(response));
+}
+
+pub fn problem(status: u16, errors: &[(&str, &str)]) -> consola::client::ClientError {
+    consola::client::ClientError::Api(Problem {
+        kind: "about:blank".into(),
+        title: "Error".into(),
+        status,
+        detail: "Datos inválidos".into(),
+        errors: errors
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    })
+}
+
+pub fn press(state: &mut State, code: KeyCode) {
+    press_mod(state, code, KeyModifiers::NONE);
+}
+
+pub fn press_mod(state: &mut State, code: KeyCode, modifiers: KeyModifiers) {
+    if let Some(action) = state.key_action(KeyEvent::new(code, modifiers)) {
+        state.update(action);
+    }
+}
+
+pub fn type_text(state: &mut State, text: &str) {
+    for c in text.chars() {
+        press(state, KeyCode::Char(c));
+    }
+}
+
+pub fn group(n: u128, name: &str) -> PermissionGroup {
+    PermissionGroup {
+        id: Uuid::from_u128(n),
+        name: name.into(),
+        description: "Grupo de prueba".into(),
+        read_only: false,
+        permissions: vec![ModulePermission {
+            module: "assets".into(),
+            actions: vec![consola::domain::Action::View],
+        }],
+        consumer_count: 1,
+        created_at: at(),
+        updated_at: at(),
+        version: 1,
+    }
+}
+
+pub fn consumer(n: u128, name: &str) -> Consumer {
+    Consumer {
+        id: Uuid::from_u128(1000 + n),
+        name: name.into(),
+        description: "Integración de prueba".into(),
+        grant_type: GrantType::ClientCredentials,
+        permission_group_id: Uuid::from_u128(1),
+        permission_group_name: "Integraciones".into(),
+        hub_enabled: false,
+        enabled: n % 3 != 2,
+        token_format: TokenFormat::Opaque,
+        redirect_uris: vec![],
+        client_id: format!("CLAVE-FICTICIA-{n:017}"),
+        secret_last_four: "XXXX".into(),
+        created_at: at(),
+        created_by: "admin".into(),
+        updated_at: at(),
+        version: 1,
+    }
+}
+
+pub fn modules() -> Vec<Module> {
+    module_catalog().to_vec()
+}
+
+/// A signed-in state at the dashboard, with groups and modules loaded.
+pub fn signed_in(role: Role) -> State {
+    let mut state = new_state(Lang::Es);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: false }),
+    );
+    let login = LoginResponse {
+        token: SecretText::new("consola_st_SESION-FICTICIA".into()),
+        expires_at: at(),
+        user: SessionUser {
+            id: Uuid::from_u128(7),
+            username: "ana".into(),
+            display_name: "Ana López".into(),
+            role,
+        },
+    };
+    state.pending.insert(
+        999,
+        Request::Login {
+            username: "ana".into(),
+            password: SecretText::new("x".into()),
+        },
+    );
+    state.update(Action::Api {
+        id: 999,
+        result: Ok(Response::LoggedIn(login)),
+    });
+    ok(
+        &mut state,
+        "Account",
+        Response::Account(Account {
+            name: "FRACTTAL - Activación".into(),
+            created_at: at(),
+        }),
+    );
+    ok(
+        &mut state,
+        "Groups",
+        Response::Groups(vec![group(1, "Integraciones"), group(2, "Solo reportes")]),
+    );
+    ok(&mut state, "Modules", Response::Modules(modules()));
+    let dashboard = Dashboard {
+        since: at(),
+        until: at(),
+        consumers: 12,
+        enabled_consumers: 9,
+        permission_groups: 2,
+        users: 3,
+        tokens_issued: 1234,
+        failed_authentications: 5,
+        series: (0..30u64)
+            .map(|i| DashboardPoint {
+                day: NaiveDate::from_ymd_opt(2024, 3, 1).expect("date") + chrono::Days::new(i),
+                tokens_issued: (i * 7) % 23,
+                failed_authentications: i % 3,
+            })
+            .collect(),
+    };
+    ok(&mut state, "Dashboard", Response::Dashboard(dashboard));
+    state.effects.clear();
+    state
+}
+
+/// From the dashboard to Configuración → Conexiones API → Consumidores OAuth, with `n` rows.
+pub fn at_consumers(role: Role, n: u128) -> State {
+    let mut state = signed_in(role);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    for _ in 0..9 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    ok(
+        &mut state,
+        "ApiKey",
+        Response::ApiKey(ApiKey {
+            key: "APIKEY-FICTICIA-0001".into(),
+            created_at: at(),
+        }),
+    );
+    let names = [
+        "ERP Central",
+        "Portal de proveedores",
+        "Sensores IoT",
+        "BI Reportes",
+    ];
+    let items: Vec<Consumer> = (0..n)
+        .map(|i| consumer(i, names[(i as usize) % names.len()]))
+        .collect();
+    ok(
+        &mut state,
+        "Consumers",
+        Response::Consumers(Page {
+            items,
+            next_cursor: None,
+            total: n as u64,
+        }),
+    );
+    press(&mut state, KeyCode::Right);
+    state.effects.clear();
+    state
+}
+
+pub fn draw(state: &State, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| consola::tui::render::render(frame, state))
+        .expect("draw");
+    terminal
+}
+
+pub fn screen_text(state: &State, width: u16, height: u16) -> String {
+    let terminal = draw(state, width, height);
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn copies(state: &State) -> Vec<(String, String)> {
+    state
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Copy { text, what } => Some((what.clone(), text.expose().to_string())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,318 @@
+//! End to end: the real binary in a pseudo-terminal, typed at like a person, with the screen
+//! read through a terminal emulator. Waits are for text on the screen, with a deadline.
+
+use base64::Engine;
+use consola::client::Client;
+use consola::domain::*;
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "contraseña-segura-1";
+
+struct Console {
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    bytes: Arc<Mutex<Vec<u8>>>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    fn start() -> Console {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_consola"));
+        command.arg("--data-dir");
+        command.arg(dir.path());
+        command.env("TERM", "xterm-256color");
+        for var in [
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "CONSOLA_SERVER",
+            "CONSOLA_LANG",
+        ] {
+            command.env_remove(var);
+        }
+        let child = pty.slave.spawn_command(command).expect("spawn consola");
+        let mut reader = pty.master.try_clone_reader().expect("reader");
+        let writer = pty.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let (s, b) = (screen.clone(), bytes.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                s.lock().expect("screen").process(&buf[..n]);
+                b.lock().expect("bytes").extend_from_slice(&buf[..n]);
+            }
+        });
+        // The master must outlive the child.
+        std::mem::forget(pty.master);
+        Console {
+            writer,
+            screen,
+            bytes,
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().expect("screen").screen().contents()
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn wait_gone(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.text().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?} to go"
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "consola did not exit:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).expect("write");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Types like a person: one key at a time.
+    fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.send(&c.to_string());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn api_url(&self) -> String {
+        let text = self.wait_for("API http://");
+        let start = text.find("API http://").expect("api url") + 4;
+        text[start..]
+            .split_whitespace()
+            .next()
+            .expect("url")
+            .to_string()
+    }
+
+    /// First run, then login; returns a signed-in client of the same server.
+    async fn setup_and_login(&mut self) -> Client {
+        self.wait_for("Configuración inicial");
+        self.type_text("FRACTTAL - Activación\tadmin\tAdministradora\t");
+        self.type_text(PASSWORD);
+        self.send("\t");
+        self.type_text(PASSWORD);
+        self.send("\r");
+        self.wait_for("Iniciar sesión");
+        self.wait_for("Cuenta creada");
+        self.type_text(PASSWORD);
+        self.send("\r");
+        self.wait_for("Administradora ▾");
+        let client = Client::new(&self.api_url()).expect("client");
+        let login = client.login("admin", PASSWORD).await.expect("api login");
+        client.with_token(login.token)
+    }
+
+    fn open_consumers(&mut self) {
+        self.send("m");
+        self.wait_for("Cerrar sesión");
+        self.send("\r");
+        self.wait_for("Portal de Invitados");
+        for _ in 0..9 {
+            self.send("j");
+        }
+        self.send("\r");
+        self.wait_for("CONEXIÓN API");
+        self.send("\x1b[C");
+        self.wait_for("Consumidores OAuth (");
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn group(client: &Client, name: &str) -> PermissionGroup {
+    client
+        .create_permission_group(&NewPermissionGroup {
+            name: name.into(),
+            description: String::new(),
+            read_only: false,
+            permissions: vec![ModulePermission {
+                module: "assets".into(),
+                actions: vec![Action::View],
+            }],
+        })
+        .await
+        .expect("group")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_a_consumer_and_copy_its_clave() {
+    let mut console = Console::start();
+    let client = console.setup_and_login().await;
+    let group = group(&client, "Integraciones").await;
+    console.open_consumers();
+    console.send("+");
+    console.wait_for("Nuevo(a) Cliente OAuth");
+    console.wait_for("◀ Integraciones ▶");
+    console.send("\x1b[C"); // Código de autorización
+    console.send("\t");
+    console.type_text("ERP Central");
+    console.send("\t");
+    console.type_text("Integración con el ERP");
+    console.send("\t\t "); // group (the only one), then the hub checkbox
+    console.send("\t\x1b[C\t"); // JWT
+    console.type_text("https://erp.example.com/cb");
+    console.send("\x13"); // Ctrl+S
+    console.wait_for("no se volverá a mostrar");
+
+    let page = client
+        .consumers(&ConsumerQuery::default())
+        .await
+        .expect("list");
+    let consumer = page
+        .items
+        .iter()
+        .find(|c| c.name == "ERP Central")
+        .expect("created");
+    assert_eq!(consumer.permission_group_id, group.id);
+    assert!(consumer.hub_enabled);
+    assert_eq!(consumer.token_format, TokenFormat::Jwt);
+    assert_eq!(consumer.grant_type, GrantType::AuthorizationCode);
+    assert_eq!(consumer.description, "Integración con el ERP");
+    assert!(console.text().contains(&consumer.client_id));
+
+    console.send("c");
+    console.wait_for("Clave copiada");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&consumer.client_id);
+    let osc = format!("\x1b]52;c;{encoded}\x1b\\");
+    let written = console.bytes.lock().expect("bytes").clone();
+    assert!(
+        written.windows(osc.len()).any(|w| w == osc.as_bytes()),
+        "no OSC 52 with the Clave"
+    );
+
+    console.send("\x1b");
+    console.wait_gone("no se volverá a mostrar");
+    console.send("q");
+    let status = console.wait_exit();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_name_keeps_the_modal_and_the_typing() {
+    let mut console = Console::start();
+    let client = console.setup_and_login().await;
+    let group = group(&client, "Integraciones").await;
+    client
+        .create_consumer(&NewConsumer {
+            name: "ERP Central".into(),
+            description: String::new(),
+            grant_type: GrantType::ClientCredentials,
+            permission_group_id: group.id,
+            hub_enabled: false,
+            redirect_uris: vec![],
+            token_format: TokenFormat::Opaque,
+        })
+        .await
+        .expect("first consumer");
+    console.open_consumers();
+    console.send("+");
+    console.wait_for("◀ Integraciones ▶");
+    console.send("\t");
+    console.type_text("ERP Central");
+    console.send("\t");
+    console.type_text("otra descripción");
+    console.send("\x13");
+    let text = console.wait_for("⚠");
+    assert!(
+        text.contains("Nuevo(a) Cliente OAuth"),
+        "modal closed:\n{text}"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let name_row = lines
+        .iter()
+        .position(|l| l.contains("Nombre") && l.contains("ERP Central"))
+        .expect("Nombre keeps its value");
+    assert!(
+        lines[name_row + 1].contains('⚠'),
+        "error not beside Nombre:\n{text}"
+    );
+    assert!(text.contains("otra descripción"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_are_shown_harmlessly() {
+    let mut console = Console::start();
+    let _client = console.setup_and_login().await;
+    console.open_consumers();
+    console.send("+");
+    console.wait_for("Nuevo(a) Cliente OAuth");
+    console.send("\t");
+    // A paste carrying escape sequences (clear screen, set title, red).
+    console.send("\x1b[200~Malo\x1b[2J\x1b]0;titulo\x07\x1b[31mRojo\x1b[201~");
+    let text = console.wait_for("Malo␛[2J␛]0;titulo␇␛[31mRojo");
+    assert!(
+        text.contains("Nuevo(a) Cliente OAuth"),
+        "the screen was not cleared"
+    );
+    assert!(
+        text.contains("FRACTTAL - Activación"),
+        "the header survived"
+    );
+    let written = console.bytes.lock().expect("bytes").clone();
+    let raw = String::from_utf8_lossy(&written);
+    assert!(
+        !raw.contains("\x1b]0;titulo"),
+        "the title sequence reached the terminal"
+    );
+    assert!(
+        !raw.contains("\x1b[31mRojo"),
+        "the color sequence reached the terminal"
+    );
+}

@@ -1,0 +1,267 @@
+//! Snapshots of every screen and modal at 120×40 and 80×24, from fixed fake data (fake keys,
+//! fake secrets, fixed dates).
+
+mod support;
+
+use consola::domain::secret::SecretText;
+use consola::domain::*;
+use consola::tui::Lang;
+use consola::tui::api::Response;
+use crossterm::event::{KeyCode, KeyModifiers};
+use support::*;
+
+fn snap(name: &str, state: &consola::tui::state::State) {
+    for (w, h) in [(120, 40), (80, 24)] {
+        let terminal = draw(state, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+    }
+}
+
+#[test]
+fn setup_screen() {
+    let mut state = new_state(Lang::Es);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: true }),
+    );
+    type_text(&mut state, "FRACTTAL - Activación");
+    snap("setup", &state);
+}
+
+#[test]
+fn login_screen_after_wrong_password() {
+    let mut state = new_state(Lang::Es);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: false }),
+    );
+    type_text(&mut state, "ana");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "incorrecta");
+    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    answer(&mut state, "Login", Err(problem(401, &[])));
+    snap("login_error", &state);
+}
+
+#[test]
+fn english_login() {
+    let mut state = new_state(Lang::En);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: false }),
+    );
+    snap("login_en", &state);
+}
+
+#[test]
+fn dashboard_and_user_menu() {
+    let mut state = signed_in(Role::SuperAdmin);
+    snap("dashboard", &state);
+    press(&mut state, KeyCode::Char('m'));
+    snap("user_menu", &state);
+}
+
+#[test]
+fn help_popup() {
+    let mut state = at_consumers(Role::SuperAdmin, 3);
+    press(&mut state, KeyCode::Char('?'));
+    snap("help_consumers", &state);
+}
+
+#[test]
+fn unmanaged_section() {
+    let mut state = signed_in(Role::Admin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Down);
+    snap("settings_unmanaged", &state);
+}
+
+#[test]
+fn api_key_tab_for_each_role() {
+    let mut state = at_consumers(Role::SuperAdmin, 0);
+    press(&mut state, KeyCode::Left);
+    snap("api_key_super", &state);
+    press(&mut state, KeyCode::Char('v'));
+    snap("api_secret_confirm", &state);
+    press(&mut state, KeyCode::Enter);
+    ok(
+        &mut state,
+        "ApiKeySecret",
+        Response::ApiKeySecret(ApiKeySecret {
+            key: "APIKEY-FICTICIA-0001".into(),
+            secret: SecretText::new("consola_ak_SECRETO-FICTICIO".into()),
+            created_at: at(),
+        }),
+    );
+    snap("api_secret_shown", &state);
+    let mut state = at_consumers(Role::ReadOnly, 0);
+    press(&mut state, KeyCode::Left);
+    snap("api_key_read_only", &state);
+}
+
+#[test]
+fn consumer_table_for_each_role() {
+    snap("consumers_super", &at_consumers(Role::SuperAdmin, 40));
+    snap("consumers_read_only", &at_consumers(Role::ReadOnly, 5));
+    snap("consumers_empty", &at_consumers(Role::SuperAdmin, 0));
+}
+
+#[test]
+fn consumer_modal_new_errors_and_created() {
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Char('+'));
+    snap("consumer_new", &state);
+    press(&mut state, KeyCode::Right);
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ERP Central");
+    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    answer(
+        &mut state,
+        "CreateConsumer",
+        Err(problem(
+            422,
+            &[
+                ("name", "Ya existe un consumidor con ese nombre"),
+                (
+                    "redirect_uris",
+                    "Código de autorización necesita al menos una URL de retorno",
+                ),
+            ],
+        )),
+    );
+    snap("consumer_new_errors", &state);
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Nuevo ERP");
+    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    ok(
+        &mut state,
+        "CreateConsumer",
+        Response::ConsumerCreated(CreatedConsumer {
+            consumer: consumer(9, "Nuevo ERP"),
+            client_secret: SecretText::new(FAKE_SECRET.into()),
+        }),
+    );
+    snap("consumer_created", &state);
+}
+
+#[test]
+fn consumer_edit_rotate_delete() {
+    let mut state = at_consumers(Role::SuperAdmin, 3);
+    press(&mut state, KeyCode::Enter);
+    snap("consumer_edit", &state);
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Char('r'));
+    snap("consumer_rotate", &state);
+    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    ok(
+        &mut state,
+        "RotateSecret",
+        Response::SecretRotated(
+            consumer(0, "x").id,
+            RotatedSecret {
+                client_secret: SecretText::new(FAKE_SECRET.into()),
+                secret_last_four: "ABCD".into(),
+                previous_secret_valid_until: Some(at()),
+            },
+        ),
+    );
+    snap("consumer_secret_once", &state);
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Char('d'));
+    snap("consumer_delete_confirm", &state);
+}
+
+#[test]
+fn users_permissions_and_modals() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Enter);
+    let user = |n: u128, name: &str, role| User {
+        id: uuid::Uuid::from_u128(n),
+        username: name.into(),
+        display_name: format!("{name} de prueba"),
+        role,
+        disabled: n == 3,
+        created_at: at(),
+        updated_at: at(),
+        version: 1,
+    };
+    ok(
+        &mut state,
+        "Users",
+        Response::Users(vec![
+            user(1, "ana", Role::SuperAdmin),
+            user(2, "beto", Role::Admin),
+            user(3, "caro", Role::ReadOnly),
+        ]),
+    );
+    snap("users", &state);
+    press(&mut state, KeyCode::Char('+'));
+    snap("user_new", &state);
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Right);
+    snap("permissions", &state);
+    press(&mut state, KeyCode::Char('+'));
+    snap("group_new", &state);
+}
+
+#[test]
+fn audit_and_account() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    for _ in 0..7 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    let events = (0..5)
+        .map(|i| AuditEvent {
+            id: i,
+            at: at(),
+            ip: "127.0.0.1".into(),
+            actor: Actor::user("ana"),
+            action: AuditAction::ALL[i as usize % 4],
+            module: "Consumidores OAuth".into(),
+            target: format!("Consumidor {i}"),
+            description: "Evento de prueba".into(),
+        })
+        .collect();
+    ok(
+        &mut state,
+        "Audit",
+        Response::Audit(Page {
+            items: events,
+            next_cursor: None,
+            total: 5,
+        }),
+    );
+    snap("audit", &state);
+    press(&mut state, KeyCode::Char('/'));
+    snap("audit_filter", &state);
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Esc);
+    for _ in 0..4 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    snap("account", &state);
+}
+
+#[test]
+fn too_small_and_degenerate_sizes_never_panic() {
+    let state = at_consumers(Role::SuperAdmin, 3);
+    let terminal = draw(&state, 79, 23);
+    insta::assert_snapshot!("too_small", terminal.backend());
+    for (w, h) in [(0, 0), (0, 40), (120, 0), (1, 1), (80, 24), (200, 60)] {
+        draw(&state, w, h);
+    }
+}

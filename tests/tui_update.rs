@@ -1,0 +1,515 @@
+//! `update`: navigation, form editing, validation errors coming back, role-dependent actions,
+//! clipboard effects and text from the server.
+
+mod support;
+
+use consola::domain::secret::SecretText;
+use consola::domain::*;
+use consola::tui::Lang;
+use consola::tui::action::{Action, Command, Effect};
+use consola::tui::api::{Request, Response};
+use consola::tui::state::{Modal, Page as Screen, Phase, SECTION_API};
+use crossterm::event::{KeyCode, KeyModifiers};
+use support::*;
+
+fn ctrl_s(state: &mut consola::tui::state::State) {
+    press_mod(state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+}
+
+#[test]
+fn first_run_setup_checks_passwords_then_goes_to_login() {
+    let mut state = new_state(Lang::Es);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: true }),
+    );
+    type_text(&mut state, "Cuenta");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ana");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Ana");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "clave-larga-1");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "clave-larga-2");
+    ctrl_s(&mut state);
+    let Phase::Setup(form) = &state.phase else {
+        panic!("still on setup")
+    };
+    assert!(form.field("password_again").unwrap().error.is_some());
+    assert!(!state.pending.values().any(|r| r.name() == "Setup"));
+    for _ in 0..13 {
+        press(&mut state, KeyCode::Backspace);
+    }
+    type_text(&mut state, "clave-larga-1");
+    ctrl_s(&mut state);
+    ok(
+        &mut state,
+        "Setup",
+        Response::SetupDone(SessionUser {
+            id: uuid::Uuid::from_u128(1),
+            username: "ana".into(),
+            display_name: "Ana".into(),
+            role: Role::SuperAdmin,
+        }),
+    );
+    let Phase::Login(form) = &state.phase else {
+        panic!("login expected")
+    };
+    assert_eq!(form.text("username"), "ana");
+    assert_eq!(form.focused_name(), "password");
+}
+
+#[test]
+fn wrong_password_keeps_the_username() {
+    let mut state = new_state(Lang::Es);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: false }),
+    );
+    type_text(&mut state, "ana");
+    press(&mut state, KeyCode::Enter);
+    type_text(&mut state, "mala");
+    press(&mut state, KeyCode::Enter);
+    answer(&mut state, "Login", Err(problem(401, &[])));
+    let Phase::Login(form) = &state.phase else {
+        panic!("login expected")
+    };
+    assert_eq!(form.text("username"), "ana");
+    assert_eq!(form.text("password"), "");
+    assert_eq!(
+        form.error.as_deref(),
+        Some("Usuario o contraseña incorrectos")
+    );
+}
+
+#[test]
+fn menu_to_consumers_and_new_modal_focuses_first_field() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.main().unwrap().page, Screen::Settings);
+    for _ in 0..9 {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    assert_eq!(state.main().unwrap().section, SECTION_API);
+    press(&mut state, KeyCode::Enter);
+    assert!(state.main().unwrap().in_content);
+    assert!(state.pending.values().any(|r| r.name() == "Consumers"));
+    press(&mut state, KeyCode::Right);
+    assert_eq!(state.main().unwrap().api_tab, 1);
+    press(&mut state, KeyCode::Char('+'));
+    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+        panic!("modal")
+    };
+    assert_eq!(modal.form.focused_name(), "grant_type");
+    // Esc closes an untouched modal at once; Esc again goes back to the sidebar.
+    press(&mut state, KeyCode::Esc);
+    assert!(state.main().unwrap().modal.is_none());
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.main().unwrap().in_content);
+    press(&mut state, KeyCode::Esc);
+    assert_eq!(state.main().unwrap().page, Screen::Dashboard);
+}
+
+#[test]
+fn create_consumer_sends_every_field() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Right); // Código de autorización
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ERP");
+    press(&mut state, KeyCode::Tab);
+    state.update(Action::Paste("Integración\ncon ERP".into()));
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Right); // second group
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Char(' '));
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Right); // JWT
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "https://erp.example.com/cb");
+    ctrl_s(&mut state);
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "CreateConsumer")
+        .cloned();
+    let Some(Request::CreateConsumer(new)) = request else {
+        panic!("no create request")
+    };
+    assert_eq!(new.name, "ERP");
+    assert_eq!(new.description, "Integración con ERP");
+    assert_eq!(new.grant_type, GrantType::AuthorizationCode);
+    assert_eq!(new.permission_group_id, uuid::Uuid::from_u128(2));
+    assert!(new.hub_enabled);
+    assert_eq!(new.token_format, TokenFormat::Jwt);
+    assert_eq!(
+        new.redirect_uris,
+        vec!["https://erp.example.com/cb".to_string()]
+    );
+}
+
+#[test]
+fn validation_errors_keep_what_was_typed() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ERP Central");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "desc");
+    ctrl_s(&mut state);
+    answer(
+        &mut state,
+        "CreateConsumer",
+        Err(problem(422, &[("name", "Ya existe")])),
+    );
+    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+        panic!("modal closed")
+    };
+    assert_eq!(
+        modal.form.field("name").unwrap().error.as_deref(),
+        Some("Ya existe")
+    );
+    assert_eq!(modal.form.text("name"), "ERP Central");
+    assert_eq!(modal.form.text("description"), "desc");
+    assert_eq!(modal.form.focused_name(), "name");
+    assert!(!modal.form.busy);
+    let screen = screen_text(&state, 120, 40);
+    assert!(screen.contains("⚠ Ya existe"));
+}
+
+#[test]
+fn created_consumer_shows_secret_once_and_copies() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Nuevo");
+    ctrl_s(&mut state);
+    ok(
+        &mut state,
+        "CreateConsumer",
+        Response::ConsumerCreated(CreatedConsumer {
+            consumer: consumer(5, "Nuevo"),
+            client_secret: SecretText::new(FAKE_SECRET.into()),
+        }),
+    );
+    assert!(screen_text(&state, 120, 40).contains(FAKE_SECRET));
+    // Focus is on Clave: Enter copies it.
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Char('c'));
+    assert_eq!(
+        copies(&state),
+        vec![
+            ("Clave copiada".to_string(), consumer(5, "x").client_id),
+            ("Secreto copiada".to_string(), FAKE_SECRET.to_string()),
+        ]
+    );
+    state.update(Action::Copied {
+        what: "Clave copiada".into(),
+        ok: true,
+    });
+    assert_eq!(
+        state.toast.as_ref().map(|t| t.1.as_str()),
+        Some("Clave copiada")
+    );
+    press(&mut state, KeyCode::Esc);
+    assert!(
+        state.main().unwrap().modal.is_none(),
+        "no question once saved"
+    );
+    assert_eq!(state.main().unwrap().consumers.rows[0].name, "Nuevo");
+}
+
+#[test]
+fn c_copies_the_selected_clave() {
+    let mut state = at_consumers(Role::ReadOnly, 3);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Char('c'));
+    assert_eq!(
+        copies(&state),
+        vec![("Clave copiada".to_string(), consumer(1, "x").client_id)]
+    );
+}
+
+#[test]
+fn unsaved_input_asks_before_closing_or_quitting() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "q");
+    assert!(!state.quit, "q types into the field");
+    press(&mut state, KeyCode::Esc);
+    assert!(state.confirm.is_some());
+    press(&mut state, KeyCode::Char('n'));
+    assert!(state.main().unwrap().modal.is_some());
+    press_mod(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(state.confirm.is_some() && !state.quit);
+    press(&mut state, KeyCode::Enter);
+    assert!(state.quit);
+    assert!(state.effects.iter().any(|e| matches!(e, Effect::Quit)));
+}
+
+#[test]
+fn edit_sends_only_changes_with_version_and_412_keeps_input() {
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::End);
+    type_text(&mut state, " 2");
+    ctrl_s(&mut state);
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "UpdateConsumer")
+        .cloned();
+    let Some(Request::UpdateConsumer { patch, version, .. }) = request else {
+        panic!("no patch")
+    };
+    assert_eq!(patch.name.as_deref(), Some("ERP Central 2"));
+    assert!(patch.description.is_none() && patch.enabled.is_none());
+    assert_eq!(version, 1);
+    answer(&mut state, "UpdateConsumer", Err(problem(412, &[])));
+    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+        panic!("modal closed")
+    };
+    assert!(
+        modal
+            .form
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("otro usuario")
+    );
+    assert_eq!(modal.form.text("name"), "ERP Central 2");
+    press_mod(&mut state, KeyCode::Char('r'), KeyModifiers::CONTROL);
+    let mut newer = consumer(0, "ERP Central");
+    newer.version = 2;
+    ok(&mut state, "Consumer", Response::Consumer(newer));
+    ctrl_s(&mut state);
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "UpdateConsumer")
+        .cloned();
+    let Some(Request::UpdateConsumer { version, .. }) = request else {
+        panic!("no patch")
+    };
+    assert_eq!(
+        version, 2,
+        "the reload took the server's version and kept the typing"
+    );
+}
+
+#[test]
+fn delete_names_the_consumer_and_rotate_offers_grace() {
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Char('d'));
+    assert!(
+        state
+            .confirm
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("«ERP Central»")
+    );
+    press(&mut state, KeyCode::Char('s'));
+    assert!(state.pending.values().any(|r| r.name() == "DeleteConsumer"));
+    ok(
+        &mut state,
+        "DeleteConsumer",
+        Response::ConsumerDeleted(consumer(0, "x").id),
+    );
+    assert_eq!(state.main().unwrap().consumers.rows.len(), 1);
+
+    press(&mut state, KeyCode::Char('r'));
+    press(&mut state, KeyCode::Right);
+    press(&mut state, KeyCode::Right); // 24 h
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Char(' '));
+    ctrl_s(&mut state);
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "RotateSecret")
+        .cloned();
+    let Some(Request::RotateSecret(_, rotate)) = request else {
+        panic!("no rotate")
+    };
+    assert_eq!(rotate.grace_seconds, 24 * 3600);
+    assert!(rotate.revoke_tokens);
+}
+
+#[test]
+fn enable_toggle_patches_enabled() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('e'));
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "UpdateConsumer")
+        .cloned();
+    let Some(Request::UpdateConsumer { patch, .. }) = request else {
+        panic!("no patch")
+    };
+    assert_eq!(patch.enabled, Some(false));
+}
+
+#[test]
+fn read_only_and_admin_get_no_consumer_writes_or_secrets() {
+    for role in [Role::Admin, Role::ReadOnly] {
+        let mut state = at_consumers(role, 2);
+        let commands: Vec<Command> = state.bindings().iter().map(|b| b.command).collect();
+        for absent in [
+            Command::New,
+            Command::Delete,
+            Command::Rotate,
+            Command::EnableToggle,
+            Command::Enter,
+        ] {
+            assert!(!commands.contains(&absent), "{role:?} offered {absent:?}");
+        }
+        for key in ['+', 'd', 'r', 'e'] {
+            press(&mut state, KeyCode::Char(key));
+        }
+        press(&mut state, KeyCode::Enter);
+        assert!(state.main().unwrap().modal.is_none());
+        assert!(state.confirm.is_none());
+        assert!(state.pending.is_empty(), "{role:?}: {:?}", state.pending);
+        let screen = screen_text(&state, 120, 40);
+        assert!(!screen.contains("[+]"));
+        press(&mut state, KeyCode::Left);
+        press(&mut state, KeyCode::Char('v'));
+        assert!(state.confirm.is_none());
+        assert!(
+            screen_text(&state, 120, 40)
+                .contains("Solo el Súper Administrador puede acceder al API Secret")
+        );
+        assert!(!screen_text(&state, 120, 40).contains("Ver API Secret"));
+    }
+}
+
+#[test]
+fn filter_goes_to_the_server_and_scrolling_fetches_pages() {
+    let mut state = at_consumers(Role::ReadOnly, 0);
+    press(&mut state, KeyCode::Char('/'));
+    type_text(&mut state, "erp");
+    press(&mut state, KeyCode::Enter);
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "Consumers")
+        .cloned();
+    let Some(Request::Consumers(query)) = request else {
+        panic!("no list request")
+    };
+    assert_eq!(query.q.as_deref(), Some("erp"));
+    let items: Vec<Consumer> = (0..50).map(|i| consumer(i, "ERP")).collect();
+    ok(
+        &mut state,
+        "Consumers",
+        Response::Consumers(Page {
+            items,
+            next_cursor: Some("c2".into()),
+            total: 120,
+        }),
+    );
+    for _ in 0..29 {
+        press(&mut state, KeyCode::Down);
+    }
+    assert!(!state.pending.values().any(|r| r.name() == "Consumers"));
+    press(&mut state, KeyCode::Down);
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "Consumers")
+        .cloned();
+    let Some(Request::Consumers(query)) = request else {
+        panic!("no next page")
+    };
+    assert_eq!(query.cursor.as_deref(), Some("c2"));
+    assert_eq!(query.q.as_deref(), Some("erp"));
+}
+
+#[test]
+fn escape_sequences_from_the_server_are_shown_harmlessly() {
+    let mut state = at_consumers(Role::SuperAdmin, 0);
+    press(&mut state, KeyCode::F(5));
+    ok(
+        &mut state,
+        "Consumers",
+        Response::Consumers(Page {
+            items: vec![{
+                let mut c = consumer(1, "Nombre\u{1b}[2J\u{1b}]52;c;ZXZpbA==\u{7}");
+                c.permission_group_name = "\u{202E}otircse".into();
+                c
+            }],
+            next_cursor: None,
+            total: 1,
+        }),
+    );
+    let terminal = draw(&state, 120, 40);
+    for cell in terminal.backend().buffer().content() {
+        assert!(
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || c == '\u{202E}'),
+            "{:?}",
+            cell.symbol()
+        );
+    }
+    assert!(screen_text(&state, 120, 40).contains("Nombre␛[2J"));
+}
+
+#[test]
+fn network_failure_offers_retry() {
+    let mut state = new_state(Lang::Es);
+    answer(
+        &mut state,
+        "SetupStatus",
+        Err(consola::client::ClientError::Network("rechazada".into())),
+    );
+    assert!(state.failure.is_some());
+    assert!(screen_text(&state, 120, 40).contains("F5 reintenta"));
+    press(&mut state, KeyCode::F(5));
+    assert!(state.failure.is_none());
+    assert!(state.pending.values().any(|r| r.name() == "SetupStatus"));
+    assert!(state.busy());
+}
+
+#[test]
+fn help_lists_the_same_keys_as_the_bar() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    let bar = state.bindings();
+    press(&mut state, KeyCode::Char('?'));
+    assert!(state.help);
+    assert_eq!(state.bindings_without_help(), bar);
+    let screen = screen_text(&state, 120, 40);
+    for binding in bar {
+        assert!(
+            screen.contains(binding.label),
+            "help lacks {}",
+            binding.label
+        );
+    }
+    press(&mut state, KeyCode::Esc);
+    assert!(!state.help);
+}
+
+#[test]
+fn session_expiry_goes_back_to_login() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::F(5));
+    answer(&mut state, "Consumers", Err(problem(401, &[])));
+    assert!(matches!(state.phase, Phase::Login(_)));
+    assert!(
+        state
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Session(None)))
+    );
+}
