@@ -28,15 +28,17 @@ fn serve(data: &Path) -> (Child, String) {
         .expect("serve starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "serve printed no URL");
-        let line = lines.next().expect("a line").expect("utf-8");
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
         if let Some(url) = line.strip_prefix("consola escuchando en ") {
             // Keep draining stdout so the child never blocks on a full pipe.
             std::thread::spawn(move || for _ in lines {});
             return (child, url.to_string());
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("serve printed no URL");
 }
 
 /// What the server acknowledged, per consumer.
@@ -129,8 +131,10 @@ async fn acknowledged_writes_survive_sigkill() {
                         match client.create_consumer(&body).await {
                             Ok(c) => {
                                 let mut a = acked.lock().unwrap();
-                                a.client_ids.insert(c.consumer.id, c.consumer.client_id.clone());
-                                a.secrets.insert(c.consumer.id, c.client_secret.expose().to_string());
+                                a.client_ids
+                                    .insert(c.consumer.id, c.consumer.client_id.clone());
+                                a.secrets
+                                    .insert(c.consumer.id, c.client_secret.expose().to_string());
                                 mine.push(c.consumer.id);
                             }
                             Err(_) => return,
@@ -155,7 +159,10 @@ async fn acknowledged_writes_survive_sigkill() {
             let a = acked.lock().unwrap();
             (a.client_ids.clone(), a.secrets.clone(), a.in_flight.clone())
         };
-        assert!(!ids.is_empty(), "the writers got acknowledgements before the kill");
+        assert!(
+            !ids.is_empty(),
+            "the writers got acknowledgements before the kill"
+        );
         for (id, client_id) in &ids {
             let c = admin.consumer(*id).await.unwrap_or_else(|e| {
                 panic!("kill point {point}: acknowledged consumer {id} lost: {e}")

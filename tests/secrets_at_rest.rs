@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 const PASSWORD: &str = "contraseña segura";
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +72,10 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
         .await
         .unwrap();
     let http = reqwest::Client::new();
-    for (i, format) in [TokenFormat::Opaque, TokenFormat::Jwt].into_iter().enumerate() {
+    for (i, format) in [TokenFormat::Opaque, TokenFormat::Jwt]
+        .into_iter()
+        .enumerate()
+    {
         let created = admin
             .create_consumer(&NewConsumer {
                 name: format!("ERP {i}"),
@@ -98,7 +103,10 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
         // Access tokens, through the token endpoint.
         let response = http
             .post(format!("{url}/oauth/token"))
-            .basic_auth(&created.consumer.client_id, Some(rotated.client_secret.expose()))
+            .basic_auth(
+                &created.consumer.client_id,
+                Some(rotated.client_secret.expose()),
+            )
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await
@@ -107,12 +115,39 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
         let body: serde_json::Value = response.json().await.unwrap();
         secrets.push(body["access_token"].as_str().unwrap().to_string());
     }
-    secrets.push(admin.api_key_secret().await.unwrap().secret.expose().to_string());
-    secrets.push(admin.regenerate_api_key().await.unwrap().secret.expose().to_string());
+    secrets.push(
+        admin
+            .api_key_secret()
+            .await
+            .unwrap()
+            .secret
+            .expose()
+            .to_string(),
+    );
+    secrets.push(
+        admin
+            .regenerate_api_key()
+            .await
+            .unwrap()
+            .secret
+            .expose()
+            .to_string(),
+    );
     // A failed login with a password that must not be logged either.
-    let _ = anonymous.login("superadmin", "clave equivocada secreta").await;
+    let _ = anonymous
+        .login("superadmin", "clave equivocada secreta")
+        .await;
     secrets.push("clave equivocada secreta".to_string());
-    let audit = serde_json::to_string(&admin.audit(&AuditQuery { limit: Some(500), ..Default::default() }).await.unwrap()).unwrap();
+    let audit = serde_json::to_string(
+        &admin
+            .audit(&AuditQuery {
+                limit: Some(500),
+                ..Default::default()
+            })
+            .await
+            .unwrap(),
+    )
+    .unwrap();
 
     child.kill().unwrap();
     child.wait().unwrap();
@@ -128,7 +163,11 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
     for path in &scanned {
         let bytes = std::fs::read(path).unwrap();
         for s in &secrets {
-            assert!(!contains(&bytes, s), "{} holds a secret in clear", file_name(path));
+            assert!(
+                !contains(&bytes, s),
+                "{} holds a secret in clear",
+                file_name(path)
+            );
         }
     }
     for s in &secrets {
