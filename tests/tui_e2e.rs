@@ -228,7 +228,7 @@ async fn create_a_consumer_and_copy_its_clave() {
     assert!(console.text().contains(&consumer.client_id));
 
     console.send("c");
-    console.wait_for("Clave copiada");
+    console.wait_for("Copiado: Clave");
     let encoded = base64::engine::general_purpose::STANDARD.encode(&consumer.client_id);
     let osc = format!("\x1b]52;c;{encoded}\x1b\\");
     let written = console.bytes.lock().expect("bytes").clone();

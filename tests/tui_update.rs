@@ -204,17 +204,17 @@ fn created_consumer_shows_secret_once_and_copies() {
     assert_eq!(
         copies(&state),
         vec![
-            ("Clave copiada".to_string(), consumer(5, "x").client_id),
-            ("Secreto copiada".to_string(), FAKE_SECRET.to_string()),
+            ("Copiado: Clave".to_string(), consumer(5, "x").client_id),
+            ("Copiado: Secreto".to_string(), FAKE_SECRET.to_string()),
         ]
     );
     state.update(Action::Copied {
-        what: "Clave copiada".into(),
+        what: "Copiado: Clave".into(),
         ok: true,
     });
     assert_eq!(
         state.toast.as_ref().map(|t| t.1.as_str()),
-        Some("Clave copiada")
+        Some("Copiado: Clave")
     );
     press(&mut state, KeyCode::Esc);
     assert!(
@@ -231,7 +231,7 @@ fn c_copies_the_selected_clave() {
     press(&mut state, KeyCode::Char('c'));
     assert_eq!(
         copies(&state),
-        vec![("Clave copiada".to_string(), consumer(1, "x").client_id)]
+        vec![("Copiado: Clave".to_string(), consumer(1, "x").client_id)]
     );
 }
 

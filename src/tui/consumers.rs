@@ -17,6 +17,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
 use uuid::Uuid;
 
+/// Shown under an empty group select.
+const NO_GROUPS_HINT: &str = "Cree primero un grupo en Cuentas de Usuarios → Permisos";
+
 /// Rows asked for per page.
 const PAGE: u32 = 50;
 /// Fetch the next page when the selection is this close to the last loaded row.
@@ -118,12 +121,18 @@ impl ConsumerModal {
                 lang.t("Descripción"),
                 &text(|c| c.description.clone()),
             ),
-            Field::select(
-                "permission_group_id",
-                lang.t("Grupo de Permisos"),
-                groups.iter().map(|g| g.name.clone()).collect(),
-                group_index,
-            ),
+            {
+                let mut field = Field::select(
+                    "permission_group_id",
+                    lang.t("Grupo de Permisos"),
+                    groups.iter().map(|g| g.name.clone()).collect(),
+                    group_index,
+                );
+                if groups.is_empty() {
+                    field.error = Some(lang.t(NO_GROUPS_HINT).to_string());
+                }
+                field
+            },
             Field::checkbox(
                 "hub_enabled",
                 lang.t("Activar Fracttal Hub (Middleware)"),
@@ -193,13 +202,16 @@ impl ConsumerModal {
         let index = wanted
             .and_then(|id| groups.iter().position(|g| g.id == id))
             .unwrap_or(0);
-        if let Some(Field {
-            kind: super::form::Kind::Select { options, index: i },
-            ..
-        }) = self.form.field_mut("permission_group_id")
-        {
-            *options = groups.iter().map(|g| g.name.clone()).collect();
-            *i = index;
+        if let Some(field) = self.form.field_mut("permission_group_id") {
+            if let super::form::Kind::Select { options, index: i } = &mut field.kind {
+                *options = groups.iter().map(|g| g.name.clone()).collect();
+                *i = index;
+            }
+            // The hint to create a group first goes once there is one.
+            let hint = [Lang::Es, Lang::En].map(|l| l.t(NO_GROUPS_HINT));
+            if !groups.is_empty() && field.error.as_deref().is_some_and(|e| hint.contains(&e)) {
+                field.error = None;
+            }
         }
     }
 
@@ -715,8 +727,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         offset = selected + 1 - height;
     }
     let end = (offset + height).min(table.rows.len());
-    // Narrow terminals keep the columns that identify a consumer.
-    let narrow = body.width < 100;
+    // Narrow terminals keep the columns that identify a consumer; a compact layout keeps all
+    // six with the Clave shortened (`c` copies it whole).
+    let narrow = body.width < 84;
+    let full_key = body.width >= 110;
+    let key_text = |id: &str| -> String {
+        let id = clean(id).into_owned();
+        if full_key || id.chars().count() <= 15 {
+            id
+        } else {
+            format!("{}…", id.chars().take(14).collect::<String>())
+        }
+    };
     let rows = table.rows[offset.min(end)..end].iter().map(|c| {
         let state_text = if c.enabled {
             lang.t("Activo")
@@ -729,7 +751,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             Style::default().fg(Color::DarkGray)
         });
         let name = Cell::from(clean(&c.name).into_owned());
-        let clave = Cell::from(clean(&c.client_id).into_owned());
+        let clave = Cell::from(key_text(&c.client_id));
         let group = Cell::from(clean(&c.permission_group_name).into_owned());
         if narrow {
             Row::new(vec![name, clave, group, state_cell])
@@ -737,7 +759,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             Row::new(vec![
                 name,
                 clave,
-                Cell::from(lang.grant(c.grant_type)),
+                Cell::from(if full_key {
+                    lang.grant(c.grant_type)
+                } else {
+                    match c.grant_type {
+                        GrantType::ClientCredentials => lang.t("Credenciales"),
+                        GrantType::AuthorizationCode => lang.t("Código"),
+                    }
+                }),
                 group,
                 Cell::from(c.created_at.format("%Y-%m-%d").to_string()),
                 state_cell,
@@ -767,17 +796,26 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
                 lang.t("Nombre"),
                 lang.t("Clave"),
                 lang.t("Tipo"),
-                lang.t("Grupo de permisos"),
-                lang.t("Fecha de creación"),
+                // The compact layout abbreviates the two long headers.
+                if full_key {
+                    lang.t("Grupo de permisos")
+                } else {
+                    lang.t("Grupo")
+                },
+                if full_key {
+                    lang.t("Fecha de creación")
+                } else {
+                    lang.t("Creación")
+                },
                 lang.t("Estado"),
             ])
             .style(bold),
             vec![
                 Constraint::Fill(3),
-                Constraint::Length(32),
+                Constraint::Length(if full_key { 32 } else { 15 }),
                 Constraint::Fill(2),
                 Constraint::Fill(2),
-                Constraint::Length(10),
+                Constraint::Length(if full_key { 17 } else { 10 }),
                 Constraint::Length(8),
             ],
         )

@@ -14,9 +14,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui_textarea::TextArea;
 use unicode_width::UnicodeWidthChar;
+use unicode_width::UnicodeWidthStr;
 
 /// Columns of a field's label.
-const LABEL_WIDTH: u16 = 28;
+/// Fits the longest label, "Activar Fracttal Hub (Middleware)", after the focus mark.
+const LABEL_WIDTH: u16 = 36;
 
 /// A grid of checkboxes: module × action.
 #[derive(Debug, Clone)]
@@ -471,7 +473,7 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
                 let value = options
                     .get(*index)
                     .map(|s| clean(s).into_owned())
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| lang.t("(sin opciones)").to_string());
                 let style = focus_style(has_focus);
                 lines.push(Line::from(vec![
                     label,
@@ -495,12 +497,24 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
                 } else {
                     focus_style(has_focus)
                 };
-                lines.push(Line::from(vec![
-                    label,
-                    Span::styled(shown, style),
-                    Span::raw(" "),
-                    Span::styled("⎘", Style::default().fg(Color::Cyan)),
-                ]));
+                let copy_icon = Span::styled("⎘", Style::default().fg(Color::Cyan));
+                let fits = LABEL_WIDTH as usize + UnicodeWidthStr::width(shown.as_str()) + 2
+                    <= area.width as usize;
+                if fits {
+                    lines.push(Line::from(vec![
+                        label,
+                        Span::styled(shown, style),
+                        Span::raw(" "),
+                        copy_icon,
+                    ]));
+                } else {
+                    // A secret is shown once: never cut it, give it a line of its own.
+                    lines.push(Line::from(vec![label, copy_icon]));
+                    lines.push(Line::from(vec![
+                        Span::raw("    "),
+                        Span::styled(shown, style),
+                    ]));
+                }
             }
             Kind::Button => {
                 let text = format!("[ {} ]", field.label);
@@ -516,10 +530,24 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
             }
             Kind::Matrix(m) => {
                 lines.push(Line::from(label));
-                let mut header = vec![Span::raw(" ".repeat(LABEL_WIDTH as usize))];
-                for column in &m.columns {
+                // Module names are shorter than field labels; each action column is as wide
+                // as its header, so "Generar reportes" shows whole even at 80 columns.
+                let row_label = m
+                    .rows
+                    .iter()
+                    .map(|(_, name)| UnicodeWidthStr::width(name.as_str()))
+                    .max()
+                    .unwrap_or(0)
+                    + 3;
+                let widths: Vec<usize> = m
+                    .columns
+                    .iter()
+                    .map(|c| UnicodeWidthStr::width(c.as_str()).max(3) + 2)
+                    .collect();
+                let mut header = vec![Span::raw(" ".repeat(row_label))];
+                for (column, width) in m.columns.iter().zip(&widths) {
                     header.push(Span::styled(
-                        pad("", column, 10),
+                        pad("", column, *width),
                         Style::default().add_modifier(Modifier::BOLD),
                     ));
                 }
@@ -528,7 +556,7 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
                     if has_focus && r == m.cursor.0 {
                         focus_line = lines.len();
                     }
-                    let mut spans = vec![Span::raw(pad("  ", &clean(name), LABEL_WIDTH as usize))];
+                    let mut spans = vec![Span::raw(pad("  ", &clean(name), row_label))];
                     for c in 0..m.columns.len() {
                         let on = m
                             .checked
@@ -539,7 +567,8 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
                         let cell = if on { "[x]" } else { "[ ]" };
                         let style = focus_style(has_focus && m.cursor == (r, c));
                         spans.push(Span::styled(cell, style));
-                        spans.push(Span::raw("       "));
+                        let gap = widths.get(c).copied().unwrap_or(10).saturating_sub(3);
+                        spans.push(Span::raw(" ".repeat(gap)));
                     }
                     lines.push(Line::from(spans));
                 }

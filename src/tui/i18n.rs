@@ -56,6 +56,14 @@ impl Lang {
 /// Spanish → English.
 const ENGLISH: &[(&str, &str)] = &[
     ("(se genera al guardar)", "(generated on save)"),
+    ("(sin opciones)", "(no options)"),
+    ("Grupo", "Group"),
+    ("Código", "Code"),
+    ("Creación", "Created"),
+    (
+        "Cree primero un grupo en Cuentas de Usuarios → Permisos",
+        "Create a group first in User accounts → Permissions",
+    ),
     ("API Key regenerada", "API Key regenerated"),
     ("Abrir", "Open"),
     ("Abrir sección", "Open section"),
@@ -286,7 +294,7 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Usuarios", "Users"),
     ("Volver al Dashboard", "Back to the dashboard"),
     ("activos", "enabled"),
-    ("copiada", "copied"),
+    ("Copiado", "Copied"),
     ("filtro", "filter"),
     ("reintenta", "retries"),
     ("¿Eliminar el consumidor", "Delete the consumer"),

@@ -232,7 +232,8 @@ impl State {
     }
 
     pub fn copy(&mut self, what: &str, text: SecretText) {
-        let what = format!("{} {}", what, self.lang.t("copiada"));
+        // "Copiado: Clave" reads right whatever the gender of the noun.
+        let what = format!("{}: {}", self.lang.t("Copiado"), what);
         self.effects.push(Effect::Copy { text, what });
     }
 

@@ -15,7 +15,8 @@ use ratatui::backend::TestBackend;
 use uuid::Uuid;
 
 pub const API_URL: &str = "http://127.0.0.1:8787";
-pub const FAKE_SECRET: &str = "consola_cs_SECRETO-FICTICIO-DE-PRUEBA";
+/// As long as a real secret (60 characters), so layouts are tested at full width.
+pub const FAKE_SECRET: &str = "consola_cs_SECRETO-FICTICIO-DE-PRUEBA-0000000000000000000000";
 
 pub fn at() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5)
