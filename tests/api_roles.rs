@@ -1,5 +1,6 @@
-//! The role matrix: every route × {anonymous, read_only, admin, super_admin} gives the
-//! documented status. Destructive routes get fresh objects for every caller.
+//! The authorization matrix: every route × {anonymous, expired session, read_only, admin,
+//! super_admin, consumer access token, Hawk-signed legacy key} gives the documented status.
+//! Destructive routes get fresh objects for every caller.
 
 mod common;
 
@@ -13,16 +14,46 @@ struct Route {
     method: Method,
     path: &'static str,
     body: Option<serde_json::Value>,
-    /// Expected status for anonymous, read_only, admin, super_admin.
+    /// A form body (the OAuth endpoints), sent as application/x-www-form-urlencoded.
+    form: Option<&'static str>,
+    /// Expected status for anonymous, read_only, admin, super_admin; the expired session,
+    /// the consumer's access token and the Hawk signature answer as `others`.
     expect: [u16; 4],
+    others: [u16; 3],
 }
 
+/// A console route: the expired session, an access token and Hawk are all refused (401).
 fn route(method: Method, path: &'static str, expect: [u16; 4]) -> Route {
+    let others = if expect[0] == 401 {
+        [401; 3]
+    } else {
+        [expect[0]; 3]
+    };
     Route {
         method,
         path,
         body: None,
+        form: None,
         expect,
+        others,
+    }
+}
+
+fn oauth(path: &'static str, form: &'static str, expect: [u16; 4], others: [u16; 3]) -> Route {
+    Route {
+        form: Some(form),
+        ..special(Method::POST, path, expect, others)
+    }
+}
+
+fn special(method: Method, path: &'static str, expect: [u16; 4], others: [u16; 3]) -> Route {
+    Route {
+        method,
+        path,
+        body: None,
+        form: None,
+        expect,
+        others,
     }
 }
 
@@ -33,25 +64,75 @@ fn with_body(
     expect: [u16; 4],
 ) -> Route {
     Route {
-        method,
-        path,
         body: Some(body),
-        expect,
+        ..route(method, path, expect)
     }
 }
 
+/// How a caller authenticates.
+#[derive(Clone)]
+enum Auth {
+    None,
+    Bearer(String),
+    Hawk { key: String, secret: String },
+}
+
+const CALLERS: [&str; 7] = [
+    "anonymous",
+    "read_only",
+    "admin",
+    "super_admin",
+    "expired session",
+    "consumer token",
+    "hawk",
+];
+
 #[tokio::test]
-async fn every_route_answers_each_role_as_documented() {
+async fn every_route_answers_each_caller_as_documented() {
     let t = TestServer::start().await;
     let sup = t.setup().await;
+    // A session that will have expired: signed in, then the clock moves past its 12 hours.
+    let expired = t.user(&sup, "caducado", Role::ReadOnly).await;
+    t.clock.advance(chrono::Duration::hours(13));
+    let sup = t.login("superadmin").await;
+    assert_eq!(status_of(expired.me().await), 401);
     let ro = t.user(&sup, "lector", Role::ReadOnly).await;
     let adm = t.user(&sup, "admin", Role::Admin).await;
-    let callers: [Client; 4] = [t.anonymous.clone(), ro, adm, sup.clone()];
     let base_group = group(&sup, "Base", "reports").await;
+    let consumer = sup
+        .create_consumer(&new_consumer("Integración", base_group.id))
+        .await
+        .unwrap();
+    let access = t
+        .anonymous
+        .token_client_credentials(&consumer.consumer.client_id, &consumer.client_secret, None)
+        .await
+        .unwrap();
+    let legacy = sup.api_key_secret().await.unwrap();
+    let bearer =
+        |c: &consola::client::Client| Auth::Bearer(c.token().unwrap().expose().to_string());
+    let callers: [Auth; 7] = [
+        Auth::None,
+        bearer(&ro),
+        bearer(&adm),
+        bearer(&sup),
+        bearer(&expired),
+        Auth::Bearer(access.access_token.expose().to_string()),
+        Auth::Hawk {
+            key: legacy.key.clone(),
+            secret: legacy.secret.expose().to_string(),
+        },
+    ];
 
     let routes = vec![
         route(Method::GET, "/healthz", [200, 200, 200, 200]),
         route(Method::GET, "/api/v1/openapi.json", [200, 200, 200, 200]),
+        route(
+            Method::GET,
+            "/.well-known/oauth-authorization-server",
+            [200, 200, 200, 200],
+        ),
+        route(Method::GET, "/.well-known/jwks.json", [200, 200, 200, 200]),
         route(Method::GET, "/api/v1/setup", [200, 200, 200, 200]),
         with_body(
             Method::POST,
@@ -62,7 +143,7 @@ async fn every_route_answers_each_role_as_documented() {
         with_body(
             Method::POST,
             "/api/v1/session",
-            json!({"username": "superadmin", "password": "no es esta"}),
+            json!({"username": "nadie{n}", "password": "no es esta"}),
             [401, 401, 401, 401],
         ),
         route(Method::GET, "/api/v1/me", [401, 200, 200, 200]),
@@ -73,6 +154,19 @@ async fn every_route_answers_each_role_as_documented() {
             [401, 422, 422, 422],
         ),
         route(Method::GET, "/api/v1/modules", [401, 200, 200, 200]),
+        // The protected endpoint takes access tokens and Hawk, never console sessions.
+        special(
+            Method::GET,
+            "/api/v1/modules/reports/access",
+            [401, 401, 401, 401],
+            [401, 200, 200],
+        ),
+        special(
+            Method::GET,
+            "/api/v1/modules/work_orders/access",
+            [401, 401, 401, 401],
+            [401, 403, 200],
+        ),
         route(Method::GET, "/api/v1/account", [401, 200, 200, 200]),
         with_body(
             Method::PATCH,
@@ -82,11 +176,6 @@ async fn every_route_answers_each_role_as_documented() {
         ),
         route(Method::GET, "/api/v1/api-key", [401, 403, 200, 200]),
         route(Method::GET, "/api/v1/api-key/secret", [401, 403, 403, 200]),
-        route(
-            Method::POST,
-            "/api/v1/api-key/regenerate",
-            [401, 403, 403, 200],
-        ),
         route(Method::GET, "/api/v1/audit", [401, 403, 200, 200]),
         route(Method::GET, "/api/v1/dashboard", [401, 200, 200, 200]),
         route(Method::GET, "/api/v1/users", [401, 403, 200, 200]),
@@ -160,10 +249,39 @@ async fn every_route_answers_each_role_as_documented() {
             json!({"grace_seconds": 0}),
             [401, 403, 403, 200],
         ),
+        // The OAuth endpoints authenticate consumers by their credentials (RFC 6749); a
+        // console session or an access token is not client authentication.
+        oauth(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            [401, 401, 401, 401],
+            [401, 401, 401],
+        ),
+        // Introspection: consumers, or an admin session (RFC 7662 §2.1).
+        oauth(
+            "/oauth/introspect",
+            "token=consola_at_desconocido",
+            [401, 403, 200, 200],
+            [401, 401, 401],
+        ),
+        oauth(
+            "/oauth/revoke",
+            "token=consola_at_desconocido",
+            [401, 403, 200, 200],
+            [401, 401, 401],
+        ),
+        // Last: these end or replace what other rows rely on.
+        route(
+            Method::POST,
+            "/api/v1/api-key/regenerate",
+            [401, 403, 403, 200],
+        ),
         route(Method::DELETE, "/api/v1/session", [401, 204, 204, 204]),
     ];
 
     let http = reqwest::Client::new();
+    let base = t.server.url();
+    let port = t.server.addr.port();
     let mut n = 0;
     let mut checked = 0;
     for r in &routes {
@@ -193,9 +311,31 @@ async fn every_route_answers_each_role_as_documented() {
                     .unwrap();
                 path = path.replace("{consumer}", &c.consumer.id.to_string());
             }
-            let mut request = http.request(r.method.clone(), format!("{}{path}", t.server.url()));
-            if let Some(token) = caller.token() {
-                request = request.bearer_auth(token.expose());
+            let mut request = http.request(r.method.clone(), format!("{base}{path}"));
+            match caller {
+                Auth::None => {}
+                Auth::Bearer(token) => request = request.bearer_auth(token),
+                Auth::Hawk { key, secret } => {
+                    let nonce = format!("n{n}");
+                    let (_, header) = consola::domain::hawk::sign(
+                        key,
+                        secret,
+                        t.clock.now_for_tests().timestamp(),
+                        &nonce,
+                        &consola::domain::hawk::HawkRequest {
+                            method: r.method.as_str(),
+                            resource: &path,
+                            host: "127.0.0.1",
+                            port,
+                        },
+                    );
+                    request = request.header("authorization", header);
+                }
+            }
+            if let Some(form) = r.form {
+                request = request
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form);
             }
             if let Some(body) = &r.body {
                 let text = body
@@ -208,19 +348,24 @@ async fn every_route_answers_each_role_as_documented() {
             }
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
-            let role = ["anonymous", "read_only", "admin", "super_admin"][who];
+            let expected = if who < 4 {
+                r.expect[who]
+            } else {
+                r.others[who - 4]
+            };
             assert_eq!(
                 status,
-                r.expect[who],
-                "{} {} as {role}: {}",
+                expected,
+                "{} {} as {}: {}",
                 r.method,
                 r.path,
+                CALLERS[who],
                 response.text().await.unwrap_or_default()
             );
             checked += 1;
         }
     }
-    assert_eq!(checked, routes.len() * 4);
+    assert_eq!(checked, routes.len() * CALLERS.len());
 }
 
 #[tokio::test]

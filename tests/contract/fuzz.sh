@@ -38,17 +38,25 @@ post /api/v1/users '{"username":"admin","display_name":"Admin","password":"contr
 admin_token="$(post /api/v1/session '{"username":"admin","password":"contraseña segura"}' | json '["token"]')"
 group_id="$(post /api/v1/permission-groups '{"name":"Reportes","permissions":[{"module":"reports","actions":["view"]}]}' \
     -H "authorization: Bearer $super_token" | json '["id"]')"
-post /api/v1/consumers "{\"name\":\"ERP\",\"grant_type\":\"client_credentials\",\"permission_group_id\":\"$group_id\"}" \
-    -H "authorization: Bearer $super_token" >/dev/null
+consumer="$(post /api/v1/consumers "{\"name\":\"ERP\",\"grant_type\":\"client_credentials\",\"permission_group_id\":\"$group_id\"}" \
+    -H "authorization: Bearer $super_token")"
+client_id="$(echo "$consumer" | json '["client_id"]')"
+client_secret="$(echo "$consumer" | json '["client_secret"]')"
+consumer_token="$(curl -fsS -X POST "$url/oauth/token" -u "$client_id:$client_secret" \
+    -d grant_type=client_credentials | json '["access_token"]')"
 
 checks="not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection"
 total=0
 failed=0
-# The admin runs first: the super admin's run may delete or demote users, the admin among them.
+# The consumer's access token and the admin run first: the super admin's run may delete or
+# demote users, the admin among them.
 # Signing out and changing the password are left out: they would end the session under test.
-for caller in admin super_admin; do
-    token="$admin_token"
-    [ "$caller" = super_admin ] && token="$super_token"
+for caller in consumer admin super_admin; do
+    case "$caller" in
+        consumer) token="$consumer_token" ;;
+        admin) token="$admin_token" ;;
+        *) token="$super_token" ;;
+    esac
     out="$work/$caller.txt"
     set +e
     timeout 900 schemathesis run "$url/api/v1/openapi.json" \
