@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use consola::client::Client;
 use consola::domain::*;
 use reqwest::Method;
 use serde_json::json;
