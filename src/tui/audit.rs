@@ -202,18 +202,39 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
     let selected = view.selected.min(view.rows.len().saturating_sub(1));
     let offset = (selected + 1).saturating_sub(height);
     let end = (offset + height).min(view.rows.len());
+    // Which columns fit: all seven when wide; IP and Módulo go first, then Objetivo, so
+    // the narrow console keeps when, what, who and why.
+    let wide = body.width >= 100;
+    let medium = body.width >= 70;
+    let keep = |column: usize| match column {
+        1 | 4 => wide,
+        5 => medium,
+        _ => true,
+    };
+    let date_format = if wide {
+        "%Y-%m-%d %H:%M"
+    } else {
+        "%m-%d %H:%M"
+    };
     let rows = view.rows[offset.min(end)..end].iter().map(|e| {
-        Row::new(vec![
-            e.at.format("%Y-%m-%d %H:%M").to_string(),
+        let cells = [
+            e.at.format(date_format).to_string(),
             clean(&e.ip).into_owned(),
             clean(&e.actor.name).into_owned(),
             e.action.as_str().to_string(),
             clean(&e.module).into_owned(),
             clean(&e.target).into_owned(),
             clean(&e.description).into_owned(),
-        ])
+        ];
+        Row::new(
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, c)| c),
+        )
     });
-    let header = Row::new(vec![
+    let titles = [
         lang.t("Fecha"),
         "IP",
         lang.t("Actor"),
@@ -221,10 +242,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         lang.t("Módulo"),
         lang.t("Objetivo"),
         lang.t("Descripción"),
-    ])
+    ];
+    let header = Row::new(
+        titles
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, t)| t),
+    )
     .style(Style::default().add_modifier(Modifier::BOLD));
-    let widths = [
-        Constraint::Length(16),
+    let all_widths = [
+        Constraint::Length(if wide { 16 } else { 11 }),
         Constraint::Length(15),
         Constraint::Fill(1),
         Constraint::Length(10),
@@ -232,6 +260,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         Constraint::Fill(1),
         Constraint::Fill(2),
     ];
+    let widths: Vec<Constraint> = all_widths
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(_, w)| w)
+        .collect();
     let mut table_state =
         TableState::default().with_selected((!view.rows.is_empty()).then_some(selected - offset));
     frame.render_stateful_widget(
