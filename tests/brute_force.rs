@@ -105,3 +105,58 @@ async fn unknown_usernames_take_as_long_as_wrong_passwords() {
         "unknown {u:?} vs wrong password {w:?} (ratio {ratio:.2})"
     );
 }
+
+#[tokio::test]
+async fn failures_slow_down_before_they_are_refused() {
+    let t = TestServer::start().await;
+    let sup = t.setup().await;
+    let g = group(&sup, "Reportes", "reports").await;
+    let created = sup
+        .create_consumer(&new_consumer("ERP", g.id))
+        .await
+        .unwrap();
+    let wrong = secret::SecretText::new(secret::generate(secret::SecretKind::ClientSecret));
+    // Each further failure of the same user or client is answered 100 ms later than the one
+    // before; the fifth is refused outright.
+    for attempt in 0..4u64 {
+        let started = Instant::now();
+        assert_eq!(
+            status_of(t.anonymous.login("superadmin", "incorrecta").await),
+            401
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(100 * attempt),
+            "login {attempt}"
+        );
+        let started = Instant::now();
+        let err = t
+            .anonymous
+            .token_client_credentials(&created.consumer.client_id, &wrong, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(401));
+        assert!(
+            started.elapsed() >= Duration::from_millis(100 * attempt),
+            "token {attempt}"
+        );
+    }
+    assert_eq!(
+        status_of(t.anonymous.login("superadmin", "incorrecta").await),
+        401
+    );
+    assert_eq!(
+        status_of(t.anonymous.login("superadmin", PASSWORD).await),
+        429
+    );
+    for _ in 0..20 {
+        let err = t
+            .anonymous
+            .token_client_credentials(&created.consumer.client_id, &wrong, None)
+            .await
+            .unwrap_err();
+        if err.status() == Some(429) {
+            return;
+        }
+    }
+    panic!("the token endpoint never refused the client");
+}

@@ -197,9 +197,11 @@ impl Service {
         let user = match record {
             Some(r) if ok && !r.user.disabled => r.user,
             _ => {
-                self.throttle
+                let _ = self
+                    .throttle
                     .fail(&user_key, self.config.login_failures_per_user);
-                self.throttle
+                let _ = self
+                    .throttle
                     .fail(&ip_key, self.config.login_failures_per_ip);
                 self.record_denied(
                     &caller,

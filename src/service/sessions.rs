@@ -33,9 +33,11 @@ impl Service {
         let user = match record {
             Some(r) if password_ok && !r.user.disabled => r.user,
             _ => {
-                self.throttle
+                let delay = self
+                    .throttle
                     .fail(&user_key, self.config.login_failures_per_user);
-                self.throttle
+                let _ = self
+                    .throttle
                     .fail(&ip_key, self.config.login_failures_per_ip);
                 self.record_denied(
                     caller,
@@ -44,6 +46,7 @@ impl Service {
                     "usuario o contraseña incorrectos",
                 )
                 .await;
+                tokio::time::sleep(delay).await;
                 return Err(ServiceError::Unauthenticated);
             }
         };

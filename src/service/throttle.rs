@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 const FIRST_BLOCK: Duration = Duration::from_secs(30);
 const LONGEST_BLOCK: Duration = Duration::from_secs(15 * 60);
+/// Each further failure of a key is answered this much later…
+const SLOW_DOWN_STEP: Duration = Duration::from_millis(100);
+/// …up to this.
+const LONGEST_SLOW_DOWN: Duration = Duration::from_secs(1);
 /// Bound on remembered keys, so a flood of distinct names cannot grow memory without end.
 const MAX_KEYS: usize = 100_000;
 
@@ -39,8 +43,9 @@ impl Throttle {
         }
     }
 
-    /// Counts a failure; the key is refused from the `limit`-th one on.
-    pub fn fail(&self, key: &str, limit: u32) {
+    /// Counts a failure; the key is refused from the `limit`-th one on. Returns how long to
+    /// hold this failed answer back: failures of one key slow down before they are refused.
+    pub fn fail(&self, key: &str, limit: u32) -> Duration {
         let now = Instant::now();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_KEYS {
@@ -64,6 +69,7 @@ impl Throttle {
             let block = (FIRST_BLOCK * 2u32.pow(extra)).min(LONGEST_BLOCK);
             entry.blocked_until = Some(now + block);
         }
+        (SLOW_DOWN_STEP * (entry.failures - 1).min(10)).min(LONGEST_SLOW_DOWN)
     }
 
     pub fn succeed(&self, key: &str) {
@@ -81,11 +87,16 @@ mod tests {
     #[test]
     fn blocks_one_key_after_the_limit_only() {
         let t = Throttle::new();
-        for _ in 0..4 {
-            t.fail("user:ana", 5);
+        for i in 0..4u32 {
+            let delay = t.fail("user:ana", 5);
+            assert_eq!(
+                delay,
+                Duration::from_millis(100 * u64::from(i)),
+                "slows down"
+            );
             assert!(t.check("user:ana").is_ok());
         }
-        t.fail("user:ana", 5);
+        let _ = t.fail("user:ana", 5);
         let retry = t.check("user:ana").unwrap_err();
         assert!((1..=30).contains(&retry));
         assert!(t.check("user:luis").is_ok());

@@ -511,9 +511,11 @@ impl Service {
                 Ok(client)
             }
             found => {
-                self.throttle
+                let delay = self
+                    .throttle
                     .fail(&client_key, self.config.client_failures_per_client);
-                self.throttle
+                let _ = self
+                    .throttle
                     .fail(&ip_key, self.config.client_failures_per_ip);
                 self.tokens.count(self.now(), 0, 1);
                 let what = match found {
@@ -524,6 +526,7 @@ impl Service {
                     None => "autenticación de cliente: Clave desconocida",
                 };
                 self.deny_client(ip, Some(client_id), what).await;
+                tokio::time::sleep(delay).await;
                 Err(OAuthError::InvalidClient)
             }
         }
