@@ -208,8 +208,8 @@ fn hostile_consumer(i: u64, text: &str) -> Consumer {
     c.created_by = text.to_string();
     c.secret_last_four = text.chars().take(4).collect();
     c.redirect_uris = vec![text.to_string()];
-    c.hub_enabled = i % 2 == 0;
-    c.grant_type = if i % 2 == 0 {
+    c.hub_enabled = i.is_multiple_of(2);
+    c.grant_type = if i.is_multiple_of(2) {
         GrantType::AuthorizationCode
     } else {
         GrantType::ClientCredentials
@@ -234,7 +234,7 @@ fn hostile_user(i: u64, text: &str, role: Role) -> User {
         username: text.to_string(),
         display_name: text.to_string(),
         role,
-        disabled: i % 2 == 0,
+        disabled: i.is_multiple_of(2),
         created_at: at(),
         updated_at: at(),
         version: 1,
@@ -253,7 +253,7 @@ fn session_user(text: &str, n: u64) -> SessionUser {
 fn page<T>(items: Vec<T>, n: u64, text: &str) -> Page<T> {
     Page {
         items,
-        next_cursor: (n % 2 == 0).then(|| text.to_string()),
+        next_cursor: n.is_multiple_of(2).then(|| text.to_string()),
         total: n.wrapping_mul(1_000_003),
     }
 }
@@ -263,7 +263,9 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
     let count = n % 12;
     let role = [Role::SuperAdmin, Role::Admin, Role::ReadOnly][(n % 3) as usize];
     match request {
-        Request::SetupStatus => Response::SetupStatus(SetupStatus { needed: n % 2 == 0 }),
+        Request::SetupStatus => Response::SetupStatus(SetupStatus {
+            needed: n.is_multiple_of(2),
+        }),
         Request::Setup(_) => Response::SetupDone(session_user(text, n)),
         Request::Login { .. } => Response::LoggedIn(LoginResponse {
             token: SecretText::new("consola_st_SESION-FICTICIA".into()),
@@ -349,7 +351,7 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
             RotatedSecret {
                 client_secret: SecretText::new(FAKE_SECRET.into()),
                 secret_last_four: text.chars().take(4).collect(),
-                previous_secret_valid_until: (n % 2 == 0).then(at),
+                previous_secret_valid_until: n.is_multiple_of(2).then(at),
             },
         ),
         Request::Audit(_) => Response::Audit(page(
