@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 use uuid::Uuid;
 
 /// Rows asked for per page.
@@ -784,16 +784,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
     };
     let mut table_state = TableState::default()
         .with_selected((!table.rows.is_empty()).then_some(selected - offset.min(selected)));
-    let mut widget = Table::new(rows, widths)
+    let widget = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    if table.rows.is_empty() {
-        let text = if table.loading.is_some() {
+    let empty = table.rows.is_empty().then(|| {
+        if table.loading.is_some() {
             lang.t("Cargando…")
-        } else {
+        } else if state.is_super() {
             lang.t("No hay consumidores. Pulse + para crear uno.")
-        };
-        widget = widget.footer(Row::new(vec![text]));
-    }
+        } else {
+            lang.t("No hay consumidores.")
+        }
+    });
     frame.render_stateful_widget(widget, body, &mut table_state);
+    // Across the whole table under the header, not inside its first column.
+    if let Some(text) = empty
+        && body.height > 1
+    {
+        let line = Rect {
+            y: body.y + 1,
+            height: 1,
+            ..body
+        };
+        frame.render_widget(Paragraph::new(text), line);
+    }
 }

@@ -194,6 +194,7 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Módulo", "Module"),
     ("Módulos", "Modules"),
     ("Ninguno (inmediato)", "None (immediate)"),
+    ("No hay consumidores.", "No consumers."),
     (
         "No hay consumidores. Pulse + para crear uno.",
         "No consumers. Press + to create one.",

@@ -683,6 +683,8 @@ impl State {
         }
         let message = error.to_string();
         let errors = error.field_errors();
+        // A stale version (412): the server names it `urn:consola:modified`.
+        let modified = error.problem().and_then(|p| p.code()) == Some("modified");
         match &request {
             Request::Setup(_) | Request::Login { .. } => {
                 let lang = self.lang;
@@ -717,7 +719,7 @@ impl State {
             | Request::UpdateGroup(..)
             | Request::UpdateAccount(_)
             | Request::ChangePassword(_)
-                if self.form_error(&request, status, &errors, &message) => {}
+                if self.form_error(&request, modified, &errors, &message) => {}
             _ => {
                 if let Some(main) = self.main_mut() {
                     main.consumers.loading = None;
@@ -735,7 +737,7 @@ impl State {
     fn form_error(
         &mut self,
         request: &Request,
-        status: Option<u16>,
+        modified: bool,
         errors: &FieldErrors,
         message: &str,
     ) -> bool {
@@ -764,18 +766,13 @@ impl State {
             _ => return false,
         };
         form.busy = false;
-        let fallback = if status == Some(412) {
-            lang.t("Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.")
-                .to_string()
+        if modified {
+            let text = lang.t("Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.");
+            form.set_errors(errors, Some(text.to_string()));
+            // Shown even when field errors came along (set_errors keeps those instead).
+            form.error = Some(text.to_string());
         } else {
-            message.to_string()
-        };
-        form.set_errors(errors, Some(fallback));
-        if status == Some(412) {
-            form.error = Some(
-                lang.t("Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.")
-                    .to_string(),
-            );
+            form.set_errors(errors, Some(message.to_string()));
         }
         true
     }

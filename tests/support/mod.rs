@@ -56,7 +56,12 @@ pub fn ok(state: &mut State, name: &str, response: Response) {
 
 pub fn problem(status: u16, errors: &[(&str, &str)]) -> consola::client::ClientError {
     consola::client::ClientError::Api(Problem {
-        kind: "about:blank".into(),
+        // As the server names them.
+        kind: match status {
+            412 => "urn:consola:modified".into(),
+            422 => "urn:consola:validation".into(),
+            _ => "about:blank".into(),
+        },
         title: "Error".into(),
         status,
         detail: "Datos inválidos".into(),
