@@ -330,6 +330,8 @@ impl State {
             keys.push(bar(Command::Delete, "Eliminar"));
             keys.push(bar(Command::Rotate, "Rotar secreto"));
             keys.push(bar(Command::EnableToggle, "Activar/Desactivar"));
+        } else {
+            keys.push(bar(Command::Enter, "Ver detalle"));
         }
         keys.push(bar(Command::Copy, "Copiar Clave"));
         keys.push(bar(Command::Filter, "Filtrar"));
@@ -444,6 +446,11 @@ impl State {
                         &main.groups,
                         Some(consumer),
                     )));
+                }
+            }
+            Command::Enter => {
+                if let Some(consumer) = table.selected() {
+                    main.modal = Some(Modal::Detail(detail(lang, consumer)));
                 }
             }
             Command::Delete if is_super => {
@@ -655,7 +662,7 @@ impl State {
 
     pub(super) fn secret_modal_command(&mut self, command: Command) {
         let Some(main) = self.main_mut() else { return };
-        let Some(Modal::Secret(form)) = &mut main.modal else {
+        let Some(Modal::Secret(form) | Modal::Detail(form)) = &mut main.modal else {
             return;
         };
         match form_command(form, command) {
@@ -664,6 +671,67 @@ impl State {
             _ => {}
         }
     }
+}
+
+/// A consumer as admin and read_only users see it: every field read-only, no secret.
+fn detail(lang: Lang, consumer: &Consumer) -> Form {
+    let value = |name: &'static str, label: &str, text: String| {
+        Field::copy(name, label, Some(SecretText::new(text)), false)
+    };
+    let yes_no = |on: bool| lang.t(if on { "Sí" } else { "No" }).to_string();
+    let mut fields = vec![
+        value("name", lang.t("Nombre"), consumer.name.clone()),
+        value(
+            "description",
+            lang.t("Descripción"),
+            consumer.description.clone(),
+        ),
+        value(
+            "grant_type",
+            lang.t("Tipo de autorización"),
+            lang.grant(consumer.grant_type).to_string(),
+        ),
+        value(
+            "permission_group_id",
+            lang.t("Grupo de Permisos"),
+            consumer.permission_group_name.clone(),
+        ),
+        value(
+            "hub_enabled",
+            lang.t("Activar Fracttal Hub (Middleware)"),
+            yes_no(consumer.hub_enabled),
+        ),
+        value(
+            "enabled",
+            lang.t("Estado"),
+            lang.t(if consumer.enabled {
+                "Activo"
+            } else {
+                "Inactivo"
+            })
+            .to_string(),
+        ),
+    ];
+    if !consumer.redirect_uris.is_empty() {
+        fields.push(value(
+            "redirect_uris",
+            lang.t("URL de retorno"),
+            consumer.redirect_uris.join(" "),
+        ));
+    }
+    fields.extend([
+        Field::heading(lang.t("Credenciales")),
+        value(
+            "created_at",
+            lang.t("Fecha de creación"),
+            consumer.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        ),
+        value("client_id", lang.t("Clave"), consumer.client_id.clone()),
+        Field::button("cancel", lang.t("Cerrar")),
+    ]);
+    let mut form = Form::new(fields);
+    form.focus_on("client_id");
+    form
 }
 
 /// The table: only the rows that fit are built.

@@ -304,6 +304,7 @@ fn render_modal(frame: &mut Frame, area: Rect, state: &State, modal: &Modal) {
         Modal::Consumer(m) if m.editing.is_some() => (lang.t("Editar Cliente OAuth"), None),
         Modal::Consumer(_) => (lang.t("Nuevo(a) Cliente OAuth"), None),
         Modal::Rotate(_) => (lang.t("Rotar secreto"), None),
+        Modal::Detail(_) => (lang.t("Cliente OAuth"), None),
         Modal::Secret(_) => (
             lang.t("Secreto nuevo"),
             Some(lang.t("Guarde el secreto ahora: no se volverá a mostrar.")),

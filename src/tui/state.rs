@@ -104,6 +104,8 @@ pub enum Modal {
     Rotate(RotateModal),
     /// A freshly rotated secret, shown once.
     Secret(Form),
+    /// A consumer, read-only: what admin and read_only users see on Enter (never a secret).
+    Detail(Form),
     User(UserModal),
     Group(GroupModal),
     AuditFilter(Form),
@@ -114,7 +116,7 @@ impl Modal {
         match self {
             Modal::Consumer(m) => &m.form,
             Modal::Rotate(m) => &m.form,
-            Modal::Secret(f) | Modal::AuditFilter(f) => f,
+            Modal::Secret(f) | Modal::Detail(f) | Modal::AuditFilter(f) => f,
             Modal::User(m) => &m.form,
             Modal::Group(m) => &m.form,
         }
@@ -123,7 +125,7 @@ impl Modal {
         match self {
             Modal::Consumer(m) => &mut m.form,
             Modal::Rotate(m) => &mut m.form,
-            Modal::Secret(f) | Modal::AuditFilter(f) => f,
+            Modal::Secret(f) | Modal::Detail(f) | Modal::AuditFilter(f) => f,
             Modal::User(m) => &mut m.form,
             Modal::Group(m) => &mut m.form,
         }
