@@ -108,6 +108,9 @@ fn api_key_tab_for_each_role() {
 fn consumer_table_for_each_role() {
     snap("consumers_super", &at_consumers(Role::SuperAdmin, 40));
     snap("consumers_read_only", &at_consumers(Role::ReadOnly, 5));
+    let mut state = at_consumers(Role::ReadOnly, 5);
+    press(&mut state, KeyCode::Enter);
+    snap("consumer_detail_read_only", &state);
     snap("consumers_empty", &at_consumers(Role::SuperAdmin, 0));
 }
 

@@ -368,19 +368,38 @@ fn read_only_and_admin_get_no_consumer_writes_or_secrets() {
             Command::Delete,
             Command::Rotate,
             Command::EnableToggle,
-            Command::Enter,
         ] {
             assert!(!commands.contains(&absent), "{role:?} offered {absent:?}");
         }
         for key in ['+', 'd', 'r', 'e'] {
             press(&mut state, KeyCode::Char(key));
         }
-        press(&mut state, KeyCode::Enter);
         assert!(state.main().unwrap().modal.is_none());
         assert!(state.confirm.is_none());
         assert!(state.pending.is_empty(), "{role:?}: {:?}", state.pending);
         let screen = screen_text(&state, 120, 40);
         assert!(!screen.contains("[+]"));
+        // Enter opens the consumer read-only: no secret, nothing to edit or save.
+        press(&mut state, KeyCode::Enter);
+        let Some(Modal::Detail(form)) = &state.main().unwrap().modal else {
+            panic!("{role:?}: no read-only detail")
+        };
+        assert!(
+            form.fields.iter().all(|f| !f.is_text()),
+            "{role:?}: editable"
+        );
+        assert!(form.field("client_secret").is_none());
+        assert!(form.field("save").is_none());
+        let screen = screen_text(&state, 120, 40);
+        assert!(screen.contains("CLAVE-FICTICIA-00000000000000000"));
+        assert!(!screen.contains("Secreto") && !screen.contains("Guardar"));
+        type_text(&mut state, "xyz");
+        press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+        assert!(state.pending.is_empty(), "{role:?}: {:?}", state.pending);
+        assert!(state.main().unwrap().modal.is_none(), "Ctrl+S closes it");
+        press(&mut state, KeyCode::Enter);
+        press(&mut state, KeyCode::Esc);
+        assert!(state.main().unwrap().modal.is_none(), "Esc closes it");
         press(&mut state, KeyCode::Left);
         press(&mut state, KeyCode::Char('v'));
         assert!(state.confirm.is_none());

@@ -68,6 +68,11 @@ where
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         self.apply_effects();
         self.draw()?;
+        // Test hook, used only by the pseudo-terminal test of panic restore (tests/tui_e2e.rs):
+        // a real panic with the console on screen. The message carries no state.
+        if std::env::var_os("CONSOLA_TEST_PANIC").is_some_and(|v| v == "1") {
+            panic!("CONSOLA_TEST_PANIC: forced panic after the first frame");
+        }
         loop {
             let mut changed = false;
             let ticking = self.state.busy();

@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
 use uuid::Uuid;
 
 /// Shown under an empty group select.
@@ -342,6 +342,8 @@ impl State {
             keys.push(bar(Command::Delete, "Eliminar"));
             keys.push(bar(Command::Rotate, "Rotar secreto"));
             keys.push(bar(Command::EnableToggle, "Activar/Desactivar"));
+        } else {
+            keys.push(bar(Command::Enter, "Ver detalle"));
         }
         keys.push(bar(Command::Copy, "Copiar Clave"));
         keys.push(bar(Command::Filter, "Filtrar"));
@@ -456,6 +458,11 @@ impl State {
                         &main.groups,
                         Some(consumer),
                     )));
+                }
+            }
+            Command::Enter => {
+                if let Some(consumer) = table.selected() {
+                    main.modal = Some(Modal::Detail(detail(lang, consumer)));
                 }
             }
             Command::Delete if is_super => {
@@ -667,7 +674,7 @@ impl State {
 
     pub(super) fn secret_modal_command(&mut self, command: Command) {
         let Some(main) = self.main_mut() else { return };
-        let Some(Modal::Secret(form)) = &mut main.modal else {
+        let Some(Modal::Secret(form) | Modal::Detail(form)) = &mut main.modal else {
             return;
         };
         match form_command(form, command) {
@@ -676,6 +683,67 @@ impl State {
             _ => {}
         }
     }
+}
+
+/// A consumer as admin and read_only users see it: every field read-only, no secret.
+fn detail(lang: Lang, consumer: &Consumer) -> Form {
+    let value = |name: &'static str, label: &str, text: String| {
+        Field::copy(name, label, Some(SecretText::new(text)), false)
+    };
+    let yes_no = |on: bool| lang.t(if on { "Sí" } else { "No" }).to_string();
+    let mut fields = vec![
+        value("name", lang.t("Nombre"), consumer.name.clone()),
+        value(
+            "description",
+            lang.t("Descripción"),
+            consumer.description.clone(),
+        ),
+        value(
+            "grant_type",
+            lang.t("Tipo de autorización"),
+            lang.grant(consumer.grant_type).to_string(),
+        ),
+        value(
+            "permission_group_id",
+            lang.t("Grupo de Permisos"),
+            consumer.permission_group_name.clone(),
+        ),
+        value(
+            "hub_enabled",
+            lang.t("Activar Fracttal Hub (Middleware)"),
+            yes_no(consumer.hub_enabled),
+        ),
+        value(
+            "enabled",
+            lang.t("Estado"),
+            lang.t(if consumer.enabled {
+                "Activo"
+            } else {
+                "Inactivo"
+            })
+            .to_string(),
+        ),
+    ];
+    if !consumer.redirect_uris.is_empty() {
+        fields.push(value(
+            "redirect_uris",
+            lang.t("URL de retorno"),
+            consumer.redirect_uris.join(" "),
+        ));
+    }
+    fields.extend([
+        Field::heading(lang.t("Credenciales")),
+        value(
+            "created_at",
+            lang.t("Fecha de creación"),
+            consumer.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        ),
+        value("client_id", lang.t("Clave"), consumer.client_id.clone()),
+        Field::button("cancel", lang.t("Cerrar")),
+    ]);
+    let mut form = Form::new(fields);
+    form.focus_on("client_id");
+    form
 }
 
 /// The table: only the rows that fit are built.
@@ -822,16 +890,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
     };
     let mut table_state = TableState::default()
         .with_selected((!table.rows.is_empty()).then_some(selected - offset.min(selected)));
-    let mut widget = Table::new(rows, widths)
+    let widget = Table::new(rows, widths)
         .header(header)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    if table.rows.is_empty() {
-        let text = if table.loading.is_some() {
+    let empty = table.rows.is_empty().then(|| {
+        if table.loading.is_some() {
             lang.t("Cargando…")
-        } else {
+        } else if state.is_super() {
             lang.t("No hay consumidores. Pulse + para crear uno.")
-        };
-        widget = widget.footer(Row::new(vec![text]));
-    }
+        } else {
+            lang.t("No hay consumidores.")
+        }
+    });
     frame.render_stateful_widget(widget, body, &mut table_state);
+    // Across the whole table under the header, not inside its first column.
+    if let Some(text) = empty
+        && body.height > 1
+    {
+        let line = Rect {
+            y: body.y + 1,
+            height: 1,
+            ..body
+        };
+        frame.render_widget(Paragraph::new(text), line);
+    }
 }

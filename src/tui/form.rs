@@ -458,7 +458,10 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
         );
         match &field.kind {
             Kind::Heading => {
-                lines.push(Line::default());
+                // A blank line sets the heading apart, unless one is already there.
+                if lines.last().is_some_and(|l| l.width() > 0) {
+                    lines.push(Line::default());
+                }
                 lines.push(Line::styled(
                     field.label.clone(),
                     Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),

@@ -75,6 +75,7 @@ const ENGLISH: &[(&str, &str)] = &[
     ),
     ("Activar/Desactivar", "Enable/Disable"),
     ("Activo", "Enabled"),
+    ("Cliente OAuth", "OAuth client"),
     ("Actualizar", "Refresh"),
     ("Aplicar filtro", "Apply filter"),
     ("Autenticaciones fallidas", "Failed authentications"),
@@ -202,6 +203,7 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Módulo", "Module"),
     ("Módulos", "Modules"),
     ("Ninguno (inmediato)", "None (immediate)"),
+    ("No hay consumidores.", "No consumers."),
     (
         "No hay consumidores. Pulse + para crear uno.",
         "No consumers. Press + to create one.",
@@ -277,6 +279,7 @@ const ENGLISH: &[(&str, &str)] = &[
         "Its tokens will stop working. This cannot be undone.",
     ),
     ("Sí", "Yes"),
+    ("Ver detalle", "Details"),
     ("Terminal demasiado pequeña", "Terminal too small"),
     ("Tipo", "Type"),
     ("Tipo de autorización", "Grant type"),

@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state. The header, the page, the key bar, the status bar,
 //! and whatever floats above (modal, menu, confirmation, help, toast).
 
+use super::action::Command;
 use super::form::Form;
 use super::keymap::bar_items;
 use super::sanitize::clean;
@@ -10,6 +11,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
@@ -166,10 +168,26 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
     );
 }
 
+/// The key bar: the screen's bar keys in their order (most important first), as many as fit
+/// whole, always ending with the help key, which lists the rest.
 fn render_keys(frame: &mut Frame, area: Rect, state: &State) {
     let bindings = state.bindings();
+    let items = bar_items(&bindings, state.lang);
+    let help_keys = Command::Help.keys();
+    let width = |(keys, label): &(&str, &str)| keys.width() + label.width() + 5;
+    let help = items.iter().find(|(keys, _)| *keys == help_keys).copied();
+    let mut room = usize::from(area.width).saturating_sub(help.as_ref().map_or(0, width));
+    let mut shown = Vec::new();
+    for item in items.iter().filter(|(keys, _)| *keys != help_keys) {
+        let w = width(item);
+        if w <= room {
+            room -= w;
+            shown.push(*item);
+        }
+    }
+    shown.extend(help);
     let mut spans = Vec::new();
-    for (keys, label) in bar_items(&bindings, state.lang) {
+    for (keys, label) in shown {
         spans.push(Span::styled(
             format!(" {keys} "),
             Style::default().add_modifier(Modifier::REVERSED),
@@ -286,6 +304,7 @@ fn render_modal(frame: &mut Frame, area: Rect, state: &State, modal: &Modal) {
         Modal::Consumer(m) if m.editing.is_some() => (lang.t("Editar Cliente OAuth"), None),
         Modal::Consumer(_) => (lang.t("Nuevo(a) Cliente OAuth"), None),
         Modal::Rotate(_) => (lang.t("Rotar secreto"), None),
+        Modal::Detail(_) => (lang.t("Cliente OAuth"), None),
         Modal::Secret(_) => (
             lang.t("Secreto nuevo"),
             Some(lang.t("Guarde el secreto ahora: no se volverá a mostrar.")),
@@ -306,7 +325,9 @@ fn render_modal(frame: &mut Frame, area: Rect, state: &State, modal: &Modal) {
         super::form::Kind::Heading => 2,
         _ => 1,
     } + u16::from(f.error.is_some())).sum::<u16>()
-        + if form.error.is_some() { 2 } else { 0 };
+        + if form.error.is_some() { 2 } else { 0 }
+        // A heading first has no blank line above it (see form::render).
+        - u16::from(form.fields.iter().find(|f| !f.hidden).is_some_and(|f| matches!(f.kind, super::form::Kind::Heading)));
     let extra = u16::from(notice.is_some()) * 2 + u16::from(name.is_some()) * 2;
     let popup = centered(area, 100, rows + extra + 2);
     frame.render_widget(Clear, popup);

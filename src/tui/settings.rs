@@ -110,7 +110,7 @@ impl State {
                 keys
             }
             Modal::Rotate(m) => form_bindings(&m.form, "Rotar"),
-            Modal::Secret(f) => form_bindings(f, "Cerrar"),
+            Modal::Secret(f) | Modal::Detail(f) => form_bindings(f, "Cerrar"),
             Modal::User(m) => form_bindings(&m.form, "Guardar"),
             Modal::Group(m) => form_bindings(&m.form, "Guardar"),
             Modal::AuditFilter(f) => form_bindings(f, "Aplicar filtro"),
@@ -122,7 +122,7 @@ impl State {
         match &main.modal {
             Some(Modal::Consumer(_)) => self.consumer_modal_command(command),
             Some(Modal::Rotate(_)) => self.rotate_modal_command(command),
-            Some(Modal::Secret(_)) => self.secret_modal_command(command),
+            Some(Modal::Secret(_) | Modal::Detail(_)) => self.secret_modal_command(command),
             Some(Modal::User(_)) => self.user_modal_command(command),
             Some(Modal::Group(_)) => self.group_modal_command(command),
             Some(Modal::AuditFilter(_)) => self.audit_filter_command(command),

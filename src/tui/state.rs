@@ -104,6 +104,8 @@ pub enum Modal {
     Rotate(RotateModal),
     /// A freshly rotated secret, shown once.
     Secret(Form),
+    /// A consumer, read-only: what admin and read_only users see on Enter (never a secret).
+    Detail(Form),
     User(UserModal),
     Group(GroupModal),
     AuditFilter(Form),
@@ -114,7 +116,7 @@ impl Modal {
         match self {
             Modal::Consumer(m) => &m.form,
             Modal::Rotate(m) => &m.form,
-            Modal::Secret(f) | Modal::AuditFilter(f) => f,
+            Modal::Secret(f) | Modal::Detail(f) | Modal::AuditFilter(f) => f,
             Modal::User(m) => &m.form,
             Modal::Group(m) => &m.form,
         }
@@ -123,7 +125,7 @@ impl Modal {
         match self {
             Modal::Consumer(m) => &mut m.form,
             Modal::Rotate(m) => &mut m.form,
-            Modal::Secret(f) | Modal::AuditFilter(f) => f,
+            Modal::Secret(f) | Modal::Detail(f) | Modal::AuditFilter(f) => f,
             Modal::User(m) => &mut m.form,
             Modal::Group(m) => &mut m.form,
         }
@@ -684,6 +686,8 @@ impl State {
         }
         let message = error.to_string();
         let errors = error.field_errors();
+        // A stale version (412): the server names it `urn:consola:modified`.
+        let modified = error.problem().and_then(|p| p.code()) == Some("modified");
         match &request {
             Request::Setup(_) | Request::Login { .. } => {
                 let lang = self.lang;
@@ -718,7 +722,7 @@ impl State {
             | Request::UpdateGroup(..)
             | Request::UpdateAccount(_)
             | Request::ChangePassword(_)
-                if self.form_error(&request, status, &errors, &message) => {}
+                if self.form_error(&request, modified, &errors, &message) => {}
             _ => {
                 if let Some(main) = self.main_mut() {
                     main.consumers.loading = None;
@@ -736,7 +740,7 @@ impl State {
     fn form_error(
         &mut self,
         request: &Request,
-        status: Option<u16>,
+        modified: bool,
         errors: &FieldErrors,
         message: &str,
     ) -> bool {
@@ -765,18 +769,13 @@ impl State {
             _ => return false,
         };
         form.busy = false;
-        let fallback = if status == Some(412) {
-            lang.t("Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.")
-                .to_string()
+        if modified {
+            let text = lang.t("Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.");
+            form.set_errors(errors, Some(text.to_string()));
+            // Shown even when field errors came along (set_errors keeps those instead).
+            form.error = Some(text.to_string());
         } else {
-            message.to_string()
-        };
-        form.set_errors(errors, Some(fallback));
-        if status == Some(412) {
-            form.error = Some(
-                lang.t("Modificado por otro usuario. Ctrl+R recarga sin perder lo escrito.")
-                    .to_string(),
-            );
+            form.set_errors(errors, Some(message.to_string()));
         }
         true
     }

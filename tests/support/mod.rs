@@ -57,7 +57,12 @@ pub fn ok(state: &mut State, name: &str, response: Response) {
 
 pub fn problem(status: u16, errors: &[(&str, &str)]) -> consola::client::ClientError {
     consola::client::ClientError::Api(Problem {
-        kind: "about:blank".into(),
+        // As the server names them.
+        kind: match status {
+            412 => "urn:consola:modified".into(),
+            422 => "urn:consola:validation".into(),
+            _ => "about:blank".into(),
+        },
         title: "Error".into(),
         status,
         detail: "Datos inválidos".into(),
@@ -193,6 +198,21 @@ pub fn signed_in(role: Role) -> State {
 
 /// From the dashboard to Configuración → Conexiones API → Consumidores OAuth, with `n` rows.
 pub fn at_consumers(role: Role, n: u128) -> State {
+    let names = [
+        "ERP Central",
+        "Portal de proveedores",
+        "Sensores IoT",
+        "BI Reportes",
+    ];
+    let items: Vec<Consumer> = (0..n)
+        .map(|i| consumer(i, names[(i as usize) % names.len()]))
+        .collect();
+    at_consumers_with(role, items)
+}
+
+/// Like `at_consumers`, with these rows.
+pub fn at_consumers_with(role: Role, items: Vec<Consumer>) -> State {
+    let n = items.len();
     let mut state = signed_in(role);
     press(&mut state, KeyCode::Char('m'));
     press(&mut state, KeyCode::Enter);
@@ -208,15 +228,6 @@ pub fn at_consumers(role: Role, n: u128) -> State {
             created_at: at(),
         }),
     );
-    let names = [
-        "ERP Central",
-        "Portal de proveedores",
-        "Sensores IoT",
-        "BI Reportes",
-    ];
-    let items: Vec<Consumer> = (0..n)
-        .map(|i| consumer(i, names[(i as usize) % names.len()]))
-        .collect();
     ok(
         &mut state,
         "Consumers",
