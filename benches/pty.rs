@@ -88,7 +88,12 @@ impl Pty {
     }
 
     fn text(&self) -> String {
-        self.screen.lock().expect("screen").parser.screen().contents()
+        self.screen
+            .lock()
+            .expect("screen")
+            .parser
+            .screen()
+            .contents()
     }
 
     fn bytes(&self) -> usize {
@@ -121,6 +126,16 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Waits until more than `bytes` have been written in all.
+    fn wait_output_after(&self, bytes: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.bytes() <= bytes {
+            anyhow::ensure!(Instant::now() < deadline, "no output after the key");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
     }
 
     fn send(&mut self, bytes: &str) -> anyhow::Result<()> {
@@ -170,6 +185,7 @@ fn ssh(consola: &str, data: &str) -> anyhow::Result<()> {
         (s.parser.screen().clone(), s.bytes)
     };
     pty.send("\x1b[B")?;
+    pty.wait_output_after(start)?;
     pty.wait_quiet(Duration::from_millis(500));
     let (after, end) = {
         let s = pty.screen.lock().expect("screen");

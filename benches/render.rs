@@ -118,7 +118,11 @@ async fn bench(url: String, scroll: usize) -> anyhow::Result<()> {
     for _ in 0..scroll {
         let (selected, loaded, more) = driver.state.main().map_or((0, 0, false), |m| {
             let t = &m.consumers;
-            (t.selected, t.rows.len(), t.next_cursor.is_some() || t.loading.is_some())
+            (
+                t.selected,
+                t.rows.len(),
+                t.next_cursor.is_some() || t.loading.is_some(),
+            )
         });
         if down && selected + 1 >= loaded && !more {
             down = false;
@@ -133,10 +137,7 @@ async fn bench(url: String, scroll: usize) -> anyhow::Result<()> {
     }
     frames.sort_unstable();
     let table = driver.state.main().map(|m| &m.consumers);
-    println!(
-        "selected: {}",
-        table.map_or(0, |t| t.skipped + t.selected)
-    );
+    println!("selected: {}", table.map_or(0, |t| t.skipped + t.selected));
     println!("rows_held: {}", table.map_or(0, |t| t.rows.len()));
     println!("frame_median_us: {:.2}", percentile(&frames, 0.5));
     println!("frame_p90_us: {:.2}", percentile(&frames, 0.9));
