@@ -236,27 +236,39 @@ async fn console(
     port: u16,
 ) -> anyhow::Result<()> {
     log_to_file(&data_dir)?;
-    let embedded = match &server_url {
-        Some(_) => None,
-        None => {
-            let mut config = ServerConfig::new(data_dir.clone(), loopback(port));
-            config.fallback_to_ephemeral_port = true;
-            Some(server::start(config).await?)
-        }
-    };
-    let url = server_url.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
-    let client = Client::new(&url)?;
-    let result = run_console(client, lang, url).await;
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
-    result
-}
-
-async fn run_console(client: Client, lang: Lang, url: String) -> anyhow::Result<()> {
     let lang = match lang {
         Lang::Es => consola::tui::Lang::Es,
         Lang::En => consola::tui::Lang::En,
     };
-    consola::tui::run(client, consola::tui::Options { lang, api_url: url }).await
+    // The embedded server starts beside the console's first frame, not before it.
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let embedded = match server_url {
+        Some(url) => {
+            let _ = url_tx.send(url);
+            None
+        }
+        None => {
+            let mut config = ServerConfig::new(data_dir.clone(), loopback(port));
+            config.fallback_to_ephemeral_port = true;
+            Some(tokio::spawn(async move {
+                let server = server::start(config).await?;
+                let _ = url_tx.send(server.url());
+                anyhow::Ok(server)
+            }))
+        }
+    };
+    let connect = async {
+        url_rx
+            .await
+            .map_err(|_| anyhow::anyhow!("el servidor embebido no arrancó"))
+    };
+    let result = consola::tui::run(connect, consola::tui::Options { lang }).await;
+    if let Some(task) = embedded {
+        match task.await.context("servidor embebido")? {
+            Ok(server) => server.shutdown().await,
+            // The console could not connect because the server did not start: say why.
+            Err(error) => return Err(error),
+        }
+    }
+    result
 }

@@ -532,3 +532,84 @@ fn session_expiry_goes_back_to_login() {
             .any(|e| matches!(e, Effect::Session(None)))
     );
 }
+
+/// The pending `Consumers` request: its id and cursor.
+fn pending_page(state: &consola::tui::state::State) -> Option<(u64, Option<String>)> {
+    state.pending.iter().find_map(|(id, r)| match r {
+        Request::Consumers(q) => Some((*id, q.cursor.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
+    // 50 rows loaded, a next page behind cursor "p1", and so on: page k starts at row 50k.
+    let mut state = at_consumers(Role::SuperAdmin, 50);
+    if let Some(main) = state.main_mut() {
+        main.consumers.next_cursor = Some("p1".into());
+        main.consumers.total = 1_000;
+    }
+    let page = |k: u128| -> Vec<Consumer> {
+        (0..50)
+            .map(|i| consumer(k * 50 + i, &format!("Fila {}", k * 50 + i)))
+            .collect()
+    };
+    let mut answered = 0;
+    for _ in 0..600 {
+        press(&mut state, KeyCode::Down);
+        if let Some((id, cursor)) = pending_page(&state) {
+            let k: u128 = cursor.expect("a cursor")[1..].parse().expect("page number");
+            state.update(Action::Api {
+                id,
+                result: Ok(Response::Consumers(Page {
+                    items: page(k),
+                    next_cursor: Some(format!("p{}", k + 1)),
+                    total: 1_000,
+                })),
+            });
+            answered += 1;
+        }
+    }
+    let table = &state.main().unwrap().consumers;
+    assert!(answered >= 11, "pages fetched: {answered}");
+    assert!(table.rows.len() <= 200, "rows held: {}", table.rows.len());
+    assert_eq!(table.skipped + table.selected, 600);
+    assert_eq!(table.selected().unwrap().name, "Fila 600");
+    // Back up to the top: dropped pages come again, by their own cursors.
+    for _ in 0..600 {
+        press(&mut state, KeyCode::Up);
+        if let Some((id, cursor)) = pending_page(&state) {
+            let k: u128 = cursor.map_or(0, |c| c[1..].parse().expect("page number"));
+            state.update(Action::Api {
+                id,
+                result: Ok(Response::Consumers(Page {
+                    items: page(k),
+                    next_cursor: Some(format!("p{}", k + 1)),
+                    total: 1_000,
+                })),
+            });
+        }
+    }
+    let table = &state.main().unwrap().consumers;
+    assert_eq!(table.skipped, 0);
+    assert_eq!(table.selected, 0);
+    assert_eq!(table.selected().unwrap().name, "Fila 0");
+    assert!(table.rows.len() <= 200, "rows held: {}", table.rows.len());
+    // And down again past the window's end: the dropped next page is fetched by its cursor.
+    for _ in 0..250 {
+        press(&mut state, KeyCode::Down);
+        if let Some((id, cursor)) = pending_page(&state) {
+            let k: u128 = cursor.expect("a cursor")[1..].parse().expect("page number");
+            state.update(Action::Api {
+                id,
+                result: Ok(Response::Consumers(Page {
+                    items: page(k),
+                    next_cursor: Some(format!("p{}", k + 1)),
+                    total: 1_000,
+                })),
+            });
+        }
+    }
+    let table = &state.main().unwrap().consumers;
+    assert_eq!(table.selected().unwrap().name, "Fila 250");
+}

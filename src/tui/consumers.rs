@@ -15,6 +15,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use std::collections::VecDeque;
 use uuid::Uuid;
 
 /// Shown under an empty group select.
@@ -24,6 +25,10 @@ const NO_GROUPS_HINT: &str = "Cree primero un grupo en Cuentas de Usuarios → P
 const PAGE: u32 = 50;
 /// Fetch the next page when the selection is this close to the last loaded row.
 const PREFETCH: usize = 20;
+/// Pages held in memory. The window slides with the selection (pages behind it are dropped
+/// and fetched again by their cursor when the admin scrolls back), so memory does not grow
+/// with how far the admin scrolled.
+const WINDOW_PAGES: usize = 4;
 
 #[derive(Default)]
 pub struct ConsumerTable {
@@ -38,6 +43,16 @@ pub struct ConsumerTable {
     pub loaded: bool,
     pub filter: String,
     pub filter_input: Option<Form>,
+    /// The page being loaded goes before the window (scrolling back up).
+    pub loading_before: bool,
+    /// The cursor of the page being loaded.
+    pub loading_cursor: Option<String>,
+    /// The pages held in `rows`, in order: the cursor that fetched each and its length.
+    pub pages: VecDeque<(Option<String>, usize)>,
+    /// The pages dropped before the window, the nearest last: their cursors and lengths.
+    pub before: Vec<(Option<String>, usize)>,
+    /// Rows dropped before the window.
+    pub skipped: usize,
 }
 
 impl ConsumerTable {
@@ -48,6 +63,14 @@ impl ConsumerTable {
     pub fn remove(&mut self, id: Uuid) {
         if let Some(i) = self.rows.iter().position(|c| c.id == id) {
             self.rows.remove(i);
+            let mut start = 0;
+            for page in &mut self.pages {
+                if i < start + page.1 {
+                    page.1 -= 1;
+                    break;
+                }
+                start += page.1;
+            }
             self.total = self.total.saturating_sub(1);
             self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         }
@@ -58,11 +81,57 @@ impl ConsumerTable {
             Some(row) => *row = consumer,
             None => {
                 self.rows.insert(0, consumer);
+                match self.pages.front_mut() {
+                    Some(page) => page.1 += 1,
+                    None => self.pages.push_back((None, 1)),
+                }
                 self.total += 1;
                 self.selected = 0;
                 self.offset = 0;
             }
         }
+    }
+
+    /// Adds a fetched page at the end of the window, dropping pages from its start that are
+    /// out of sight.
+    fn append(&mut self, cursor: Option<String>, items: Vec<Consumer>) {
+        self.pages.push_back((cursor, items.len()));
+        self.rows.extend(items);
+        while self.pages.len() > WINDOW_PAGES {
+            let Some(&(_, len)) = self.pages.front() else {
+                break;
+            };
+            if self.offset < len || self.selected < len {
+                break;
+            }
+            if let Some(page) = self.pages.pop_front() {
+                self.rows.drain(..len);
+                self.before.push(page);
+                self.skipped += len;
+                self.selected -= len;
+                self.offset -= len;
+            }
+        }
+    }
+
+    /// Adds a page fetched again before the window, dropping pages from its end.
+    fn prepend(&mut self, cursor: Option<String>, items: Vec<Consumer>) {
+        let len = items.len();
+        if let Some((_, dropped)) = self.before.pop() {
+            self.skipped = self.skipped.saturating_sub(dropped);
+        }
+        self.pages.push_front((cursor, len));
+        self.rows.splice(0..0, items);
+        self.selected += len;
+        self.offset += len;
+        while self.pages.len() > WINDOW_PAGES {
+            let Some((cursor, len)) = self.pages.pop_back() else {
+                break;
+            };
+            self.rows.truncate(self.rows.len().saturating_sub(len));
+            self.next_cursor = cursor;
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
     }
 
     fn move_by(&mut self, delta: isize, height: usize) {
@@ -360,10 +429,13 @@ impl State {
             limit: Some(PAGE),
             cursor,
         };
+        let loading_cursor = query.cursor.clone();
         let id = self.send(Request::Consumers(query));
         if let Some(main) = self.main_mut() {
             main.consumers.loading = Some(id);
             main.consumers.loading_first = first;
+            main.consumers.loading_before = false;
+            main.consumers.loading_cursor = loading_cursor;
         }
     }
 
@@ -375,15 +447,22 @@ impl State {
         }
         table.loading = None;
         table.loaded = true;
+        let cursor = table.loading_cursor.take();
+        table.total = page.total;
         if table.loading_first {
+            table.pages = VecDeque::from([(None, page.items.len())]);
+            table.before.clear();
+            table.skipped = 0;
             table.rows = page.items;
             table.selected = 0;
             table.offset = 0;
+            table.next_cursor = page.next_cursor;
+        } else if table.loading_before {
+            table.prepend(cursor, page.items);
         } else {
-            table.rows.extend(page.items);
+            table.append(cursor, page.items);
+            table.next_cursor = page.next_cursor;
         }
-        table.next_cursor = page.next_cursor;
-        table.total = page.total;
     }
 
     fn table_height(&self) -> usize {
@@ -398,6 +477,24 @@ impl State {
             && let Some(cursor) = table.next_cursor.clone()
         {
             self.load_consumers(Some(cursor));
+        }
+    }
+
+    /// Scrolling back up towards pages dropped from the window: fetch the nearest again.
+    fn maybe_fetch_before(&mut self) {
+        let Some(main) = self.main() else { return };
+        let table = &main.consumers;
+        if table.loading.is_none()
+            && table.selected < PREFETCH
+            && let Some((cursor, _)) = table.before.last()
+        {
+            let cursor = cursor.clone();
+            self.load_consumers(cursor);
+            if let Some(main) = self.main_mut() {
+                // Even the first page, fetched again, goes before the window.
+                main.consumers.loading_first = false;
+                main.consumers.loading_before = true;
+            }
         }
     }
 
@@ -499,6 +596,9 @@ impl State {
         }
         if matches!(command, Command::Down | Command::PageDown) {
             self.maybe_fetch_more();
+        }
+        if matches!(command, Command::Up | Command::PageUp) {
+            self.maybe_fetch_before();
         }
     }
 
@@ -753,7 +853,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
     let mut title = format!(
         " {} ({}/{}) ",
         lang.t("Consumidores OAuth"),
-        table.rows.len(),
+        table.skipped + table.rows.len(),
         table.total
     );
     if !table.filter.is_empty() {

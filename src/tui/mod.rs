@@ -33,19 +33,31 @@ use ratatui::backend::CrosstermBackend;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub lang: Lang,
-    /// Shown in the status bar so the admin can try credentials with curl.
-    pub api_url: String,
 }
 
 /// Runs the console on this process's terminal until the user quits or a signal arrives.
 /// The terminal is restored on every way out, panics included.
-pub async fn run(client: Client, options: Options) -> anyhow::Result<()> {
+///
+/// `connect` yields the server's URL (shown in the status bar so the admin can try
+/// credentials with curl). The first frame is drawn before it is awaited, so starting an
+/// embedded server never delays the screen.
+pub async fn run(
+    connect: impl Future<Output = anyhow::Result<String>>,
+    options: Options,
+) -> anyhow::Result<()> {
     install_panic_hook();
-    let terminal = enter()?;
+    let mut terminal = enter()?;
     let _restore = Restore;
-    let clipboard = clipboard::Clipboard::new(Box::new(std::io::stdout()));
     let today = chrono::Local::now().date_naive();
-    let state = state::State::new(options.lang, options.api_url, today);
+    let mut state = state::State::new(options.lang, String::new(), today);
+    if let Ok(size) = terminal.size() {
+        state.size = (size.width, size.height);
+    }
+    terminal.draw(|frame| render::render(frame, &state))?;
+    let url = connect.await?;
+    let client = Client::new(&url)?;
+    state.api_url = url;
+    let clipboard = clipboard::Clipboard::new(Box::new(std::io::stdout()));
     let mut app = app::App::new(terminal, EventStream::new(), state, client, clipboard);
     app.run().await
 }
