@@ -285,8 +285,7 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         insert_user_row(&mut tx, user).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        audit_and_commit(tx, audit).await
     }
 
     async fn account(&self) -> StoreResult<AccountRecord> {
@@ -314,9 +313,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(&done)?;
         insert_audit(&mut tx, audit).await?;
         let row = sqlx::query("SELECT name, created_at FROM account WHERE id = 1")
             .fetch_one(&mut *tx)
@@ -346,15 +343,13 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        audit_and_commit(tx, audit).await
     }
 
     async fn insert_user(&self, user: &UserRecord, audit: &NewAuditEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         insert_user_row(&mut tx, user).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        audit_and_commit(tx, audit).await
     }
 
     async fn user(&self, id: Uuid) -> StoreResult<UserRecord> {
@@ -456,11 +451,8 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if promoted.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        found(&promoted)?;
+        audit_and_commit(tx, audit).await
     }
 
     async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()> {
@@ -470,11 +462,8 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        found(&done)?;
+        audit_and_commit(tx, audit).await
     }
 
     async fn insert_session(
@@ -502,8 +491,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        audit_and_commit(tx, audit).await
     }
 
     async fn session(&self, digest: &[u8; 32]) -> StoreResult<(UserRecord, DateTime<Utc>)> {
@@ -527,8 +515,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        audit_and_commit(tx, audit).await
     }
 
     async fn delete_sessions_of(&self, user_id: Uuid, keep: Option<&[u8; 32]>) -> StoreResult<()> {
@@ -563,8 +550,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        audit_and_commit(tx, audit).await
     }
 
     async fn group(&self, id: Uuid) -> StoreResult<PermissionGroup> {
@@ -636,11 +622,8 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        found(&done)?;
+        audit_and_commit(tx, audit).await
     }
 
     async fn insert_consumer(
@@ -676,22 +659,14 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         insert_audit(&mut tx, audit).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = ?")))
-            .bind(consumer.id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let consumer = consumer_by_id(&mut tx, consumer.id).await?;
         tx.commit().await.map_err(backend)?;
-        consumer_of(&row)
+        Ok(consumer)
     }
 
     async fn consumer(&self, id: Uuid) -> StoreResult<Consumer> {
-        let row = sqlx::query(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = ?")))
-            .bind(id.to_string())
-            .fetch_one(&self.reader)
-            .await
-            .map_err(backend)?;
-        consumer_of(&row)
+        let mut conn = self.reader.acquire().await.map_err(backend)?;
+        consumer_by_id(&mut conn, id).await
     }
 
     async fn consumer_credentials(&self, client_id: &str) -> StoreResult<ConsumerCredentials> {
@@ -794,13 +769,9 @@ impl Store for SqliteStore {
             return Err(missing_or_stale(&mut tx, "consumers", id).await);
         }
         insert_audit(&mut tx, audit).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = ?")))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let consumer = consumer_by_id(&mut tx, id).await?;
         tx.commit().await.map_err(backend)?;
-        consumer_of(&row)
+        Ok(consumer)
     }
 
     async fn rotate_consumer_secret(
@@ -827,17 +798,11 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(&done)?;
         insert_audit(&mut tx, audit).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = ?")))
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let consumer = consumer_by_id(&mut tx, id).await?;
         tx.commit().await.map_err(backend)?;
-        consumer_of(&row)
+        Ok(consumer)
     }
 
     async fn delete_consumer(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()> {
@@ -847,11 +812,8 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(backend)
+        found(&done)?;
+        audit_and_commit(tx, audit).await
     }
 
     async fn record(&self, audit: &NewAuditEvent) -> StoreResult<()> {
@@ -1217,6 +1179,33 @@ async fn insert_refresh_row(
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+/// Records the audit entry of a write and commits both at once.
+async fn audit_and_commit(
+    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    audit: &NewAuditEvent,
+) -> StoreResult<()> {
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await.map_err(backend)
+}
+
+/// `NotFound` when a write matched no row.
+fn found(done: &sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
+    if done.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+async fn consumer_by_id(conn: &mut SqliteConnection, id: Uuid) -> StoreResult<Consumer> {
+    let row = sqlx::query(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = ?")))
+        .bind(id.to_string())
+        .fetch_one(conn)
+        .await
+        .map_err(backend)?;
+    consumer_of(&row)
 }
 
 async fn insert_user_row(conn: &mut SqliteConnection, user: &UserRecord) -> StoreResult<()> {
