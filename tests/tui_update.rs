@@ -196,7 +196,14 @@ fn created_consumer_shows_secret_once_and_copies() {
             client_secret: SecretText::new(FAKE_SECRET.into()),
         }),
     );
-    assert!(screen_text(&state, 120, 40).contains(FAKE_SECRET));
+    let screen = screen_text(&state, 120, 40);
+    assert!(screen.contains(FAKE_SECRET));
+    // Guardar is done: the bar offers Ctrl+S to close, not to save again.
+    let bar = screen.lines().rev().nth(1).unwrap_or_default();
+    assert!(
+        bar.contains("Ctrl+S  Cerrar") && !bar.contains("Guardar"),
+        "{bar}"
+    );
     // Focus is on Clave: Enter copies it.
     press(&mut state, KeyCode::Enter);
     press(&mut state, KeyCode::Tab);

@@ -103,7 +103,9 @@ impl State {
     pub(super) fn modal_bindings(&self, modal: &Modal) -> Vec<Binding> {
         match modal {
             Modal::Consumer(m) => {
-                let mut keys = form_bindings(&m.form, "Guardar");
+                // Once created, the modal only shows the credentials: Ctrl+S closes it.
+                let save = if m.created { "Cerrar" } else { "Guardar" };
+                let mut keys = form_bindings(&m.form, save);
                 if m.editing.is_some() {
                     keys.push(help(Command::Reload, "Recargar (conserva lo escrito)"));
                 }
