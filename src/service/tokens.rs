@@ -632,19 +632,20 @@ impl Service {
         scope: &str,
         now: DateTime<Utc>,
     ) -> Result<SecretText, OAuthError> {
-        let ms = now.timestamp_millis();
-        let ts = uuid::Timestamp::from_unix(
-            uuid::NoContext,
-            (ms / 1000) as u64,
-            ((ms % 1000) * 1_000_000) as u32,
-        );
+        // A UUIDv7 of the issue instant; its random part comes from the thread's CSPRNG
+        // rather than a getrandom system call per token.
+        let jti = uuid::Builder::from_unix_timestamp_millis(
+            now.timestamp_millis().max(0) as u64,
+            &rand::random::<[u8; 10]>(),
+        )
+        .into_uuid();
         let claims = AccessClaims {
             iss: self.issuer(),
             sub: consumer.client_id.clone(),
             aud: self.audience(),
             iat: now.timestamp(),
             exp: (now + self.config.access_token_ttl).timestamp(),
-            jti: Uuid::new_v7(ts).to_string(),
+            jti: jti.to_string(),
             scope: scope.to_string(),
         };
         let token = match consumer.token_format {
