@@ -1,26 +1,47 @@
-//! The floor for the token endpoint: a minimal axum handler that takes the same form POST
-//! and returns a fixed JSON body of the same size as a real token response. Run by
-//! `benches/run`; `--listen ADDR` serves until killed, `--body-size N` sets the body size.
+//! The floors for the token endpoint, run by `benches/run.py`:
+//! - a minimal axum handler that takes the same form POST and returns a fixed JSON body of
+//!   the same size as a real token response (`--body-size N`);
+//! - with `--sign`, the same handler that also signs a JWT-sized input with Ed25519 (the
+//!   crate the server uses) and returns it: the most a JWT token endpoint on axum can do
+//!   when HTTP and the signature are all it pays for.
+//!
+//! `--listen ADDR` serves until killed.
 
 use axum::Router;
 use axum::extract::Form;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer, SigningKey};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 static BODY: OnceLock<String> = OnceLock::new();
+static KEY: OnceLock<SigningKey> = OnceLock::new();
+const INPUT: &str = include_str!("jwt_signing_input.txt");
+
+const HEADERS: [(header::HeaderName, &str); 3] = [
+    (header::CONTENT_TYPE, "application/json"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::PRAGMA, "no-cache"),
+];
 
 async fn token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        BODY.get().map(String::as_str).unwrap_or("{}"),
-    )
+    (HEADERS, BODY.get().map(String::as_str).unwrap_or("{}"))
+}
+
+async fn signed_token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse {
+    let input = INPUT.trim_end();
+    let signature = KEY
+        .get_or_init(|| SigningKey::from_bytes(&[7u8; 32]))
+        .sign(input.as_bytes());
+    let body = format!(
+        r#"{{"access_token":"{input}.{}","token_type":"Bearer","expires_in":3600,"scope":"reports:view reports:report"}}"#,
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    );
+    (HEADERS, body)
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -33,7 +54,7 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let Some(listen) = arg(&args, "--listen") else {
         // Run by `cargo bench` without arguments: nothing to measure on its own.
-        println!("floor: run through benches/run (needs --listen ADDR)");
+        println!("floor: run through benches/run.py (needs --listen ADDR)");
         return Ok(());
     };
     let size: usize = arg(&args, "--body-size")
@@ -45,12 +66,17 @@ fn main() -> std::io::Result<()> {
         "a".repeat(filler)
     );
     let _ = BODY.set(body);
+    let handler = if args.iter().any(|a| a == "--sign") {
+        post(signed_token)
+    } else {
+        post(token)
+    };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(async {
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             println!("floor escuchando en http://{}", listener.local_addr()?);
-            axum::serve(listener, Router::new().route("/token", post(token))).await
+            axum::serve(listener, Router::new().route("/token", handler)).await
         })
 }

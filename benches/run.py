@@ -190,7 +190,7 @@ def wrk(url, seconds=5, connections=4, headers=(), script=None):
 
 def record(target, measured, baseline, ratio, goal, ok, note=""):
     results.append((target, measured, baseline, ratio, goal, ok, note))
-    log(f"{'ok  ' if ok else 'MISS'} {target}: {measured} vs {baseline} → {ratio} (goal {goal})")
+    log(f"{'ref ' if ok is None else 'ok  ' if ok else 'MISS'} {target}: {measured} vs {baseline} → {ratio} (goal {goal})")
 
 
 def target_list():
@@ -297,6 +297,12 @@ def target_token():
                         script=post_script(tmp, basic(*opaque)))
         floor.stop()
 
+        signing_floor = Server([bench_binary("floor"), "--listen", "127.0.0.1:0", "--sign"],
+                               "floor escuchando en ")
+        signing_floor_rps = wrk(signing_floor.url + "/token", TOKEN_SECONDS, TOKEN_CONNECTIONS,
+                                script=post_script(tmp, basic(*jwt)))
+        signing_floor.stop()
+
         port = 19000 + random.randint(0, 900)
         peer = Server(["node", os.path.join(peer_dir, "oidc-provider.mjs"), str(port), "bench", "benchsecret"],
                       "peer escuchando en ")
@@ -320,6 +326,13 @@ def target_token():
     ratio = ours_jwt[0] / sign_rate
     record("Token endpoint, JWT, vs raw signing rate on one core", fmt(ours_jwt),
            f"{sign_rate:,.0f} signatures/s", f"{ratio:.0%}", "≥ 60 %", ratio >= 0.6)
+    # Not a goal of its own: how close a minimal axum handler that only parses the form
+    # and signs gets to the raw signing rate, i.e. the most the JWT target can show here.
+    ceiling = signing_floor_rps[0] / sign_rate
+    ratio = ours_jwt[0] / signing_floor_rps[0]
+    record("Token endpoint, JWT, vs minimal axum handler that signs", fmt(ours_jwt),
+           fmt(signing_floor_rps), f"{ratio:.0%}", "reference", None,
+           f"that handler reaches {ceiling:.0%} of the raw signing rate")
 
 
 PREPARED = {}  # count → data dir, shared by the console targets of one run
@@ -447,6 +460,11 @@ def write_report(command, chosen, everything):
         "",
         "The server runs pinned to core 0 and the load generator (wrk) to core 1.",
         "",
+        "The row marked *reference* is not a goal: it measures a minimal axum handler that",
+        "parses the same form and signs a JWT of the same size with the same crate. Its share",
+        "of the raw signing rate (in its note) is the most the JWT target can show on this",
+        "machine, since HTTP alone already costs that handler more than the goal leaves.",
+        "",
         "| target | measured | baseline | ratio | goal | |",
         "|---|---|---|---|---|---|",
     ]
@@ -455,7 +473,7 @@ def write_report(command, chosen, everything):
     kept = [] if everything else [row for name, row in earlier_rows(path).items() if name not in fresh]
     lines.extend(kept)
     for target, measured, baseline, ratio, goal, ok, note in results:
-        lines.append(f"| {target} | {measured} | {baseline} | {ratio} | {goal} | {'✅' if ok else '❌'} {note} |")
+        lines.append(f"| {target} | {measured} | {baseline} | {ratio} | {goal} | {'' if ok is None else '✅' if ok else '❌'} {note} |")
     lines.append("")
     lines.append(f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
                  f"{os.cpu_count()} cores, targets: {', '.join(chosen)}"
@@ -475,8 +493,9 @@ def main():
         if PREPARED_ROOT:
             shutil.rmtree(PREPARED_ROOT, ignore_errors=True)
     write_report("python3 benches/run.py", chosen, set(chosen) == set(TARGETS))
-    missed = [r for r in results if not r[5]]
-    log(f"{len(results) - len(missed)} targets met, {len(missed)} missed")
+    goals = [r for r in results if r[5] is not None]
+    missed = [r for r in goals if not r[5]]
+    log(f"{len(goals) - len(missed)} targets met, {len(missed)} missed")
     sys.exit(1 if missed else 0)
 
 
