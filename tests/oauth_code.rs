@@ -158,7 +158,8 @@ async fn pkce_success_gives_working_tokens_and_the_code_works_once() {
     let access = SecretText::new(body["access_token"].as_str().unwrap().into());
     assert!(f.h.anon.module_access(&access, "assets").await.is_ok());
 
-    // The same code again: refused, and what it produced is revoked.
+    // The same code again: refused, and what it produced is revoked: the refresh token
+    // and the access token alike.
     let (status, body) = f.exchange_code(&code, &v).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -168,6 +169,12 @@ async fn pkce_success_gives_working_tokens_and_the_code_works_once() {
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
+    );
+    let err = f.h.anon.module_access(&access, "assets").await.unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(401),
+        "the code's access token died with it"
     );
 }
 
@@ -303,8 +310,22 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let r2 = second["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(r1, r2, "a new refresh token on each use");
     assert_eq!(second["scope"], "assets:view reports:view");
+    let first_access = SecretText::new(first["access_token"].as_str().unwrap().into());
     let access = SecretText::new(second["access_token"].as_str().unwrap().into());
     assert!(f.h.anon.module_access(&access, "reports").await.is_ok());
+    assert!(
+        f.h.anon
+            .module_access(&first_access, "reports")
+            .await
+            .is_ok()
+    );
+
+    // Another grant of the same consumer, which the theft below must not touch.
+    let other_verifier = verifier();
+    let other_code = f.code(&pkce_s256(&other_verifier)).await;
+    let (status, other) = f.exchange_code(&other_code, &other_verifier).await;
+    assert_eq!(status, 200, "{other}");
+    let other_access = SecretText::new(other["access_token"].as_str().unwrap().into());
 
     // Narrowing on refresh, and asking for more than was granted.
     let (status, third) = f
@@ -329,7 +350,8 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         (400, Some("invalid_scope"))
     );
 
-    // Reusing r1 is theft: the whole family goes, the newest one included.
+    // Reusing r1 is theft: the whole family goes, the newest one included, and every
+    // access token issued under it.
     let (status, body) = f.refresh(&r1).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -340,6 +362,40 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    for token in [&first_access, &access] {
+        let err = f.h.anon.module_access(token, "reports").await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
+    assert!(
+        f.h.anon
+            .module_access(&other_access, "reports")
+            .await
+            .is_ok(),
+        "another grant of the same consumer lives on"
+    );
+
+    // Still so after a restart.
+    let Flow { h, app } = f;
+    let f = Flow {
+        h: h.restart(ServiceConfig::default()).await,
+        app,
+    };
+    let err =
+        f.h.anon
+            .module_access(&access, "reports")
+            .await
+            .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(401),
+        "the ended grant survives a restart"
+    );
+    assert!(
+        f.h.anon
+            .module_access(&other_access, "reports")
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -349,17 +405,32 @@ async fn revoking_a_refresh_token_ends_its_family() {
     let code = f.code(&pkce_s256(&v)).await;
     let (_, first) = f.exchange_code(&code, &v).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_string();
+    let access = SecretText::new(first["access_token"].as_str().unwrap().into());
     let (id, secret) = creds(&f.app);
     let seen = f.h.anon.introspect(&r1, Some((id, secret))).await.unwrap();
     assert!(seen.active);
     assert_eq!(seen.token_type.as_deref(), Some("refresh_token"));
     assert_eq!(seen.client_id.as_deref(), Some(id));
-    f.h.anon.revoke(&r1, Some((id, secret))).await.unwrap();
-    let seen = f.h.anon.introspect(&r1, Some((id, secret))).await.unwrap();
-    assert_eq!(
-        serde_json::to_value(&seen).unwrap(),
-        serde_json::json!({"active": false})
+    assert!(
+        f.h.anon
+            .introspect(access.expose(), Some((id, secret)))
+            .await
+            .unwrap()
+            .active
     );
+    f.h.anon.revoke(&r1, Some((id, secret))).await.unwrap();
+    // RFC 7009 §2.1: the grant's access tokens go with its refresh token.
+    for token in [r1.as_str(), access.expose()] {
+        let seen =
+            f.h.anon
+                .introspect(token, Some((id, secret)))
+                .await
+                .unwrap();
+        assert_eq!(
+            serde_json::to_value(&seen).unwrap(),
+            serde_json::json!({"active": false})
+        );
+    }
     let (status, body) = f.refresh(&r1).await;
     assert_eq!(
         (status, body["error"].as_str()),

@@ -118,6 +118,11 @@ pub struct AccessClaims {
     /// A UUIDv7 whose time part is the issue instant in milliseconds.
     pub jti: String,
     pub scope: String,
+    /// The grant (refresh-token family) of a token from the authorization code flow: when
+    /// the grant ends early, its access tokens stop working too. Absent for
+    /// client_credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl AccessClaims {
@@ -302,6 +307,7 @@ mod tests {
             exp: 1,
             jti: uuid::Uuid::now_v7().to_string(),
             scope: "reports:view reports:report assets:edit".into(),
+            sid: None,
         };
         assert_eq!(
             claims.module_actions("reports"),

@@ -182,6 +182,9 @@ pub(crate) struct TokenState {
     cuts: RwLock<HashMap<String, ClientCut>>,
     /// Revoked access-token ids and their expiry (s).
     revoked: RwLock<HashMap<String, i64>>,
+    /// Grants (refresh-token families) that ended early, and when the last access token
+    /// issued under them expires (s).
+    ended_grants: RwLock<HashMap<String, i64>>,
     /// Issued and failed counts per Unix hour, not yet flushed.
     pending: Mutex<BTreeMap<i64, (u64, u64)>>,
     /// Hawk nonces seen, with their timestamps.
@@ -224,6 +227,8 @@ struct OpaqueBody<'a> {
     exp: i64,
     jti: String,
     scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 impl Service {
@@ -301,10 +306,14 @@ impl Service {
             );
         }
         let mut revoked = HashMap::new();
+        let mut ended_grants = HashMap::new();
         for revocation in self.store.revocations(now).await? {
             match revocation.kind {
                 RevocationKind::Token => {
                     revoked.insert(revocation.id, revocation.expires_at.timestamp());
+                }
+                RevocationKind::Grant => {
+                    ended_grants.insert(revocation.id, revocation.expires_at.timestamp());
                 }
                 RevocationKind::Client => {
                     cuts.entry(revocation.client_id).or_default().deleted = true;
@@ -313,6 +322,7 @@ impl Service {
         }
         *write(&self.tokens.cuts) = cuts;
         *write(&self.tokens.revoked) = revoked;
+        *write(&self.tokens.ended_grants) = ended_grants;
         Ok(())
     }
 
@@ -596,7 +606,8 @@ impl Service {
         let consumer = &client.credentials.consumer;
         let now = self.now();
         let ttl = self.config.access_token_ttl;
-        let access_token = self.mint_access_token(consumer, scope, now)?;
+        let access_token =
+            self.mint_access_token(consumer, scope, now, family.map(|(id, _)| id))?;
         let refresh_token = match family {
             Some((family_id, user_id)) => {
                 let token = secret::generate(SecretKind::RefreshToken);
@@ -626,11 +637,14 @@ impl Service {
         })
     }
 
+    /// An access token for `consumer`; `grant` is the refresh-token family of the code
+    /// flow, so the token dies with its grant.
     fn mint_access_token(
         &self,
         consumer: &Consumer,
         scope: &str,
         now: DateTime<Utc>,
+        grant: Option<Uuid>,
     ) -> Result<SecretText, OAuthError> {
         // A UUIDv7 of the issue instant; its random part comes from the thread's CSPRNG
         // rather than a getrandom system call per token.
@@ -647,6 +661,7 @@ impl Service {
             exp: (now + self.config.access_token_ttl).timestamp(),
             jti: jti.to_string(),
             scope: scope.to_string(),
+            sid: grant.map(|id| id.to_string()),
         };
         let token = match consumer.token_format {
             TokenFormat::Jwt => self.keys.sign_jwt(&claims)?,
@@ -660,6 +675,7 @@ impl Service {
                     exp: claims.exp,
                     jti: claims.jti,
                     scope: claims.scope,
+                    sid: claims.sid,
                 };
                 let json =
                     serde_json::to_vec(&body).map_err(|e| OAuthError::Internal(e.to_string()))?;
@@ -700,7 +716,7 @@ impl Service {
             Ok(CodeUse::Fresh(record)) => record,
             Ok(CodeUse::Reused(record)) => {
                 // A replayed code: whatever it produced is suspect (RFC 6749 §4.1.2).
-                self.store.revoke_refresh_family(record.family_id).await?;
+                self.end_grant(record.family_id, &record.client_id).await?;
                 return Err(invalid("El código de autorización ya fue usado"));
             }
             Err(StoreError::NotFound) => return Err(invalid("Código de autorización inválido")),
@@ -778,7 +794,9 @@ impl Service {
             .await
         {
             Ok(RefreshUse::Rotated(old)) => old,
-            Ok(RefreshUse::Reused(_)) => {
+            Ok(RefreshUse::Reused(record)) => {
+                // The store revoked the family's refresh tokens; its access tokens go too.
+                self.end_grant(record.family_id, &record.client_id).await?;
                 return Err(invalid(
                     "refresh_token ya usado: se revocó toda su familia de tokens",
                 ));
@@ -802,7 +820,8 @@ impl Service {
             }
             _ => granted,
         };
-        let access_token = self.mint_access_token(consumer, &join_scopes(&scopes), now)?;
+        let access_token =
+            self.mint_access_token(consumer, &join_scopes(&scopes), now, Some(old.family_id))?;
         self.tokens.count(now, 1, 0);
         Ok(TokenResponse {
             access_token,
@@ -824,6 +843,11 @@ impl Service {
             return None;
         }
         if read(&self.tokens.revoked).contains_key(&claims.jti) {
+            return None;
+        }
+        if let Some(grant) = &claims.sid
+            && read(&self.tokens.ended_grants).contains_key(grant)
+        {
             return None;
         }
         if let Some(cut) = read(&self.tokens.cuts).get(&claims.sub)
@@ -855,6 +879,7 @@ impl Service {
                 exp: body.exp,
                 jti: body.jti,
                 scope: body.scope,
+                sid: body.sid,
             });
         }
         let payload = self.keys.verify_jwt(token)?;
@@ -980,7 +1005,7 @@ impl Service {
         if secret::is_well_formed(SecretKind::RefreshToken, token) {
             match self.store.live_refresh_token(&secret::digest(token)).await {
                 Ok(record) if may(&record.client_id) => {
-                    self.store.revoke_refresh_family(record.family_id).await?;
+                    self.end_grant(record.family_id, &record.client_id).await?;
                 }
                 Ok(_) | Err(StoreError::NotFound) => {}
                 Err(other) => return Err(other.into()),
@@ -1007,11 +1032,34 @@ impl Service {
         Ok(())
     }
 
+    /// Ends a grant early: its refresh tokens are revoked and every access token issued
+    /// under it stops working at once, here and after a restart.
+    async fn end_grant(&self, family_id: Uuid, client_id: &str) -> Result<(), OAuthError> {
+        self.store.revoke_refresh_family(family_id).await?;
+        let now = self.now();
+        // No access token of the grant outlives this.
+        let expires_at = now + self.config.access_token_ttl;
+        write(&self.tokens.ended_grants).insert(family_id.to_string(), expires_at.timestamp());
+        self.store
+            .insert_revocation(&Revocation {
+                kind: RevocationKind::Grant,
+                id: family_id.to_string(),
+                client_id: client_id.to_string(),
+                at: now,
+                expires_at,
+            })
+            .await?;
+        self.prune_revoked();
+        Ok(())
+    }
+
     fn prune_revoked(&self) {
         let now = self.now().timestamp();
-        let mut revoked = write(&self.tokens.revoked);
-        if revoked.len() > 10_000 {
-            revoked.retain(|_, exp| *exp > now);
+        for map in [&self.tokens.revoked, &self.tokens.ended_grants] {
+            let mut map = write(map);
+            if map.len() > 10_000 {
+                map.retain(|_, exp| *exp > now);
+            }
         }
     }
 }

@@ -169,6 +169,8 @@ pub enum RevocationKind {
     Token,
     /// Every access token of a deleted consumer, by client_id.
     Client,
+    /// Every access token issued under a grant that ended early, by refresh-token family.
+    Grant,
 }
 
 #[derive(Debug, Clone, PartialEq)]

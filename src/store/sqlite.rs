@@ -1085,10 +1085,10 @@ impl Store for SqliteStore {
             .map(|row| {
                 let kind: String = row.try_get("kind").map_err(backend)?;
                 Ok(Revocation {
-                    kind: if kind == "client" {
-                        RevocationKind::Client
-                    } else {
-                        RevocationKind::Token
+                    kind: match kind.as_str() {
+                        "client" => RevocationKind::Client,
+                        "grant" => RevocationKind::Grant,
+                        _ => RevocationKind::Token,
                     },
                     id: row.try_get("id").map_err(backend)?,
                     client_id: row.try_get("client_id").map_err(backend)?,
@@ -1127,6 +1127,7 @@ fn revocation_kind(kind: RevocationKind) -> &'static str {
     match kind {
         RevocationKind::Token => "token",
         RevocationKind::Client => "client",
+        RevocationKind::Grant => "grant",
     }
 }
 
