@@ -346,6 +346,8 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
             client_secret: SecretText::new(FAKE_SECRET.into()),
         }),
         Request::DeleteConsumer(id) => Response::ConsumerDeleted(*id),
+        Request::DeleteUser(id) => Response::UserDeleted(*id),
+        Request::DeleteGroup(id) => Response::GroupDeleted(*id),
         Request::RotateSecret(id, _) => Response::SecretRotated(
             *id,
             RotatedSecret {

@@ -620,3 +620,130 @@ fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
     let table = &state.main().unwrap().consumers;
     assert_eq!(table.selected().unwrap().name, "Fila 250");
 }
+
+/// Cuentas de Usuarios with three users (the first is the Súper Administrador).
+fn at_users(role: Role) -> consola::tui::state::State {
+    let mut state = signed_in(role);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Enter);
+    let user = |n: u128, name: &str, role| User {
+        id: uuid::Uuid::from_u128(n),
+        username: name.into(),
+        display_name: format!("{name} de prueba"),
+        role,
+        disabled: false,
+        created_at: at(),
+        updated_at: at(),
+        version: 1,
+    };
+    let users = vec![
+        user(1, "ana", Role::SuperAdmin),
+        user(2, "beto", Role::Admin),
+        user(3, "caro", Role::ReadOnly),
+    ];
+    // Opening the section reloads what the role may see.
+    if state.pending.values().any(|r| r.name() == "Users") {
+        ok(&mut state, "Users", Response::Users(users));
+    }
+    if state.pending.values().any(|r| r.name() == "Groups") {
+        ok(
+            &mut state,
+            "Groups",
+            Response::Groups(vec![group(1, "Integraciones"), group(2, "Solo reportes")]),
+        );
+    }
+    state.effects.clear();
+    state
+}
+
+#[test]
+fn users_and_groups_are_deleted_after_asking() {
+    let mut state = at_users(Role::SuperAdmin);
+    // The Súper Administrador is never offered for deletion: a message says why.
+    press(&mut state, KeyCode::Char('d'));
+    assert!(state.confirm.is_none());
+    assert!(state.pending.is_empty(), "{:?}", state.pending);
+    assert!(screen_text(&state, 120, 40).contains("El Súper Administrador no se puede eliminar"));
+
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Char('d'));
+    let message = &state.confirm.as_ref().expect("asks first").message;
+    assert!(message.contains("«beto»"), "{message}");
+    press(&mut state, KeyCode::Char('s'));
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "DeleteUser")
+        .cloned();
+    let Some(Request::DeleteUser(id)) = request else {
+        panic!("no delete: {:?}", state.pending)
+    };
+    assert_eq!(id, uuid::Uuid::from_u128(2));
+    ok(&mut state, "DeleteUser", Response::UserDeleted(id));
+    let users: Vec<&str> = state
+        .main()
+        .unwrap()
+        .users
+        .iter()
+        .map(|u| u.username.as_str())
+        .collect();
+    assert_eq!(users, ["ana", "caro"]);
+    assert!(screen_text(&state, 120, 40).contains("Usuario eliminado"));
+
+    // Permisos: a group the server refuses to delete (in use) stays, with the reason shown.
+    press(&mut state, KeyCode::Right);
+    press(&mut state, KeyCode::Char('d'));
+    let message = &state.confirm.as_ref().expect("asks first").message;
+    assert!(message.contains("«Integraciones»"), "{message}");
+    press(&mut state, KeyCode::Char('s'));
+    answer(&mut state, "DeleteGroup", Err(problem(409, &[])));
+    assert_eq!(state.main().unwrap().groups.len(), 2);
+    assert!(state.failure.is_some());
+    // Declining the question sends nothing.
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Char('d'));
+    press(&mut state, KeyCode::Esc);
+    assert!(state.confirm.is_none());
+    assert!(!state.pending.values().any(|r| r.name() == "DeleteGroup"));
+    press(&mut state, KeyCode::Char('d'));
+    press(&mut state, KeyCode::Char('s'));
+    let request = state
+        .pending
+        .values()
+        .find(|r| r.name() == "DeleteGroup")
+        .cloned();
+    let Some(Request::DeleteGroup(id)) = request else {
+        panic!("no delete: {:?}", state.pending)
+    };
+    assert_eq!(id, group(2, "Solo reportes").id);
+    ok(&mut state, "DeleteGroup", Response::GroupDeleted(id));
+    let main = state.main().unwrap();
+    assert_eq!(main.groups.len(), 1);
+    assert_eq!(main.groups_selected, 0, "the selection stays on a row");
+}
+
+#[test]
+fn deleting_users_and_groups_follows_the_role() {
+    // An admin manages groups but not users; a read-only user neither.
+    for (role, users_delete, groups_delete) in
+        [(Role::Admin, false, true), (Role::ReadOnly, false, false)]
+    {
+        let mut state = at_users(role);
+        let offered = |state: &consola::tui::state::State| {
+            state
+                .bindings()
+                .iter()
+                .any(|b| b.command == Command::Delete)
+        };
+        assert_eq!(offered(&state), users_delete, "{role:?} users");
+        press(&mut state, KeyCode::Down);
+        press(&mut state, KeyCode::Char('d'));
+        assert!(state.confirm.is_none(), "{role:?}");
+        press(&mut state, KeyCode::Right);
+        assert_eq!(offered(&state), groups_delete, "{role:?} groups");
+        press(&mut state, KeyCode::Char('d'));
+        assert_eq!(state.confirm.is_some(), groups_delete, "{role:?}");
+    }
+}

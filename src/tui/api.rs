@@ -30,9 +30,11 @@ pub enum Request {
     Groups,
     CreateGroup(NewPermissionGroup),
     UpdateGroup(Uuid, PermissionGroupPatch),
+    DeleteGroup(Uuid),
     Users,
     CreateUser(NewUser),
     UpdateUser(Uuid, UserPatch),
+    DeleteUser(Uuid),
     Consumers(ConsumerQuery),
     Consumer(Uuid),
     CreateConsumer(NewConsumer),
@@ -71,9 +73,11 @@ impl Request {
             Request::Groups => "Groups",
             Request::CreateGroup(_) => "CreateGroup",
             Request::UpdateGroup(..) => "UpdateGroup",
+            Request::DeleteGroup(_) => "DeleteGroup",
             Request::Users => "Users",
             Request::CreateUser(_) => "CreateUser",
             Request::UpdateUser(..) => "UpdateUser",
+            Request::DeleteUser(_) => "DeleteUser",
             Request::Consumers(_) => "Consumers",
             Request::Consumer(_) => "Consumer",
             Request::CreateConsumer(_) => "CreateConsumer",
@@ -106,6 +110,8 @@ pub enum Response {
     Consumer(Consumer),
     ConsumerCreated(CreatedConsumer),
     ConsumerDeleted(Uuid),
+    UserDeleted(Uuid),
+    GroupDeleted(Uuid),
     SecretRotated(Uuid, RotatedSecret),
     Audit(Page<AuditEvent>),
 }
@@ -145,6 +151,14 @@ pub async fn execute(client: &Client, request: Request) -> Result<Response, Clie
         Request::Users => Response::Users(client.users().await?),
         Request::CreateUser(user) => Response::User(client.create_user(&user).await?),
         Request::UpdateUser(id, patch) => Response::User(client.update_user(id, &patch).await?),
+        Request::DeleteUser(id) => {
+            client.delete_user(id).await?;
+            Response::UserDeleted(id)
+        }
+        Request::DeleteGroup(id) => {
+            client.delete_permission_group(id).await?;
+            Response::GroupDeleted(id)
+        }
         Request::Consumers(query) => Response::Consumers(client.consumers(&query).await?),
         Request::Consumer(id) => Response::Consumer(client.consumer(id).await?),
         Request::CreateConsumer(consumer) => {

@@ -106,6 +106,22 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Consumidor creado", "Consumer created"),
     ("Consumidor desactivado", "Consumer disabled"),
     ("Consumidor eliminado", "Consumer deleted"),
+    ("Usuario eliminado", "User deleted"),
+    ("Grupo eliminado", "Group deleted"),
+    (
+        "El Súper Administrador no se puede eliminar",
+        "The Super Administrator cannot be deleted",
+    ),
+    ("¿Eliminar el usuario", "Delete the user"),
+    (
+        "Perderá el acceso. No se puede deshacer.",
+        "They will lose access. This cannot be undone.",
+    ),
+    (
+        "¿Eliminar el grupo de permisos",
+        "Delete the permission group",
+    ),
+    ("No se puede deshacer.", "This cannot be undone."),
     ("Consumidor guardado", "Consumer saved"),
     ("Consumidores", "Consumers"),
     ("Consumidores OAuth", "OAuth consumers"),

@@ -107,9 +107,10 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
     if let Some((_, toast)) = &state.toast {
         let width = (toast.chars().count() as u16 + 4).min(area.width);
+        // Inside the content's frame, above its bottom border and the two bottom bars.
         let popup = Rect {
-            x: area.width.saturating_sub(width + 1),
-            y: area.height.saturating_sub(5),
+            x: area.width.saturating_sub(width + 2),
+            y: area.height.saturating_sub(6),
             width,
             height: 3.min(area.height),
         };

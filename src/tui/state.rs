@@ -145,6 +145,8 @@ pub enum Then {
     CloseModal,
     LeaveForm,
     DeleteConsumer(Uuid),
+    DeleteUser(Uuid),
+    DeleteGroup(Uuid),
     RevealApiSecret,
     RegenerateApiKey,
 }
@@ -465,6 +467,12 @@ impl State {
             Then::DeleteConsumer(id) => {
                 self.send(Request::DeleteConsumer(id));
             }
+            Then::DeleteUser(id) => {
+                self.send(Request::DeleteUser(id));
+            }
+            Then::DeleteGroup(id) => {
+                self.send(Request::DeleteGroup(id));
+            }
             Then::RevealApiSecret => {
                 self.send(Request::ApiKeySecret);
             }
@@ -629,6 +637,23 @@ impl State {
                     main.consumers.remove(deleted);
                 }
                 self.toast(self.lang.t("Consumidor eliminado"));
+            }
+            Response::UserDeleted(deleted) => {
+                if let Some(main) = self.main_mut() {
+                    main.users.retain(|u| u.id != deleted);
+                    main.users_selected =
+                        main.users_selected.min(main.users.len().saturating_sub(1));
+                }
+                self.toast(self.lang.t("Usuario eliminado"));
+            }
+            Response::GroupDeleted(deleted) => {
+                if let Some(main) = self.main_mut() {
+                    main.groups.retain(|g| g.id != deleted);
+                    main.groups_selected = main
+                        .groups_selected
+                        .min(main.groups.len().saturating_sub(1));
+                }
+                self.toast(self.lang.t("Grupo eliminado"));
             }
             Response::SecretRotated(consumer, rotated) => self.secret_rotated(consumer, rotated),
             Response::Audit(page) => {

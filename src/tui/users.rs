@@ -208,6 +208,7 @@ impl State {
         if can_write {
             keys.push(bar(Command::New, "Nuevo"));
             keys.push(bar(Command::Enter, "Editar"));
+            keys.push(bar(Command::Delete, "Eliminar"));
             if main.users_tab == 0 {
                 keys.push(bar(Command::EnableToggle, "Habilitar/Deshabilitar"));
             }
@@ -257,6 +258,36 @@ impl State {
                         &main.modules,
                         Some(group),
                     )));
+                }
+            }
+            Command::Delete if main.users_tab == 0 && can_users => {
+                let Some(user) = main.users.get(main.users_selected) else {
+                    return;
+                };
+                if user.role == Role::SuperAdmin {
+                    let message = lang.t("El Súper Administrador no se puede eliminar");
+                    self.toast(message);
+                    return;
+                }
+                let message = format!(
+                    "{} «{}»? {}",
+                    lang.t("¿Eliminar el usuario"),
+                    user.username,
+                    lang.t("Perderá el acceso. No se puede deshacer.")
+                );
+                let id = user.id;
+                self.ask(message, Then::DeleteUser(id));
+            }
+            Command::Delete if main.users_tab == 1 && can_groups => {
+                if let Some(group) = main.groups.get(main.groups_selected) {
+                    let message = format!(
+                        "{} «{}»? {}",
+                        lang.t("¿Eliminar el grupo de permisos"),
+                        group.name,
+                        lang.t("No se puede deshacer.")
+                    );
+                    let id = group.id;
+                    self.ask(message, Then::DeleteGroup(id));
                 }
             }
             Command::EnableToggle if main.users_tab == 0 && can_users => {
