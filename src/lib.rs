@@ -1,8 +1,9 @@
 //! consola: a terminal console, an HTTP API and an OAuth2 server for the OAuth consumers of a
 //! maintenance-management account. Layers, each a folder: `domain` → `store` → `service` →
-//! `server`; `client` → `tui`.
+//! `server`; `client` → `tui`. `config` reads the configuration file for the binary.
 
 pub mod client;
+pub mod config;
 pub mod domain;
 pub mod server;
 pub mod service;

@@ -2,10 +2,12 @@
 //! Parses arguments, sets up logging and wires the layers; holds no logic of its own.
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use consola::client::Client;
+use consola::config;
 use consola::domain::SetupRequest;
 use consola::server::{self, ServerConfig};
+use consola::tui::Lang;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,35 +23,33 @@ use std::path::{Path, PathBuf};
         muestra su URL para probar las credenciales con curl."
 )]
 struct Cli {
+    /// Configuration file (TOML) [default: config.toml in the user's configuration
+    /// directory, when it exists]. Flags and environment variables win over it.
+    #[arg(long, env = "CONSOLA_CONFIG", global = true)]
+    config: Option<PathBuf>,
     /// URL of a remote `consola serve` (default: start the embedded server).
-    #[arg(long, env = "CONSOLA_SERVER", global = true)]
+    #[arg(long, env = "CONSOLA_SERVER", global = true, value_parser = config::server_url)]
     server: Option<String>,
     /// Data directory (database, key file, log).
     #[arg(long, env = "CONSOLA_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
-    /// Language of the console.
-    #[arg(long, value_enum, default_value_t = Lang::Es, env = "CONSOLA_LANG")]
-    lang: Lang,
-    /// Port of the embedded server on 127.0.0.1 (an ephemeral one when taken).
-    #[arg(long, default_value_t = 8787, env = "CONSOLA_PORT")]
-    port: u16,
+    /// Language of the console [default: es].
+    #[arg(long, value_enum, env = "CONSOLA_LANG")]
+    lang: Option<Lang>,
+    /// Port of the embedded server on 127.0.0.1, an ephemeral one when taken [default: 8787].
+    #[arg(long, env = "CONSOLA_PORT")]
+    port: Option<u16>,
     #[command(subcommand)]
     command: Option<Command>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Lang {
-    Es,
-    En,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the server alone, for a team of admins who connect with `consola --server URL`.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8787", env = "CONSOLA_LISTEN")]
-        listen: SocketAddr,
+        /// Address to listen on [default: 127.0.0.1:8787].
+        #[arg(long, env = "CONSOLA_LISTEN")]
+        listen: Option<SocketAddr>,
         /// Database URL (`sqlite:PATH`); default: consola.db in the data directory.
         #[arg(long, env = "CONSOLA_DATABASE_URL")]
         database: Option<String>,
@@ -78,22 +78,38 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
         .context("no se encontró el directorio de datos del usuario; use --data-dir")
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("no se pudo iniciar el runtime")?;
-    runtime.block_on(run(cli))
+        .context("no se pudo iniciar el runtime")
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // The reason and its causes, without a backtrace: this is for the admin.
+            eprintln!("consola: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let data_dir = match cli.data_dir.clone() {
+    // The file first: a bad one stops here, before anything is created.
+    let (file, _) = config::load(cli.config.as_deref())?;
+    let data_dir = match cli.data_dir.clone().or(file.data_dir) {
         Some(dir) => dir,
         None => default_data_dir()?,
     };
+    let server_url = cli.server.or(file.server);
     match cli.command {
-        Some(Command::Serve { listen, database }) => serve(data_dir, listen, database).await,
+        Some(Command::Serve { listen, database }) => {
+            let listen = listen
+                .or(file.serve.listen)
+                .unwrap_or_else(|| loopback(DEFAULT_PORT));
+            serve(data_dir, listen, database.or(file.serve.database)).await
+        }
         Some(Command::Setup {
             account,
             username,
@@ -112,11 +128,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 display_name,
                 password,
             };
-            setup(cli.server, data_dir, request, setup_token).await
+            setup(server_url, data_dir, request, setup_token).await
         }
-        None => console(cli.server, data_dir, cli.lang, cli.port).await,
+        None => {
+            let lang = cli.lang.or(file.lang).unwrap_or_default();
+            let port = cli.port.or(file.port).unwrap_or(DEFAULT_PORT);
+            console(server_url, data_dir, lang, port).await
+        }
     }
 }
+
+/// The embedded server's port, and `serve`'s, when neither a flag nor the file names one.
+const DEFAULT_PORT: u16 = 8787;
 
 fn log_to_stderr() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -236,10 +259,6 @@ async fn console(
     port: u16,
 ) -> anyhow::Result<()> {
     log_to_file(&data_dir)?;
-    let lang = match lang {
-        Lang::Es => consola::tui::Lang::Es,
-        Lang::En => consola::tui::Lang::En,
-    };
     // The embedded server starts beside the console's first frame, not before it.
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     let embedded = match server_url {

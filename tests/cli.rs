@@ -6,7 +6,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn consola() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_consola"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_consola"));
+    // No configuration file of the machine's user, nor its settings from the environment.
+    command.env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
+    for var in [
+        "CONSOLA_CONFIG",
+        "CONSOLA_SERVER",
+        "CONSOLA_DATA_DIR",
+        "CONSOLA_LISTEN",
+        "CONSOLA_DATABASE_URL",
+    ] {
+        command.env_remove(var);
+    }
+    command
 }
 
 #[test]
@@ -14,7 +26,14 @@ fn help_answers() {
     let out = consola().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["serve", "setup", "--server", "--data-dir", "--lang"] {
+    for word in [
+        "serve",
+        "setup",
+        "--server",
+        "--data-dir",
+        "--lang",
+        "--config",
+    ] {
         assert!(text.contains(word), "--help mentions {word}");
     }
     let out = consola().args(["serve", "--help"]).output().unwrap();
@@ -77,19 +96,128 @@ async fn setup_then_serve_on_the_same_data_directory() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let url = loop {
-        assert!(Instant::now() < deadline, "serve did not print its URL");
-        let line = lines.next().expect("serve printed its URL").unwrap();
-        if let Some(url) = line.strip_prefix("consola escuchando en ") {
-            break url.to_string();
-        }
-    };
+    let url = served_url(&mut server);
     let client = Client::new(&url).unwrap();
     let login = client.login("jefa", "una clave muy larga").await.unwrap();
     let me = client.with_token(login.token).me().await.unwrap();
     assert_eq!(me.display_name, "Jefa de Planta");
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// Reads `serve`'s stdout until it prints its URL.
+fn served_url(server: &mut std::process::Child) -> String {
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "serve did not print its URL");
+        let line = lines.next().expect("serve printed its URL").unwrap();
+        if let Some(url) = line.strip_prefix("consola escuchando en ") {
+            return url.to_string();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn serve_takes_its_address_and_data_directory_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let file = dir.path().join("consola.toml");
+    std::fs::write(
+        &file,
+        format!("# Planta Norte\ndata_dir = \"datos\"\n\n[serve]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let mut server = consola()
+        .arg("--config")
+        .arg(&file)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = served_url(&mut server);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(url, format!("http://127.0.0.1:{port}"));
+    assert!(
+        dir.path().join("datos").join("consola.db").is_file(),
+        "data_dir is taken from the file's own directory"
+    );
+
+    // A flag wins over the file; so does the environment.
+    let other = dir.path().join("otros");
+    let mut server = consola()
+        .arg("--config")
+        .arg(&file)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CONSOLA_DATA_DIR", &other)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = served_url(&mut server);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_ne!(url, format!("http://127.0.0.1:{port}"));
+    assert!(other.join("consola.db").is_file());
+}
+
+#[test]
+fn a_bad_config_file_stops_everything_with_the_file_line_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "port = 8787\nprot = 8788\n",
+            &["line 2", "unknown field `prot`"],
+        ),
+        ("lang = \"fr\"\n", &["line 1", "`es` or `en`"]),
+        ("[serve]\nlisten = \"localhost\"\n", &["line 2"]),
+        (
+            "server = \"consola.example\"\n",
+            &["server", "no es una URL"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, text).unwrap();
+        for args in [&[][..], &["serve"][..]] {
+            let out = consola()
+                .arg("--config")
+                .arg(&file)
+                .arg("--data-dir")
+                .arg(&data)
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{text:?} {args:?}");
+            assert!(
+                stderr.contains(&format!("archivo de configuración {}", file.display())),
+                "{stderr}"
+            );
+            for needle in needles {
+                assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+            }
+            assert!(!stderr.contains("backtrace"), "{stderr}");
+            assert!(!data.exists(), "nothing is created before the file is good");
+        }
+    }
+    // A file named on the command line must exist.
+    let out = consola()
+        .args(["--config", "no-existe.toml", "serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-existe.toml"));
 }

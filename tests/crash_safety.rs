@@ -19,6 +19,8 @@ const PASSWORD: &str = "contraseña segura";
 
 fn serve(data: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_consola"))
+        // No configuration file of the machine's user.
+        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(data)

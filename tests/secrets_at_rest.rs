@@ -25,6 +25,8 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_consola"))
+        // No configuration file of the machine's user.
+        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(&data)

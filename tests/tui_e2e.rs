@@ -27,7 +27,23 @@ impl Console {
     }
 
     fn start_with(env: &[(&str, &str)]) -> Console {
+        Console::start_full(env, None)
+    }
+
+    /// With `config` as the user's configuration file (found in its default place).
+    fn start_configured(config: &str) -> Console {
+        Console::start_full(&[], Some(config))
+    }
+
+    fn start_full(env: &[(&str, &str)], config: Option<&str>) -> Console {
         let dir = tempfile::tempdir().expect("temp dir");
+        // The user's configuration directory is the test's own: empty unless `config`.
+        let config_home = dir.path().join("config");
+        if let Some(text) = config {
+            std::fs::create_dir_all(config_home.join("consola")).expect("config dir");
+            std::fs::write(config_home.join("consola").join("config.toml"), text)
+                .expect("config file");
+        }
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -40,11 +56,14 @@ impl Console {
         command.arg("--data-dir");
         command.arg(dir.path());
         command.env("TERM", "xterm-256color");
+        command.env("XDG_CONFIG_HOME", &config_home);
         for var in [
             "DISPLAY",
             "WAYLAND_DISPLAY",
             "CONSOLA_SERVER",
             "CONSOLA_LANG",
+            "CONSOLA_PORT",
+            "CONSOLA_CONFIG",
         ] {
             command.env_remove(var);
         }
@@ -502,3 +521,19 @@ async fn an_idle_console_writes_nothing() {
 }
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+
+/// The user's configuration file sets the language and the embedded server's port; the
+/// status bar shows the URL to try the credentials with.
+#[test]
+fn the_config_file_sets_the_language_and_the_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut console = Console::start_configured(&format!("lang = \"en\"\nport = {port}\n"));
+    console.wait_for("Initial setup");
+    console.wait_for(&format!("API http://127.0.0.1:{port}"));
+    console.send("\x03");
+    console.wait_exit();
+}
