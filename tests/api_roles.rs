@@ -176,6 +176,12 @@ async fn every_route_answers_each_caller_as_documented() {
         route(Method::GET, "/api/v1/api-key", [401, 403, 200, 200]),
         route(Method::GET, "/api/v1/api-key/secret", [401, 403, 403, 200]),
         route(Method::GET, "/api/v1/audit", [401, 403, 200, 200]),
+        route(Method::GET, "/api/v1/signing-keys", [401, 200, 200, 200]),
+        route(
+            Method::POST,
+            "/api/v1/signing-keys/rotate",
+            [401, 403, 403, 200],
+        ),
         route(Method::GET, "/api/v1/dashboard", [401, 200, 200, 200]),
         route(Method::GET, "/api/v1/users", [401, 403, 200, 200]),
         with_body(

@@ -559,7 +559,7 @@ async fn jwt_tokens_verify_with_jwks_and_survive_key_rotation() {
 
     // The service exposes rotation to the Súper Administrador only.
     let caller = consola::service::Caller::anonymous("127.0.0.1".parse().unwrap());
-    assert!(h.server.service.rotate_signing_key(&caller).is_err());
+    assert!(h.server.service.rotate_signing_key(&caller).await.is_err());
 }
 
 #[tokio::test]
@@ -688,4 +688,102 @@ async fn a_standard_oauth2_client_gets_a_token_that_works() {
         }
         other => panic!("unexpected error kind: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_over_http_for_the_super_admin_only_and_are_audited() {
+    let h = start().await;
+    let c = h.reports_consumer(TokenFormat::Jwt).await;
+    let (id, secret) = creds(&c);
+    let before = h.admin.signing_keys().await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert!(before[0].current);
+    let old_token = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap()
+        .access_token;
+
+    // An admin sees the keys but may not rotate them; nobody signed out sees them.
+    h.admin
+        .create_user(&NewUser {
+            username: "beto".into(),
+            display_name: "Beto".into(),
+            password: PASSWORD.into(),
+            role: Role::Admin,
+        })
+        .await
+        .unwrap();
+    let beto = h
+        .anon
+        .with_token(h.anon.login("beto", PASSWORD).await.unwrap().token);
+    assert_eq!(beto.signing_keys().await.unwrap(), before);
+    let err = beto.rotate_signing_key().await.unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert_eq!(h.anon.signing_keys().await.unwrap_err().status(), Some(401));
+    assert_eq!(
+        h.admin.signing_keys().await.unwrap(),
+        before,
+        "nothing rotated"
+    );
+
+    let after = h.admin.rotate_signing_key().await.unwrap();
+    assert_eq!(after.len(), 2);
+    assert!(after[0].current && !after[1].current);
+    assert_eq!(after[1].kid, before[0].kid);
+    let jwks: Vec<String> = h
+        .anon
+        .jwks()
+        .await
+        .unwrap()
+        .keys
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    let listed: Vec<String> = after.iter().map(|k| k.kid.clone()).collect();
+    assert_eq!(jwks, listed, "the list is what the JWKS publishes");
+    let new_token = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap()
+        .access_token;
+    let (kid, _) = verify_with_jwks(&h, new_token.expose()).await;
+    assert_eq!(kid, after[0].kid, "new tokens are signed with the new key");
+    assert!(h.anon.module_access(&old_token, "reports").await.is_ok());
+
+    // Rotating past the keys kept retires the oldest: its tokens stop verifying.
+    h.admin.rotate_signing_key().await.unwrap();
+    let kept = h.admin.rotate_signing_key().await.unwrap();
+    assert_eq!(kept.len(), 3);
+    assert!(kept.iter().all(|k| k.kid != before[0].kid));
+    let err = h
+        .anon
+        .module_access(&old_token, "reports")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(h.anon.module_access(&new_token, "reports").await.is_ok());
+
+    // Each rotation is in the log under the new key's id, and nothing of the key.
+    let log = h
+        .admin
+        .audit(&AuditQuery {
+            action: Some(AuditAction::Rotate),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let mut targets: Vec<String> = log
+        .items
+        .iter()
+        .filter(|e| e.module == "OAuth")
+        .map(|e| e.target.clone())
+        .collect();
+    targets.reverse();
+    let mut rotated: Vec<String> = kept.iter().map(|k| k.kid.clone()).collect();
+    rotated.reverse();
+    assert_eq!(targets, rotated);
+    assert!(log.items.iter().all(|e| e.actor == Actor::user("ana")));
 }

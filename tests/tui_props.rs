@@ -346,6 +346,20 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
             client_secret: SecretText::new(FAKE_SECRET.into()),
         }),
         Request::DeleteConsumer(id) => Response::ConsumerDeleted(*id),
+        Request::SigningKeys | Request::RotateSigningKey => {
+            let keys = (0..count)
+                .map(|i| consola::domain::oauth::SigningKeyInfo {
+                    kid: format!("{text}{i}"),
+                    created_at: at(),
+                    current: i == 0,
+                })
+                .collect();
+            if matches!(request, Request::SigningKeys) {
+                Response::SigningKeys(keys)
+            } else {
+                Response::SigningKeyRotated(keys)
+            }
+        }
         Request::DeleteUser(id) => Response::UserDeleted(*id),
         Request::DeleteGroup(id) => Response::GroupDeleted(*id),
         Request::RotateSecret(id, _) => Response::SecretRotated(

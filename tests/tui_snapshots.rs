@@ -268,3 +268,11 @@ fn too_small_and_degenerate_sizes_never_panic() {
         draw(&state, w, h);
     }
 }
+
+#[test]
+fn security_signing_keys() {
+    let mut state = at_security(Role::SuperAdmin);
+    snap("security", &state);
+    press(&mut state, KeyCode::Char('r'));
+    snap("security_rotate_confirm", &state);
+}

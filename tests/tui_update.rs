@@ -747,3 +747,57 @@ fn deleting_users_and_groups_follows_the_role() {
         assert_eq!(state.confirm.is_some(), groups_delete, "{role:?}");
     }
 }
+
+#[test]
+fn security_lists_the_signing_keys_and_rotates_them_after_asking() {
+    let mut state = at_security(Role::SuperAdmin);
+    let screen = screen_text(&state, 120, 40);
+    assert!(screen.contains("KID-FICTICIO-0"), "{screen}");
+    assert!(screen.contains("KID-FICTICIO-0      2024-01-02 03:04  Vigente"));
+    assert!(screen.contains("KID-FICTICIO-1      2024-01-02 03:04  Anterior"));
+
+    press(&mut state, KeyCode::Char('r'));
+    let message = &state.confirm.as_ref().expect("asks first").message;
+    assert!(message.contains("¿Rotar la clave de firma"), "{message}");
+    press(&mut state, KeyCode::Char('n'));
+    assert!(
+        state.pending.is_empty(),
+        "No sends nothing: {:?}",
+        state.pending
+    );
+    press(&mut state, KeyCode::Char('r'));
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        state
+            .pending
+            .values()
+            .any(|r| r.name() == "RotateSigningKey")
+    );
+    ok(
+        &mut state,
+        "RotateSigningKey",
+        Response::SigningKeyRotated(signing_keys(3)),
+    );
+    assert_eq!(state.main().unwrap().signing_keys.len(), 3);
+    let screen = screen_text(&state, 120, 40);
+    assert!(screen.contains("Clave de firma rotada"));
+    assert!(screen.contains("KID-FICTICIO-2"));
+
+    // Only the Súper Administrador rotates; the others see the keys.
+    for role in [Role::Admin, Role::ReadOnly] {
+        let mut state = at_security(role);
+        assert!(
+            !state
+                .bindings()
+                .iter()
+                .any(|b| b.command == Command::Rotate),
+            "{role:?}"
+        );
+        press(&mut state, KeyCode::Char('r'));
+        assert!(
+            state.confirm.is_none() && state.pending.is_empty(),
+            "{role:?}"
+        );
+        assert!(screen_text(&state, 120, 40).contains("KID-FICTICIO-1"));
+    }
+}

@@ -263,6 +263,18 @@ impl Client {
         Self::json(self.request(Method::POST, "/api/v1/api-key/regenerate")).await
     }
 
+    /// `GET /api/v1/signing-keys`: the JWT signing keys kept, current first.
+    pub async fn signing_keys(&self) -> ClientResult<Vec<crate::domain::oauth::SigningKeyInfo>> {
+        Self::json(self.request(Method::GET, "/api/v1/signing-keys")).await
+    }
+
+    /// `POST /api/v1/signing-keys/rotate` (Súper Administrador).
+    pub async fn rotate_signing_key(
+        &self,
+    ) -> ClientResult<Vec<crate::domain::oauth::SigningKeyInfo>> {
+        Self::json(self.request(Method::POST, "/api/v1/signing-keys/rotate")).await
+    }
+
     // --- modules, groups ----------------------------------------------------------------
 
     pub async fn modules(&self) -> ClientResult<Vec<Module>> {

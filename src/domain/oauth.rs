@@ -87,6 +87,16 @@ pub struct ServerMetadata {
     pub scopes_supported: Vec<String>,
 }
 
+/// A JWT signing key as the console shows it: its id and age, never the key itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SigningKeyInfo {
+    /// The `kid` of the JWKS and of the tokens' header.
+    pub kid: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Signs new tokens; the others only verify the tokens they signed.
+    pub current: bool,
+}
+
 /// A public key of the JWT signer (RFC 7517, RFC 8037 for Ed25519).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Jwk {

@@ -43,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api-key/secret", get(account::api_key_secret))
         .route("/api-key/regenerate", post(account::regenerate_api_key))
         .route("/audit", get(account::audit))
+        .route("/signing-keys", get(account::signing_keys))
+        .route("/signing-keys/rotate", post(account::rotate_signing_key))
         .route("/dashboard", get(account::dashboard))
         .route("/users", get(users::list).post(users::create))
         .route(

@@ -26,6 +26,7 @@ impl Modify for BearerAuth {
         session::me, session::change_password, session::modules,
         account::get, account::rename, account::api_key, account::api_key_secret,
         account::regenerate_api_key, account::audit, account::dashboard,
+        account::signing_keys, account::rotate_signing_key,
         users::list, users::create, users::get, users::update, users::delete,
         groups::list, groups::create, groups::get, groups::update, groups::delete,
         consumers::list, consumers::create, consumers::get, consumers::update,

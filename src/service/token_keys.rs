@@ -151,6 +151,19 @@ impl TokenKeys {
         Ok(kid)
     }
 
+    /// The keys kept, newest (current) first.
+    pub fn infos(&self) -> Vec<crate::domain::oauth::SigningKeyInfo> {
+        self.entries()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| crate::domain::oauth::SigningKeyInfo {
+                kid: e.kid.clone(),
+                created_at: e.created_at,
+                current: i == 0,
+            })
+            .collect()
+    }
+
     pub fn current_kid(&self) -> String {
         self.entries()[0].kid.clone()
     }

@@ -275,11 +275,26 @@ impl Service {
         self.keys.jwks()
     }
 
-    /// Makes a new JWT signing key current; tokens signed with the previous ones still
-    /// verify. Returns the new key id.
-    pub fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<String> {
+    /// The JWT signing keys, current first: any signed-in user (the JWKS is public anyway).
+    pub fn signing_keys(&self, caller: &Caller) -> ServiceResult<Vec<SigningKeyInfo>> {
+        self.user(caller)?;
+        Ok(self.keys.infos())
+    }
+
+    /// Makes a new JWT signing key current (Súper Administrador only); tokens signed with
+    /// the previous ones still verify until the key falls out of the kept set. Audited.
+    pub async fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<Vec<SigningKeyInfo>> {
         self.super_admin(caller)?;
-        self.keys.rotate(self.now())
+        let kid = self.keys.rotate(self.now())?;
+        let event = self.audit(
+            caller,
+            AuditAction::Rotate,
+            modules::OAUTH,
+            &kid,
+            "Clave de firma JWT rotada: los tokens JWT nuevos se firman con ella",
+        );
+        self.store.record(&event).await?;
+        Ok(self.keys.infos())
     }
 
     /// The token keys (for wiring and tests).

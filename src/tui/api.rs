@@ -46,6 +46,8 @@ pub enum Request {
     DeleteConsumer(Uuid),
     RotateSecret(Uuid, RotateSecret),
     Audit(AuditQuery),
+    SigningKeys,
+    RotateSigningKey,
 }
 
 // By hand: the derived one would print passwords.
@@ -85,6 +87,8 @@ impl Request {
             Request::DeleteConsumer(_) => "DeleteConsumer",
             Request::RotateSecret(..) => "RotateSecret",
             Request::Audit(_) => "Audit",
+            Request::SigningKeys => "SigningKeys",
+            Request::RotateSigningKey => "RotateSigningKey",
         }
     }
 }
@@ -112,6 +116,8 @@ pub enum Response {
     ConsumerDeleted(Uuid),
     UserDeleted(Uuid),
     GroupDeleted(Uuid),
+    SigningKeys(Vec<crate::domain::oauth::SigningKeyInfo>),
+    SigningKeyRotated(Vec<crate::domain::oauth::SigningKeyInfo>),
     SecretRotated(Uuid, RotatedSecret),
     Audit(Page<AuditEvent>),
 }
@@ -151,6 +157,10 @@ pub async fn execute(client: &Client, request: Request) -> Result<Response, Clie
         Request::Users => Response::Users(client.users().await?),
         Request::CreateUser(user) => Response::User(client.create_user(&user).await?),
         Request::UpdateUser(id, patch) => Response::User(client.update_user(id, &patch).await?),
+        Request::SigningKeys => Response::SigningKeys(client.signing_keys().await?),
+        Request::RotateSigningKey => {
+            Response::SigningKeyRotated(client.rotate_signing_key().await?)
+        }
         Request::DeleteUser(id) => {
             client.delete_user(id).await?;
             Response::UserDeleted(id)

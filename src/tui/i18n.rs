@@ -109,6 +109,28 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Consumidor eliminado", "Consumer deleted"),
     ("Usuario eliminado", "User deleted"),
     ("Grupo eliminado", "Group deleted"),
+    ("Rotar clave de firma", "Rotate signing key"),
+    ("Clave de firma rotada", "Signing key rotated"),
+    (
+        "¿Rotar la clave de firma de los tokens JWT?",
+        "Rotate the signing key of JWT tokens?",
+    ),
+    (
+        "Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos mientras su clave se conserve.",
+        "New tokens will be signed with the new one; tokens already issued stay valid while their key is kept.",
+    ),
+    (
+        "Claves de firma de los tokens JWT (EdDSA), publicadas en /.well-known/jwks.json. La vigente firma los tokens nuevos; las anteriores solo verifican los que firmaron.",
+        "Signing keys of JWT tokens (EdDSA), published at /.well-known/jwks.json. The current one signs new tokens; the previous ones only verify the tokens they signed.",
+    ),
+    (
+        "Se conservan las tres más recientes: un token firmado con una clave retirada deja de ser válido.",
+        "The three newest are kept: a token signed with a retired key stops being valid.",
+    ),
+    ("Vigente", "Current"),
+    ("Anterior", "Previous"),
+    ("Clave (kid)", "Key (kid)"),
+    ("Creada", "Created"),
     (
         "El Súper Administrador no se puede eliminar",
         "The Super Administrator cannot be deleted",

@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod login;
 pub mod render;
 pub mod sanitize;
+pub mod security;
 pub mod settings;
 pub mod setup;
 pub mod state;

@@ -5,8 +5,8 @@ use super::action::Command;
 use super::api::Request;
 use super::keymap::{Binding, bar, help};
 use super::state::{
-    Main, Modal, Page, SECTION_ACCOUNT, SECTION_API, SECTION_AUDIT, SECTION_USERS, SECTIONS, State,
-    form_bindings,
+    Main, Modal, Page, SECTION_ACCOUNT, SECTION_API, SECTION_AUDIT, SECTION_SECURITY,
+    SECTION_USERS, SECTIONS, State, form_bindings,
 };
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -29,6 +29,7 @@ impl State {
             SECTION_API => self.api_bindings(main),
             SECTION_USERS => self.users_bindings(main),
             SECTION_AUDIT => self.audit_bindings(main),
+            SECTION_SECURITY => self.security_bindings(),
             SECTION_ACCOUNT => {
                 let mut keys = form_bindings(&main.account, "Guardar");
                 keys.retain(|b| b.command != Command::Back);
@@ -66,6 +67,7 @@ impl State {
             SECTION_API => self.api_command(command),
             SECTION_USERS => self.users_command(command),
             SECTION_AUDIT => self.audit_command(command),
+            SECTION_SECURITY => self.security_command(command),
             SECTION_ACCOUNT => self.account_command(command),
             _ => {
                 if matches!(command, Command::Back | Command::Prev) {
@@ -93,6 +95,9 @@ impl State {
                 self.send(Request::Groups);
             }
             SECTION_AUDIT if self.is_admin() => self.reload_audit(),
+            SECTION_SECURITY => {
+                self.send(Request::SigningKeys);
+            }
             SECTION_ACCOUNT => {
                 self.send(Request::Account);
             }
@@ -169,6 +174,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         SECTION_API => super::api_key::render(frame, inner, state, main),
         SECTION_USERS => super::users::render(frame, inner, state, main),
         SECTION_AUDIT => super::audit::render(frame, inner, state, main),
+        SECTION_SECURITY => super::security::render(frame, inner, state, main),
         SECTION_ACCOUNT => super::account::render(frame, inner, state, main),
         _ => {
             let text = format!(

@@ -71,6 +71,7 @@ pub const SECTIONS: [&str; 12] = [
 ];
 pub const SECTION_USERS: usize = 1;
 pub const SECTION_AUDIT: usize = 7;
+pub const SECTION_SECURITY: usize = 8;
 pub const SECTION_API: usize = 9;
 pub const SECTION_ACCOUNT: usize = 11;
 
@@ -96,6 +97,8 @@ pub struct Main {
     pub groups_selected: usize,
     pub audit: AuditView,
     pub account: Form,
+    /// Seguridad: the JWT signing keys, current first.
+    pub signing_keys: Vec<crate::domain::oauth::SigningKeyInfo>,
 }
 
 /// A dialog over the content.
@@ -147,6 +150,7 @@ pub enum Then {
     DeleteConsumer(Uuid),
     DeleteUser(Uuid),
     DeleteGroup(Uuid),
+    RotateSigningKey,
     RevealApiSecret,
     RegenerateApiKey,
 }
@@ -473,6 +477,9 @@ impl State {
             Then::DeleteGroup(id) => {
                 self.send(Request::DeleteGroup(id));
             }
+            Then::RotateSigningKey => {
+                self.send(Request::RotateSigningKey);
+            }
             Then::RevealApiSecret => {
                 self.send(Request::ApiKeySecret);
             }
@@ -656,6 +663,17 @@ impl State {
                 self.toast(self.lang.t("Grupo eliminado"));
             }
             Response::SecretRotated(consumer, rotated) => self.secret_rotated(consumer, rotated),
+            Response::SigningKeys(keys) => {
+                if let Some(main) = self.main_mut() {
+                    main.signing_keys = keys;
+                }
+            }
+            Response::SigningKeyRotated(keys) => {
+                if let Some(main) = self.main_mut() {
+                    main.signing_keys = keys;
+                }
+                self.toast(self.lang.t("Clave de firma rotada"));
+            }
             Response::Audit(page) => {
                 if let Some(main) = self.main_mut() {
                     main.audit.page(id, page);
@@ -687,6 +705,7 @@ impl State {
             groups_selected: 0,
             audit: AuditView::default(),
             account: super::account::form(lang, ""),
+            signing_keys: Vec::new(),
         };
         main.dashboard.request = Some(self.send(Request::Dashboard(main.dashboard.query())));
         self.phase = Phase::Main(Box::new(main));

@@ -273,3 +273,32 @@ pub fn copies(state: &State) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Configuración → Seguridad, showing two JWT signing keys (the first current).
+pub fn at_security(role: Role) -> State {
+    let mut state = signed_in(role);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    for _ in 0..8 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    ok(
+        &mut state,
+        "SigningKeys",
+        Response::SigningKeys(signing_keys(2)),
+    );
+    state.effects.clear();
+    state
+}
+
+/// `n` signing keys, newest (current) first.
+pub fn signing_keys(n: usize) -> Vec<consola::domain::oauth::SigningKeyInfo> {
+    (0..n)
+        .map(|i| consola::domain::oauth::SigningKeyInfo {
+            kid: format!("KID-FICTICIO-{i}"),
+            created_at: at(),
+            current: i == 0,
+        })
+        .collect()
+}

@@ -1,5 +1,6 @@
-//! The account, the legacy API key, the audit log and the dashboard.
+//! The account, the legacy API key, the JWT signing keys, the audit log and the dashboard.
 
+use crate::domain::oauth::SigningKeyInfo;
 use crate::domain::*;
 use crate::server::AppState;
 use crate::server::extract::{JsonBody, QueryParams};
@@ -87,4 +88,25 @@ pub async fn dashboard(
     QueryParams(query): QueryParams<DashboardQuery>,
 ) -> ApiResult<Json<Dashboard>> {
     Ok(Json(state.service.dashboard(&caller, query).await?))
+}
+
+#[utoipa::path(operation_id = "signing_keys_list", get, path = "/api/v1/signing-keys", tag = "oauth", security(("bearer" = [])),
+    responses((status = 200, description = "The JWT signing keys kept, current first (never the keys themselves)", body = Vec<SigningKeyInfo>),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn signing_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<SigningKeyInfo>>> {
+    Ok(Json(state.service.signing_keys(&caller)?))
+}
+
+#[utoipa::path(operation_id = "signing_keys_rotate", post, path = "/api/v1/signing-keys/rotate", tag = "oauth", security(("bearer" = [])),
+    responses((status = 200, description = "A new current key; the previous ones still verify. The keys kept, current first", body = Vec<SigningKeyInfo>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn rotate_signing_key(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<SigningKeyInfo>>> {
+    Ok(Json(state.service.rotate_signing_key(&caller).await?))
 }

@@ -1,0 +1,95 @@
+//! Seguridad: the keys that sign JWT access tokens. Everyone signed in sees them (the JWKS
+//! is public); the Súper Administrador rotates them, after a question.
+
+use super::action::Command;
+use super::api::Request;
+use super::keymap::{Binding, bar, help};
+use super::sanitize::clean;
+use super::state::{Main, State, Then};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{Paragraph, Row, Table, Wrap};
+
+impl State {
+    pub(super) fn security_bindings(&self) -> Vec<Binding> {
+        let mut keys = Vec::new();
+        if self.is_super() {
+            keys.push(bar(Command::Rotate, "Rotar clave de firma"));
+        }
+        keys.push(help(Command::Refresh, "Actualizar"));
+        keys
+    }
+
+    pub(super) fn security_command(&mut self, command: Command) {
+        let lang = self.lang;
+        let is_super = self.is_super();
+        let Some(main) = self.main_mut() else { return };
+        match command {
+            Command::Back | Command::Prev => main.in_content = false,
+            Command::Refresh => {
+                self.send(Request::SigningKeys);
+            }
+            Command::Rotate if is_super => {
+                let message = format!(
+                    "{} {}",
+                    lang.t("¿Rotar la clave de firma de los tokens JWT?"),
+                    lang.t("Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos mientras su clave se conserve.")
+                );
+                self.ask(message, Then::RotateSigningKey);
+            }
+            _ => {}
+        }
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
+    let lang = state.lang;
+    let intro = [
+        lang.t("Claves de firma de los tokens JWT (EdDSA), publicadas en /.well-known/jwks.json. La vigente firma los tokens nuevos; las anteriores solo verifican los que firmaron."),
+        lang.t("Se conservan las tres más recientes: un token firmado con una clave retirada deja de ser válido."),
+    ];
+    // Each paragraph wraps to about its width in characters over the area's, plus a blank.
+    let width = usize::from(area.width.max(1));
+    let height: usize = intro
+        .iter()
+        .map(|p| p.chars().count().div_ceil(width))
+        .sum::<usize>()
+        + 1;
+    let [top, body] = Layout::vertical([
+        Constraint::Length(u16::try_from(height).unwrap_or(u16::MAX)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(intro.join("\n")).wrap(Wrap { trim: true }),
+        top,
+    );
+    let rows = main.signing_keys.iter().map(|k| {
+        Row::new(vec![
+            clean(&k.kid).into_owned(),
+            k.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            if k.current {
+                lang.t("Vigente")
+            } else {
+                lang.t("Anterior")
+            }
+            .to_string(),
+        ])
+    });
+    let header = Row::new(vec![
+        lang.t("Clave (kid)"),
+        lang.t("Creada"),
+        lang.t("Estado"),
+    ])
+    .style(Style::default().add_modifier(Modifier::BOLD));
+    let widths = [
+        Constraint::Length(18),
+        Constraint::Length(16),
+        Constraint::Min(8),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(2),
+        body,
+    );
+}
