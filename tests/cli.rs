@@ -118,6 +118,19 @@ fn served_url(server: &mut std::process::Child) -> String {
     }
 }
 
+/// Runs `serve` until it prints its URL, stops it and returns the URL.
+fn serve_once(mut command: Command) -> String {
+    let mut server = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = served_url(&mut server);
+    let _ = server.kill();
+    let _ = server.wait();
+    url
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -136,17 +149,9 @@ fn serve_takes_its_address_and_data_directory_from_the_config_file() {
         format!("# Planta Norte\ndata_dir = \"datos\"\n\n[serve]\nlisten = \"127.0.0.1:{port}\"\n"),
     )
     .unwrap();
-    let mut server = consola()
-        .arg("--config")
-        .arg(&file)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = served_url(&mut server);
-    let _ = server.kill();
-    let _ = server.wait();
+    let mut command = consola();
+    command.arg("--config").arg(&file).arg("serve");
+    let url = serve_once(command);
     assert_eq!(url, format!("http://127.0.0.1:{port}"));
     assert!(
         dir.path().join("datos").join("consola.db").is_file(),
@@ -155,18 +160,13 @@ fn serve_takes_its_address_and_data_directory_from_the_config_file() {
 
     // A flag wins over the file; so does the environment.
     let other = dir.path().join("otros");
-    let mut server = consola()
+    let mut command = consola();
+    command
         .arg("--config")
         .arg(&file)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("CONSOLA_DATA_DIR", &other)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = served_url(&mut server);
-    let _ = server.kill();
-    let _ = server.wait();
+        .env("CONSOLA_DATA_DIR", &other);
+    let url = serve_once(command);
     assert_ne!(url, format!("http://127.0.0.1:{port}"));
     assert!(other.join("consola.db").is_file());
 }

@@ -183,30 +183,7 @@ fn consumer_edit_rotate_delete() {
 
 #[test]
 fn users_permissions_and_modals() {
-    let mut state = signed_in(Role::SuperAdmin);
-    press(&mut state, KeyCode::Char('m'));
-    press(&mut state, KeyCode::Enter);
-    press(&mut state, KeyCode::Down);
-    press(&mut state, KeyCode::Enter);
-    let user = |n: u128, name: &str, role| User {
-        id: uuid::Uuid::from_u128(n),
-        username: name.into(),
-        display_name: format!("{name} de prueba"),
-        role,
-        disabled: n == 3,
-        created_at: at(),
-        updated_at: at(),
-        version: 1,
-    };
-    ok(
-        &mut state,
-        "Users",
-        Response::Users(vec![
-            user(1, "ana", Role::SuperAdmin),
-            user(2, "beto", Role::Admin),
-            user(3, "caro", Role::ReadOnly),
-        ]),
-    );
+    let mut state = at_users(Role::SuperAdmin);
     snap("users", &state);
     press(&mut state, KeyCode::Char('+'));
     snap("user_new", &state);

@@ -621,43 +621,6 @@ fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
     assert_eq!(table.selected().unwrap().name, "Fila 250");
 }
 
-/// Cuentas de Usuarios with three users (the first is the Súper Administrador).
-fn at_users(role: Role) -> consola::tui::state::State {
-    let mut state = signed_in(role);
-    press(&mut state, KeyCode::Char('m'));
-    press(&mut state, KeyCode::Enter);
-    press(&mut state, KeyCode::Down);
-    press(&mut state, KeyCode::Enter);
-    let user = |n: u128, name: &str, role| User {
-        id: uuid::Uuid::from_u128(n),
-        username: name.into(),
-        display_name: format!("{name} de prueba"),
-        role,
-        disabled: false,
-        created_at: at(),
-        updated_at: at(),
-        version: 1,
-    };
-    let users = vec![
-        user(1, "ana", Role::SuperAdmin),
-        user(2, "beto", Role::Admin),
-        user(3, "caro", Role::ReadOnly),
-    ];
-    // Opening the section reloads what the role may see.
-    if state.pending.values().any(|r| r.name() == "Users") {
-        ok(&mut state, "Users", Response::Users(users));
-    }
-    if state.pending.values().any(|r| r.name() == "Groups") {
-        ok(
-            &mut state,
-            "Groups",
-            Response::Groups(vec![group(1, "Integraciones"), group(2, "Solo reportes")]),
-        );
-    }
-    state.effects.clear();
-    state
-}
-
 #[test]
 fn users_and_groups_are_deleted_after_asking() {
     let mut state = at_users(Role::SuperAdmin);

@@ -564,14 +564,13 @@ impl State {
             }
             Command::Delete if is_super => {
                 if let Some(consumer) = table.selected() {
-                    let message = format!(
-                        "{} «{}»? {}",
-                        lang.t("¿Eliminar el consumidor"),
-                        consumer.name,
-                        lang.t("Sus tokens dejarán de funcionar. No se puede deshacer.")
+                    let (name, id) = (consumer.name.clone(), consumer.id);
+                    self.ask_delete(
+                        "¿Eliminar el consumidor",
+                        &name,
+                        "Sus tokens dejarán de funcionar. No se puede deshacer.",
+                        Then::DeleteConsumer(id),
                     );
-                    let id = consumer.id;
-                    self.ask(message, Then::DeleteConsumer(id));
                 }
             }
             Command::Rotate if is_super => {

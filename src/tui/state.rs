@@ -252,6 +252,19 @@ impl State {
         });
     }
 
+    /// Asks before deleting `name`: «`question` «name»? `consequence`».
+    pub(super) fn ask_delete(
+        &mut self,
+        question: &'static str,
+        name: &str,
+        consequence: &'static str,
+        then: Then,
+    ) {
+        let lang = self.lang;
+        let message = format!("{} «{name}»? {}", lang.t(question), lang.t(consequence));
+        self.ask(message, then);
+    }
+
     /// The form that has the keyboard, if any.
     pub fn active_form(&self) -> Option<&Form> {
         match &self.phase {

@@ -269,25 +269,23 @@ impl State {
                     self.toast(message);
                     return;
                 }
-                let message = format!(
-                    "{} «{}»? {}",
-                    lang.t("¿Eliminar el usuario"),
-                    user.username,
-                    lang.t("Perderá el acceso. No se puede deshacer.")
+                let (name, id) = (user.username.clone(), user.id);
+                self.ask_delete(
+                    "¿Eliminar el usuario",
+                    &name,
+                    "Perderá el acceso. No se puede deshacer.",
+                    Then::DeleteUser(id),
                 );
-                let id = user.id;
-                self.ask(message, Then::DeleteUser(id));
             }
             Command::Delete if main.users_tab == 1 && can_groups => {
                 if let Some(group) = main.groups.get(main.groups_selected) {
-                    let message = format!(
-                        "{} «{}»? {}",
-                        lang.t("¿Eliminar el grupo de permisos"),
-                        group.name,
-                        lang.t("No se puede deshacer.")
+                    let (name, id) = (group.name.clone(), group.id);
+                    self.ask_delete(
+                        "¿Eliminar el grupo de permisos",
+                        &name,
+                        "No se puede deshacer.",
+                        Then::DeleteGroup(id),
                     );
-                    let id = group.id;
-                    self.ask(message, Then::DeleteGroup(id));
                 }
             }
             Command::EnableToggle if main.users_tab == 0 && can_users => {

@@ -302,3 +302,44 @@ pub fn signing_keys(n: usize) -> Vec<consola::domain::oauth::SigningKeyInfo> {
         })
         .collect()
 }
+
+/// Cuentas de Usuarios with three users (the first is the Súper Administrador).
+pub fn at_users(role: Role) -> State {
+    let mut state = signed_in(role);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Enter);
+    let users = vec![
+        user(1, "ana", Role::SuperAdmin),
+        user(2, "beto", Role::Admin),
+        user(3, "caro", Role::ReadOnly),
+    ];
+    // Opening the section reloads what the role may see.
+    if state.pending.values().any(|r| r.name() == "Users") {
+        ok(&mut state, "Users", Response::Users(users));
+    }
+    if state.pending.values().any(|r| r.name() == "Groups") {
+        ok(
+            &mut state,
+            "Groups",
+            Response::Groups(vec![group(1, "Integraciones"), group(2, "Solo reportes")]),
+        );
+    }
+    state.effects.clear();
+    state
+}
+
+/// A user of the fixtures; the third one is disabled.
+pub fn user(n: u128, name: &str, role: Role) -> User {
+    User {
+        id: Uuid::from_u128(n),
+        username: name.into(),
+        display_name: format!("{name} de prueba"),
+        role,
+        disabled: n == 3,
+        created_at: at(),
+        updated_at: at(),
+        version: 1,
+    }
+}
