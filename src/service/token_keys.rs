@@ -13,8 +13,10 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-/// Signing keys kept for verification after a rotation (the current one included).
-const KEPT_SIGNING_KEYS: usize = 3;
+/// Signing keys kept after a rotation whatever their age, the current one included.
+const MIN_KEPT_SIGNING_KEYS: usize = 3;
+/// Signing keys kept at most: rotating faster than tokens expire retires the oldest anyway.
+const MAX_KEPT_SIGNING_KEYS: usize = 10;
 
 struct SigningEntry {
     kid: String,
@@ -131,17 +133,29 @@ impl TokenKeys {
             .clone()
     }
 
-    /// A new signing key becomes current; the previous ones still verify.
-    pub fn rotate(&self, now: DateTime<Utc>) -> ServiceResult<String> {
+    /// A new signing key becomes current; the previous ones still verify. A previous key
+    /// is kept while tokens it signed may still be alive (it stopped signing less than
+    /// `token_ttl` ago), and the newest three are kept whatever their age; never more than
+    /// ten, so that rotating in a hurry still bounds the JWKS.
+    pub fn rotate(&self, now: DateTime<Utc>, token_ttl: chrono::Duration) -> ServiceResult<String> {
         let mut guard = self.signing.write().unwrap_or_else(|e| e.into_inner());
-        let mut entries: Vec<SigningEntry> = Vec::with_capacity(KEPT_SIGNING_KEYS);
+        let mut entries: Vec<SigningEntry> = Vec::with_capacity(MIN_KEPT_SIGNING_KEYS);
         entries.push(new_entry(now));
-        for old in guard.iter().take(KEPT_SIGNING_KEYS - 1) {
+        // Each key stopped signing when the next newer one was created.
+        let mut stopped_signing = now;
+        for old in guard.iter() {
+            let may_have_live_tokens = stopped_signing > now - token_ttl;
+            if entries.len() >= MAX_KEPT_SIGNING_KEYS
+                || (entries.len() >= MIN_KEPT_SIGNING_KEYS && !may_have_live_tokens)
+            {
+                break;
+            }
             entries.push(SigningEntry::new(
                 old.kid.clone(),
                 old.key.clone(),
                 old.created_at,
             ));
+            stopped_signing = old.created_at;
         }
         if let Some(path) = &self.path {
             write_key_file(path, &entries)?;
@@ -299,7 +313,7 @@ mod tests {
         let token = keys.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
         assert!(keys.verify_jwt(&token).is_some());
         let old_kid = keys.current_kid();
-        let new_kid = keys.rotate(Utc::now()).unwrap();
+        let new_kid = keys.rotate(Utc::now(), chrono::Duration::hours(1)).unwrap();
         assert_ne!(old_kid, new_kid);
         assert!(keys.verify_jwt(&token).is_some());
         let reloaded = TokenKeys::load_or_create([1; 32], &path).unwrap();
@@ -325,7 +339,7 @@ mod tests {
         let keys = TokenKeys::ephemeral();
         for round in 0..2 {
             if round == 1 {
-                keys.rotate(Utc::now()).unwrap();
+                keys.rotate(Utc::now(), chrono::Duration::hours(1)).unwrap();
             }
             let token = keys.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
             let header = token.split('.').next().unwrap();
@@ -339,6 +353,39 @@ mod tests {
                 serde_json::from_slice(&keys.verify_jwt(&token).unwrap()).unwrap();
             assert_eq!(payload, serde_json::json!({"sub": "x"}));
         }
+    }
+
+    #[test]
+    fn rotation_keeps_keys_while_their_tokens_may_live() {
+        let keys = TokenKeys::ephemeral();
+        let ttl = chrono::Duration::hours(1);
+        let t0 = Utc::now();
+        let first = keys.current_kid();
+        for minute in 1..=4 {
+            keys.rotate(t0 + chrono::Duration::minutes(minute), ttl)
+                .unwrap();
+        }
+        let infos = keys.infos();
+        assert_eq!(
+            infos.len(),
+            5,
+            "each key stopped signing less than an hour ago"
+        );
+        assert_eq!(infos.last().unwrap().kid, first);
+        assert_eq!(infos.iter().filter(|k| k.current).count(), 1);
+
+        // Two hours on, the tokens of the older keys have expired: the newest three stay.
+        let later = t0 + chrono::Duration::hours(2);
+        keys.rotate(later, ttl).unwrap();
+        assert_eq!(keys.infos().len(), 3);
+        assert!(keys.infos().iter().all(|k| k.kid != first));
+
+        // Rotating in a hurry keeps ten at most.
+        for second in 0..20 {
+            keys.rotate(later + chrono::Duration::seconds(second), ttl)
+                .unwrap();
+        }
+        assert_eq!(keys.infos().len(), 10);
     }
 
     #[test]

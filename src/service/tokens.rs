@@ -285,7 +285,7 @@ impl Service {
     /// the previous ones still verify until the key falls out of the kept set. Audited.
     pub async fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<Vec<SigningKeyInfo>> {
         self.super_admin(caller)?;
-        let kid = self.keys.rotate(self.now())?;
+        let kid = self.keys.rotate(self.now(), self.config.access_token_ttl)?;
         let event = self.audit(
             caller,
             AuditAction::Rotate,

@@ -116,16 +116,16 @@ const ENGLISH: &[(&str, &str)] = &[
         "Rotate the signing key of JWT tokens?",
     ),
     (
-        "Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos mientras su clave se conserve.",
-        "New tokens will be signed with the new one; tokens already issued stay valid while their key is kept.",
+        "Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos hasta vencer.",
+        "New tokens will be signed with the new one; tokens already issued stay valid until they expire.",
     ),
     (
         "Claves de firma de los tokens JWT (EdDSA), publicadas en /.well-known/jwks.json. La vigente firma los tokens nuevos; las anteriores solo verifican los que firmaron.",
         "Signing keys of JWT tokens (EdDSA), published at /.well-known/jwks.json. The current one signs new tokens; the previous ones only verify the tokens they signed.",
     ),
     (
-        "Se conservan las tres más recientes: un token firmado con una clave retirada deja de ser válido.",
-        "The three newest are kept: a token signed with a retired key stops being valid.",
+        "Una clave anterior se conserva mientras puedan quedar tokens vigentes firmados con ella (y siempre las tres más recientes); un token firmado con una clave retirada deja de ser válido.",
+        "A previous key is kept while tokens it signed may still be valid (and the three newest always are); a token signed with a retired key stops being valid.",
     ),
     ("Vigente", "Current"),
     ("Anterior", "Previous"),

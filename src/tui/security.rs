@@ -34,7 +34,7 @@ impl State {
                 let message = format!(
                     "{} {}",
                     lang.t("¿Rotar la clave de firma de los tokens JWT?"),
-                    lang.t("Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos mientras su clave se conserve.")
+                    lang.t("Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos hasta vencer.")
                 );
                 self.ask(message, Then::RotateSigningKey);
             }
@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
     let lang = state.lang;
     let intro = [
         lang.t("Claves de firma de los tokens JWT (EdDSA), publicadas en /.well-known/jwks.json. La vigente firma los tokens nuevos; las anteriores solo verifican los que firmaron."),
-        lang.t("Se conservan las tres más recientes: un token firmado con una clave retirada deja de ser válido."),
+        lang.t("Una clave anterior se conserva mientras puedan quedar tokens vigentes firmados con ella (y siempre las tres más recientes); un token firmado con una clave retirada deja de ser válido."),
     ];
     // Each paragraph wraps to about its width in characters over the area's, plus a blank.
     let width = usize::from(area.width.max(1));
