@@ -470,11 +470,12 @@ async fn failures_are_throttled_per_client_and_audited() {
             .unwrap_err();
         assert_eq!(code(&err), Some("invalid_client"));
     }
+    // Further guesses are refused at once…
     let response = raw()
         .post(format!("{}/oauth/token", h.url()))
         .header(
             "authorization",
-            basic(&victim.consumer.client_id, victim.client_secret.expose()),
+            basic(&victim.consumer.client_id, wrong.expose()),
         )
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -487,6 +488,14 @@ async fn failures_are_throttled_per_client_and_audited() {
         .parse()
         .unwrap();
     assert!(retry >= 1);
+    // …while the owner of the Clave, with the right secret, is not locked out.
+    let (id, secret) = creds(&victim);
+    assert!(
+        h.anon
+            .token_client_credentials(id, secret, None)
+            .await
+            .is_ok()
+    );
     // Another client is not slowed down.
     let (id, secret) = creds(&other);
     assert!(
@@ -527,6 +536,12 @@ async fn failures_are_throttled_per_address() {
     })
     .await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
+    let (id, secret) = creds(&c);
+    // The integration has been at work from this address.
+    h.anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap();
     let wrong = SecretText::new(consola::domain::secret::generate(
         consola::domain::secret::SecretKind::ClientSecret,
     ));
@@ -536,13 +551,22 @@ async fn failures_are_throttled_per_address() {
             .token_client_credentials(&format!("desconocido{i}"), &wrong, None)
             .await;
     }
-    let (id, secret) = creds(&c);
-    let err = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap_err();
-    assert_eq!(err.status(), Some(429));
+    // The address's further failures are refused, whatever Clave they name…
+    for client_id in ["desconocido9", id] {
+        let err = h
+            .anon
+            .token_client_credentials(client_id, &wrong, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(429), "{client_id}");
+    }
+    // …but the integration sharing it still gets its tokens.
+    assert!(
+        h.anon
+            .token_client_credentials(id, secret, None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -491,7 +491,10 @@ impl Service {
 
     /// The consumer whose credentials these are: current secret, or the previous one during
     /// its grace; enabled. Failures are throttled per client_id and per address, counted
-    /// for the dashboard and audited.
+    /// for the dashboard and audited. Only failures are refused while a client or an
+    /// address is throttled: the right credentials still pass, so someone who hammers a
+    /// Clave (or shares an address with its owner) cannot lock the integration out. With
+    /// 256-bit secrets a refused guess and a slowed one protect the same.
     pub(crate) async fn authenticate_client(
         &self,
         ip: IpAddr,
@@ -499,6 +502,9 @@ impl Service {
     ) -> Result<Arc<CachedClient>, OAuthError> {
         let ip_key = format!("client-ip:{ip}");
         let Some(auth) = auth else {
+            if let Err(retry_after) = self.throttle.check(&ip_key) {
+                return Err(self.refuse_throttled(ip, None, retry_after).await);
+            }
             self.throttle
                 .fail(&ip_key, self.config.client_failures_per_ip);
             self.tokens.count(self.now(), 0, 1);
@@ -508,25 +514,15 @@ impl Service {
         };
         let client_id = auth.client_id.as_str();
         let client_key = format!("client:{client_id}");
-        for key in [&client_key, &ip_key] {
-            if let Err(retry_after) = self.throttle.check(key) {
-                self.tokens.count(self.now(), 0, 1);
-                self.deny_client(
-                    ip,
-                    Some(client_id),
-                    "autenticación de cliente frenada por exceso de fallos",
-                )
-                .await;
-                return Err(OAuthError::TooManyRequests { retry_after });
-            }
-        }
+        let ip_throttled = self.throttle.check(&ip_key).err();
         let plausible = !client_id.is_empty()
             && client_id.len() <= 64
             && secret::is_well_formed(SecretKind::ClientSecret, auth.client_secret.expose());
-        let client = if plausible {
-            self.cached_client(client_id).await?
-        } else {
-            None
+        let client = match (plausible, ip_throttled) {
+            (false, _) => None,
+            // A throttled address gets no database reads: only clients already in memory.
+            (true, Some(_)) => read(&self.tokens.clients).get(client_id).cloned(),
+            (true, None) => self.cached_client(client_id).await?,
         };
         match client {
             Some(client)
@@ -536,6 +532,12 @@ impl Service {
                 Ok(client)
             }
             found => {
+                let throttled = self.throttle.check(&client_key).err().or(ip_throttled);
+                if let Some(retry_after) = throttled {
+                    return Err(self
+                        .refuse_throttled(ip, Some(client_id), retry_after)
+                        .await);
+                }
                 let delay = self
                     .throttle
                     .fail(&client_key, self.config.client_failures_per_client);
@@ -555,6 +557,24 @@ impl Service {
                 Err(OAuthError::InvalidClient)
             }
         }
+    }
+
+    /// A failed authentication while its client or address is refused: counted, audited,
+    /// answered 429 with `Retry-After`.
+    async fn refuse_throttled(
+        &self,
+        ip: IpAddr,
+        client_id: Option<&str>,
+        retry_after: u64,
+    ) -> OAuthError {
+        self.tokens.count(self.now(), 0, 1);
+        self.deny_client(
+            ip,
+            client_id,
+            "autenticación de cliente frenada por exceso de fallos",
+        )
+        .await;
+        OAuthError::TooManyRequests { retry_after }
     }
 
     // --- the token endpoint ----------------------------------------------------------
