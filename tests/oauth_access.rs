@@ -784,3 +784,80 @@ async fn signing_keys_rotate_over_http_for_the_super_admin_only_and_are_audited(
     assert_eq!(targets, rotated);
     assert!(log.items.iter().all(|e| e.actor == Actor::user("ana")));
 }
+
+#[tokio::test]
+async fn a_group_that_loses_a_module_takes_it_from_live_tokens() {
+    let h = start().await;
+    let group = h
+        .group(
+            "Mantenimiento",
+            &[
+                ("reports", &[Action::View]),
+                ("work_orders", &[Action::View, Action::Edit]),
+            ],
+        )
+        .await;
+    let c = h
+        .consumer(
+            "Planificador",
+            &group,
+            GrantType::ClientCredentials,
+            TokenFormat::Opaque,
+        )
+        .await;
+    let (id, secret) = creds(&c);
+    let token = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap()
+        .access_token;
+    assert!(h.anon.module_access(&token, "work_orders").await.is_ok());
+
+    // Órdenes de trabajo leaves the group; assets comes in.
+    h.admin
+        .update_permission_group(
+            group.id,
+            &PermissionGroupPatch {
+                permissions: Some(vec![
+                    ModulePermission {
+                        module: "reports".into(),
+                        actions: vec![Action::View],
+                    },
+                    ModulePermission {
+                        module: "assets".into(),
+                        actions: vec![Action::View],
+                    },
+                ]),
+                ..PermissionGroupPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let err = h
+        .anon
+        .module_access(&token, "work_orders")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403), "taken from the live token at once");
+    assert!(h.anon.module_access(&token, "reports").await.is_ok());
+    let err = h.anon.module_access(&token, "assets").await.unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(403),
+        "a module the group gains does not widen a token issued before"
+    );
+    let seen = h
+        .anon
+        .introspect(token.expose(), Some((id, secret)))
+        .await
+        .unwrap();
+    assert_eq!(seen.scope.as_deref(), Some("reports:view"));
+    // A new token gets the group as it is now.
+    let fresh = h
+        .anon
+        .token_client_credentials(id, secret, None)
+        .await
+        .unwrap();
+    assert_eq!(fresh.scope, "assets:view reports:view");
+}

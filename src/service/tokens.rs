@@ -923,13 +923,18 @@ impl Service {
     }
 
     /// `GET /api/v1/modules/{module}/access` with a bearer access token.
-    pub fn module_access(&self, token: &str, module: &str) -> Result<ModuleAccess, AccessDenied> {
+    pub async fn module_access(
+        &self,
+        token: &str,
+        module: &str,
+    ) -> Result<ModuleAccess, AccessDenied> {
         let claims = self
             .validate_access_token(token)
             .ok_or(AccessDenied::InvalidToken)?;
         if !module_exists(module) {
             return Err(AccessDenied::UnknownModule);
         }
+        let claims = self.with_current_scopes(claims).await;
         let actions = claims
             .module_actions(module)
             .ok_or_else(|| AccessDenied::InsufficientScope(format!("{module}:view")))?;
@@ -937,6 +942,28 @@ impl Service {
             module: module.to_string(),
             actions,
         })
+    }
+
+    /// The token's scopes narrowed to what its consumer's permission group allows now, so
+    /// a group that loses a module takes it from live tokens at once (a group that gains
+    /// one does not widen them). Reads memory; the database only when the consumer is not
+    /// cached. If the database cannot answer, the token keeps the scopes it was issued.
+    async fn with_current_scopes(&self, mut claims: AccessClaims) -> AccessClaims {
+        match self.cached_client(&claims.sub).await {
+            Ok(Some(client)) => {
+                let scopes: Vec<&str> = claims
+                    .scopes()
+                    .into_iter()
+                    .filter(|s| client.scopes.contains(*s))
+                    .collect();
+                claims.scope = scopes.join(" ");
+            }
+            Ok(None) => claims.scope.clear(),
+            Err(err) => {
+                tracing::warn!(error = %err, "current scopes unavailable; using the token's own");
+            }
+        }
+        claims
     }
 
     // --- introspection and revocation ------------------------------------------------
@@ -983,6 +1010,7 @@ impl Service {
         if owner.as_ref().is_some_and(|me| *me != claims.sub) {
             return Ok(Introspection::inactive());
         }
+        let claims = self.with_current_scopes(claims).await;
         Ok(Introspection {
             active: true,
             scope: Some(claims.scope),

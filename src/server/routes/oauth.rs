@@ -413,7 +413,7 @@ pub async fn module_access(
             .await
     } else {
         match bearer(&headers) {
-            Some(token) => state.service.module_access(&token, &module),
+            Some(token) => state.service.module_access(&token, &module).await,
             None => Err(AccessDenied::Missing),
         }
     };
