@@ -1,6 +1,7 @@
 //! The authorization code flow's front half (RFC 6749 §4.1, PKCE RFC 7636): checking an
 //! authorization request, the console user's login and consent, and the single-use code.
 
+use super::sessions::{PasswordDenials, PasswordRefused};
 use super::*;
 use crate::domain::oauth::*;
 use crate::store::AuthorizationCodeRecord;
@@ -167,56 +168,32 @@ impl Service {
         let prompt = self.check_authorize(request).await?;
         let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
         let caller = Caller::anonymous(ip);
-        let user_key = format!("login-user:{}", username.trim().to_lowercase());
-        let ip_key = format!("login-ip:{ip}");
-        for key in [&user_key, &ip_key] {
-            if let Err(retry_after) = self.throttle.check(key) {
-                self.record_denied(
-                    &caller,
-                    modules::OAUTH,
-                    username.trim(),
-                    "autorización frenada",
-                )
-                .await;
-                return Err(AuthorizeError::TooManyRequests { retry_after });
-            }
-        }
         fn internal(err: impl std::fmt::Display) -> AuthorizeError {
             tracing::error!(error = %err, "authorization failed");
             AuthorizeError::Page("Error interno".into())
         }
-        let record = match self.store.user_by_username(username.trim()).await {
-            Ok(record) => Some(record),
-            Err(StoreError::NotFound) => None,
-            Err(other) => return Err(internal(other)),
+        let denials = PasswordDenials {
+            module: modules::OAUTH,
+            throttled: "autorización frenada",
+            wrong: "autorización: usuario o contraseña incorrectos",
         };
-        let stored = record.as_ref().map(|r| r.password_hash.clone());
-        let ok = passwords::verify(password, stored)
+        let user = match self
+            .check_password(&caller, username, password, &denials)
             .await
-            .map_err(|_| AuthorizeError::Page("Error interno".into()))?;
-        let user = match record {
-            Some(r) if ok && !r.user.disabled => r.user,
-            _ => {
-                let _ = self
-                    .throttle
-                    .fail(&user_key, self.config.login_failures_per_user);
-                let _ = self
-                    .throttle
-                    .fail(&ip_key, self.config.login_failures_per_ip);
-                self.record_denied(
-                    &caller,
-                    modules::OAUTH,
-                    username.trim(),
-                    "autorización: usuario o contraseña incorrectos",
-                )
-                .await;
+            .map_err(internal)?
+        {
+            Ok(user) => user,
+            Err(PasswordRefused::Throttled(retry_after)) => {
+                return Err(AuthorizeError::TooManyRequests { retry_after });
+            }
+            // The page answers at once; the throttle still counts the failure.
+            Err(PasswordRefused::Wrong(_)) => {
                 return Ok(AuthorizeOutcome::LoginFailed(
                     Box::new(prompt),
                     "Usuario o contraseña incorrectos".into(),
                 ));
             }
         };
-        self.throttle.succeed(&user_key);
         if !approve {
             return Ok(AuthorizeOutcome::Redirect(error_redirect(
                 request,

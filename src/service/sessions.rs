@@ -3,35 +3,54 @@
 use super::*;
 use crate::domain::secret::SecretText;
 
+/// Why a username and password were refused.
+pub(crate) enum PasswordRefused {
+    /// The username or the address is refused for this many seconds.
+    Throttled(u64),
+    /// Wrong, unknown or disabled; the throttle asks to hold the answer back this long.
+    Wrong(std::time::Duration),
+}
+
+/// What a refusal is audited as, per place that asks for a password.
+pub(crate) struct PasswordDenials {
+    pub module: &'static str,
+    pub throttled: &'static str,
+    pub wrong: &'static str,
+}
+
 impl Service {
-    pub async fn login(
+    /// The enabled user with this username and password: the one check behind console
+    /// login and the authorization page. Throttled per username and per address; an unknown
+    /// username costs an argon2 verification like a wrong password; each refusal audited.
+    pub(crate) async fn check_password(
         &self,
         caller: &Caller,
-        request: LoginRequest,
-    ) -> ServiceResult<LoginResponse> {
-        let user_key = format!("login-user:{}", request.username.trim().to_lowercase());
+        username: &str,
+        password: String,
+        denials: &PasswordDenials,
+    ) -> ServiceResult<Result<User, PasswordRefused>> {
+        let username = username.trim();
+        let user_key = format!("login-user:{}", username.to_lowercase());
         let ip_key = format!("login-ip:{}", caller.ip);
         for key in [&user_key, &ip_key] {
             if let Err(retry_after) = self.throttle.check(key) {
-                self.record_denied(
-                    caller,
-                    modules::SESSION,
-                    request.username.trim(),
-                    "inicio de sesión frenado",
-                )
-                .await;
-                return Err(ServiceError::TooManyRequests { retry_after });
+                self.record_denied(caller, denials.module, username, denials.throttled)
+                    .await;
+                return Ok(Err(PasswordRefused::Throttled(retry_after)));
             }
         }
-        let record = match self.store.user_by_username(request.username.trim()).await {
+        let record = match self.store.user_by_username(username).await {
             Ok(record) => Some(record),
             Err(StoreError::NotFound) => None,
             Err(other) => return Err(other.into()),
         };
         let stored = record.as_ref().map(|r| r.password_hash.clone());
-        let password_ok = passwords::verify(request.password, stored).await?;
-        let user = match record {
-            Some(r) if password_ok && !r.user.disabled => r.user,
+        let password_ok = passwords::verify(password, stored).await?;
+        match record {
+            Some(r) if password_ok && !r.user.disabled => {
+                self.throttle.succeed(&user_key);
+                Ok(Ok(r.user))
+            }
             _ => {
                 let delay = self
                     .throttle
@@ -39,18 +58,36 @@ impl Service {
                 let _ = self
                     .throttle
                     .fail(&ip_key, self.config.login_failures_per_ip);
-                self.record_denied(
-                    caller,
-                    modules::SESSION,
-                    request.username.trim(),
-                    "usuario o contraseña incorrectos",
-                )
-                .await;
+                self.record_denied(caller, denials.module, username, denials.wrong)
+                    .await;
+                Ok(Err(PasswordRefused::Wrong(delay)))
+            }
+        }
+    }
+
+    pub async fn login(
+        &self,
+        caller: &Caller,
+        request: LoginRequest,
+    ) -> ServiceResult<LoginResponse> {
+        let denials = PasswordDenials {
+            module: modules::SESSION,
+            throttled: "inicio de sesión frenado",
+            wrong: "usuario o contraseña incorrectos",
+        };
+        let user = match self
+            .check_password(caller, &request.username, request.password, &denials)
+            .await?
+        {
+            Ok(user) => user,
+            Err(PasswordRefused::Throttled(retry_after)) => {
+                return Err(ServiceError::TooManyRequests { retry_after });
+            }
+            Err(PasswordRefused::Wrong(delay)) => {
                 tokio::time::sleep(delay).await;
                 return Err(ServiceError::Unauthenticated);
             }
         };
-        self.throttle.succeed(&user_key);
         let token = secret::generate(SecretKind::Session);
         let digest = secret::digest(&token);
         let now = self.now();
