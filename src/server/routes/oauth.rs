@@ -52,10 +52,6 @@ fn oauth_error(err: OAuthError) -> Response {
     response
 }
 
-fn invalid_request(what: &str) -> Response {
-    oauth_error(OAuthError::InvalidRequest(what.to_string()))
-}
-
 // --- form bodies and client authentication -------------------------------------------
 
 /// The parameters of a form body: `application/x-www-form-urlencoded`, each at most once
@@ -156,6 +152,15 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
+/// The form of introspection and revocation (RFC 7662, RFC 7009): who asks and the token.
+fn token_form(headers: &HeaderMap, body: &Bytes) -> Result<(TokenCaller, String), OAuthError> {
+    let mut params = form_params(headers, body)?;
+    let caller = token_caller(headers, &mut params)?;
+    let token = take(&mut params, "token")
+        .ok_or_else(|| OAuthError::InvalidRequest("Falta token".into()))?;
+    Ok((caller, token))
+}
+
 /// Who calls introspection or revocation: a consumer, or a console session.
 fn token_caller(
     headers: &HeaderMap,
@@ -248,16 +253,9 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut params = match form_params(&headers, &body) {
-        Ok(p) => p,
+    let (caller, token) = match token_form(&headers, &body) {
+        Ok(parts) => parts,
         Err(err) => return oauth_error(err),
-    };
-    let caller = match token_caller(&headers, &mut params) {
-        Ok(c) => c,
-        Err(err) => return oauth_error(err),
-    };
-    let Some(token) = take(&mut params, "token") else {
-        return invalid_request("Falta token");
     };
     match state.service.introspect(ip, &caller, &token).await {
         Ok(answer) => super::no_store(Json(answer)),
@@ -279,16 +277,9 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut params = match form_params(&headers, &body) {
-        Ok(p) => p,
+    let (caller, token) = match token_form(&headers, &body) {
+        Ok(parts) => parts,
         Err(err) => return oauth_error(err),
-    };
-    let caller = match token_caller(&headers, &mut params) {
-        Ok(c) => c,
-        Err(err) => return oauth_error(err),
-    };
-    let Some(token) = take(&mut params, "token") else {
-        return invalid_request("Falta token");
     };
     match state.service.revoke(ip, &caller, &token).await {
         Ok(()) => super::no_store(StatusCode::OK),
