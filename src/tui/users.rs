@@ -368,92 +368,89 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             ),
         tabs,
     );
-    let bold = Style::default().add_modifier(Modifier::BOLD);
-    let highlight = Style::default().add_modifier(Modifier::REVERSED);
-    if main.users_tab == 0 {
-        if !state.is_admin() {
-            frame.render_widget(
-                ratatui::widgets::Paragraph::new(lang.t("Su rol no permite ver los usuarios.")),
-                body,
-            );
-            return;
-        }
-        let rows = main.users.iter().map(|u| {
-            Row::new(vec![
-                clean(&u.username).into_owned(),
-                clean(&u.display_name).into_owned(),
-                lang.role(u.role).to_string(),
-                if u.disabled {
-                    lang.t("Deshabilitado")
-                } else {
-                    lang.t("Activo")
-                }
-                .to_string(),
-                u.created_at.format("%Y-%m-%d").to_string(),
-            ])
-        });
-        let header = Row::new(vec![
-            lang.t("Usuario"),
-            lang.t("Nombre"),
-            lang.t("Rol"),
-            lang.t("Estado"),
-            lang.t("Creado"),
-        ])
-        .style(bold);
-        let widths = [
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-            Constraint::Fill(2),
-            Constraint::Length(13),
-            Constraint::Length(10),
-        ];
-        let mut table_state = TableState::default()
-            .with_selected((!main.users.is_empty()).then_some(main.users_selected));
-        frame.render_stateful_widget(
-            Table::new(rows, widths)
-                .header(header)
-                .row_highlight_style(highlight),
-            body,
-            &mut table_state,
-        );
-    } else {
-        let rows = main.groups.iter().map(|g| {
-            Row::new(vec![
-                clean(&g.name).into_owned(),
-                clean(&g.description).into_owned(),
-                if g.read_only {
-                    lang.t("Sí")
-                } else {
-                    lang.t("No")
-                }
-                .to_string(),
-                g.permissions.len().to_string(),
-                g.consumer_count.to_string(),
-            ])
-        });
-        let header = Row::new(vec![
-            lang.t("Nombre"),
-            lang.t("Descripción"),
-            lang.t("Solo lectura"),
-            lang.t("Módulos"),
-            lang.t("Consumidores"),
-        ])
-        .style(bold);
-        let widths = [
-            Constraint::Fill(2),
-            Constraint::Fill(3),
-            Constraint::Length(12),
-            Constraint::Length(8),
-            Constraint::Length(12),
-        ];
-        let mut table_state = TableState::default()
-            .with_selected((!main.groups.is_empty()).then_some(main.groups_selected));
-        frame.render_stateful_widget(
-            Table::new(rows, widths)
-                .header(header)
-                .row_highlight_style(highlight),
-            body,
-            &mut table_state,
-        );
-    }
+    // One table, either tab: its header, rows, widths and the selected row.
+    let (header, rows, widths, selected): (Vec<&str>, Vec<Row>, [Constraint; 5], usize) =
+        if main.users_tab == 0 {
+            if !state.is_admin() {
+                frame.render_widget(
+                    ratatui::widgets::Paragraph::new(lang.t("Su rol no permite ver los usuarios.")),
+                    body,
+                );
+                return;
+            }
+            let rows = main.users.iter().map(|u| {
+                Row::new(vec![
+                    clean(&u.username).into_owned(),
+                    clean(&u.display_name).into_owned(),
+                    lang.role(u.role).to_string(),
+                    if u.disabled {
+                        lang.t("Deshabilitado")
+                    } else {
+                        lang.t("Activo")
+                    }
+                    .to_string(),
+                    u.created_at.format("%Y-%m-%d").to_string(),
+                ])
+            });
+            (
+                vec![
+                    lang.t("Usuario"),
+                    lang.t("Nombre"),
+                    lang.t("Rol"),
+                    lang.t("Estado"),
+                    lang.t("Creado"),
+                ],
+                rows.collect(),
+                [
+                    Constraint::Fill(2),
+                    Constraint::Fill(3),
+                    Constraint::Fill(2),
+                    Constraint::Length(13),
+                    Constraint::Length(10),
+                ],
+                main.users_selected,
+            )
+        } else {
+            let rows = main.groups.iter().map(|g| {
+                Row::new(vec![
+                    clean(&g.name).into_owned(),
+                    clean(&g.description).into_owned(),
+                    if g.read_only {
+                        lang.t("Sí")
+                    } else {
+                        lang.t("No")
+                    }
+                    .to_string(),
+                    g.permissions.len().to_string(),
+                    g.consumer_count.to_string(),
+                ])
+            });
+            (
+                vec![
+                    lang.t("Nombre"),
+                    lang.t("Descripción"),
+                    lang.t("Solo lectura"),
+                    lang.t("Módulos"),
+                    lang.t("Consumidores"),
+                ],
+                rows.collect(),
+                [
+                    Constraint::Fill(2),
+                    Constraint::Fill(3),
+                    Constraint::Length(12),
+                    Constraint::Length(8),
+                    Constraint::Length(12),
+                ],
+                main.groups_selected,
+            )
+        };
+    let mut table_state =
+        TableState::default().with_selected((!rows.is_empty()).then_some(selected));
+    frame.render_stateful_widget(
+        Table::new(rows, widths)
+            .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+            .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
+        body,
+        &mut table_state,
+    );
 }
