@@ -1,25 +1,11 @@
 //! The binary's own commands: `setup` for scripted first runs and `serve` driven over HTTP.
 
-use consola::client::Client;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod binary;
 
-fn consola() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_consola"));
-    // No configuration file of the machine's user, nor its settings from the environment.
-    command.env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
-    for var in [
-        "CONSOLA_CONFIG",
-        "CONSOLA_SERVER",
-        "CONSOLA_DATA_DIR",
-        "CONSOLA_LISTEN",
-        "CONSOLA_DATABASE_URL",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
+use binary::{consola, served_url};
+use consola::client::Client;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 #[test]
 fn help_answers() {
@@ -103,19 +89,6 @@ async fn setup_then_serve_on_the_same_data_directory() {
     assert_eq!(me.display_name, "Jefa de Planta");
     let _ = server.kill();
     let _ = server.wait();
-}
-
-/// Reads `serve`'s stdout until it prints its URL.
-fn served_url(server: &mut std::process::Child) -> String {
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(Instant::now() < deadline, "serve did not print its URL");
-        let line = lines.next().expect("serve printed its URL").unwrap();
-        if let Some(url) = line.strip_prefix("consola escuchando en ") {
-            return url.to_string();
-        }
-    }
 }
 
 /// Runs `serve` until it prints its URL, stops it and returns the URL.

@@ -3,14 +3,16 @@
 //! write is there, every acknowledged secret still gets a token, and SQLite's integrity
 //! check passes. Five kill points.
 
+mod binary;
+
+use binary::{consola, served_url};
 use consola::client::Client;
 use consola::domain::*;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 
 const WRITERS: usize = 4;
@@ -18,9 +20,7 @@ const KILL_POINTS: usize = 5;
 const PASSWORD: &str = "contraseña segura";
 
 fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consola"))
-        // No configuration file of the machine's user.
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+    let mut child = consola()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(data)
@@ -28,19 +28,8 @@ fn serve(data: &Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(url) = line.strip_prefix("consola escuchando en ") {
-            // Keep draining stdout so the child never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return (child, url.to_string());
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("serve printed no URL");
+    let url = served_url(&mut child);
+    (child, url)
 }
 
 /// What the server acknowledged, per consumer.

@@ -3,12 +3,13 @@
 //! database files (with the WAL), the server's log at its most verbose level and the audit
 //! table finds none of them in clear. Key files are mode 0600.
 
+mod binary;
+
+use binary::{consola, served_url};
 use consola::client::Client;
 use consola::domain::*;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 const PASSWORD: &str = "contraseña segura";
 
@@ -24,9 +25,7 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
     let data = dir.path().join("data");
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consola"))
-        // No configuration file of the machine's user.
-        .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+    let mut child = consola()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg("--data-dir")
         .arg(&data)
@@ -35,15 +34,7 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
         .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let url = loop {
-        assert!(Instant::now() < deadline);
-        let line = lines.next().unwrap().unwrap();
-        if let Some(url) = line.strip_prefix("consola escuchando en ") {
-            break url.to_string();
-        }
-    };
+    let url = served_url(&mut child);
     let anonymous = Client::new(&url).unwrap();
     anonymous
         .setup(
