@@ -167,6 +167,18 @@ pub(crate) struct CachedClient {
     pub scopes: BTreeSet<String>,
 }
 
+impl CachedClient {
+    /// The scopes of a space-separated `scope` that the consumer's group still grants: a
+    /// grant or token never outlives the group it came from.
+    fn still_granted(&self, scope: &str) -> BTreeSet<String> {
+        scope
+            .split(' ')
+            .filter(|s| self.scopes.contains(*s))
+            .map(String::from)
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct ClientCut {
     disabled: bool,
@@ -778,12 +790,7 @@ impl Service {
             return Err(invalid("code_verifier no corresponde al code_challenge"));
         }
         // The group may have shrunk since the consent.
-        let scopes: BTreeSet<String> = record
-            .scope
-            .split(' ')
-            .filter(|s| client.scopes.contains(*s))
-            .map(String::from)
-            .collect();
+        let scopes = client.still_granted(&record.scope);
         self.issue(
             client,
             &join_scopes(&scopes),
@@ -843,12 +850,7 @@ impl Service {
             self.store.revoke_refresh_family(old.family_id).await?;
             return Err(invalid("refresh_token vencido"));
         }
-        let granted: BTreeSet<String> = old
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty() && client.scopes.contains(*s))
-            .map(String::from)
-            .collect();
+        let granted = client.still_granted(&old.scope);
         let scopes = match request.scope.as_deref() {
             Some(asked) if !asked.trim().is_empty() => {
                 narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
@@ -950,14 +952,7 @@ impl Service {
     /// cached. If the database cannot answer, the token keeps the scopes it was issued.
     async fn with_current_scopes(&self, mut claims: AccessClaims) -> AccessClaims {
         match self.cached_client(&claims.sub).await {
-            Ok(Some(client)) => {
-                let scopes: Vec<&str> = claims
-                    .scopes()
-                    .into_iter()
-                    .filter(|s| client.scopes.contains(*s))
-                    .collect();
-                claims.scope = scopes.join(" ");
-            }
+            Ok(Some(client)) => claims.scope = join_scopes(&client.still_granted(&claims.scope)),
             Ok(None) => claims.scope.clear(),
             Err(err) => {
                 tracing::warn!(error = %err, "current scopes unavailable; using the token's own");
