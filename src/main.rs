@@ -80,11 +80,16 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("no se pudo iniciar el runtime")
-        .and_then(|runtime| runtime.block_on(run(cli)));
+    // The file first, before the runtime: a bad one stops here, before anything is created.
+    let result = config::load(cli.config.as_deref())
+        .map_err(anyhow::Error::from)
+        .and_then(|(file, _)| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("no se pudo iniciar el runtime")?;
+            runtime.block_on(run(cli, file))
+        });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
@@ -95,9 +100,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    // The file first: a bad one stops here, before anything is created.
-    let (file, _) = config::load(cli.config.as_deref())?;
+async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
     let data_dir = match cli.data_dir.clone().or(file.data_dir) {
         Some(dir) => dir,
         None => default_data_dir()?,

@@ -205,7 +205,7 @@ pub struct Service {
     /// Accepts setup from beyond loopback while no user exists; cleared after setup.
     setup_token: Mutex<Option<String>>,
     /// Keys of access tokens.
-    keys: TokenKeys,
+    keys: Arc<TokenKeys>,
     /// Token state kept in memory: credentials cache, revocations, pending counts.
     tokens: tokens::TokenState,
 }
@@ -228,14 +228,14 @@ impl Service {
             config,
             throttle: Throttle::new(),
             setup_token: Mutex::new(None),
-            keys: TokenKeys::ephemeral(),
+            keys: Arc::new(TokenKeys::ephemeral()),
             tokens: tokens::TokenState::default(),
         }
     }
 
     /// The same service with these token keys (persisted ones, from the data directory).
     pub fn with_token_keys(mut self, keys: TokenKeys) -> Service {
-        self.keys = keys;
+        self.keys = Arc::new(keys);
         self
     }
 

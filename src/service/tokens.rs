@@ -297,7 +297,11 @@ impl Service {
     /// the previous ones still verify until the key falls out of the kept set. Audited.
     pub async fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<Vec<SigningKeyInfo>> {
         self.super_admin(caller)?;
-        let kid = self.keys.rotate(self.now(), self.config.access_token_ttl)?;
+        // Writing and syncing the key file blocks: off the async workers.
+        let (keys, now, ttl) = (self.keys.clone(), self.now(), self.config.access_token_ttl);
+        let kid = tokio::task::spawn_blocking(move || keys.rotate(now, ttl))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??;
         let event = self.audit(
             caller,
             AuditAction::Rotate,
