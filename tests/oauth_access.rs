@@ -29,12 +29,7 @@ async fn reportes_story_reads_reports_and_nothing_else() {
             TokenFormat::Opaque,
         )
         .await;
-    let (id, secret) = creds(&c);
-    let token = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let token = h.token(&c).await;
     assert_eq!(token.scope, "reports:view");
     let access = h
         .anon
@@ -56,12 +51,7 @@ async fn reportes_story_reads_reports_and_nothing_else() {
 async fn protected_endpoint_answers_rfc_6750() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
-    let (id, secret) = creds(&c);
-    let token = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let token = h.token(&c).await;
     let url = |m: &str| format!("{}/api/v1/modules/{m}/access", h.url());
     let http = raw();
 
@@ -132,11 +122,7 @@ async fn expired_tokens_are_refused_and_inactive() {
     .await;
     let c = h.reports_consumer(TokenFormat::Jwt).await;
     let (id, secret) = creds(&c);
-    let token = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let token = h.token(&c).await;
     assert!(
         h.anon
             .module_access(&token.access_token, "reports")
@@ -188,11 +174,7 @@ async fn introspection_shapes() {
     let b = h.reports_consumer(TokenFormat::Jwt).await;
     let (a_id, a_secret) = creds(&a);
     let (b_id, b_secret) = creds(&b);
-    let a_token = h
-        .anon
-        .token_client_credentials(a_id, a_secret, None)
-        .await
-        .unwrap();
+    let a_token = h.token(&a).await;
     let a_basic = consola::client::Client::basic_header(a_id, a_secret);
     let b_basic = consola::client::Client::basic_header(b_id, b_secret);
 
@@ -295,16 +277,8 @@ async fn revocation_is_immediate_durable_and_quiet_about_unknown_tokens() {
     let b = h.reports_consumer(TokenFormat::Opaque).await;
     let (a_id, a_secret) = creds(&a);
     let (b_id, b_secret) = creds(&b);
-    let first = h
-        .anon
-        .token_client_credentials(a_id, a_secret, None)
-        .await
-        .unwrap();
-    let second = h
-        .anon
-        .token_client_credentials(a_id, a_secret, None)
-        .await
-        .unwrap();
+    let first = h.token(&a).await;
+    let second = h.token(&a).await;
 
     // Unknown tokens: 200.
     h.anon
@@ -358,11 +332,7 @@ async fn revocation_is_immediate_durable_and_quiet_about_unknown_tokens() {
     );
 
     // An admin session may revoke any token.
-    let third = h
-        .anon
-        .token_client_credentials(a_id, a_secret, None)
-        .await
-        .unwrap();
+    let third = h.token(&a).await;
     h.admin
         .revoke(third.access_token.expose(), None)
         .await
@@ -520,11 +490,7 @@ async fn jwt_tokens_verify_with_jwks_and_survive_key_rotation() {
         vec![kid2.as_str(), kid1.as_str()],
         "new key first, old kept"
     );
-    let second = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let second = h.token(&c).await;
     let (kid, _) = verify_with_jwks(&h, second.access_token.expose()).await;
     assert_eq!(kid, kid2);
     assert!(
@@ -567,18 +533,9 @@ async fn opaque_tokens_validate_without_the_database() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = creds(&c);
-    let token = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let token = h.token(&c).await;
     let jwt_consumer = h.reports_consumer(TokenFormat::Jwt).await;
-    let (jid, jsecret) = creds(&jwt_consumer);
-    let jwt = h
-        .anon
-        .token_client_credentials(jid, jsecret, None)
-        .await
-        .unwrap();
+    let jwt = h.token(&jwt_consumer).await;
 
     h.server.store().close().await;
     // The database is gone for real: anything that reads it fails now.
@@ -603,11 +560,7 @@ async fn opaque_tokens_validate_without_the_database() {
         .unwrap();
     assert!(seen.active);
     // Issuing more tokens needs no database either.
-    let again = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let again = h.token(&c).await;
     assert!(
         h.anon
             .module_access(&again.access_token, "reports")
@@ -854,10 +807,6 @@ async fn a_group_that_loses_a_module_takes_it_from_live_tokens() {
         .unwrap();
     assert_eq!(seen.scope.as_deref(), Some("reports:view"));
     // A new token gets the group as it is now.
-    let fresh = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let fresh = h.token(&c).await;
     assert_eq!(fresh.scope, "assets:view reports:view");
 }

@@ -229,11 +229,7 @@ async fn scopes_default_to_the_group_and_narrow_on_request() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = creds(&c);
-    let all = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let all = h.token(&c).await;
     assert_eq!(all.scope, "assets:view reports:report reports:view");
     let narrow = h
         .anon
@@ -329,12 +325,7 @@ async fn grace_window_accepts_both_secrets_then_only_the_new_one() {
 async fn rotation_keeps_tokens_unless_told_to_revoke_them() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Jwt).await;
-    let (id, secret) = creds(&c);
-    let kept = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let kept = h.token(&c).await;
     let rotated = h
         .admin
         .rotate_secret(c.consumer.id, &RotateSecret::default())
@@ -370,11 +361,7 @@ async fn disabling_and_deleting_cut_credentials_and_tokens_at_once() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = creds(&c);
-    let token = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let token = h.token(&c).await;
     let off = h
         .admin
         .update_consumer(
@@ -605,12 +592,7 @@ async fn expires_in_is_configurable() {
     })
     .await;
     let c = h.reports_consumer(TokenFormat::Jwt).await;
-    let (id, secret) = creds(&c);
-    let token = h
-        .anon
-        .token_client_credentials(id, secret, None)
-        .await
-        .unwrap();
+    let token = h.token(&c).await;
     assert_eq!(token.expires_in, 120);
     let seen = h
         .admin

@@ -150,6 +150,17 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// A client_credentials token for `c`, with all its group's scopes.
+    pub async fn token(&self, c: &CreatedConsumer) -> consola::domain::oauth::TokenResponse {
+        let (id, secret) = creds(c);
+        self.anon
+            .token_client_credentials(id, secret, None)
+            .await
+            .expect("token")
+    }
+}
+
 pub fn creds(c: &CreatedConsumer) -> (&str, &SecretText) {
     (c.consumer.client_id.as_str(), &c.client_secret)
 }
