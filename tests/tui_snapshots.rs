@@ -7,7 +7,7 @@ use consola::domain::secret::SecretText;
 use consola::domain::*;
 use consola::tui::Lang;
 use consola::tui::api::Response;
-use crossterm::event::{KeyCode, KeyModifiers};
+use crossterm::event::KeyCode;
 use support::*;
 
 fn snap(name: &str, state: &consola::tui::state::State) {
@@ -19,40 +19,25 @@ fn snap(name: &str, state: &consola::tui::state::State) {
 
 #[test]
 fn setup_screen() {
-    let mut state = new_state(Lang::Es);
-    ok(
-        &mut state,
-        "SetupStatus",
-        Response::SetupStatus(SetupStatus { needed: true }),
-    );
+    let mut state = first_screen(Lang::Es, true);
     type_text(&mut state, "FRACTTAL - Activación");
     snap("setup", &state);
 }
 
 #[test]
 fn login_screen_after_wrong_password() {
-    let mut state = new_state(Lang::Es);
-    ok(
-        &mut state,
-        "SetupStatus",
-        Response::SetupStatus(SetupStatus { needed: false }),
-    );
+    let mut state = first_screen(Lang::Es, false);
     type_text(&mut state, "ana");
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "incorrecta");
-    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    ctrl_s(&mut state);
     answer(&mut state, "Login", Err(problem(401, &[])));
     snap("login_error", &state);
 }
 
 #[test]
 fn english_login() {
-    let mut state = new_state(Lang::En);
-    ok(
-        &mut state,
-        "SetupStatus",
-        Response::SetupStatus(SetupStatus { needed: false }),
-    );
+    let state = first_screen(Lang::En, false);
     snap("login_en", &state);
 }
 
@@ -122,7 +107,7 @@ fn consumer_modal_new_errors_and_created() {
     press(&mut state, KeyCode::Right);
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "ERP Central");
-    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    ctrl_s(&mut state);
     answer(
         &mut state,
         "CreateConsumer",
@@ -142,7 +127,7 @@ fn consumer_modal_new_errors_and_created() {
     press(&mut state, KeyCode::Char('+'));
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "Nuevo ERP");
-    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    ctrl_s(&mut state);
     ok(
         &mut state,
         "CreateConsumer",
@@ -162,7 +147,7 @@ fn consumer_edit_rotate_delete() {
     press(&mut state, KeyCode::Esc);
     press(&mut state, KeyCode::Char('r'));
     snap("consumer_rotate", &state);
-    press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    ctrl_s(&mut state);
     ok(
         &mut state,
         "RotateSecret",

@@ -12,18 +12,9 @@ use consola::tui::state::{Modal, Page as Screen, Phase, SECTION_API};
 use crossterm::event::{KeyCode, KeyModifiers};
 use support::*;
 
-fn ctrl_s(state: &mut consola::tui::state::State) {
-    press_mod(state, KeyCode::Char('s'), KeyModifiers::CONTROL);
-}
-
 #[test]
 fn first_run_setup_checks_passwords_then_goes_to_login() {
-    let mut state = new_state(Lang::Es);
-    ok(
-        &mut state,
-        "SetupStatus",
-        Response::SetupStatus(SetupStatus { needed: true }),
-    );
+    let mut state = first_screen(Lang::Es, true);
     type_text(&mut state, "Cuenta");
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "ana");
@@ -63,12 +54,7 @@ fn first_run_setup_checks_passwords_then_goes_to_login() {
 
 #[test]
 fn wrong_password_keeps_the_username() {
-    let mut state = new_state(Lang::Es);
-    ok(
-        &mut state,
-        "SetupStatus",
-        Response::SetupStatus(SetupStatus { needed: false }),
-    );
+    let mut state = first_screen(Lang::Es, false);
     type_text(&mut state, "ana");
     press(&mut state, KeyCode::Enter);
     type_text(&mut state, "mala");
@@ -401,7 +387,7 @@ fn read_only_and_admin_get_no_consumer_writes_or_secrets() {
         assert!(screen.contains("CLAVE-FICTICIA-00000000000000000"));
         assert!(!screen.contains("Secreto") && !screen.contains("Guardar"));
         type_text(&mut state, "xyz");
-        press_mod(&mut state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+        ctrl_s(&mut state);
         assert!(state.pending.is_empty(), "{role:?}: {:?}", state.pending);
         assert!(state.main().unwrap().modal.is_none(), "Ctrl+S closes it");
         press(&mut state, KeyCode::Enter);

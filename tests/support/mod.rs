@@ -73,6 +73,24 @@ pub fn problem(status: u16, errors: &[(&str, &str)]) -> consola::client::ClientE
     })
 }
 
+/// The first screen once the server answered whether setup is needed: setup or login.
+pub fn first_screen(lang: Lang, setup_needed: bool) -> State {
+    let mut state = new_state(lang);
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus {
+            needed: setup_needed,
+        }),
+    );
+    state
+}
+
+/// Ctrl+S: Guardar in any form.
+pub fn ctrl_s(state: &mut State) {
+    press_mod(state, KeyCode::Char('s'), KeyModifiers::CONTROL);
+}
+
 pub fn press(state: &mut State, code: KeyCode) {
     press_mod(state, code, KeyModifiers::NONE);
 }
@@ -133,12 +151,7 @@ pub fn modules() -> Vec<Module> {
 
 /// A signed-in state at the dashboard, with groups and modules loaded.
 pub fn signed_in(role: Role) -> State {
-    let mut state = new_state(Lang::Es);
-    ok(
-        &mut state,
-        "SetupStatus",
-        Response::SetupStatus(SetupStatus { needed: false }),
-    );
+    let mut state = first_screen(Lang::Es, false);
     let login = LoginResponse {
         token: SecretText::new("consola_st_SESION-FICTICIA".into()),
         expires_at: at(),
