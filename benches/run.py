@@ -197,34 +197,26 @@ def target_list():
     """Consumer list: p99 of a first and a deep page, 1,000,000 consumers vs 1,000."""
     figures = {}
     for count in (1_000, 1_000_000):
-        with tempfile.TemporaryDirectory() as tmp:
-            data = os.path.join(tmp, "data")
-            server = consola_serve(data)
-            token = set_up(server.url)
-            group = request("POST", server.url + "/api/v1/permission-groups",
-                            {"name": "Reportes", "permissions": [{"module": "reports", "actions": ["view"]}]},
-                            token)["id"]
-            server.stop()
-            log(f"seeding {count} consumers")
-            seed_consumers(os.path.join(data, "consola.db"), group, count)
-            server = consola_serve(data)
-            token = login(server.url)
-            auth = "Authorization: Bearer " + token
-            first = server.url + "/api/v1/consumers?limit=100"
-            middle = request("GET", server.url + "/api/v1/consumers?limit=500", token=token)
-            # A deep cursor: walk to about the middle with the largest pages, then page there.
-            cursor = middle["next_cursor"]
-            if count > 1000:
-                con = sqlite3.connect(os.path.join(data, "consola.db"))
-                cursor = con.execute("SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET ?",
-                                     (count // 2,)).fetchone()[0]
-                con.close()
-            deep = server.url + "/api/v1/consumers?limit=100&cursor=" + cursor
-            figures[count] = {
-                "first": wrk(first, headers=[auth]),
-                "deep": wrk(deep, headers=[auth]),
-            }
-            server.stop()
+        # The data directories are shared with the console targets: 1M is seeded once a run.
+        data = prepared(count)
+        server = consola_serve(data)
+        token = login(server.url)
+        auth = "Authorization: Bearer " + token
+        first = server.url + "/api/v1/consumers?limit=100"
+        middle = request("GET", server.url + "/api/v1/consumers?limit=500", token=token)
+        # A deep cursor: walk to about the middle with the largest pages, then page there.
+        cursor = middle["next_cursor"]
+        if count > 1000:
+            con = sqlite3.connect(os.path.join(data, "consola.db"))
+            cursor = con.execute("SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET ?",
+                                 (count // 2,)).fetchone()[0]
+            con.close()
+        deep = server.url + "/api/v1/consumers?limit=100&cursor=" + cursor
+        figures[count] = {
+            "first": wrk(first, headers=[auth]),
+            "deep": wrk(deep, headers=[auth]),
+        }
+        server.stop()
     for page in ("first", "deep"):
         small = figures[1_000][page][2]
         large = figures[1_000_000][page][2]
@@ -335,13 +327,13 @@ def target_token():
            f"that handler reaches {ceiling:.0%} of the raw signing rate")
 
 
-PREPARED = {}  # count → data dir, shared by the console targets of one run
+PREPARED = {}  # count → data dir, shared by the list and console targets of one run
 PREPARED_ROOT = None
 
 
 def prepared(count):
     """A data directory with the account `bench`, one permission group and `count` consumers.
-    Made once per run and shared by the console targets."""
+    Made once per run and shared by the list and console targets."""
     global PREPARED_ROOT
     if count in PREPARED:
         return PREPARED[count]
