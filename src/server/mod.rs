@@ -7,7 +7,7 @@ pub mod openapi;
 pub mod problem;
 pub mod routes;
 
-use crate::service::{Clock, Service, ServiceConfig, SystemClock, TokenKeys, Vault};
+use crate::service::{Clock, Service, ServiceConfig, ServiceError, SystemClock, TokenKeys, Vault};
 use crate::store::{SqliteStore, Store};
 use anyhow::Context;
 use axum::Router;
@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .route("/healthz", get(session::healthz))
+        .route("/readyz", get(session::readyz))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/introspect", post(oauth::introspect))
         .route("/oauth/revoke", post(oauth::revoke))
@@ -105,6 +106,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// A `sqlite:` URL; default: `consola.db` in the data directory.
     pub database_url: Option<String>,
+    /// A cap on the database's size, in SQLite pages of 4 KiB; past it, writes fail as on a
+    /// full disk. Tests use it to fill the database without a small filesystem.
+    pub database_max_pages: Option<u32>,
     /// When the port is taken, listen on an ephemeral one instead (the embedded server).
     pub fallback_to_ephemeral_port: bool,
     pub service: ServiceConfig,
@@ -118,6 +122,7 @@ impl ServerConfig {
             data_dir,
             listen,
             database_url: None,
+            database_max_pages: None,
             fallback_to_ephemeral_port: false,
             service: ServiceConfig::default(),
             clock: None,
@@ -185,12 +190,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     data_dir::ensure_private_dir(&config.data_dir)?;
     let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
     let store = Arc::new(match &config.database_url {
-        Some(url) => SqliteStore::open_url(url)
+        Some(url) => SqliteStore::open_url(url, config.database_max_pages)
             .await
             .with_context(|| "no se pudo abrir la base de datos".to_string())?,
         None => {
             let path = config.data_dir.join("consola.db");
-            SqliteStore::open(&path)
+            SqliteStore::open(&path, config.database_max_pages)
                 .await
                 .with_context(|| format!("no se pudo abrir {}", path.display()))?
         }
@@ -238,8 +243,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(err) = service.flush_token_stats().await {
-                    tracing::warn!(error = %err, "token counts not saved; retrying later");
+                match service.flush_token_stats().await {
+                    // The store logs a storage fault once, when it starts; the counts wait.
+                    Ok(()) | Err(ServiceError::Unavailable(_)) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "token counts not saved; retrying later")
+                    }
                 }
             }
         }

@@ -22,7 +22,7 @@ impl Modify for BearerAuth {
     info(title = "consola", description = "Consumidores OAuth, grupos de permisos, usuarios y auditoría de una cuenta CMMS."),
     modifiers(&BearerAuth),
     paths(
-        session::healthz, session::setup_status, session::setup, session::login, session::logout,
+        session::healthz, session::readyz, session::setup_status, session::setup, session::login, session::logout,
         session::me, session::change_password, session::modules,
         account::get, account::rename, account::api_key, account::api_key_secret,
         account::regenerate_api_key, account::audit, account::dashboard,

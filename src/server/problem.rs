@@ -5,6 +5,9 @@ use crate::service::ServiceError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// Seconds a client is told to wait when the database refuses work.
+pub const STORAGE_RETRY_AFTER: u64 = 5;
+
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -74,6 +77,14 @@ impl From<ServiceError> for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "too_many_requests",
                     format!("Demasiados intentos fallidos; reintente en {retry_after} s"),
+                )
+            },
+            ServiceError::Unavailable(fault) => ApiError {
+                retry_after: Some(STORAGE_RETRY_AFTER),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    fault.as_str(),
+                    fault.detail(),
                 )
             },
             ServiceError::Internal(message) => {

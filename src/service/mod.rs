@@ -22,7 +22,7 @@ pub use vault::Vault;
 
 use crate::domain::secret::{self, SecretKind};
 use crate::domain::*;
-use crate::store::{Store, StoreError};
+use crate::store::{Fault, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -54,6 +54,10 @@ pub enum ServiceError {
     /// Too many failures; try again after this many seconds (429).
     #[error("Demasiados intentos fallidos; reintente en {retry_after} s")]
     TooManyRequests { retry_after: u64 },
+    /// The database refuses work for now (a full disk, a read-only file…); nothing was
+    /// stored, and the same request may succeed later (503).
+    #[error("Almacenamiento no disponible")]
+    Unavailable(Fault),
     /// Something broke inside; the detail goes to the log, not to the caller.
     #[error("Error interno")]
     Internal(String),
@@ -80,6 +84,7 @@ impl From<StoreError> for ServiceError {
                 "permission_group_id",
                 "El grupo de permisos no existe",
             )),
+            StoreError::Unavailable(fault) => ServiceError::Unavailable(fault),
             StoreError::Backend(message) => ServiceError::Internal(message),
         }
     }
@@ -300,6 +305,11 @@ impl Service {
                 "Solo el Súper Administrador puede hacer esto",
             )),
         }
+    }
+
+    /// Whether the database answers and takes writes (readiness).
+    pub async fn ready(&self) -> ServiceResult<()> {
+        Ok(self.store.ready().await?)
     }
 
     // --- setup ------------------------------------------------------------------------

@@ -47,6 +47,9 @@ pub enum OAuthError {
     AccessDenied,
     #[error("too many failures; retry in {retry_after} s")]
     TooManyRequests { retry_after: u64 },
+    /// The database refuses work for now; nothing was stored.
+    #[error("temporarily_unavailable: {}", .0.as_str())]
+    Unavailable(Fault),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -57,6 +60,7 @@ impl From<ServiceError> for OAuthError {
             ServiceError::TooManyRequests { retry_after } => {
                 OAuthError::TooManyRequests { retry_after }
             }
+            ServiceError::Unavailable(fault) => OAuthError::Unavailable(fault),
             other => OAuthError::Internal(other.to_string()),
         }
     }
@@ -64,7 +68,10 @@ impl From<ServiceError> for OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(err: StoreError) -> Self {
-        OAuthError::Internal(err.to_string())
+        match err {
+            StoreError::Unavailable(fault) => OAuthError::Unavailable(fault),
+            other => OAuthError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -80,6 +87,7 @@ impl OAuthError {
             OAuthError::InvalidScope => "invalid_scope",
             OAuthError::AccessDenied => "access_denied",
             OAuthError::TooManyRequests { .. } => "slow_down",
+            OAuthError::Unavailable(_) => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
         }
     }
@@ -102,6 +110,7 @@ impl OAuthError {
             OAuthError::TooManyRequests { retry_after } => {
                 format!("Demasiados intentos fallidos; reintente en {retry_after} s")
             }
+            OAuthError::Unavailable(fault) => fault.detail().into(),
             OAuthError::Internal(_) => "Error interno del servidor".into(),
         }
     }

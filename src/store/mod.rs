@@ -27,8 +27,61 @@ pub enum StoreError {
     /// The row changed since the version the caller read.
     #[error("stale version")]
     Stale,
+    /// The database cannot take the operation now; nothing of it was stored.
+    #[error("storage unavailable: {}", .0.as_str())]
+    Unavailable(Fault),
     #[error("database error: {0}")]
     Backend(String),
+}
+
+/// Why the database refuses work for now. Each clears by itself once its cause is removed
+/// (space freed, permissions given back, the other process gone), so callers retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The disk, or the database's size limit, is full.
+    StorageFull,
+    /// The database file or its directory is read-only.
+    ReadOnly,
+    /// An I/O error reading or writing the database.
+    Io,
+    /// Another process holds the database's lock.
+    Locked,
+    /// The connection to the database is lost or cannot be opened.
+    Unreachable,
+}
+
+impl Fault {
+    /// Its name in logs and error codes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::StorageFull => "storage_full",
+            Fault::ReadOnly => "storage_read_only",
+            Fault::Io => "storage_io_error",
+            Fault::Locked => "storage_locked",
+            Fault::Unreachable => "storage_unreachable",
+        }
+    }
+
+    /// What the caller is told: nothing was stored, and why.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Fault::StorageFull => {
+                "Almacenamiento lleno: el cambio no se guardó; reintente cuando haya espacio libre"
+            }
+            Fault::ReadOnly => {
+                "La base de datos es de solo lectura: el cambio no se guardó; reintente más tarde"
+            }
+            Fault::Io => {
+                "Error de entrada/salida en la base de datos: el cambio no se guardó; reintente más tarde"
+            }
+            Fault::Locked => {
+                "Otro proceso bloquea la base de datos: el cambio no se guardó; reintente más tarde"
+            }
+            Fault::Unreachable => {
+                "La base de datos no responde: el cambio no se guardó; reintente más tarde"
+            }
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -325,4 +378,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<ConsumerTokenState>>;
+
+    // health
+    /// `Ok` when the database answers and, after a write failed, takes writes again.
+    async fn ready(&self) -> StoreResult<()>;
 }

@@ -10,8 +10,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+mod writer;
+
+use writer::Writer;
+
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: Writer,
     reader: SqlitePool,
 }
 
@@ -47,7 +51,38 @@ fn backend(err: sqlx::Error) -> StoreError {
             return StoreError::InvalidReference;
         }
     }
-    StoreError::Backend(err.to_string())
+    match fault_of(&err) {
+        Some(fault) => StoreError::Unavailable(fault),
+        None => StoreError::Backend(err.to_string()),
+    }
+}
+
+/// The storage faults among SQLite's result codes (their primary code, the low byte): each
+/// one clears when its cause is removed, so the caller is told to retry.
+fn fault_of(err: &sqlx::Error) -> Option<Fault> {
+    const SQLITE_BUSY: i64 = 5;
+    const SQLITE_LOCKED: i64 = 6;
+    const SQLITE_READONLY: i64 = 8;
+    const SQLITE_IOERR: i64 = 10;
+    const SQLITE_FULL: i64 = 13;
+    const SQLITE_CANTOPEN: i64 = 14;
+    match err {
+        sqlx::Error::Database(db) => {
+            let code: i64 = db.code()?.parse().ok()?;
+            match code & 0xff {
+                SQLITE_FULL => Some(Fault::StorageFull),
+                SQLITE_READONLY => Some(Fault::ReadOnly),
+                SQLITE_IOERR | SQLITE_CANTOPEN => Some(Fault::Io),
+                SQLITE_BUSY | SQLITE_LOCKED => Some(Fault::Locked),
+                _ => None,
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Some(Fault::Unreachable),
+        _ => None,
+    }
 }
 
 fn uuid_of(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
@@ -178,32 +213,36 @@ fn audit_of(row: &SqliteRow) -> StoreResult<AuditEvent> {
 
 impl SqliteStore {
     /// Opens (creating if needed, mode 0600) the database file and applies migrations.
-    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+    pub async fn open(path: &Path, max_pages: Option<u32>) -> StoreResult<SqliteStore> {
         create_private_file(path)?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
+        Self::connect(SqliteConnectOptions::new().filename(path), max_pages).await
     }
 
     /// Opens a `sqlite:` URL (e.g. `sqlite::memory:` is not supported: readers would not
     /// share it; use a file).
-    pub async fn open_url(url: &str) -> StoreResult<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(backend)?
+    pub async fn open_url(url: &str, max_pages: Option<u32>) -> StoreResult<SqliteStore> {
+        Self::connect(
+            SqliteConnectOptions::from_str(url).map_err(backend)?,
+            max_pages,
+        )
+        .await
+    }
+
+    /// `max_pages` caps the database's size (`PRAGMA max_page_count`, pages of 4 KiB): a
+    /// write that needs more fails as on a full disk.
+    async fn connect(
+        options: SqliteConnectOptions,
+        max_pages: Option<u32>,
+    ) -> StoreResult<SqliteStore> {
+        let mut options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        Self::connect(options).await
-    }
-
-    async fn connect(options: SqliteConnectOptions) -> StoreResult<SqliteStore> {
+        if let Some(pages) = max_pages {
+            options = options.pragma("max_page_count", pages.to_string());
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -218,17 +257,16 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(backend)?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer: Writer::new(writer),
+            reader,
+        })
     }
 
     /// Closes both pools, checkpointing the WAL.
     pub async fn close(&self) {
         self.reader.close().await;
-        self.writer.close().await;
-    }
-
-    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.writer.begin().await.map_err(backend)
+        self.writer.pool().close().await;
     }
 }
 
@@ -264,28 +302,30 @@ impl Store for SqliteStore {
         user: &UserRecord,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&mut *tx)
+        self.writer.transaction(async |tx| {
+            let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if users > 0 {
+                return Err(StoreError::Duplicate("account"));
+            }
+            sqlx::query(
+                "INSERT INTO account (id, name, created_at, api_key, api_secret_sealed, api_key_created_at)
+                 VALUES (1, ?, ?, ?, ?, ?)",
+            )
+            .bind(&account.account.name)
+            .bind(ms(account.account.created_at))
+            .bind(&account.api_key)
+            .bind(&account.api_secret_sealed)
+            .bind(ms(account.api_key_created_at))
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        if users > 0 {
-            return Err(StoreError::Duplicate("account"));
-        }
-        sqlx::query(
-            "INSERT INTO account (id, name, created_at, api_key, api_secret_sealed, api_key_created_at)
-             VALUES (1, ?, ?, ?, ?, ?)",
-        )
-        .bind(&account.account.name)
-        .bind(ms(account.account.created_at))
-        .bind(&account.api_key)
-        .bind(&account.api_secret_sealed)
-        .bind(ms(account.api_key_created_at))
-        .execute(&mut *tx)
+            insert_user_row(tx, user).await?;
+            insert_audit(tx, audit).await
+        })
         .await
-        .map_err(backend)?;
-        insert_user_row(&mut tx, user).await?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn account(&self) -> StoreResult<AccountRecord> {
@@ -307,23 +347,25 @@ impl Store for SqliteStore {
     }
 
     async fn rename_account(&self, name: &str, audit: &NewAuditEvent) -> StoreResult<Account> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE account SET name = ? WHERE id = 1")
-            .bind(name)
-            .execute(&mut *tx)
+        self.writer
+            .transaction(async |tx| {
+                let done = sqlx::query("UPDATE account SET name = ? WHERE id = 1")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                found(&done)?;
+                insert_audit(tx, audit).await?;
+                let row = sqlx::query("SELECT name, created_at FROM account WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                Ok(Account {
+                    name: row.try_get("name").map_err(backend)?,
+                    created_at: from_ms(row.try_get("created_at").map_err(backend)?),
+                })
+            })
             .await
-            .map_err(backend)?;
-        found(&done)?;
-        insert_audit(&mut tx, audit).await?;
-        let row = sqlx::query("SELECT name, created_at FROM account WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Account {
-            name: row.try_get("name").map_err(backend)?,
-            created_at: from_ms(row.try_get("created_at").map_err(backend)?),
-        })
     }
 
     async fn replace_api_key(
@@ -333,23 +375,28 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE account SET api_key = ?, api_secret_sealed = ?, api_key_created_at = ? WHERE id = 1",
-        )
-        .bind(key)
-        .bind(sealed_secret)
-        .bind(ms(at))
-        .execute(&mut *tx)
+        self.writer.transaction(async |tx| {
+            sqlx::query(
+                "UPDATE account SET api_key = ?, api_secret_sealed = ?, api_key_created_at = ? WHERE id = 1",
+            )
+            .bind(key)
+            .bind(sealed_secret)
+            .bind(ms(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            insert_audit(tx, audit).await
+        })
         .await
-        .map_err(backend)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn insert_user(&self, user: &UserRecord, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        insert_user_row(&mut tx, user).await?;
-        audit_and_commit(tx, audit).await
+        self.writer
+            .transaction(async |tx| {
+                insert_user_row(tx, user).await?;
+                insert_audit(tx, audit).await
+            })
+            .await
     }
 
     async fn user(&self, id: Uuid) -> StoreResult<UserRecord> {
@@ -390,35 +437,37 @@ impl Store for SqliteStore {
         expected_version: i64,
         audit: &NewAuditEvent,
     ) -> StoreResult<User> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET display_name = ?, role = ?, password_hash = ?, disabled = ?,
-                 updated_at = ?, version = version + 1
-             WHERE id = ? AND version = ?",
-        )
-        .bind(&user.user.display_name)
-        .bind(user.user.role.as_str())
-        .bind(&user.password_hash)
-        .bind(user.user.disabled as i64)
-        .bind(ms(user.user.updated_at))
-        .bind(user.user.id.to_string())
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(missing_or_stale(&mut tx, "users", user.user.id).await);
-        }
-        insert_audit(&mut tx, audit).await?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id = ?"
-        )))
-        .bind(user.user.id.to_string())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        user_of(&row).map(|u| u.user)
+        self.writer
+            .transaction(async |tx| {
+                let done = sqlx::query(
+                    "UPDATE users SET display_name = ?, role = ?, password_hash = ?, disabled = ?,
+                     updated_at = ?, version = version + 1
+                 WHERE id = ? AND version = ?",
+                )
+                .bind(&user.user.display_name)
+                .bind(user.user.role.as_str())
+                .bind(&user.password_hash)
+                .bind(user.user.disabled as i64)
+                .bind(ms(user.user.updated_at))
+                .bind(user.user.id.to_string())
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if done.rows_affected() == 0 {
+                    return Err(missing_or_stale(tx, "users", user.user.id).await);
+                }
+                insert_audit(tx, audit).await?;
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id = ?"
+                )))
+                .bind(user.user.id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                user_of(&row).map(|u| u.user)
+            })
+            .await
     }
 
     async fn transfer_super_admin(
@@ -428,42 +477,48 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        // Demote first: the partial unique index allows one super_admin at any instant.
-        let demoted = sqlx::query(
-            "UPDATE users SET role = 'admin', updated_at = ?, version = version + 1
-             WHERE id = ? AND role = 'super_admin'",
-        )
-        .bind(ms(at))
-        .bind(from.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if demoted.rows_affected() == 0 {
-            return Err(StoreError::Stale);
-        }
-        let promoted = sqlx::query(
-            "UPDATE users SET role = 'super_admin', updated_at = ?, version = version + 1
-             WHERE id = ? AND disabled = 0",
-        )
-        .bind(ms(at))
-        .bind(to.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        found(&promoted)?;
-        audit_and_commit(tx, audit).await
+        self.writer
+            .transaction(async |tx| {
+                // Demote first: the partial unique index allows one super_admin at any instant.
+                let demoted = sqlx::query(
+                    "UPDATE users SET role = 'admin', updated_at = ?, version = version + 1
+                 WHERE id = ? AND role = 'super_admin'",
+                )
+                .bind(ms(at))
+                .bind(from.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if demoted.rows_affected() == 0 {
+                    return Err(StoreError::Stale);
+                }
+                let promoted = sqlx::query(
+                    "UPDATE users SET role = 'super_admin', updated_at = ?, version = version + 1
+                 WHERE id = ? AND disabled = 0",
+                )
+                .bind(ms(at))
+                .bind(to.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                found(&promoted)?;
+                insert_audit(tx, audit).await
+            })
+            .await
     }
 
     async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM users WHERE id = ? AND role <> 'super_admin'")
-            .bind(id.to_string())
-            .execute(&mut *tx)
+        self.writer
+            .transaction(async |tx| {
+                let done = sqlx::query("DELETE FROM users WHERE id = ? AND role <> 'super_admin'")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                found(&done)?;
+                insert_audit(tx, audit).await
+            })
             .await
-            .map_err(backend)?;
-        found(&done)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn insert_session(
@@ -474,24 +529,26 @@ impl Store for SqliteStore {
         expires_at: DateTime<Utc>,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        // Expired sessions go as new ones come, so the table does not grow without bound.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        self.writer.transaction(async |tx| {
+            // Expired sessions go as new ones come, so the table does not grow without bound.
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+                .bind(ms(created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&digest[..])
+            .bind(user_id.to_string())
             .bind(ms(created_at))
+            .bind(ms(expires_at))
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO sessions (digest, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&digest[..])
-        .bind(user_id.to_string())
-        .bind(ms(created_at))
-        .bind(ms(expires_at))
-        .execute(&mut *tx)
+            insert_audit(tx, audit).await
+        })
         .await
-        .map_err(backend)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn session(&self, digest: &[u8; 32]) -> StoreResult<(UserRecord, DateTime<Utc>)> {
@@ -509,23 +566,30 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, digest: &[u8; 32], audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE digest = ?")
-            .bind(&digest[..])
-            .execute(&mut *tx)
+        self.writer
+            .transaction(async |tx| {
+                sqlx::query("DELETE FROM sessions WHERE digest = ?")
+                    .bind(&digest[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                insert_audit(tx, audit).await
+            })
             .await
-            .map_err(backend)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn delete_sessions_of(&self, user_id: Uuid, keep: Option<&[u8; 32]>) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ? AND digest IS NOT ?")
-            .bind(user_id.to_string())
-            .bind(keep.map(|d| d.to_vec()))
-            .execute(&self.writer)
+        self.writer
+            .transaction(async |tx| {
+                sqlx::query("DELETE FROM sessions WHERE user_id = ? AND digest IS NOT ?")
+                    .bind(user_id.to_string())
+                    .bind(keep.map(|d| d.to_vec()))
+                    .execute(tx)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            })
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn insert_group(
@@ -533,24 +597,26 @@ impl Store for SqliteStore {
         group: &PermissionGroup,
         audit: &NewAuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO permission_groups
-                 (id, name, name_key, description, read_only, permissions, created_at, updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        )
-        .bind(group.id.to_string())
-        .bind(&group.name)
-        .bind(name_key(&group.name))
-        .bind(&group.description)
-        .bind(group.read_only as i64)
-        .bind(to_json(&group.permissions)?)
-        .bind(ms(group.created_at))
-        .bind(ms(group.updated_at))
-        .execute(&mut *tx)
+        self.writer.transaction(async |tx| {
+            sqlx::query(
+                "INSERT INTO permission_groups
+                     (id, name, name_key, description, read_only, permissions, created_at, updated_at, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            )
+            .bind(group.id.to_string())
+            .bind(&group.name)
+            .bind(name_key(&group.name))
+            .bind(&group.description)
+            .bind(group.read_only as i64)
+            .bind(to_json(&group.permissions)?)
+            .bind(ms(group.created_at))
+            .bind(ms(group.updated_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            insert_audit(tx, audit).await
+        })
         .await
-        .map_err(backend)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn group(&self, id: Uuid) -> StoreResult<PermissionGroup> {
@@ -576,54 +642,59 @@ impl Store for SqliteStore {
         expected_version: i64,
         audit: &NewAuditEvent,
     ) -> StoreResult<PermissionGroup> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE permission_groups SET name = ?, name_key = ?, description = ?, read_only = ?,
-                 permissions = ?, updated_at = ?, version = version + 1
-             WHERE id = ? AND version = ?",
-        )
-        .bind(&group.name)
-        .bind(name_key(&group.name))
-        .bind(&group.description)
-        .bind(group.read_only as i64)
-        .bind(to_json(&group.permissions)?)
-        .bind(ms(group.updated_at))
-        .bind(group.id.to_string())
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(missing_or_stale(&mut tx, "permission_groups", group.id).await);
-        }
-        insert_audit(&mut tx, audit).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{GROUP_SELECT} WHERE g.id = ?")))
+        self.writer.transaction(async |tx| {
+            let done = sqlx::query(
+                "UPDATE permission_groups SET name = ?, name_key = ?, description = ?, read_only = ?,
+                     permissions = ?, updated_at = ?, version = version + 1
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(&group.name)
+            .bind(name_key(&group.name))
+            .bind(&group.description)
+            .bind(group.read_only as i64)
+            .bind(to_json(&group.permissions)?)
+            .bind(ms(group.updated_at))
             .bind(group.id.to_string())
-            .fetch_one(&mut *tx)
+            .bind(expected_version)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        group_of(&row)
+            if done.rows_affected() == 0 {
+                return Err(missing_or_stale(tx, "permission_groups", group.id).await);
+            }
+            insert_audit(tx, audit).await?;
+            let row = sqlx::query(AssertSqlSafe(format!("{GROUP_SELECT} WHERE g.id = ?")))
+                .bind(group.id.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            group_of(&row)
+        })
+        .await
     }
 
     async fn delete_group(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let users: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM consumers WHERE permission_group_id = ?")
+        self.writer
+            .transaction(async |tx| {
+                let users: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM consumers WHERE permission_group_id = ?",
+                )
                 .bind(id.to_string())
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(backend)?;
-        if users > 0 {
-            return Err(StoreError::InUse);
-        }
-        let done = sqlx::query("DELETE FROM permission_groups WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *tx)
+                if users > 0 {
+                    return Err(StoreError::InUse);
+                }
+                let done = sqlx::query("DELETE FROM permission_groups WHERE id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                found(&done)?;
+                insert_audit(tx, audit).await
+            })
             .await
-            .map_err(backend)?;
-        found(&done)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn insert_consumer(
@@ -632,36 +703,37 @@ impl Store for SqliteStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<Consumer> {
         let f = &consumer.fields;
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO consumers (id, name, name_key, description, grant_type, permission_group_id,
-                 hub_enabled, enabled, token_format, redirect_uris, client_id, secret_digest,
-                 secret_last_four, created_at, created_by, updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-        )
-        .bind(consumer.id.to_string())
-        .bind(&f.name)
-        .bind(name_key(&f.name))
-        .bind(&f.description)
-        .bind(f.grant_type.as_str())
-        .bind(f.permission_group_id.to_string())
-        .bind(f.hub_enabled as i64)
-        .bind(f.enabled as i64)
-        .bind(f.token_format.as_str())
-        .bind(to_json(&f.redirect_uris)?)
-        .bind(&consumer.client_id)
-        .bind(&consumer.secret_digest[..])
-        .bind(&consumer.secret_last_four)
-        .bind(ms(consumer.created_at))
-        .bind(&consumer.created_by)
-        .bind(ms(consumer.created_at))
-        .execute(&mut *tx)
+        self.writer.transaction(async |tx| {
+            sqlx::query(
+                "INSERT INTO consumers (id, name, name_key, description, grant_type, permission_group_id,
+                     hub_enabled, enabled, token_format, redirect_uris, client_id, secret_digest,
+                     secret_last_four, created_at, created_by, updated_at, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            )
+            .bind(consumer.id.to_string())
+            .bind(&f.name)
+            .bind(name_key(&f.name))
+            .bind(&f.description)
+            .bind(f.grant_type.as_str())
+            .bind(f.permission_group_id.to_string())
+            .bind(f.hub_enabled as i64)
+            .bind(f.enabled as i64)
+            .bind(f.token_format.as_str())
+            .bind(to_json(&f.redirect_uris)?)
+            .bind(&consumer.client_id)
+            .bind(&consumer.secret_digest[..])
+            .bind(&consumer.secret_last_four)
+            .bind(ms(consumer.created_at))
+            .bind(&consumer.created_by)
+            .bind(ms(consumer.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            insert_audit(tx, audit).await?;
+            let consumer = consumer_by_id(tx, consumer.id).await?;
+            Ok(consumer)
+        })
         .await
-        .map_err(backend)?;
-        insert_audit(&mut tx, audit).await?;
-        let consumer = consumer_by_id(&mut tx, consumer.id).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(consumer)
     }
 
     async fn consumer(&self, id: Uuid) -> StoreResult<Consumer> {
@@ -744,34 +816,35 @@ impl Store for SqliteStore {
         at: DateTime<Utc>,
         audit: &NewAuditEvent,
     ) -> StoreResult<Consumer> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE consumers SET name = ?, name_key = ?, description = ?, permission_group_id = ?,
-                 hub_enabled = ?, enabled = ?, token_format = ?, redirect_uris = ?,
-                 updated_at = ?, version = version + 1
-             WHERE id = ? AND version = ?",
-        )
-        .bind(&f.name)
-        .bind(name_key(&f.name))
-        .bind(&f.description)
-        .bind(f.permission_group_id.to_string())
-        .bind(f.hub_enabled as i64)
-        .bind(f.enabled as i64)
-        .bind(f.token_format.as_str())
-        .bind(to_json(&f.redirect_uris)?)
-        .bind(ms(at))
-        .bind(id.to_string())
-        .bind(expected_version)
-        .execute(&mut *tx)
+        self.writer.transaction(async |tx| {
+            let done = sqlx::query(
+                "UPDATE consumers SET name = ?, name_key = ?, description = ?, permission_group_id = ?,
+                     hub_enabled = ?, enabled = ?, token_format = ?, redirect_uris = ?,
+                     updated_at = ?, version = version + 1
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(&f.name)
+            .bind(name_key(&f.name))
+            .bind(&f.description)
+            .bind(f.permission_group_id.to_string())
+            .bind(f.hub_enabled as i64)
+            .bind(f.enabled as i64)
+            .bind(f.token_format.as_str())
+            .bind(to_json(&f.redirect_uris)?)
+            .bind(ms(at))
+            .bind(id.to_string())
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            if done.rows_affected() == 0 {
+                return Err(missing_or_stale(tx, "consumers", id).await);
+            }
+            insert_audit(tx, audit).await?;
+            let consumer = consumer_by_id(tx, id).await?;
+            Ok(consumer)
+        })
         .await
-        .map_err(backend)?;
-        if done.rows_affected() == 0 {
-            return Err(missing_or_stale(&mut tx, "consumers", id).await);
-        }
-        insert_audit(&mut tx, audit).await?;
-        let consumer = consumer_by_id(&mut tx, id).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(consumer)
     }
 
     async fn rotate_consumer_secret(
@@ -780,45 +853,51 @@ impl Store for SqliteStore {
         rotation: &SecretRotation,
         audit: &NewAuditEvent,
     ) -> StoreResult<Consumer> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE consumers SET secret_digest = ?, secret_last_four = ?,
-                 previous_secret_digest = ?, previous_secret_valid_until = ?,
-                 tokens_not_before = COALESCE(?, tokens_not_before),
-                 updated_at = ?, version = version + 1
-             WHERE id = ?",
-        )
-        .bind(&rotation.secret_digest[..])
-        .bind(&rotation.secret_last_four)
-        .bind(rotation.previous_secret_digest.map(|d| d.to_vec()))
-        .bind(rotation.previous_secret_valid_until.map(ms))
-        .bind(rotation.tokens_not_before.map(ms))
-        .bind(ms(rotation.at))
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        found(&done)?;
-        insert_audit(&mut tx, audit).await?;
-        let consumer = consumer_by_id(&mut tx, id).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(consumer)
+        self.writer
+            .transaction(async |tx| {
+                let done = sqlx::query(
+                    "UPDATE consumers SET secret_digest = ?, secret_last_four = ?,
+                     previous_secret_digest = ?, previous_secret_valid_until = ?,
+                     tokens_not_before = COALESCE(?, tokens_not_before),
+                     updated_at = ?, version = version + 1
+                 WHERE id = ?",
+                )
+                .bind(&rotation.secret_digest[..])
+                .bind(&rotation.secret_last_four)
+                .bind(rotation.previous_secret_digest.map(|d| d.to_vec()))
+                .bind(rotation.previous_secret_valid_until.map(ms))
+                .bind(rotation.tokens_not_before.map(ms))
+                .bind(ms(rotation.at))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                found(&done)?;
+                insert_audit(tx, audit).await?;
+                let consumer = consumer_by_id(tx, id).await?;
+                Ok(consumer)
+            })
+            .await
     }
 
     async fn delete_consumer(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM consumers WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *tx)
+        self.writer
+            .transaction(async |tx| {
+                let done = sqlx::query("DELETE FROM consumers WHERE id = ?")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                found(&done)?;
+                insert_audit(tx, audit).await
+            })
             .await
-            .map_err(backend)?;
-        found(&done)?;
-        audit_and_commit(tx, audit).await
     }
 
     async fn record(&self, audit: &NewAuditEvent) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(backend)?;
-        insert_audit(&mut conn, audit).await
+        self.writer
+            .transaction(async |tx| insert_audit(tx, audit).await)
+            .await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, u64)> {
@@ -875,21 +954,24 @@ impl Store for SqliteStore {
     }
 
     async fn add_token_stats(&self, stats: &[TokenStat]) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        for stat in stats {
-            sqlx::query(
-                "INSERT INTO token_stats (hour, issued, failed) VALUES (?, ?, ?)
-                 ON CONFLICT (hour) DO UPDATE SET issued = issued + excluded.issued,
-                                                  failed = failed + excluded.failed",
-            )
-            .bind(stat.hour)
-            .bind(stat.issued as i64)
-            .bind(stat.failed as i64)
-            .execute(&mut *tx)
+        self.writer
+            .transaction(async |tx| {
+                for stat in stats {
+                    sqlx::query(
+                        "INSERT INTO token_stats (hour, issued, failed) VALUES (?, ?, ?)
+                     ON CONFLICT (hour) DO UPDATE SET issued = issued + excluded.issued,
+                                                      failed = failed + excluded.failed",
+                    )
+                    .bind(stat.hour)
+                    .bind(stat.issued as i64)
+                    .bind(stat.failed as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                Ok(())
+            })
             .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
     }
 
     async fn token_stats(&self, from_hour: i64, to_hour: i64) -> StoreResult<Vec<TokenStat>> {
@@ -912,8 +994,9 @@ impl Store for SqliteStore {
             .collect()
     }
     async fn insert_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(backend)?;
-        sqlx::query(
+        self.writer
+            .transaction(async |conn| {
+                sqlx::query(
             "INSERT INTO authorization_codes (digest, consumer_id, client_id, user_id, redirect_uri,
                  scope, code_challenge, family_id, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -930,13 +1013,15 @@ impl Store for SqliteStore {
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
-        // Spent and expired codes are of no further use.
-        sqlx::query("DELETE FROM authorization_codes WHERE expires_at < ?")
-            .bind(ms(code.expires_at) - 3_600_000)
-            .execute(&mut *conn)
+                // Spent and expired codes are of no further use.
+                sqlx::query("DELETE FROM authorization_codes WHERE expires_at < ?")
+                    .bind(ms(code.expires_at) - 3_600_000)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            })
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn consume_authorization_code(
@@ -944,44 +1029,46 @@ impl Store for SqliteStore {
         digest: &[u8; 32],
         at: DateTime<Utc>,
     ) -> StoreResult<CodeUse> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "SELECT consumer_id, client_id, user_id, redirect_uri, scope, code_challenge, family_id,
-                    expires_at, used_at
-             FROM authorization_codes WHERE digest = ?",
-        )
-        .bind(&digest[..])
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let record = AuthorizationCodeRecord {
-            digest: *digest,
-            consumer_id: uuid_of(&row, "consumer_id")?,
-            client_id: row.try_get("client_id").map_err(backend)?,
-            user_id: uuid_of(&row, "user_id")?,
-            redirect_uri: row.try_get("redirect_uri").map_err(backend)?,
-            scope: row.try_get("scope").map_err(backend)?,
-            code_challenge: row.try_get("code_challenge").map_err(backend)?,
-            family_id: uuid_of(&row, "family_id")?,
-            expires_at: from_ms(row.try_get("expires_at").map_err(backend)?),
-        };
-        let used: Option<i64> = row.try_get("used_at").map_err(backend)?;
-        if used.is_some() {
-            return Ok(CodeUse::Reused(record));
-        }
-        sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE digest = ?")
-            .bind(ms(at))
+        self.writer.transaction(async |tx| {
+            let row = sqlx::query(
+                "SELECT consumer_id, client_id, user_id, redirect_uri, scope, code_challenge, family_id,
+                        expires_at, used_at
+                 FROM authorization_codes WHERE digest = ?",
+            )
             .bind(&digest[..])
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(CodeUse::Fresh(record))
+            let record = AuthorizationCodeRecord {
+                digest: *digest,
+                consumer_id: uuid_of(&row, "consumer_id")?,
+                client_id: row.try_get("client_id").map_err(backend)?,
+                user_id: uuid_of(&row, "user_id")?,
+                redirect_uri: row.try_get("redirect_uri").map_err(backend)?,
+                scope: row.try_get("scope").map_err(backend)?,
+                code_challenge: row.try_get("code_challenge").map_err(backend)?,
+                family_id: uuid_of(&row, "family_id")?,
+                expires_at: from_ms(row.try_get("expires_at").map_err(backend)?),
+            };
+            let used: Option<i64> = row.try_get("used_at").map_err(backend)?;
+            if used.is_some() {
+                return Ok(CodeUse::Reused(record));
+            }
+            sqlx::query("UPDATE authorization_codes SET used_at = ? WHERE digest = ?")
+                .bind(ms(at))
+                .bind(&digest[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            Ok(CodeUse::Fresh(record))
+        })
+        .await
     }
 
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(backend)?;
-        insert_refresh_row(&mut conn, token).await
+        self.writer
+            .transaction(async |tx| insert_refresh_row(tx, token).await)
+            .await
     }
 
     async fn use_refresh_token(
@@ -991,43 +1078,44 @@ impl Store for SqliteStore {
         replacement: &RefreshTokenRecord,
         at: DateTime<Utc>,
     ) -> StoreResult<RefreshUse> {
-        let mut tx = self.begin().await?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "{REFRESH_SELECT} WHERE digest = ? AND client_id = ?"
-        )))
-        .bind(&digest[..])
-        .bind(client_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let record = refresh_of(&row)?;
-        let used: Option<i64> = row.try_get("used_at").map_err(backend)?;
-        let revoked: i64 = row.try_get("revoked").map_err(backend)?;
-        if used.is_some() || revoked != 0 {
-            sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
-                .bind(record.family_id.to_string())
-                .execute(&mut *tx)
+        self.writer
+            .transaction(async |tx| {
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "{REFRESH_SELECT} WHERE digest = ? AND client_id = ?"
+                )))
+                .bind(&digest[..])
+                .bind(client_id)
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(backend)?;
-            tx.commit().await.map_err(backend)?;
-            return Ok(RefreshUse::Reused(record));
-        }
-        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE digest = ?")
-            .bind(ms(at))
-            .bind(&digest[..])
-            .execute(&mut *tx)
+                let record = refresh_of(&row)?;
+                let used: Option<i64> = row.try_get("used_at").map_err(backend)?;
+                let revoked: i64 = row.try_get("revoked").map_err(backend)?;
+                if used.is_some() || revoked != 0 {
+                    sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
+                        .bind(record.family_id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    return Ok(RefreshUse::Reused(record));
+                }
+                sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE digest = ?")
+                    .bind(ms(at))
+                    .bind(&digest[..])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                // The replacement continues the grant: same family, consumer, user and scope.
+                let next = RefreshTokenRecord {
+                    digest: replacement.digest,
+                    issued_at: replacement.issued_at,
+                    expires_at: replacement.expires_at,
+                    ..record.clone()
+                };
+                insert_refresh_row(tx, &next).await?;
+                Ok(RefreshUse::Rotated(record))
+            })
             .await
-            .map_err(backend)?;
-        // The replacement continues the grant: same family, consumer, user and scope.
-        let next = RefreshTokenRecord {
-            digest: replacement.digest,
-            issued_at: replacement.issued_at,
-            expires_at: replacement.expires_at,
-            ..record.clone()
-        };
-        insert_refresh_row(&mut tx, &next).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(RefreshUse::Rotated(record))
     }
 
     async fn live_refresh_token(&self, digest: &[u8; 32]) -> StoreResult<RefreshTokenRecord> {
@@ -1042,17 +1130,22 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_refresh_family(&self, family_id: Uuid) -> StoreResult<()> {
-        sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
-            .bind(family_id.to_string())
-            .execute(&self.writer)
+        self.writer
+            .transaction(async |tx| {
+                sqlx::query("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?")
+                    .bind(family_id.to_string())
+                    .execute(tx)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            })
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
-        let mut conn = self.writer.acquire().await.map_err(backend)?;
-        sqlx::query(
+        self.writer
+            .transaction(async |conn| {
+                sqlx::query(
             "INSERT INTO revocations (kind, id, client_id, at, expires_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (kind, id) DO UPDATE SET at = excluded.at,
                  expires_at = max(expires_at, excluded.expires_at)",
@@ -1065,12 +1158,14 @@ impl Store for SqliteStore {
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
-        sqlx::query("DELETE FROM revocations WHERE expires_at < ?")
-            .bind(ms(revocation.at))
-            .execute(&mut *conn)
+                sqlx::query("DELETE FROM revocations WHERE expires_at < ?")
+                    .bind(ms(revocation.at))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            })
             .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn revocations(&self, now: DateTime<Utc>) -> StoreResult<Vec<Revocation>> {
@@ -1097,6 +1192,17 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn ready(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(backend)?;
+        if self.writer.fault().is_some() {
+            self.writer.probe().await?;
+        }
+        Ok(())
     }
 
     async fn consumer_token_states(
@@ -1180,15 +1286,6 @@ async fn insert_refresh_row(
     .await
     .map_err(backend)?;
     Ok(())
-}
-
-/// Records the audit entry of a write and commits both at once.
-async fn audit_and_commit(
-    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    audit: &NewAuditEvent,
-) -> StoreResult<()> {
-    insert_audit(&mut tx, audit).await?;
-    tx.commit().await.map_err(backend)
 }
 
 /// `NotFound` when a write matched no row.

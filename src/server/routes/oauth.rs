@@ -26,6 +26,7 @@ fn oauth_error(err: OAuthError) -> Response {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
         OAuthError::AccessDenied => StatusCode::FORBIDDEN,
         OAuthError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        OAuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         OAuthError::Internal(message) => {
             tracing::error!(%message, "oauth internal error");
             StatusCode::INTERNAL_SERVER_ERROR
@@ -44,8 +45,13 @@ fn oauth_error(err: OAuthError) -> Response {
             HeaderValue::from_static("Basic realm=\"consola\", charset=\"UTF-8\""),
         );
     }
-    if let OAuthError::TooManyRequests { retry_after } = err
-        && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+    let retry_after = match err {
+        OAuthError::TooManyRequests { retry_after } => Some(retry_after),
+        OAuthError::Unavailable(_) => Some(crate::server::problem::STORAGE_RETRY_AFTER),
+        _ => None,
+    };
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
     {
         headers.insert(header::RETRY_AFTER, value);
     }

@@ -16,6 +16,15 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+#[utoipa::path(operation_id = "session_readyz", get, path = "/readyz", tag = "system",
+    responses((status = 200, description = "The database answers and takes writes", body = serde_json::Value),
+        (status = 503, description = "The database does not answer, or refuses writes (a full disk, a read-only file…)",
+            body = Problem, content_type = "application/problem+json")))]
+pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    state.service.ready().await?;
+    Ok(Json(serde_json::json!({ "status": "ready" })))
+}
+
 #[utoipa::path(operation_id = "session_setup_status", get, path = "/api/v1/setup", tag = "setup",
     responses((status = 200, body = SetupStatus),
         (status = 500, body = Problem, content_type = "application/problem+json")))]

@@ -1,0 +1,209 @@
+//! The one way the SQLite store writes: a transaction on the single writer connection that
+//! either commits or leaves nothing behind, and a record of storage faults.
+//!
+//! SQLite may end a transaction by itself when a statement or COMMIT fails (a full disk, an
+//! I/O error), and sqlx's count of open transactions then no longer matches the connection:
+//! every later `begin` became a savepoint inside a transaction that never ended, and the API
+//! acknowledged writes that were never stored. So this module opens transactions itself with
+//! `BEGIN IMMEDIATE`, which fails rather than nests on a connection still inside one, and a
+//! connection whose transaction did not end in a clean COMMIT or ROLLBACK is closed, never
+//! handed to the next write. A new connection has no state to be wrong about.
+
+use super::backend;
+use crate::store::{Fault, StoreError, StoreResult};
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+use std::ops::{Deref, DerefMut};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The writer connection's pool (of one) and what it has seen.
+pub(super) struct Writer {
+    pool: SqlitePool,
+    health: Health,
+    last_probe: tokio::sync::Mutex<Option<(Instant, Option<Fault>)>>,
+}
+
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Writer {
+    pub(super) fn new(pool: SqlitePool) -> Writer {
+        Writer {
+            pool,
+            health: Health::default(),
+            last_probe: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The fault that made the last write fail, while no write has succeeded since.
+    pub(super) fn fault(&self) -> Option<Fault> {
+        self.health.current()
+    }
+
+    /// Runs `work` in one transaction and commits it. Any error, from a statement or from
+    /// COMMIT, leaves no trace of the transaction in the database or on the connection.
+    pub(super) async fn transaction<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut tx = self.begin().await?;
+        let result = work(&mut tx).await;
+        let outcome = match result {
+            Ok(value) => tx.commit().await.map(|()| value),
+            Err(err) => {
+                tx.rollback(&err).await;
+                Err(err)
+            }
+        };
+        match &outcome {
+            Ok(_) => self.health.succeeded(),
+            Err(StoreError::Unavailable(fault)) => self.health.failed(*fault),
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    /// A write that stores nothing in the end but needs what real writes need: fresh pages,
+    /// and WAL frames on disk at COMMIT. At most one a second; in between, the last answer.
+    pub(super) async fn probe(&self) -> StoreResult<()> {
+        let mut last = self.last_probe.lock().await;
+        if let Some((at, fault)) = *last
+            && at.elapsed() < PROBE_INTERVAL
+        {
+            return fault.map_or(Ok(()), |f| Err(StoreError::Unavailable(f)));
+        }
+        let result = self
+            .transaction(async |tx| {
+                sqlx::query("INSERT INTO write_probe (filler) VALUES (zeroblob(16384))")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                sqlx::query("DELETE FROM write_probe")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            })
+            .await;
+        let fault = match &result {
+            Err(StoreError::Unavailable(fault)) => Some(*fault),
+            _ => None,
+        };
+        *last = Some((Instant::now(), fault));
+        result
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction> {
+        let begun = async {
+            let conn = self.pool.acquire().await.map_err(backend)?;
+            Transaction::begin(conn).await
+        };
+        begun.await.inspect_err(|err| {
+            if let StoreError::Unavailable(fault) = err {
+                self.health.failed(*fault);
+            }
+        })
+    }
+}
+
+/// A transaction in progress. Dropped before it ended cleanly (an error, or the request's
+/// future dropped half-way), it closes its connection, and SQLite rolls back what it held.
+struct Transaction {
+    conn: PoolConnection<Sqlite>,
+    ended: bool,
+}
+
+impl Transaction {
+    async fn begin(mut conn: PoolConnection<Sqlite>) -> StoreResult<Transaction> {
+        match sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            Ok(_) => Ok(Transaction { conn, ended: false }),
+            Err(err) => {
+                // Whatever state the connection is in (perhaps still inside a transaction),
+                // it is not reused.
+                conn.close_on_drop();
+                Err(backend(err))
+            }
+        }
+    }
+
+    /// On failure SQLite may have kept the transaction open or rolled it back; either way
+    /// the connection is dropped unended, so neither is carried into the next write.
+    async fn commit(mut self) -> StoreResult<()> {
+        sqlx::query("COMMIT")
+            .execute(&mut *self.conn)
+            .await
+            .map_err(backend)?;
+        self.ended = true;
+        Ok(())
+    }
+
+    /// Ends the transaction after `cause`. A fault may have ended it inside SQLite already,
+    /// so then the connection goes, as it does when ROLLBACK itself fails.
+    async fn rollback(mut self, cause: &StoreError) {
+        let clean = !matches!(cause, StoreError::Unavailable(_) | StoreError::Backend(_));
+        if clean
+            && sqlx::query("ROLLBACK")
+                .execute(&mut *self.conn)
+                .await
+                .is_ok()
+        {
+            self.ended = true;
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl Deref for Transaction {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+/// Storage faults as episodes: the log says when writes start failing and when they succeed
+/// again, once each, not once per request.
+#[derive(Default)]
+struct Health {
+    episode: Mutex<Option<Fault>>,
+}
+
+impl Health {
+    fn current(&self) -> Option<Fault> {
+        *self.episode.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn failed(&self, fault: Fault) {
+        let mut episode = self.episode.lock().unwrap_or_else(|e| e.into_inner());
+        if *episode != Some(fault) {
+            tracing::error!(
+                fault = fault.as_str(),
+                "the database refuses writes; every write is answered 503 until it recovers"
+            );
+            *episode = Some(fault);
+        }
+    }
+
+    fn succeeded(&self) {
+        let mut episode = self.episode.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(fault) = episode.take() {
+            tracing::warn!(fault = fault.as_str(), "the database takes writes again");
+        }
+    }
+}
