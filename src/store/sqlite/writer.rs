@@ -68,7 +68,9 @@ impl Writer {
     }
 
     /// A write that stores nothing in the end but needs what real writes need: fresh pages,
-    /// and WAL frames on disk at COMMIT. At most one a second; in between, the last answer.
+    /// and WAL frames on disk at COMMIT. It asks for more room than an ordinary write
+    /// (256 KiB), so that the space a failed write left behind in the WAL file does not
+    /// pass for recovery. At most one a second; in between, the last answer.
     pub(super) async fn probe(&self) -> StoreResult<()> {
         let mut last = self.last_probe.lock().await;
         if let Some((at, fault)) = *last
@@ -78,7 +80,7 @@ impl Writer {
         }
         let result = self
             .transaction(async |tx| {
-                sqlx::query("INSERT INTO write_probe (filler) VALUES (zeroblob(16384))")
+                sqlx::query("INSERT INTO write_probe (filler) VALUES (zeroblob(262144))")
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
