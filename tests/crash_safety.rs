@@ -1,7 +1,7 @@
 //! Crash safety: `consola serve` is killed with SIGKILL while 4 writers create consumers
 //! and rotate their secrets; after a restart on the same data directory every acknowledged
 //! write is there, every acknowledged secret still gets a token, and SQLite's integrity
-//! check passes. Five kill points.
+//! check passes. Five kill points while writing, and one right after a write that failed.
 
 mod binary;
 
@@ -173,6 +173,68 @@ async fn acknowledged_writes_survive_sigkill() {
             acked.lock().unwrap().client_ids.remove(&id);
         }
     }
+
+    // One more kill point, right after a failed write: another process holds the write
+    // lock, a creation gets 503, and the server dies at once. Nothing acknowledged is lost,
+    // the refused consumer does not exist, and writes work after the restart.
+    let mut holder = {
+        use sqlx::Connection;
+        sqlx::SqliteConnection::connect_with(
+            &sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("consola.db")),
+        )
+        .await
+        .unwrap()
+    };
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let admin = Client::new(&url).unwrap().with_token(token.clone());
+    let refused = NewConsumer {
+        name: "Tras el fallo".into(),
+        description: String::new(),
+        grant_type: GrantType::ClientCredentials,
+        permission_group_id: group.id,
+        hub_enabled: false,
+        redirect_uris: vec![],
+        token_format: TokenFormat::Opaque,
+    };
+    let answer = admin.create_consumer(&refused).await;
+    assert_eq!(
+        answer.as_ref().err().and_then(|e| e.status()),
+        Some(503),
+        "a write while another process holds the lock"
+    );
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    {
+        use sqlx::Connection;
+        sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+        holder.close().await.unwrap();
+    }
+    let (next_child, next_url) = serve(&data);
+    child = next_child;
+    let admin = Client::new(&next_url).unwrap().with_token(token.clone());
+    let acked = acked.lock().unwrap().client_ids.clone();
+    for (id, client_id) in &acked {
+        let c = admin.consumer(*id).await.unwrap_or_else(|e| {
+            panic!("after a failed write: acknowledged consumer {id} lost: {e}")
+        });
+        assert_eq!(&c.client_id, client_id);
+    }
+    let found = admin
+        .consumers(&ConsumerQuery {
+            q: Some("Tras el fallo".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.total, 0, "the refused consumer was not stored");
+    admin
+        .create_consumer(&refused)
+        .await
+        .expect("writes work after the restart");
+
     child.kill().unwrap();
     child.wait().unwrap();
 
