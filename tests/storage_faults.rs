@@ -154,6 +154,13 @@ async fn a_lock_held_by_another_process_gets_503_and_writes_resume_when_it_is_re
     let (anonymous, admin, group_id) = signed_in(&server.url()).await;
     let mut ledger = Ledger::default();
     write(&admin, &anonymous, group_id, &mut ledger, 0, "bloquea").await;
+    let consumer = ledger.live_consumer(0);
+    let (client_id, secret, _) = ledger.consumers[&consumer].clone();
+    let token = anonymous
+        .token_client_credentials(&client_id, &secret, None)
+        .await
+        .unwrap()
+        .access_token;
 
     let mut holder =
         sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(db_path(&data)))
@@ -163,19 +170,44 @@ async fn a_lock_held_by_another_process_gets_503_and_writes_resume_when_it_is_re
         .execute(&mut holder)
         .await
         .unwrap();
-    // Two writes at once, each waiting out the busy timeout.
+    // Three writes at once, each waiting out the busy timeout.
     let blocked = new_consumer("Bloqueado A", group_id);
-    let (a, b) = tokio::join!(
+    let (a, b, c) = tokio::join!(
         admin.create_consumer(&blocked),
-        admin.delete_consumer(ledger.live_consumer(0)),
+        admin.delete_consumer(consumer),
+        anonymous.revoke(token.expose(), Some((&client_id, &secret))),
     );
-    ledger.answer(a.map(|_| ()), "bloquea");
-    ledger.answer(b.map(|_| ()), "bloquea");
+    // The first to wait is told another process holds the lock; those queued behind it
+    // may be told the database does not answer in time.
+    let details: Vec<String> = [&a.as_ref().err(), &b.as_ref().err()]
+        .iter()
+        .filter_map(|e| e.and_then(|e| e.problem()).map(|p| p.detail.clone()))
+        .collect();
+    assert!(
+        details.iter().any(|d| d.contains("bloquea")),
+        "a refusal names the lock: {details:?}"
+    );
+    ledger.answer(a.map(|_| ()), "no se guardó");
+    ledger.answer(b.map(|_| ()), "no se guardó");
+    assert_eq!(
+        c.err().and_then(|e| e.status()),
+        Some(503),
+        "the revocation is refused (an OAuth error body: temporarily_unavailable)"
+    );
     assert_eq!(
         ledger.refused, 2,
-        "both writes refused while the lock is held"
+        "every write refused while the lock is held"
     );
     assert_eq!(readyz(&server.url()).await, 503);
+    // The refused revocation is not in force: memory holds only what the database does.
+    let introspected = anonymous
+        .introspect(token.expose(), Some((&client_id, &secret)))
+        .await
+        .unwrap();
+    assert!(
+        introspected.active,
+        "a revocation the database refused is not in force"
+    );
 
     sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
     holder.close().await.unwrap();

@@ -113,17 +113,23 @@ struct Served {
 }
 
 impl Served {
-    fn start(mut command: Command, data: &Path) -> Served {
+    /// Starts `serve`; its log (stderr) goes to `log`.
+    fn start(mut command: Command, data: &Path, log: &Path) -> Served {
         // As `binary::consola()` isolates the binary from the machine's settings.
         command.env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"));
-        for var in ["CONSOLA_CONFIG", "CONSOLA_DATA_DIR", "CONSOLA_DATABASE_URL"] {
+        for var in [
+            "CONSOLA_CONFIG",
+            "CONSOLA_DATA_DIR",
+            "CONSOLA_DATABASE_URL",
+            "RUST_LOG",
+        ] {
             command.env_remove(var);
         }
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .expect("serve starts");
         let url = binary::served_url(&mut child);
@@ -148,12 +154,31 @@ impl Drop for Served {
 
 const BIN: &str = env!("CARGO_BIN_EXE_consola");
 
+/// The log names the fault once when writes start failing and once when they succeed
+/// again, however many requests failed in between.
+fn assert_one_episode(log: &Path) {
+    let log = std::fs::read_to_string(log).unwrap();
+    let count = |words: &str| log.lines().filter(|l| l.contains(words)).count();
+    assert_eq!(
+        count("the database refuses writes"),
+        1,
+        "one line when it starts:\n{log}"
+    );
+    assert_eq!(
+        count("the database takes writes again"),
+        1,
+        "one line when it ends:\n{log}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_with_503_and_takes_them_again_when_it_grows() {
     let dir = tempfile::tempdir().unwrap();
     let disk = SmallDisk::mount(dir.path(), "2m");
     let data = dir.path().join("data");
-    let server = Served::start(disk.inside(Path::new(BIN)), &data);
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("serve.log");
+    let server = Served::start(disk.inside(Path::new(BIN)), &data, &log);
     let (anonymous, admin, group_id) = signed_in(&server.url).await;
     let mut ledger = Ledger::default();
 
@@ -197,7 +222,12 @@ async fn a_full_disk_refuses_writes_with_503_and_takes_them_again_when_it_grows(
 
     // 4. All of it survives a restart.
     server.stop();
-    let server = Served::start(disk.inside(Path::new(BIN)), &data);
+    assert_one_episode(&log);
+    let server = Served::start(
+        disk.inside(Path::new(BIN)),
+        &data,
+        &logs.path().join("again.log"),
+    );
     assert_served(&server.url, &ledger).await;
     eprintln!(
         "full disk: {} writes tried, {} acknowledged, {} refused with 503; all {} acknowledged found after restart",
@@ -246,7 +276,8 @@ async fn read_only_database_files_refuse_writes_with_503_and_recover() {
         return;
     }
     let data = dir.path().join("data");
-    let server = Served::start(Command::new(BIN), &data);
+    let log = dir.path().join("serve.log");
+    let server = Served::start(Command::new(BIN), &data, &log);
     let (anonymous, admin, group_id) = signed_in(&server.url).await;
     let mut ledger = Ledger::default();
     for i in 0..3 {
@@ -283,7 +314,8 @@ async fn read_only_database_files_refuse_writes_with_503_and_recover() {
     );
     assert_eq!(readyz(&server.url).await, 200);
     server.stop();
-    let server = Served::start(Command::new(BIN), &data);
+    assert_one_episode(&log);
+    let server = Served::start(Command::new(BIN), &data, &dir.path().join("again.log"));
     assert_served(&server.url, &ledger).await;
     eprintln!(
         "read-only files: {} writes tried, {} acknowledged, {} refused with 503; all {} acknowledged found after restart",

@@ -750,3 +750,38 @@ fn security_lists_the_signing_keys_and_rotates_them_after_asking() {
         assert!(screen_text(&state, 120, 40).contains("KID-FICTICIO-1"));
     }
 }
+
+#[test]
+fn a_full_disk_keeps_the_form_and_says_so() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ERP Central");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "desc");
+    ctrl_s(&mut state);
+    let fault = consola::store::Fault::StorageFull;
+    answer(
+        &mut state,
+        "CreateConsumer",
+        Err(consola::client::ClientError::Api(Problem {
+            // As the server answers a storage fault.
+            kind: format!("urn:consola:{}", fault.as_str()),
+            title: "Service Unavailable".into(),
+            status: 503,
+            detail: fault.detail().into(),
+            errors: Default::default(),
+        })),
+    );
+    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+        panic!("modal closed")
+    };
+    assert_eq!(modal.form.text("name"), "ERP Central");
+    assert_eq!(modal.form.text("description"), "desc");
+    assert!(!modal.form.busy, "the form can be sent again");
+    let screen = screen_text(&state, 120, 40);
+    assert!(
+        screen.contains("Almacenamiento lleno"),
+        "the failure says why:\n{screen}"
+    );
+}

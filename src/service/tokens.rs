@@ -435,13 +435,9 @@ impl Service {
             .not_before_ms = at.timestamp_millis();
     }
 
-    /// Remembers (durably) that a deleted consumer's tokens are void.
+    /// Remembers (durably) that a deleted consumer's tokens are void. Like every change of
+    /// the token state, memory follows the database only once it holds the change.
     pub(crate) async fn consumer_deleted(&self, client_id: &str) -> ServiceResult<()> {
-        self.tokens.forget_client(client_id);
-        write(&self.tokens.cuts)
-            .entry(client_id.to_string())
-            .or_default()
-            .deleted = true;
         let now = self.now();
         self.store
             .insert_revocation(&Revocation {
@@ -452,6 +448,11 @@ impl Service {
                 expires_at: now + self.config.access_token_ttl + Duration::minutes(5),
             })
             .await?;
+        self.tokens.forget_client(client_id);
+        write(&self.tokens.cuts)
+            .entry(client_id.to_string())
+            .or_default()
+            .deleted = true;
         Ok(())
     }
 
@@ -1089,7 +1090,6 @@ impl Service {
         if !may(&claims.sub) || claims.exp <= self.now().timestamp() {
             return Ok(());
         }
-        write(&self.tokens.revoked).insert(claims.jti.clone(), claims.exp);
         self.store
             .insert_revocation(&Revocation {
                 kind: RevocationKind::Token,
@@ -1099,6 +1099,7 @@ impl Service {
                 expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(|| self.now()),
             })
             .await?;
+        write(&self.tokens.revoked).insert(claims.jti.clone(), claims.exp);
         self.prune_revoked();
         Ok(())
     }
@@ -1110,7 +1111,6 @@ impl Service {
         let now = self.now();
         // No access token of the grant outlives this.
         let expires_at = now + self.config.access_token_ttl;
-        write(&self.tokens.ended_grants).insert(family_id.to_string(), expires_at.timestamp());
         self.store
             .insert_revocation(&Revocation {
                 kind: RevocationKind::Grant,
@@ -1120,6 +1120,7 @@ impl Service {
                 expires_at,
             })
             .await?;
+        write(&self.tokens.ended_grants).insert(family_id.to_string(), expires_at.timestamp());
         self.prune_revoked();
         Ok(())
     }

@@ -239,12 +239,15 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            // Another process holding the lock gets this long before a write answers 503.
+            .busy_timeout(Duration::from_secs(5));
         if let Some(pages) = max_pages {
             options = options.pragma("max_page_count", pages.to_string());
         }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // Writes queue for the one connection; past this wait they are answered 503.
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await
             .map_err(backend)?;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 pub(super) struct Writer {
     pool: SqlitePool,
     health: Health,
-    last_probe: tokio::sync::Mutex<Option<(Instant, Option<Fault>)>>,
+    last_probe: Mutex<Option<Instant>>,
 }
 
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -31,7 +31,7 @@ impl Writer {
         Writer {
             pool,
             health: Health::default(),
-            last_probe: tokio::sync::Mutex::new(None),
+            last_probe: Mutex::new(None),
         }
     }
 
@@ -39,7 +39,8 @@ impl Writer {
         &self.pool
     }
 
-    /// The fault that made the last write fail, while no write has succeeded since.
+    /// The fault of the episode in progress: from a write that failed until the probe
+    /// succeeds.
     pub(super) fn fault(&self) -> Option<Fault> {
         self.health.current()
     }
@@ -50,36 +51,49 @@ impl Writer {
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
+        let outcome = self.run(work).await;
+        match &outcome {
+            Err(StoreError::Unavailable(fault)) => self.health.failed(*fault),
+            // A small write may get through a full disk: only the probe ends an episode,
+            // tried at most once a second on the back of ordinary writes.
+            Ok(_) if self.health.current().is_some() && self.probe_due() => {
+                let _ = self.probe().await;
+            }
+            _ => {}
+        }
+        outcome
+    }
+
+    async fn run<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut tx = self.begin().await?;
-        let result = work(&mut tx).await;
-        let outcome = match result {
+        match work(&mut tx).await {
             Ok(value) => tx.commit().await.map(|()| value),
             Err(err) => {
                 tx.rollback(&err).await;
                 Err(err)
             }
-        };
-        match &outcome {
-            Ok(_) => self.health.succeeded(),
-            Err(StoreError::Unavailable(fault)) => self.health.failed(*fault),
-            Err(_) => {}
         }
-        outcome
+    }
+
+    fn probe_due(&self) -> bool {
+        let mut last = self.last_probe.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= PROBE_INTERVAL);
+        if due {
+            *last = Some(Instant::now());
+        }
+        due
     }
 
     /// A write that stores nothing in the end but needs what real writes need: fresh pages,
     /// and WAL frames on disk at COMMIT. It asks for more room than an ordinary write
     /// (256 KiB), so that the space a failed write left behind in the WAL file does not
-    /// pass for recovery. At most one a second; in between, the last answer.
+    /// pass for recovery. Its answer starts or ends the episode.
     pub(super) async fn probe(&self) -> StoreResult<()> {
-        let mut last = self.last_probe.lock().await;
-        if let Some((at, fault)) = *last
-            && at.elapsed() < PROBE_INTERVAL
-        {
-            return fault.map_or(Ok(()), |f| Err(StoreError::Unavailable(f)));
-        }
         let result = self
-            .transaction(async |tx| {
+            .run(async |tx| {
                 sqlx::query("INSERT INTO write_probe (filler) VALUES (zeroblob(262144))")
                     .execute(&mut *tx)
                     .await
@@ -95,20 +109,17 @@ impl Writer {
             Err(StoreError::Unavailable(fault)) => Some(*fault),
             _ => None,
         };
-        *last = Some((Instant::now(), fault));
+        match fault {
+            Some(fault) => self.health.failed(fault),
+            None if result.is_ok() => self.health.succeeded(),
+            None => {}
+        }
         result
     }
 
     async fn begin(&self) -> StoreResult<Transaction> {
-        let begun = async {
-            let conn = self.pool.acquire().await.map_err(backend)?;
-            Transaction::begin(conn).await
-        };
-        begun.await.inspect_err(|err| {
-            if let StoreError::Unavailable(fault) = err {
-                self.health.failed(*fault);
-            }
-        })
+        let conn = self.pool.acquire().await.map_err(backend)?;
+        Transaction::begin(conn).await
     }
 }
 
@@ -191,15 +202,21 @@ impl Health {
         *self.episode.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The fault may change within an episode (an I/O error, then a read-only file); the
+    /// episode is the same.
     fn failed(&self, fault: Fault) {
         let mut episode = self.episode.lock().unwrap_or_else(|e| e.into_inner());
-        if *episode != Some(fault) {
-            tracing::error!(
+        match *episode {
+            None => tracing::error!(
                 fault = fault.as_str(),
                 "the database refuses writes; every write is answered 503 until it recovers"
-            );
-            *episode = Some(fault);
+            ),
+            Some(before) if before != fault => {
+                tracing::debug!(fault = fault.as_str(), "the storage fault changed")
+            }
+            Some(_) => {}
         }
+        *episode = Some(fault);
     }
 
     fn succeeded(&self) {
