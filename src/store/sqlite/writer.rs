@@ -226,3 +226,90 @@ impl Health {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+    async fn writer(dir: &std::path::Path) -> (Writer, SqlitePool) {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("t.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (n INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let other = SqlitePoolOptions::new()
+            .connect_with(options.read_only(true))
+            .await
+            .unwrap();
+        (Writer::new(pool), other)
+    }
+
+    async fn stored(other: &SqlitePool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(other)
+            .await
+            .unwrap()
+    }
+
+    async fn insert(tx: &mut SqliteConnection, n: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO t VALUES (?)")
+            .bind(n)
+            .execute(tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// A request dropped half-way through its transaction (the client went away) leaves
+    /// nothing behind: the next write is not nested inside it, and is stored.
+    #[tokio::test]
+    async fn a_transaction_dropped_half_way_leaves_nothing_and_the_next_write_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, other) = writer(dir.path()).await;
+        let abandoned = writer.transaction(async |tx| {
+            insert(tx, 1).await?;
+            std::future::pending::<()>().await;
+            Ok(())
+        });
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), abandoned)
+                .await
+                .is_err()
+        );
+        writer
+            .transaction(async |tx| insert(tx, 2).await)
+            .await
+            .expect("the next write");
+        assert_eq!(stored(&other).await, vec![2]);
+    }
+
+    /// A write that fails on a clean error (a domain refusal) is rolled back, and the
+    /// connection serves the next write.
+    #[tokio::test]
+    async fn a_refused_write_is_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, other) = writer(dir.path()).await;
+        let refused = writer
+            .transaction(async |tx| {
+                insert(tx, 1).await?;
+                Err::<(), _>(StoreError::Stale)
+            })
+            .await;
+        assert!(matches!(refused, Err(StoreError::Stale)));
+        writer
+            .transaction(async |tx| insert(tx, 2).await)
+            .await
+            .unwrap();
+        assert_eq!(stored(&other).await, vec![2]);
+        assert_eq!(writer.fault(), None, "a refusal is no storage fault");
+    }
+}
