@@ -1050,6 +1050,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn remember_hawk_nonce(
+        &self,
+        digest: &[u8; 32],
+        ts: i64,
+        forget_before: i64,
+    ) -> StoreResult<bool> {
+        let mut conn = self.writer.acquire().await.map_err(backend)?;
+        sqlx::query("DELETE FROM hawk_nonces WHERE ts < ?")
+            .bind(forget_before)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+        let inserted = sqlx::query("INSERT OR IGNORE INTO hawk_nonces (digest, ts) VALUES (?, ?)")
+            .bind(&digest[..])
+            .bind(ts)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
     async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
         let mut conn = self.writer.acquire().await.map_err(backend)?;
         sqlx::query(
