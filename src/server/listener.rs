@@ -52,7 +52,7 @@ impl Default for ConnectionLimits {
             body_timeout: Duration::from_secs(30),
             keep_alive_idle: Duration::from_secs(5),
             max_connections: 1024,
-            max_per_address: 128,
+            max_per_address: 256,
         }
     }
 }

@@ -34,6 +34,10 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    defended(all_routes(state))
+}
+
+fn all_routes(state: AppState) -> Router {
     use routes::{account, consumers, groups, oauth, session, users};
     let api = Router::new()
         .route("/setup", get(session::setup_status).post(session::setup))
@@ -74,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/modules/{module}/access", get(oauth::module_access))
         .route("/openapi.json", get(openapi::document));
-    let routes = Router::new()
+    Router::new()
         .route("/healthz", get(session::healthz))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/introspect", post(oauth::introspect))
@@ -97,8 +101,7 @@ pub fn router(state: AppState) -> Router {
                 "Método no permitido en esta ruta",
             )
         })
-        .with_state(state);
-    defended(routes)
+        .with_state(state)
 }
 
 /// What guards every route: the body limit, the headers on every response, and a panic
