@@ -111,8 +111,7 @@ async fn eleven_hundred_idle_connections_from_one_address_leave_healthz_answerin
         Err(_) => panic!("healthz took over 1 s with 1,100 idle connections open"),
     }
     eprintln!(
-        "healthz answered in {} ms beside {} idle connections",
-        elapsed.as_millis(),
+        "healthz answered in {elapsed:?} beside {} idle connections",
         idle.len()
     );
 }

@@ -37,6 +37,8 @@ pub struct ConnectionLimits {
     /// From a request's head until its whole body has arrived; then 408.
     pub body_timeout: Duration,
     /// A connection with no request in flight that sends nothing for this long is closed.
+    /// (hyper's head timer also runs while a kept-alive connection waits for its next
+    /// request, so that wait ends at the shorter of the two.)
     pub keep_alive_idle: Duration,
     /// Open connections at once, all addresses together (further lowered to fit the
     /// open-files limit).
