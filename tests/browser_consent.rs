@@ -25,16 +25,38 @@ fn on_path(names: &[&str]) -> Option<std::path::PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// chromedriver, killed when the test ends however it ends.
+/// chromedriver, killed when the test ends however it ends; a browser session still open
+/// then is ended first, so that no Chromium outlives the test.
 struct Driver {
     child: Child,
     url: String,
+    port: u16,
+    session: Option<String>,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            end_session_blocking(self.port, &session);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `DELETE /session/{id}` without an async runtime (from `Drop`), bounded in time.
+fn end_session_blocking(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\
+         Connection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let _ = stream.read_to_end(&mut Vec::new());
     }
 }
 
@@ -53,6 +75,8 @@ async fn start_driver() -> Driver {
     let driver = Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        port,
+        session: None,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -129,7 +153,7 @@ async fn callback_app() -> (u16, mpsc::UnboundedReceiver<HashMap<String, String>
 async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() {
     let chromium = on_path(&["chromium", "chromium-browser", "google-chrome"])
         .unwrap_or_else(|| panic!("{INSTALL}"));
-    let driver = start_driver().await;
+    let mut driver = start_driver().await;
     let (port, mut callbacks) = callback_app().await;
     let redirect_uri = format!("http://127.0.0.1:{port}/callback");
 
@@ -179,6 +203,7 @@ async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() 
         .as_str()
         .expect("a WebDriver session")
         .to_string();
+    driver.session = Some(session.clone());
     let post = reqwest::Method::POST;
     command(
         &driver,
@@ -224,6 +249,7 @@ async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() 
         json!({}),
     )
     .await;
+    driver.session = None;
     let query = match arrived {
         Ok(Some(query)) => query,
         _ => panic!("the code never reached {redirect_uri}; the browser stayed on {landed_on}"),

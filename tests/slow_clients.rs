@@ -120,6 +120,9 @@ async fn eleven_hundred_idle_connections_from_one_address_leave_healthz_answerin
 async fn one_address_gets_at_most_its_share_of_connections() {
     let (_dir, server) = start_with(ConnectionLimits {
         max_per_address: 8,
+        // Long enough that only the caps close connections here.
+        header_read_timeout: Duration::from_secs(60),
+        keep_alive_idle: Duration::from_secs(60),
         ..ConnectionLimits::default()
     })
     .await;
@@ -177,6 +180,9 @@ async fn one_address_gets_at_most_its_share_of_connections() {
 async fn the_global_cap_holds_for_every_address_together() {
     let (_dir, server) = start_with(ConnectionLimits {
         max_connections: 6,
+        // Long enough that only the caps close connections here.
+        header_read_timeout: Duration::from_secs(60),
+        keep_alive_idle: Duration::from_secs(60),
         ..ConnectionLimits::default()
     })
     .await;
