@@ -273,6 +273,46 @@ async fn a_body_shorter_than_its_content_length_gets_408() {
     server.shutdown().await;
 }
 
+/// A total deadline, not one per chunk: a body dripped a byte at a time, each well within
+/// any per-chunk timeout, still ends at the body timeout.
+#[tokio::test]
+async fn a_body_dripped_byte_by_byte_still_ends_at_the_body_timeout() {
+    let (_dir, server) = start_with(ConnectionLimits {
+        body_timeout: Duration::from_millis(500),
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut stream = connect_from("127.0.0.1", server.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let drip = tokio::spawn(async move {
+        for _ in 0..100 {
+            if writer.write_all(b"a").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), reader.read_to_end(&mut seen)).await;
+    let elapsed = started.elapsed();
+    drip.abort();
+    assert!(read.is_ok(), "still reading the body after {elapsed:?}");
+    let text = String::from_utf8_lossy(&seen);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     let (_dir, server) = start_with(ConnectionLimits {
