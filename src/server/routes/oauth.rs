@@ -668,3 +668,30 @@ pub async fn authorize_submit(
         Err(err) => authorize_error(err),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csp_source;
+
+    #[test]
+    fn the_form_may_lead_to_the_redirect_uri_origin_only() {
+        assert_eq!(
+            csp_source("https://app.example:8443/cb?x=1#f").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            csp_source("http://127.0.0.1:9/callback").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            csp_source("http://[::1]:9/callback").as_deref(),
+            Some("http://[::1]:9")
+        );
+        // A native app's private-use scheme: the scheme alone.
+        assert_eq!(
+            csp_source("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(csp_source("not a url"), None);
+    }
+}
