@@ -172,3 +172,170 @@ async fn a_replayed_nonce_is_refused() {
             .contains("nonce")
     );
 }
+
+/// A header built attribute by attribute: a payload hash, an `ext`, another host.
+struct Signed<'a> {
+    ts: i64,
+    nonce: &'a str,
+    module: &'a str,
+    hash: Option<String>,
+    ext: Option<&'a str>,
+    host: &'a str,
+    port: u16,
+}
+
+impl Legacy {
+    fn signed(&self, s: Signed<'_>) -> String {
+        let path = format!("/api/v1/modules/{}/access", s.module);
+        let mut header = hawk::HawkHeader {
+            id: self.key.clone(),
+            ts: s.ts,
+            nonce: s.nonce.into(),
+            mac: String::new(),
+            hash: s.hash,
+            ext: s.ext.map(str::to_string),
+        };
+        header.mac = hawk::mac(
+            &self.secret,
+            &header,
+            &HawkRequest {
+                method: "GET",
+                resource: &path,
+                host: s.host,
+                port: s.port,
+            },
+        );
+        hawk::header_value(&header)
+    }
+
+    fn plain(&self, nonce: &'static str) -> Signed<'static> {
+        Signed {
+            ts: now(),
+            nonce,
+            module: "reports",
+            hash: None,
+            ext: None,
+            host: "127.0.0.1",
+            port: self.h.server.addr.port(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_replayed_after_a_restart_is_refused() {
+    let l = legacy().await;
+    let header = l.header(&l.secret, now(), "n-restart", "reports");
+    assert_eq!(l.call(&header, "reports").await.status(), 200);
+    let Legacy { h, key, secret } = l;
+    let addr = h.server.addr;
+    let Harness { dir, server, .. } = h;
+    server.shutdown().await;
+    let server = start_server_on(&dir, consola::service::ServiceConfig::default(), addr).await;
+    let replay = raw()
+        .get(format!("{}/api/v1/modules/reports/access", server.url()))
+        .header("authorization", &header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 401, "the same nonce, inside the window");
+    let body: serde_json::Value = replay.json().await.unwrap();
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("nonce")
+    );
+    // A fresh nonce still passes after the restart.
+    let (_, fresh) = hawk::sign(
+        &key,
+        &secret,
+        now(),
+        "n-after-restart",
+        &HawkRequest {
+            method: "GET",
+            resource: "/api/v1/modules/reports/access",
+            host: "127.0.0.1",
+            port: addr.port(),
+        },
+    );
+    let ok = raw()
+        .get(format!("{}/api/v1/modules/reports/access", server.url()))
+        .header("authorization", fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_timestamp_that_would_overflow_the_skew_check_is_stale() {
+    let l = legacy().await;
+    for ts in [i64::MIN + now(), i64::MIN, i64::MAX] {
+        let header = l.signed(Signed {
+            ts,
+            ..l.plain("n-overflow")
+        });
+        let response = l.call(&header, "reports").await;
+        assert_eq!(response.status(), 401, "ts = {ts}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("Stale timestamp"), "{challenge}");
+    }
+}
+
+#[tokio::test]
+async fn a_payload_hash_is_verified_when_present() {
+    let l = legacy().await;
+    let wrong = l.signed(Signed {
+        hash: Some(hawk::payload_hash("text/plain", b"another body")),
+        ..l.plain("n-hash-wrong")
+    });
+    let response = l.call(&wrong, "reports").await;
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["error_description"].as_str().unwrap().contains("hash"));
+    // The hash of this GET's empty payload passes.
+    let right = l.signed(Signed {
+        hash: Some(hawk::payload_hash("", b"")),
+        ..l.plain("n-hash-right")
+    });
+    assert_eq!(l.call(&right, "reports").await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_scheme_is_matched_in_any_case() {
+    let l = legacy().await;
+    for (nonce, scheme) in [("n-lower", "hawk"), ("n-upper", "HAWK")] {
+        let header = l.signed(l.plain(nonce));
+        let header = header.replacen("Hawk", scheme, 1);
+        assert_eq!(l.call(&header, "reports").await.status(), 200, "{scheme}");
+    }
+}
+
+#[tokio::test]
+async fn an_ipv6_host_without_a_port_is_signed_as_sent() {
+    let l = legacy().await;
+    let header = l.signed(Signed {
+        host: "[::1]",
+        port: 80,
+        ..l.plain("n-ipv6")
+    });
+    let response = raw()
+        .get(format!("{}/api/v1/modules/reports/access", l.h.url()))
+        .header("host", "[::1]")
+        .header("authorization", header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_quoted_ext_with_a_comma_is_accepted() {
+    let l = legacy().await;
+    let header = l.signed(Signed {
+        ext: Some("app=consola, build=7"),
+        ..l.plain("n-ext")
+    });
+    assert_eq!(l.call(&header, "reports").await.status(), 200);
+}

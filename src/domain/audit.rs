@@ -117,7 +117,9 @@ pub struct AuditEvent {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    #[serde(default, deserialize_with = "sane_instant")]
     pub since: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "sane_instant")]
     pub until: Option<DateTime<Utc>>,
     pub action: Option<AuditAction>,
     pub cursor: Option<String>,
@@ -161,6 +163,28 @@ pub struct DashboardPoint {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
+    #[serde(default, deserialize_with = "sane_instant")]
     pub since: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "sane_instant")]
     pub until: Option<DateTime<Utc>>,
+}
+
+/// The years a date in a query may name. Far outside them, date arithmetic overflows;
+/// nothing in the log lies there anyway.
+pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// An instant of a query, refused (422 naming the parameter) outside `QUERY_YEARS`.
+fn sane_instant<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    use chrono::Datelike;
+    let at = Option::<DateTime<Utc>>::deserialize(deserializer)?;
+    match at {
+        Some(at) if !QUERY_YEARS.contains(&at.year()) => Err(serde::de::Error::custom(format!(
+            "fecha fuera de rango: el año debe estar entre {} y {}",
+            QUERY_YEARS.start(),
+            QUERY_YEARS.end()
+        ))),
+        at => Ok(at),
+    }
 }

@@ -18,6 +18,14 @@ pub struct HawkRequest<'a> {
     pub port: u16,
 }
 
+/// The body of a signed request and its `Content-Type`, checked against the header's
+/// `hash` when it has one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HawkPayload<'a> {
+    pub content_type: &'a str,
+    pub body: &'a [u8],
+}
+
 /// The attributes of an `Authorization: Hawk …` header.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HawkHeader {
@@ -121,18 +129,68 @@ pub fn sign(
     (header, value)
 }
 
-/// Parses `Hawk id="…", ts="…", …`; `None` when it is not a well-formed Hawk header.
+/// The payload hash a client signs (`hash`): SHA-256 over the content type (lowercase,
+/// without parameters) and the body.
+pub fn payload_hash(content_type: &str, payload: &[u8]) -> String {
+    use sha2::Digest;
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let mut digest = Sha256::new();
+    digest.update(b"hawk.1.payload\n");
+    digest.update(essence.as_bytes());
+    digest.update(b"\n");
+    digest.update(payload);
+    digest.update(b"\n");
+    STANDARD.encode(digest.finalize())
+}
+
+/// True when the header carries no payload hash, or the right one for the body.
+pub fn verify_payload(header: &HawkHeader, payload: HawkPayload<'_>) -> bool {
+    match &header.hash {
+        None => true,
+        Some(presented) => bool::from(subtle::ConstantTimeEq::ct_eq(
+            presented.as_bytes(),
+            payload_hash(payload.content_type, payload.body).as_bytes(),
+        )),
+    }
+}
+
+/// Parses `Hawk id="…", ts="…", …` (the scheme in any case); `None` when it is not a
+/// well-formed Hawk header. Values are quoted and may hold commas, never quotes or
+/// backslashes.
 pub fn parse(value: &str) -> Option<HawkHeader> {
-    let rest = value.strip_prefix("Hawk ")?;
+    let (scheme, mut rest) = value.trim_start().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("hawk") {
+        return None;
+    }
     let mut attributes = BTreeMap::new();
-    for part in rest.split(',') {
-        let (name, quoted) = part.trim().split_once('=')?;
-        let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
-        if inner.contains('"') || inner.contains('\\') || inner.len() > 1024 {
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        let (name, after) = rest.split_once('=')?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return None;
         }
-        if attributes.insert(name.trim(), inner.to_string()).is_some() {
+        let quoted = after.trim_start().strip_prefix('"')?;
+        let end = quoted.find(['"', '\\'])?;
+        if quoted.as_bytes()[end] != b'"' || end > 1024 {
             return None;
+        }
+        if attributes.insert(name, quoted[..end].to_string()).is_some() {
+            return None;
+        }
+        rest = quoted[end + 1..].trim_start();
+        match rest.strip_prefix(',') {
+            Some(next) => rest = next,
+            None if rest.is_empty() => break,
+            None => return None,
         }
     }
     let header = HawkHeader {
@@ -144,6 +202,29 @@ pub fn parse(value: &str) -> Option<HawkHeader> {
         ext: attributes.remove("ext"),
     };
     (!header.id.is_empty() && !header.nonce.is_empty()).then_some(header)
+}
+
+/// True when `ts` (the client's) and `now` differ by at most `skew` seconds; no overflow
+/// for any `ts`.
+pub fn within_skew(ts: i64, now: i64, skew: i64) -> bool {
+    ts.checked_sub(now)
+        .and_then(i64::checked_abs)
+        .is_some_and(|delta| delta <= skew)
+}
+
+/// Where the request was sent, from its `Host` header: the host (IPv6 in brackets, as
+/// signed) and the port, 80 when none is named. `None` when the header is not an authority.
+pub fn host_and_port(host_header: &str) -> Option<(String, u16)> {
+    let authority: http::uri::Authority = host_header.parse().ok()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let port = match authority.port() {
+        Some(port) => port.as_u16(),
+        None if authority.as_str().ends_with(':') => return None,
+        None => 80,
+    };
+    Some((authority.host().to_string(), port))
 }
 
 #[cfg(test)]
@@ -193,5 +274,71 @@ mod tests {
         assert!(!verify("secret", &parsed, &moved));
         assert!(parse("Bearer x").is_none());
         assert!(parse("Hawk id=\"a\", id=\"b\", ts=\"1\", nonce=\"n\", mac=\"m\"").is_none());
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        let (_, value) = sign("key", "secret", 1, "n1", &request());
+        let lower = value.replacen("Hawk ", "hawk ", 1);
+        let upper = value.replacen("Hawk ", "HAWK ", 1);
+        assert!(verify("secret", &parse(&lower).unwrap(), &request()));
+        assert!(verify("secret", &parse(&upper).unwrap(), &request()));
+        assert!(parse("Hawkish id=\"a\", ts=\"1\", nonce=\"n\", mac=\"m\"").is_none());
+    }
+
+    #[test]
+    fn a_quoted_ext_may_hold_commas() {
+        let parsed =
+            parse("Hawk id=\"a\", ts=\"1\", nonce=\"n\", ext=\"x=1, y=2,z\", mac=\"m\"").unwrap();
+        assert_eq!(parsed.ext.as_deref(), Some("x=1, y=2,z"));
+        assert_eq!(parsed.mac, "m");
+        // Quotes and backslashes inside a value, or text between attributes, stay refused.
+        assert!(parse("Hawk id=\"a\\\"b\", ts=\"1\", nonce=\"n\", mac=\"m\"").is_none());
+        assert!(parse("Hawk id=\"a\" junk, ts=\"1\", nonce=\"n\", mac=\"m\"").is_none());
+        assert!(parse("Hawk id=\"a\", ts=\"1\", nonce=\"n\", mac=\"m").is_none());
+    }
+
+    #[test]
+    fn the_skew_check_cannot_overflow() {
+        let now = 1_700_000_000;
+        assert!(within_skew(now + 60, now, 60));
+        assert!(within_skew(now - 60, now, 60));
+        assert!(!within_skew(now + 61, now, 60));
+        assert!(!within_skew(i64::MIN + now, now, 60));
+        assert!(!within_skew(i64::MIN, now, 60));
+        assert!(!within_skew(i64::MAX, -1, 60));
+    }
+
+    #[test]
+    fn the_payload_hash_matches_the_reference() {
+        // The Hawk specification's payload example.
+        assert_eq!(
+            payload_hash("text/plain", b"Thank you for flying Hawk"),
+            "Yi9LfIIFRtBEPt74PVmbTF/xVAwPn7ub15ePICfgnuY="
+        );
+        let mut header = parse("Hawk id=\"a\", ts=\"1\", nonce=\"n\", mac=\"m\"").unwrap();
+        let empty = HawkPayload::default();
+        assert!(verify_payload(&header, empty));
+        header.hash = Some(payload_hash("", b""));
+        assert!(verify_payload(&header, empty));
+        let other = HawkPayload {
+            content_type: "",
+            body: b"x",
+        };
+        assert!(!verify_payload(&header, other));
+    }
+
+    #[test]
+    fn hosts_are_parsed_as_authorities() {
+        assert_eq!(host_and_port("[::1]"), Some(("[::1]".into(), 80)));
+        assert_eq!(host_and_port("[::1]:8080"), Some(("[::1]".into(), 8080)));
+        assert_eq!(
+            host_and_port("example.com"),
+            Some(("example.com".into(), 80))
+        );
+        assert_eq!(host_and_port("127.0.0.1:9"), Some(("127.0.0.1".into(), 9)));
+        assert_eq!(host_and_port("a:b:c"), None);
+        assert_eq!(host_and_port("user@host"), None);
+        assert_eq!(host_and_port(""), None);
     }
 }

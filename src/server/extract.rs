@@ -89,22 +89,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 "El cuerpo debe ser JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    status,
-                    "body_too_large",
-                    "El cuerpo de la solicitud es demasiado grande (máximo 64 KiB)",
-                )
-            } else {
-                ApiError::new(
-                    status,
-                    "bad_body",
-                    "No se pudo leer el cuerpo de la solicitud",
-                )
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         // Every body of this API is an object; serde would otherwise also read a struct
         // from an array.
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
@@ -145,6 +130,36 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             )
         })?;
         Ok(JsonBody(value))
+    }
+}
+
+/// The body as bytes (the OAuth forms read it so), at most the router's body limit. Over
+/// it: 413 problem+json, on every route alike.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                let status = rejection.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        status,
+                        "body_too_large",
+                        "El cuerpo de la solicitud es demasiado grande (máximo 64 KiB)",
+                    )
+                } else {
+                    ApiError::new(
+                        status,
+                        "bad_body",
+                        "No se pudo leer el cuerpo de la solicitud",
+                    )
+                }
+            })
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod data_dir;
 pub mod extract;
+pub mod listener;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -12,7 +13,7 @@ use crate::store::{SqliteStore, Store};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::{get, post, put};
 use problem::ApiError;
 use std::net::SocketAddr;
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Largest request body: 64 KiB.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -31,6 +34,10 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    defended(all_routes(state))
+}
+
+fn all_routes(state: AppState) -> Router {
     use routes::{account, consumers, groups, oauth, session, users};
     let api = Router::new()
         .route("/setup", get(session::setup_status).post(session::setup))
@@ -95,8 +102,25 @@ pub fn router(state: AppState) -> Router {
                 "Método no permitido en esta ruta",
             )
         })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// What guards every route: the body limit, the headers on every response, and a panic
+/// turned into a 500 problem+json (the connection survives it).
+fn defended(routes: Router) -> Router {
+    routes
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+        // No content sniffing, and no referrer leaves the server (the authorization
+        // page's URL carries the request's parameters).
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
 }
 
 /// Where the server keeps its data and where it listens.
@@ -114,6 +138,8 @@ pub struct ServerConfig {
     pub service: ServiceConfig,
     /// The time source; tests pass a `ManualClock`.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Connection caps and timeouts.
+    pub limits: listener::ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -126,6 +152,7 @@ impl ServerConfig {
             fallback_to_ephemeral_port: false,
             service: ServiceConfig::default(),
             clock: None,
+            limits: listener::ConnectionLimits::default(),
         }
     }
 }
@@ -256,17 +283,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     let app = router(AppState {
         service: service.clone(),
     });
+    let mut limits = config.limits.clone();
+    limits.max_connections =
+        listener::fitting_cap(limits.max_connections, listener::raise_open_files_limit());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await
-    });
+    let task = tokio::spawn(listener::serve(listener, app, limits, async {
+        let _ = rx.await;
+    }));
     tracing::info!(%addr, "server listening");
     Ok(RunningServer {
         addr,
@@ -276,4 +299,40 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         task: Some(task),
         flusher: Some(flusher),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::Service;
+
+    #[tokio::test]
+    async fn a_panicking_handler_gets_a_500_problem() {
+        let mut app = defended(Router::new().route(
+            "/boom",
+            get(|| async {
+                let missing: Option<&str> = std::hint::black_box(None);
+                missing.expect("a handler bug")
+            }),
+        ));
+        let request = Request::get("/boom").body(Body::empty()).unwrap();
+        let response = app.call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["type"], "urn:consola:internal");
+        assert!(!problem.to_string().contains("a handler bug"));
+    }
 }

@@ -135,3 +135,21 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The last line of defence when a handler panics: 500 problem+json. The log gets the
+/// panic's message, never the request (its body may hold a password or a secret).
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let message: String = message.chars().take(200).collect();
+    tracing::error!(panic = %message, "a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Error interno del servidor; el detalle quedó en el registro",
+    )
+    .into_response()
+}

@@ -4,8 +4,9 @@
 
 use super::tokens::AccessDenied;
 use super::*;
-use crate::domain::hawk::{self, HawkRequest};
+use crate::domain::hawk::{self, HawkPayload, HawkRequest};
 use crate::domain::oauth::{ModuleAccess, module_exists};
+use sha2::Digest;
 
 /// Bound on remembered nonces; past it, the ones outside the skew window are dropped.
 const MAX_NONCES: usize = 100_000;
@@ -17,9 +18,10 @@ impl Service {
         ip: IpAddr,
         authorization: &str,
         request: &HawkRequest<'_>,
+        payload: HawkPayload<'_>,
         module: &str,
     ) -> Result<ModuleAccess, AccessDenied> {
-        let outcome = self.check_hawk(ip, authorization, request).await;
+        let outcome = self.check_hawk(ip, authorization, request, payload).await;
         if let Err(denied) = &outcome {
             let what = match denied {
                 AccessDenied::Hawk(reason) => format!("API Key (Hawk) rechazada: {reason}"),
@@ -72,6 +74,7 @@ impl Service {
         ip: IpAddr,
         authorization: &str,
         request: &HawkRequest<'_>,
+        payload: HawkPayload<'_>,
     ) -> Result<String, AccessDenied> {
         let header =
             hawk::parse(authorization).ok_or(AccessDenied::Hawk("cabecera Hawk inválida"))?;
@@ -92,27 +95,49 @@ impl Service {
                 .fail(&ip_key, self.config.client_failures_per_ip);
             return Err(AccessDenied::Hawk("firma inválida"));
         }
+        if !hawk::verify_payload(&header, payload) {
+            self.throttle
+                .fail(&ip_key, self.config.client_failures_per_ip);
+            return Err(AccessDenied::Hawk("hash del contenido inválido"));
+        }
         let now = self.now().timestamp();
         let skew = self.config.hawk_skew.num_seconds();
-        if (header.ts - now).abs() > skew {
+        if !hawk::within_skew(header.ts, now, skew) {
             return Err(AccessDenied::HawkStale {
                 ts: now,
                 tsm: hawk::timestamp_mac(&secret, now),
             });
         }
-        let mut nonces = self
-            .tokens
-            .hawk_nonces
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if nonces.len() >= MAX_NONCES {
-            nonces.retain(|_, ts| (*ts - now).abs() <= skew);
-        }
         let nonce_key = format!("{}:{}", header.id, header.nonce);
-        if nonces.contains_key(&nonce_key) {
-            return Err(AccessDenied::Hawk("nonce repetido"));
+        {
+            let mut nonces = self
+                .tokens
+                .hawk_nonces
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if nonces.len() >= MAX_NONCES {
+                nonces.retain(|_, ts| hawk::within_skew(*ts, now, skew));
+            }
+            if nonces.contains_key(&nonce_key) {
+                return Err(AccessDenied::Hawk("nonce repetido"));
+            }
+            nonces.insert(nonce_key.clone(), header.ts);
         }
-        nonces.insert(nonce_key, header.ts);
-        Ok(key)
+        // The database remembers the nonce too, so that a replay after a restart (or on
+        // another replica) inside the window is refused as well.
+        let digest: [u8; 32] = sha2::Sha256::digest(nonce_key.as_bytes()).into();
+        let forget_before = now.saturating_sub(skew);
+        match self
+            .store
+            .remember_hawk_nonce(&digest, header.ts, forget_before)
+            .await
+        {
+            Ok(true) => Ok(key),
+            Ok(false) => Err(AccessDenied::Hawk("nonce repetido")),
+            Err(err) => {
+                tracing::warn!(error = %err, "a Hawk nonce could not be recorded");
+                Err(AccessDenied::Hawk("no se pudo comprobar el nonce"))
+            }
+        }
     }
 }

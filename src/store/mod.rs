@@ -342,6 +342,15 @@ pub trait Store: Send + Sync + 'static {
 
     // audit and figures
     async fn record(&self, audit: &NewAuditEvent) -> StoreResult<()>;
+    /// Remembers a Hawk nonce (its digest) with its timestamp; false when it was already
+    /// seen. Nonces with a timestamp before `forget_before` can no longer pass the clock
+    /// check, and are dropped.
+    async fn remember_hawk_nonce(
+        &self,
+        digest: &[u8; 32],
+        ts: i64,
+        forget_before: i64,
+    ) -> StoreResult<bool>;
     /// One page, newest first, and the total matching the filter.
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, u64)>;
     async fn counts(&self) -> StoreResult<Counts>;

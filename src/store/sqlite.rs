@@ -1145,6 +1145,31 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn remember_hawk_nonce(
+        &self,
+        digest: &[u8; 32],
+        ts: i64,
+        forget_before: i64,
+    ) -> StoreResult<bool> {
+        self.writer
+            .transaction(async |conn| {
+                sqlx::query("DELETE FROM hawk_nonces WHERE ts < ?")
+                    .bind(forget_before)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(backend)?;
+                let inserted =
+                    sqlx::query("INSERT OR IGNORE INTO hawk_nonces (digest, ts) VALUES (?, ?)")
+                        .bind(&digest[..])
+                        .bind(ts)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(backend)?;
+                Ok(inserted.rows_affected() == 1)
+            })
+            .await
+    }
+
     async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
         self.writer
             .transaction(async |conn| {

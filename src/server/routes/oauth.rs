@@ -2,11 +2,11 @@
 //! authorization page, and the protected endpoint. Errors here use the RFC 6749 JSON shape
 //! `{error, error_description}`, not problem+json.
 
-use crate::domain::hawk::HawkRequest;
+use crate::domain::hawk::{HawkPayload, HawkRequest};
 use crate::domain::oauth::*;
 use crate::domain::secret::SecretText;
 use crate::server::AppState;
-use crate::server::extract::ClientIp;
+use crate::server::extract::{ClientIp, RawBody};
 use crate::service::{
     AccessDenied, AuthorizeError, AuthorizeOutcome, AuthorizePrompt, AuthorizeRequest, ClientAuth,
     OAuthError, TokenCaller, TokenRequest,
@@ -221,7 +221,7 @@ pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let mut params = match form_params(&headers, &body) {
         Ok(p) => p,
@@ -252,12 +252,13 @@ pub async fn token(
         (status = 400, body = OAuthErrorBody),
         (status = 401, description = "No or wrong client credentials or session", body = OAuthErrorBody),
         (status = 403, description = "A session without the admin role", body = OAuthErrorBody),
+        (status = 413, body = crate::domain::Problem, content_type = "application/problem+json"),
         (status = 429, body = OAuthErrorBody)))]
 pub async fn introspect(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let (caller, token) = match token_form(&headers, &body) {
         Ok(parts) => parts,
@@ -276,12 +277,13 @@ pub async fn introspect(
         (status = 400, body = OAuthErrorBody),
         (status = 401, body = OAuthErrorBody),
         (status = 403, body = OAuthErrorBody),
+        (status = 413, body = crate::domain::Problem, content_type = "application/problem+json"),
         (status = 429, body = OAuthErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let (caller, token) = match token_form(&headers, &body) {
         Ok(parts) => parts,
@@ -383,17 +385,16 @@ pub async fn module_access(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let result = if authorization.starts_with("Hawk ") {
+    let is_hawk = authorization
+        .split_once(' ')
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("hawk"));
+    let result = if is_hawk {
         let host_header = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let (host, port) = match host_header.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
-                (host, port.parse().unwrap_or(80))
-            }
-            _ => (host_header, 80),
-        };
+        let (host, port) =
+            crate::domain::hawk::host_and_port(host_header).unwrap_or_else(|| (String::new(), 80));
         let resource = uri
             .path_and_query()
             .map(|p| p.as_str())
@@ -401,12 +402,20 @@ pub async fn module_access(
         let request = HawkRequest {
             method: "GET",
             resource,
-            host,
+            host: &host,
             port,
+        };
+        // A GET: the payload a `hash` covers is empty, with the request's content type.
+        let payload = HawkPayload {
+            content_type: headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+            body: b"",
         };
         state
             .service
-            .module_access_hawk(ip, authorization, &request, &module)
+            .module_access_hawk(ip, authorization, &request, payload, &module)
             .await
     } else {
         match bearer(&headers) {
@@ -439,6 +448,18 @@ fn escape(text: &str) -> String {
 
 /// A page that may not be framed (clickjacking) nor cached.
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_posting_to(status, title, body, None)
+}
+
+/// A page whose form may lead to `redirect_uri`: browsers apply `form-action` to the
+/// redirect that answers the form's POST too, so the (validated) redirect URI's origin is
+/// allowed besides the server's own.
+fn page_posting_to(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    redirect_uri: Option<&str>,
+) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width\"><title>{}</title>\
@@ -451,13 +472,39 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let mut response = super::no_store((status, Html(html)));
     let headers = response.headers_mut();
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    let form_action = match redirect_uri.and_then(csp_source) {
+        Some(source) => format!("'self' {source}"),
+        None => "'self'".to_string(),
+    };
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            )
+        }),
     );
     response
+}
+
+/// The CSP source that matches a redirect URI: its origin (`https://app.example:8443`), or
+/// its scheme for a native app's private-use URI (`com.example.app:`).
+fn csp_source(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    let origin = url.origin();
+    let source = if origin.is_tuple() {
+        origin.ascii_serialization()
+    } else {
+        format!("{}:", url.scheme())
+    };
+    // Only characters a CSP source may hold: nothing that ends or adds a directive.
+    let safe = source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+-.:/[]".contains(&b));
+    safe.then_some(source)
 }
 
 fn error_page(message: &str) -> Response {
@@ -506,7 +553,12 @@ fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>) -> Response {
          <button name=\"decision\" value=\"deny\">Denegar</button></form>",
         escape(&prompt.consumer_name)
     );
-    page(StatusCode::OK, "Autorizar acceso", &body)
+    page_posting_to(
+        StatusCode::OK,
+        "Autorizar acceso",
+        &body,
+        r.redirect_uri.as_deref(),
+    )
 }
 
 fn authorize_error(err: AuthorizeError) -> Response {
@@ -587,11 +639,12 @@ pub struct AuthorizeForm {
     responses((status = 200, description = "Wrong username or password: the page again", content_type = "text/html", body = String),
         (status = 303, description = "Back to the redirect URI with `code` (or `error`) and `state`"),
         (status = 400, content_type = "text/html", body = String),
+        (status = 413, body = crate::domain::Problem, content_type = "application/problem+json"),
         (status = 429, content_type = "text/html", body = String)))]
 pub async fn authorize_submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Response {
     let mut fields = HashMap::new();
     for (name, value) in form_urlencoded::parse(&body) {
@@ -619,5 +672,32 @@ pub async fn authorize_submit(
         Ok(AuthorizeOutcome::Redirect(url)) => Redirect::to(&url).into_response(),
         Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => consent_page(&prompt, Some(&message)),
         Err(err) => authorize_error(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csp_source;
+
+    #[test]
+    fn the_form_may_lead_to_the_redirect_uri_origin_only() {
+        assert_eq!(
+            csp_source("https://app.example:8443/cb?x=1#f").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            csp_source("http://127.0.0.1:9/callback").as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        assert_eq!(
+            csp_source("http://[::1]:9/callback").as_deref(),
+            Some("http://[::1]:9")
+        );
+        // A native app's private-use scheme: the scheme alone.
+        assert_eq!(
+            csp_source("com.example.app:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(csp_source("not a url"), None);
     }
 }
