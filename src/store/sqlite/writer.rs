@@ -105,14 +105,10 @@ impl Writer {
                 Ok(())
             })
             .await;
-        let fault = match &result {
-            Err(StoreError::Unavailable(fault)) => Some(*fault),
-            _ => None,
-        };
-        match fault {
-            Some(fault) => self.health.failed(fault),
-            None if result.is_ok() => self.health.succeeded(),
-            None => {}
+        match &result {
+            Ok(()) => self.health.succeeded(),
+            Err(StoreError::Unavailable(fault)) => self.health.failed(*fault),
+            Err(_) => {}
         }
         result
     }
