@@ -96,6 +96,9 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
+            // The server closes keep-alive connections idle for 5 s; dropping ours sooner
+            // means no request is sent on a connection the server is closing.
+            .pool_idle_timeout(Duration::from_secs(4))
             .user_agent(concat!("consola/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(ClientError::from_reqwest)?;
