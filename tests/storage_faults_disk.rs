@@ -260,8 +260,8 @@ fn chattr(flag: &str, files: &[PathBuf]) {
     assert!(status.success(), "chattr {flag}");
 }
 
-/// The database file and its WAL made immutable while the server runs (writes to them fail
-/// with EPERM, as on a file system remounted read-only); root only, since setting the
+/// The database file, its WAL and their directory made immutable while the server runs
+/// (writes to them fail with EPERM, as on a file system remounted read-only); root only, since setting the
 /// attribute needs CAP_LINUX_IMMUTABLE. `.ci/run` runs as root and sets
 /// `CONSOLA_TEST_ROOT=1`, so there it can never pass unrun.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,10 +291,12 @@ async fn read_only_database_files_refuse_writes_with_503_and_recover() {
         )
         .await;
     }
-    let files: Vec<PathBuf> = ["consola.db", "consola.db-wal"]
+    // The files, and the directory that holds them.
+    let mut files: Vec<PathBuf> = ["consola.db", "consola.db-wal"]
         .iter()
         .map(|f| data.join(f))
         .collect();
+    files.push(data.clone());
     chattr("+i", &files);
     for i in 0..WRITES_UNDER_FAULT {
         write(&admin, &anonymous, group_id, &mut ledger, i, "no se guardó").await;
