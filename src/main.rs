@@ -129,7 +129,7 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
                 account_name: account,
                 username,
                 display_name,
-                password,
+                password: password.into(),
             };
             setup(server_url, data_dir, request, setup_token).await
         }

@@ -405,9 +405,21 @@ async fn disabling_and_deleting_cut_credentials_and_tokens_at_once() {
         )
         .await
         .unwrap();
+    // Enabled again: new tokens work, the ones from before the disable stay dead.
+    let err = h
+        .anon
+        .module_access(&token.access_token, "reports")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(401),
+        "a re-enabled consumer revives nothing"
+    );
+    let fresh = h.token(&c).await;
     assert!(
         h.anon
-            .module_access(&token.access_token, "reports")
+            .module_access(&fresh.access_token, "reports")
             .await
             .is_ok()
     );

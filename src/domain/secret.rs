@@ -140,6 +140,18 @@ impl SecretText {
     }
 }
 
+impl From<String> for SecretText {
+    fn from(value: String) -> Self {
+        SecretText(value)
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(value: &str) -> Self {
+        SecretText(value.to_string())
+    }
+}
+
 impl std::fmt::Debug for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretText(«redactado»)")

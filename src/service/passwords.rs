@@ -1,21 +1,125 @@
-//! Password hashing with argon2id, off the async runtime (it is slow on purpose).
+//! Password hashing with argon2id, off the async runtime (it is slow on purpose), and
+//! bounded: each hash takes about 19 MiB for its duration, so at most `concurrency` run at
+//! once, a few more wait in a short queue, and the rest are told to come back (503 with
+//! `Retry-After`) instead of taking the server's memory.
 
 use super::{ServiceError, ServiceResult};
+use crate::domain::secret::SecretText;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub async fn hash(password: String) -> ServiceResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&crate::domain::secret::random_bytes::<16>())
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ServiceError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?
+/// How long a queued check waits for a slot before it is told to come back.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+/// What a refused check is told: come back in this many seconds.
+const BUSY_RETRY_AFTER: u64 = 1;
+
+/// The default number of hashes at once: one per core.
+pub fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The bounded argon2 runner of one service.
+pub struct Passwords {
+    slots: Arc<Semaphore>,
+    /// Checks waiting for a slot now.
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+/// Counts a waiting check for as long as it waits.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn busy() -> ServiceError {
+    ServiceError::Busy {
+        retry_after: BUSY_RETRY_AFTER,
+    }
+}
+
+impl Passwords {
+    /// At most `concurrency` hashes at once (at least one), and at most `queue` more waiting.
+    pub fn new(concurrency: usize, queue: usize) -> Passwords {
+        Passwords {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            waiting: AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    /// A slot to hash in, or `Busy` when the slots and the queue are full.
+    async fn slot(&self) -> ServiceResult<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(busy());
+        }
+        let _waiting = Waiting(&self.waiting);
+        match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(busy()),
+        }
+    }
+
+    /// Runs `work` on a blocking thread while holding a slot. The slot goes with the work,
+    /// so a caller that gives up does not free it before the memory is given back.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> ServiceResult<T> + Send + 'static,
+    ) -> ServiceResult<T> {
+        let permit = self.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+    }
+
+    pub async fn hash(&self, password: SecretText) -> ServiceResult<String> {
+        self.run(move || {
+            let salt = SaltString::encode_b64(&crate::domain::secret::random_bytes::<16>())
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            Argon2::default()
+                .hash_password(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| ServiceError::Internal(e.to_string()))
+        })
+        .await
+    }
+
+    /// True when `password` matches `stored`; with `None`, checks against a dummy hash and
+    /// returns false, taking the same time.
+    pub async fn verify(
+        &self,
+        password: SecretText,
+        stored: Option<String>,
+    ) -> ServiceResult<bool> {
+        self.run(move || {
+            let (hash, real) = match &stored {
+                Some(h) => (h.as_str(), true),
+                None => (dummy_hash(), false),
+            };
+            let parsed =
+                PasswordHash::new(hash).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let ok = Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok();
+            Ok(ok && real)
+        })
+        .await
+    }
 }
 
 /// A hash of nothing in particular: checking against it when the username does not exist
@@ -31,20 +135,50 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// True when `password` matches `stored`; with `None`, checks against a dummy hash and
-/// returns false, taking the same time.
-pub async fn verify(password: String, stored: Option<String>) -> ServiceResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        let (hash, real) = match &stored {
-            Some(h) => (h.as_str(), true),
-            None => (dummy_hash(), false),
-        };
-        let parsed = PasswordHash::new(hash).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(ok && real)
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(text: &str) -> SecretText {
+        SecretText::new(text.to_string())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn beyond_the_slots_and_the_queue_checks_are_refused_at_once() {
+        let passwords = Arc::new(Passwords::new(1, 1));
+        let stored = passwords.hash(secret("contraseña segura")).await.unwrap();
+        // Hold the only slot.
+        let held = passwords.slots.clone().try_acquire_owned().unwrap();
+        let queued = tokio::spawn({
+            let (p, s) = (passwords.clone(), stored.clone());
+            async move { p.verify(secret("contraseña segura"), Some(s)).await }
+        });
+        // Wait (bounded) until the first one is queued.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while passwords.waiting.load(Ordering::SeqCst) == 0 {
+            assert!(std::time::Instant::now() < deadline, "never queued");
+            tokio::task::yield_now().await;
+        }
+        let refused = passwords.verify(secret("x"), Some(stored.clone())).await;
+        assert!(
+            matches!(refused, Err(ServiceError::Busy { retry_after: 1 })),
+            "{refused:?}"
+        );
+        drop(held);
+        assert!(queued.await.unwrap().unwrap(), "the queued one runs");
+        assert_eq!(passwords.waiting.load(Ordering::SeqCst), 0);
+        assert!(
+            !passwords
+                .verify(secret("otra"), Some(stored))
+                .await
+                .unwrap()
+        );
+        assert!(!passwords.verify(secret("x"), None).await.unwrap());
+    }
+
+    #[test]
+    fn one_slot_per_core_by_default() {
+        assert!(default_concurrency() >= 1);
+        assert_eq!(Passwords::new(0, 0).slots.available_permits(), 1);
+    }
 }
