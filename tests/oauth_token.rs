@@ -613,3 +613,49 @@ async fn expires_in_is_configurable() {
         .unwrap();
     assert_eq!(seen.exp.unwrap() - seen.iat.unwrap(), 120);
 }
+
+#[tokio::test]
+async fn the_revocation_list_in_memory_keeps_the_operators_bound() {
+    let h = start_with(ServiceConfig {
+        max_revocations_in_memory: 2,
+        ..ServiceConfig::default()
+    })
+    .await;
+    let c = h.reports_consumer(TokenFormat::Opaque).await;
+    let (id, secret) = creds(&c);
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(h.token(&c).await.access_token);
+    }
+    for token in &tokens {
+        h.anon
+            .revoke(token.expose(), Some((id, secret)))
+            .await
+            .unwrap();
+    }
+    assert!(
+        h.server.service.revocations_in_memory() <= 2,
+        "{} kept",
+        h.server.service.revocations_in_memory()
+    );
+    // Beyond the bound, revoking still works: it cuts the consumer's earlier tokens.
+    for token in &tokens {
+        let err = h.anon.module_access(token, "reports").await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
+    // Tokens issued after the cut work (the cut is at the millisecond after it).
+    eventually("a fresh token works", Duration::from_secs(5), || async {
+        let fresh = h.token(&c).await;
+        h.anon
+            .module_access(&fresh.access_token, "reports")
+            .await
+            .is_ok()
+    })
+    .await;
+    // And the cut holds after a restart.
+    let h = h.restart(ServiceConfig::default()).await;
+    for token in &tokens {
+        let err = h.anon.module_access(token, "reports").await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
+}

@@ -110,7 +110,7 @@ mod tests {
         assert_eq!(shown_identifier(clave), clave);
         let long = "x".repeat(60_000);
         assert_eq!(shown_identifier(&long), "«xxxxxxxxxxxxxxxx…» (60000 bytes)");
-        assert_eq!(shown_identifier("a\u{1b}[2Jb"), "«a?[2Jb» (6 bytes)");
+        assert_eq!(shown_identifier("a\u{1b}[2Jb"), "«a??2Jb» (6 bytes)");
         assert_eq!(
             shown_identifier(&"y".repeat(65)),
             "«yyyyyyyyyyyyyyyy…» (65 bytes)"
