@@ -292,3 +292,58 @@ async fn a_burst_on_the_authorization_page_gets_no_code() {
     );
     assert!(wrong_password_rows(&sup, "autorización: usuario o contraseña incorrectos").await <= 5);
 }
+
+#[tokio::test]
+async fn password_checks_beyond_the_cap_and_its_queue_get_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        consola::server::ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
+    config.service.password_hashing_concurrency = 1;
+    config.service.password_hashing_queue = 1;
+    let server = consola::server::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/session", server.url());
+    let answers = futures::future::join_all((0..12).map(|i| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let response = http
+                .post(&url)
+                .json(&serde_json::json!({"username": format!("nadie{i}"), "password": "x"}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (status, retry_after, kind)
+        }
+    }))
+    .await;
+    let busy: Vec<_> = answers.iter().filter(|a| a.0 == 503).collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(
+        busy.iter()
+            .all(|a| a.1.as_deref() == Some("1") && a.2 == "application/problem+json"),
+        "{busy:?}"
+    );
+    assert!(
+        answers.iter().all(|a| [401, 503].contains(&a.0)),
+        "{answers:?}"
+    );
+    assert!(answers.iter().any(|a| a.0 == 401), "some were checked");
+    // A refusal for being busy is no failed guess: the address is not throttled for it.
+    let sup = http
+        .post(&url)
+        .json(&serde_json::json!({"username": "nadie0", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sup.status(), 401);
+    server.shutdown().await;
+}

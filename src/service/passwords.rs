@@ -1,16 +1,24 @@
 //! Password hashing with argon2id, off the async runtime (it is slow on purpose), and
 //! bounded: each hash takes about 19 MiB for its duration, so at most `concurrency` run at
-//! once, a few more wait in a short queue, and the rest are told to come back (503 with
-//! `Retry-After`) instead of taking the server's memory.
+//! once, on that many threads of their own, a few more wait in a short queue, and the rest
+//! are told to come back (503 with `Retry-After`) instead of taking the server's memory.
+//! The hashing threads run at a lower CPU priority, so a login flood slows logins, not the
+//! token endpoint.
 
 use super::{ServiceError, ServiceResult};
 use crate::domain::secret::SecretText;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+
+/// The nice value of the hashing threads (Linux): the scheduler gives them about a tenth
+/// of a core that the async workers also want.
+const HASHING_NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 /// How long a queued check waits for a slot before it is told to come back.
 const QUEUE_WAIT: Duration = Duration::from_secs(5);
@@ -25,6 +33,8 @@ pub fn default_concurrency() -> usize {
 /// The bounded argon2 runner of one service.
 pub struct Passwords {
     slots: Arc<Semaphore>,
+    /// Work for the hashing threads; they end when it is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
     /// Checks waiting for a slot now.
     waiting: AtomicUsize,
     queue: usize,
@@ -48,8 +58,21 @@ fn busy() -> ServiceError {
 impl Passwords {
     /// At most `concurrency` hashes at once (at least one), and at most `queue` more waiting.
     pub fn new(concurrency: usize, queue: usize) -> Passwords {
+        let concurrency = concurrency.max(1);
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let inbox = Arc::new(Mutex::new(inbox));
+        for i in 0..concurrency {
+            let inbox = inbox.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("consola-argon2-{i}"))
+                .spawn(move || hashing_thread(&inbox));
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "could not start a password hashing thread");
+            }
+        }
         Passwords {
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            jobs: Mutex::new(jobs),
             waiting: AtomicUsize::new(0),
             queue,
         }
@@ -71,20 +94,28 @@ impl Passwords {
         }
     }
 
-    /// Runs `work` on a blocking thread while holding a slot. The slot goes with the work,
+    /// Runs `work` on a hashing thread while holding a slot. The slot goes with the work,
     /// so a caller that gives up does not free it before the memory is given back.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> ServiceResult<T> + Send + 'static,
     ) -> ServiceResult<T> {
         let permit = self.slot().await?;
-        tokio::task::spawn_blocking(move || {
+        let (answer, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
             let result = work();
+            // The hash's memory is free once `work` returns: the slot is too.
             drop(permit);
-            result
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
+            let _ = answer.send(result);
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| ServiceError::Internal("password hashing threads stopped".into()))?;
+        result
+            .await
+            .map_err(|_| ServiceError::Internal("a password check was lost".into()))?
     }
 
     pub async fn hash(&self, password: SecretText) -> ServiceResult<String> {
@@ -121,6 +152,34 @@ impl Passwords {
         .await
     }
 }
+
+/// One hashing thread: lowers its own priority, then runs jobs until the service goes.
+fn hashing_thread(inbox: &Mutex<mpsc::Receiver<Job>>) {
+    lower_priority();
+    loop {
+        let job = inbox.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux the nice value is per thread: this one only.
+    // SAFETY: gettid and setpriority take plain integers and touch no memory of ours.
+    let done = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, HASHING_NICENESS)
+    };
+    if done != 0 {
+        tracing::debug!("password hashing threads keep the normal priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 /// A hash of nothing in particular: checking against it when the username does not exist
 /// makes a wrong username cost the same time as a wrong password.
@@ -174,6 +233,24 @@ mod tests {
                 .unwrap()
         );
         assert!(!passwords.verify(secret("x"), None).await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_at_a_lower_priority_on_its_own_threads() {
+        let passwords = Passwords::new(2, 0);
+        let (name, nice) = passwords
+            .run(|| {
+                // SAFETY: plain integer calls.
+                let nice =
+                    unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) };
+                let name = std::thread::current().name().map(String::from);
+                Ok((name, nice))
+            })
+            .await
+            .unwrap();
+        assert!(name.unwrap_or_default().starts_with("consola-argon2-"));
+        assert_eq!(nice, HASHING_NICENESS);
     }
 
     #[test]
