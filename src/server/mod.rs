@@ -245,7 +245,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
                     tracing::warn!(error = %err, "token counts not saved; retrying later");
                 }
                 // Audit retention: at start, then hourly; in small batches (see prune_audit).
-                if ticks % AUDIT_PRUNE_EVERY_TICKS == 0
+                if ticks.is_multiple_of(AUDIT_PRUNE_EVERY_TICKS)
                     && let Err(err) = service.prune_audit().await
                 {
                     tracing::warn!(error = %err, "old audit entries not pruned; retrying later");
