@@ -448,7 +448,8 @@ def target_logins():
     with tempfile.TemporaryDirectory() as tmp:
         server = consola_serve(os.path.join(tmp, "data"))
         pid = server.proc.pid
-        cap = 1  # one core: the default cap is the number of cores the server may use
+        # The default cap is the number of cores the server may use (one, pinned).
+        cap = len(os.sched_getaffinity(pid))
         token = set_up(server.url)
         client = consumer_with_format(server.url, token, "opaque")
         for i in range(FLOOD_LOGINS):
