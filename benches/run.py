@@ -2,7 +2,7 @@
 """Runs every benchmark target side by side in one go and writes BENCHMARKS.md.
 
     python3 benches/run.py            # all targets, about 10 minutes
-    python3 benches/run.py list       # only the named targets (list, token, render, ssh, startup)
+    python3 benches/run.py list       # only the named targets (list, token, render, ssh, startup, logins)
 
 Every figure is compared with a baseline measured in the same run, because this machine
 is shared and noisy. Exits non-zero when a target is missed.
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -423,8 +424,94 @@ def target_startup():
            f"median of {STARTUP_RUNS}")
 
 
+FLOOD_LOGINS = 200
+FLOOD_SECONDS = 10
+
+
+def rss_kib(pid, field):
+    """A memory figure of a process from /proc (VmRSS now, VmHWM its peak), in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise SystemExit(f"no {field} for {pid}")
+
+
+def target_logins():
+    """A login flood: 200 logins in flight at once (each one's user and right password, so
+    every one reaches argon2), for as long as wrk measures the token endpoint. The peak RSS
+    must stay within idle + cap × 20 MiB + 50 MiB, and the token endpoint keep 80 % of its
+    requests per second. Flood clients send the next login as soon as an answer comes, and
+    wait the Retry-After of a 503 as a client should; the server pins to one core, so its
+    cap is one hash at a time."""
+    import threading
+    with tempfile.TemporaryDirectory() as tmp:
+        server = consola_serve(os.path.join(tmp, "data"))
+        pid = server.proc.pid
+        # The default cap is the number of cores the server may use (one, pinned).
+        cap = len(os.sched_getaffinity(pid))
+        token = set_up(server.url)
+        client = consumer_with_format(server.url, token, "opaque")
+        for i in range(FLOOD_LOGINS):
+            request("POST", server.url + "/api/v1/users",
+                    {"username": f"flood{i}", "display_name": f"Flood {i}",
+                     "password": PASSWORD, "role": "read_only"}, token)
+        script = post_script(tmp, basic(*client))
+        quiet = wrk(server.url + "/oauth/token", TOKEN_SECONDS, TOKEN_CONNECTIONS, script=script)
+        idle = rss_kib(pid, "VmRSS")
+
+        stop = threading.Event()
+        counts = {}
+        lock = threading.Lock()
+
+        def flood(i):
+            body = json.dumps({"username": f"flood{i}", "password": PASSWORD}).encode()
+            while not stop.is_set():
+                req = urllib.request.Request(server.url + "/api/v1/session", data=body, method="POST",
+                                             headers={"content-type": "application/json"})
+                wait = 0
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        status = r.status
+                        r.read()
+                except urllib.error.HTTPError as e:
+                    status = e.code
+                    if status == 503:
+                        wait = int(e.headers.get("retry-after", "1"))
+                except OSError:
+                    status = "error"
+                with lock:
+                    counts[status] = counts.get(status, 0) + 1
+                if wait:
+                    stop.wait(wait)
+
+        threads = [threading.Thread(target=flood, args=(i,), daemon=True) for i in range(FLOOD_LOGINS)]
+        for t in threads:
+            t.start()
+        time.sleep(2)  # the flood ramps up before the measure starts
+        flooded = wrk(server.url + "/oauth/token", TOKEN_SECONDS, TOKEN_CONNECTIONS, script=script)
+        stop.set()
+        for t in threads:
+            t.join(timeout=70)
+        peak = rss_kib(pid, "VmHWM")
+        server.stop()
+    log(f"login flood answers: {counts}")
+    limit = idle + cap * 20 * 1024 + 50 * 1024
+    record(f"Peak RSS under {FLOOD_LOGINS} concurrent logins vs idle + cap × 20 MiB + 50 MiB",
+           f"{peak / 1024:.1f} MiB", f"{idle / 1024:.1f} MiB idle", f"{(peak - idle) / 1024:+.1f} MiB",
+           f"≤ {limit / 1024:.1f} MiB", peak <= limit,
+           f"cap {cap}; answers {', '.join(f'{k}: {v}' for k, v in sorted(counts.items(), key=str))}")
+
+    def fmt(f):
+        return f"{f[0]:,.0f} req/s (p50 {f[1]:.2f} ms, p99 {f[2]:.2f} ms)"
+
+    ratio = flooded[0] / quiet[0]
+    record("Token endpoint during the login flood vs without it", fmt(flooded), fmt(quiet),
+           f"{ratio:.0%}", "≥ 80 %", ratio >= 0.8)
+
+
 TARGETS = {"list": target_list, "token": target_token, "render": target_render,
-           "ssh": target_ssh, "startup": target_startup}
+           "ssh": target_ssh, "startup": target_startup, "logins": target_logins}
 
 
 def earlier_rows(path):

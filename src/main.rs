@@ -53,6 +53,8 @@ enum Command {
         /// Database URL (`sqlite:PATH`); default: consola.db in the data directory.
         #[arg(long, env = "CONSOLA_DATABASE_URL")]
         database: Option<String>,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Create the account and its Súper Administrador without the console (scripted first run).
     Setup {
@@ -107,11 +109,15 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
     };
     let server_url = cli.server.or(file.server);
     match cli.command {
-        Some(Command::Serve { listen, database }) => {
+        Some(Command::Serve {
+            listen,
+            database,
+            limits,
+        }) => {
             let listen = listen
                 .or(file.serve.listen)
                 .unwrap_or_else(|| loopback(DEFAULT_PORT));
-            serve(data_dir, listen, database.or(file.serve.database)).await
+            serve(data_dir, listen, database.or(file.serve.database), limits).await
         }
         Some(Command::Setup {
             account,
@@ -129,7 +135,7 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
                 account_name: account,
                 username,
                 display_name,
-                password,
+                password: password.into(),
             };
             setup(server_url, data_dir, request, setup_token).await
         }
@@ -157,10 +163,12 @@ async fn serve(
     data_dir: PathBuf,
     listen: SocketAddr,
     database: Option<String>,
+    limits: ServeLimits,
 ) -> anyhow::Result<()> {
     log_to_stderr();
     let mut config = ServerConfig::new(data_dir.clone(), listen);
     config.database_url = database;
+    limits.apply(&mut config.service);
     let running = server::start(config).await?;
     println!("consola escuchando en {}", running.url());
     if let Some(token) = running.service.issue_setup_token().await? {
@@ -293,4 +301,34 @@ async fn console(
         }
     }
     result
+}
+
+/// `serve`'s limits under attack; each defaults to the service's own default.
+#[derive(clap::Args, Debug, Default)]
+struct ServeLimits {
+    /// Days the audit log (Log de Transacciones) keeps its entries [default: 400].
+    #[arg(long, env = "CONSOLA_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    audit_retention_days: Option<u32>,
+    /// Password checks (argon2, about 19 MiB each) at once [default: number of cores].
+    #[arg(long, env = "CONSOLA_PASSWORD_HASHING_CONCURRENCY", value_parser = clap::value_parser!(u64).range(1..=256))]
+    password_hashing_concurrency: Option<u64>,
+    /// Revoked tokens and ended grants kept in memory; beyond, a revocation cuts the
+    /// consumer's earlier tokens [default: 100000].
+    #[arg(long, env = "CONSOLA_MAX_REVOCATIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_revocations: Option<u64>,
+}
+
+impl ServeLimits {
+    fn apply(&self, service: &mut consola::service::ServiceConfig) {
+        if let Some(days) = self.audit_retention_days {
+            service.audit_retention_days = days;
+        }
+        if let Some(n) = self.password_hashing_concurrency {
+            service.password_hashing_concurrency = n as usize;
+            service.password_hashing_queue = 2 * n as usize;
+        }
+        if let Some(n) = self.max_revocations {
+            service.max_revocations_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+    }
 }

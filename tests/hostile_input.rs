@@ -93,7 +93,7 @@ async fn hostile_usernames_groups_and_account_names() {
         .create_user(&NewUser {
             username: "x\u{1b}[1m".into(),
             display_name: "y\u{0}".into(),
-            password: "p".repeat(10_000),
+            password: "p".repeat(10_000).into(),
             role: Role::ReadOnly,
         })
         .await

@@ -437,3 +437,143 @@ async fn revoking_a_refresh_token_ends_its_family() {
         (400, Some("invalid_grant"))
     );
 }
+
+impl Flow {
+    /// Logs `username` in on the consent page, consents, and returns the code.
+    async fn code_as(&self, username: &str, challenge: &str) -> String {
+        let mut form = self.params(Some(challenge), Some("S256"));
+        form.push(("username".into(), username.into()));
+        form.push(("password".into(), PASSWORD.into()));
+        form.push(("decision".into(), "approve".into()));
+        let answer = raw()
+            .post(format!("{}/oauth/authorize", self.h.url()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 303);
+        location_query(&answer)["code"].clone()
+    }
+
+    /// A code of `username`, exchanged: (access token, refresh token).
+    async fn grant_of(&self, username: &str) -> (SecretText, String) {
+        let v = verifier();
+        let code = self.code_as(username, &pkce_s256(&v)).await;
+        let (status, body) = self.exchange_code(&code, &v).await;
+        assert_eq!(status, 200, "{body}");
+        (
+            SecretText::new(body["access_token"].as_str().unwrap().into()),
+            body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    async fn user(&self, username: &str) -> User {
+        self.h
+            .admin
+            .create_user(&NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role: Role::Admin,
+            })
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn disabling_or_resetting_a_user_ends_their_grants_with_all_their_tokens() {
+    let f = flow().await;
+    let luis = f.user("luis").await;
+    let marta = f.user("marta").await;
+    let (luis_access, luis_refresh) = f.grant_of("luis").await;
+    let v = verifier();
+    let luis_code = f.code_as("luis", &pkce_s256(&v)).await;
+    let (marta_access, marta_refresh) = f.grant_of("marta").await;
+    let (ana_access, ana_refresh) = f.grant_of("ana").await;
+
+    f.h.admin
+        .update_user(
+            luis.id,
+            &UserPatch {
+                disabled: Some(true),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.h.admin
+        .update_user(
+            marta.id,
+            &UserPatch {
+                password: Some("otra-contraseña-larga".into()),
+                ..UserPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    for (access, refresh) in [
+        (&luis_access, &luis_refresh),
+        (&marta_access, &marta_refresh),
+    ] {
+        let (status, body) = f.refresh(refresh).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{body}"
+        );
+        let err = f.h.anon.module_access(access, "assets").await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
+    // A code the disabled user had not exchanged yet is void too.
+    let (status, body) = f.exchange_code(&luis_code, &v).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Others' grants are untouched.
+    assert!(f.h.anon.module_access(&ana_access, "assets").await.is_ok());
+    let (status, body) = f.refresh(&ana_refresh).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_code_presented_by_another_client_is_not_burned() {
+    let f = flow().await;
+    let group = f.h.group("Otro", &[("assets", &[Action::View])]).await;
+    let intruder =
+        f.h.consumer(
+            "Intruso",
+            &group,
+            GrantType::AuthorizationCode,
+            TokenFormat::Opaque,
+        )
+        .await;
+    let v = verifier();
+    let code = f.code(&pkce_s256(&v)).await;
+    let stolen = raw()
+        .post(format!("{}/oauth/token", f.h.url()))
+        .header(
+            "authorization",
+            consola::client::Client::basic_header(
+                &intruder.consumer.client_id,
+                &intruder.client_secret,
+            ),
+        )
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", v.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 400);
+    let body: serde_json::Value = stolen.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    // The rightful client's exchange still works: the code was not spent.
+    let (status, body) = f.exchange_code(&code, &v).await;
+    assert_eq!(status, 200, "{body}");
+}

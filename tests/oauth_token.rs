@@ -405,9 +405,21 @@ async fn disabling_and_deleting_cut_credentials_and_tokens_at_once() {
         )
         .await
         .unwrap();
+    // Enabled again: new tokens work, the ones from before the disable stay dead.
+    let err = h
+        .anon
+        .module_access(&token.access_token, "reports")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.status(),
+        Some(401),
+        "a re-enabled consumer revives nothing"
+    );
+    let fresh = h.token(&c).await;
     assert!(
         h.anon
-            .module_access(&token.access_token, "reports")
+            .module_access(&fresh.access_token, "reports")
             .await
             .is_ok()
     );
@@ -600,4 +612,50 @@ async fn expires_in_is_configurable() {
         .await
         .unwrap();
     assert_eq!(seen.exp.unwrap() - seen.iat.unwrap(), 120);
+}
+
+#[tokio::test]
+async fn the_revocation_list_in_memory_keeps_the_operators_bound() {
+    let h = start_with(ServiceConfig {
+        max_revocations_in_memory: 2,
+        ..ServiceConfig::default()
+    })
+    .await;
+    let c = h.reports_consumer(TokenFormat::Opaque).await;
+    let (id, secret) = creds(&c);
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(h.token(&c).await.access_token);
+    }
+    for token in &tokens {
+        h.anon
+            .revoke(token.expose(), Some((id, secret)))
+            .await
+            .unwrap();
+    }
+    assert!(
+        h.server.service.revocations_in_memory() <= 2,
+        "{} kept",
+        h.server.service.revocations_in_memory()
+    );
+    // Beyond the bound, revoking still works: it cuts the consumer's earlier tokens.
+    for token in &tokens {
+        let err = h.anon.module_access(token, "reports").await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
+    // Tokens issued after the cut work (the cut is at the millisecond after it).
+    eventually("a fresh token works", Duration::from_secs(5), || async {
+        let fresh = h.token(&c).await;
+        h.anon
+            .module_access(&fresh.access_token, "reports")
+            .await
+            .is_ok()
+    })
+    .await;
+    // And the cut holds after a restart.
+    let h = h.restart(ServiceConfig::default()).await;
+    for token in &tokens {
+        let err = h.anon.module_access(token, "reports").await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
 }

@@ -223,7 +223,7 @@ impl Client {
     pub async fn login(&self, username: &str, password: &str) -> ClientResult<LoginResponse> {
         let body = LoginRequest {
             username: username.to_string(),
-            password: password.to_string(),
+            password: password.into(),
         };
         Self::json(self.request(Method::POST, "/api/v1/session").json(&body)).await
     }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod consumer;
 pub mod hawk;
+pub mod names;
 pub mod oauth;
 pub mod permission;
 pub mod problem;

@@ -67,9 +67,12 @@ fn checksum(random: &str) -> String {
 
 /// A new secret of the given kind.
 pub fn generate(kind: SecretKind) -> String {
-    let random = random_base62(RANDOM_LEN);
-    let sum = checksum(&random);
-    format!("{}{random}{sum}", kind.prefix())
+    format_secret(kind, &random_base62(RANDOM_LEN))
+}
+
+/// The secret of that kind around a random part: prefix, the part, its checksum.
+fn format_secret(kind: SecretKind, random: &str) -> String {
+    format!("{}{random}{}", kind.prefix(), checksum(random))
 }
 
 /// True when the text has the shape of a secret of that kind, checksum included.
@@ -140,6 +143,18 @@ impl SecretText {
     }
 }
 
+impl From<String> for SecretText {
+    fn from(value: String) -> Self {
+        SecretText(value)
+    }
+}
+
+impl From<&str> for SecretText {
+    fn from(value: &str) -> Self {
+        SecretText(value.to_string())
+    }
+}
+
 impl std::fmt::Debug for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretText(«redactado»)")
@@ -177,6 +192,51 @@ mod tests {
         bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
         let tampered = String::from_utf8(bytes).unwrap();
         assert!(!is_well_formed(SecretKind::ClientSecret, &tampered));
+    }
+
+    /// Known answers, computed apart from this code (CRC-32/ISO-HDLC of the random part,
+    /// as a 6-digit big-endian base62 number over 0-9A-Za-z). Leak scanners match this
+    /// format: any change to the prefix, the body or the checksum encoding must fail here.
+    #[test]
+    fn the_secret_format_is_pinned() {
+        let random = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg";
+        assert_eq!(crc32fast::hash(random.as_bytes()), 2_860_937_052);
+        let secret = format_secret(SecretKind::ClientSecret, random);
+        assert_eq!(
+            secret,
+            "consola_cs_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg37cCQ0"
+        );
+        assert!(is_well_formed(SecretKind::ClientSecret, &secret));
+        assert!(is_well_formed(
+            SecretKind::RefreshToken,
+            &format!("consola_rt_{}4SHDYg", "a".repeat(43))
+        ));
+        let prefixes = [
+            (SecretKind::ClientSecret, "consola_cs_"),
+            (SecretKind::Session, "consola_st_"),
+            (SecretKind::LegacyApiSecret, "consola_ak_"),
+            (SecretKind::RefreshToken, "consola_rt_"),
+            (SecretKind::AuthorizationCode, "consola_ac_"),
+            (SecretKind::SetupToken, "consola_su_"),
+        ];
+        for (kind, prefix) in prefixes {
+            assert_eq!(kind.prefix(), prefix);
+            assert_eq!(
+                format_secret(kind, random),
+                format!("{prefix}{random}37cCQ0")
+            );
+        }
+        // A checksum written another way (little-endian, lowercase, padded) is refused.
+        for wrong in ["0QCc73", "37ccq0", "037cCQ"] {
+            assert!(!is_well_formed(
+                SecretKind::ClientSecret,
+                &format!("consola_cs_{random}{wrong}")
+            ));
+        }
+        assert!(!is_well_formed(
+            SecretKind::ClientSecret,
+            &format!("consola_cs_{random}37cCQ")
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Console users, their roles and sessions.
 
+use super::secret::SecretText;
 use super::validation::{FieldErrors, required_line};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,8 @@ pub struct SetupRequest {
     pub account_name: String,
     pub username: String,
     pub display_name: String,
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: SecretText,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -104,7 +106,8 @@ pub struct SetupStatus {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: SecretText,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -121,7 +124,8 @@ pub struct LoginResponse {
 pub struct NewUser {
     pub username: String,
     pub display_name: String,
-    pub password: String,
+    #[schema(value_type = String)]
+    pub password: SecretText,
     pub role: Role,
 }
 
@@ -137,14 +141,17 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
     /// Sets a new password (super admin resetting another user's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub password: Option<SecretText>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    pub current_password: String,
-    pub new_password: String,
+    #[schema(value_type = String)]
+    pub current_password: SecretText,
+    #[schema(value_type = String)]
+    pub new_password: SecretText,
 }
 
 pub const PASSWORD_MIN: usize = 8;
@@ -193,6 +200,50 @@ mod tests {
         assert!(errors.is_empty());
         validate_username(&mut errors, "u", "a b");
         assert!(errors.get("u").is_some());
+    }
+
+    #[test]
+    fn requests_holding_passwords_never_show_them() {
+        let password = "contraseña muy secreta";
+        let shown = format!(
+            "{:?} {:?} {:?} {:?} {:?}",
+            LoginRequest {
+                username: "ana".into(),
+                password: password.into(),
+            },
+            SetupRequest {
+                account_name: "Cuenta".into(),
+                username: "ana".into(),
+                display_name: "Ana".into(),
+                password: password.into(),
+            },
+            NewUser {
+                username: "ana".into(),
+                display_name: "Ana".into(),
+                password: password.into(),
+                role: Role::Admin,
+            },
+            UserPatch {
+                password: Some(password.into()),
+                ..UserPatch::default()
+            },
+            PasswordChange {
+                current_password: password.into(),
+                new_password: password.into(),
+            },
+        );
+        assert!(shown.contains("ana"));
+        assert!(!shown.contains(password), "{shown}");
+        // The wire format is unchanged: a plain string.
+        let json = serde_json::to_string(&LoginRequest {
+            username: "ana".into(),
+            password: password.into(),
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            format!(r#"{{"username":"ana","password":"{password}"}}"#)
+        );
     }
 
     #[test]

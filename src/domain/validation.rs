@@ -50,6 +50,14 @@ pub fn required_line(errors: &mut FieldErrors, field: &str, value: &str, max: us
         errors.add(field, format!("Máximo {max} caracteres (tiene {len})"));
     } else if super::has_control_chars(trimmed) {
         errors.add(field, "No puede contener caracteres de control");
+    } else if let Some(c) = super::names::first_invisible(trimmed) {
+        errors.add(
+            field,
+            format!(
+                "No puede contener caracteres invisibles o de formato (U+{:04X})",
+                c as u32
+            ),
+        );
     }
     trimmed.to_string()
 }

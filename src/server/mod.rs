@@ -159,6 +159,8 @@ impl ServerConfig {
 
 /// How often the token counts aggregated in memory are written to the database.
 const TOKEN_STATS_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+/// Audit entries past their retention are pruned every this many flushes (an hour).
+const AUDIT_PRUNE_EVERY_TICKS: u64 = 720;
 
 /// A server running on a background task.
 pub struct RunningServer {
@@ -268,6 +270,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         async move {
             let mut tick = tokio::time::interval(TOKEN_STATS_FLUSH);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut ticks: u64 = 0;
             loop {
                 tick.tick().await;
                 match service.flush_token_stats().await {
@@ -277,6 +280,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
                         tracing::warn!(error = %err, "token counts not saved; retrying later")
                     }
                 }
+                // Audit retention: at start, then hourly; in small batches (see prune_audit).
+                if ticks.is_multiple_of(AUDIT_PRUNE_EVERY_TICKS)
+                    && let Err(err) = service.prune_audit().await
+                {
+                    tracing::warn!(error = %err, "old audit entries not pruned; retrying later");
+                }
+                ticks += 1;
             }
         }
     });

@@ -87,6 +87,14 @@ impl From<ServiceError> for ApiError {
                     fault.detail(),
                 )
             },
+            ServiceError::Busy { retry_after } => ApiError {
+                retry_after: Some(retry_after),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!("El servidor está ocupado; reintente en {retry_after} s"),
+                )
+            },
             ServiceError::Internal(message) => {
                 tracing::error!(%message, "internal error");
                 ApiError::new(

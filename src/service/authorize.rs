@@ -35,6 +35,10 @@ pub enum AuthorizeError {
     TooManyRequests {
         retry_after: u64,
     },
+    /// Too many password checks at once: 503 with `Retry-After`.
+    Busy {
+        retry_after: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -177,11 +181,17 @@ impl Service {
             throttled: "autorización frenada",
             wrong: "autorización: usuario o contraseña incorrectos",
         };
-        let user = match self
-            .check_password(&caller, username, password, &denials)
+        let checked = match self
+            .check_password(&caller, username, password.into(), &denials)
             .await
-            .map_err(internal)?
         {
+            Ok(checked) => checked,
+            Err(ServiceError::Busy { retry_after }) => {
+                return Err(AuthorizeError::Busy { retry_after });
+            }
+            Err(other) => return Err(internal(other)),
+        };
+        let user = match checked {
             Ok(user) => user,
             Err(PasswordRefused::Throttled(retry_after)) => {
                 return Err(AuthorizeError::TooManyRequests { retry_after });

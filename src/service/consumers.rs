@@ -188,6 +188,9 @@ impl Service {
             .await
             .map_err(map_consumer_write)?;
         self.consumer_changed(&updated);
+        if current.enabled && !updated.enabled {
+            self.consumer_disabled(&updated.client_id).await?;
+        }
         Ok(updated)
     }
 

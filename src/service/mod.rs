@@ -5,6 +5,7 @@ mod account;
 mod authorize;
 mod consumers;
 mod groups;
+mod guard;
 mod hawk;
 mod passwords;
 mod sessions;
@@ -58,6 +59,9 @@ pub enum ServiceError {
     /// stored, and the same request may succeed later (503).
     #[error("Almacenamiento no disponible")]
     Unavailable(Fault),
+    /// Too many password checks at once; try again after this many seconds (503).
+    #[error("El servidor está ocupado; reintente en {retry_after} s")]
+    Busy { retry_after: u64 },
     /// Something broke inside; the detail goes to the log, not to the caller.
     #[error("Error interno")]
     Internal(String),
@@ -154,6 +158,15 @@ pub struct ServiceConfig {
     /// The issuer (`iss`, RFC 8414): the server's base URL. `server::start` fills it from
     /// the listening address when absent.
     pub issuer: Option<String>,
+    /// Password checks (argon2, about 19 MiB each) that run at once.
+    pub password_hashing_concurrency: usize,
+    /// Password checks that may wait for one of those; beyond, 503 with `Retry-After`.
+    pub password_hashing_queue: usize,
+    /// Audit entries older than this many days are pruned.
+    pub audit_retention_days: u32,
+    /// Bound on revoked access tokens and ended grants kept in memory; beyond it a
+    /// revocation cuts all earlier tokens of its consumer instead of being listed.
+    pub max_revocations_in_memory: usize,
 }
 
 impl Default for ServiceConfig {
@@ -169,6 +182,10 @@ impl Default for ServiceConfig {
             client_failures_per_ip: 50,
             hawk_skew: Duration::seconds(60),
             issuer: None,
+            password_hashing_concurrency: passwords::default_concurrency(),
+            password_hashing_queue: 2 * passwords::default_concurrency(),
+            audit_retention_days: 400,
+            max_revocations_in_memory: 100_000,
         }
     }
 }
@@ -207,6 +224,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
     throttle: Throttle,
+    /// Bounded argon2.
+    passwords: passwords::Passwords,
     /// Accepts setup from beyond loopback while no user exists; cleared after setup.
     setup_token: Mutex<Option<String>>,
     /// Keys of access tokens.
@@ -230,6 +249,10 @@ impl Service {
             store,
             vault,
             clock,
+            passwords: passwords::Passwords::new(
+                config.password_hashing_concurrency,
+                config.password_hashing_queue,
+            ),
             config,
             throttle: Throttle::new(),
             setup_token: Mutex::new(None),
@@ -270,6 +293,7 @@ impl Service {
     /// Records a refusal, so that probing shows in the log. A failure to record is logged
     /// and does not change the answer.
     async fn record_denied(&self, caller: &Caller, module: &str, target: &str, what: &str) {
+        let target = crate::domain::names::shown_identifier(target);
         let event = self.audit(caller, AuditAction::Denied, module, target, what);
         if let Err(err) = self.store.record(&event).await {
             tracing::warn!(error = %err, "could not record a denial in the audit log");
@@ -376,11 +400,11 @@ impl Service {
         let username = validate_username(&mut errors, "username", &request.username);
         let display_name =
             validate_display_name(&mut errors, "display_name", &request.display_name);
-        validate_password(&mut errors, "password", &request.password);
+        validate_password(&mut errors, "password", request.password.expose());
         errors.into_result().map_err(ServiceError::Validation)?;
 
         let now = self.now();
-        let password_hash = passwords::hash(request.password).await?;
+        let password_hash = self.passwords.hash(request.password).await?;
         let api_secret = secret::generate(SecretKind::LegacyApiSecret);
         let account = crate::store::AccountRecord {
             account: Account {

@@ -26,38 +26,71 @@ impl Service {
         &self,
         caller: &Caller,
         username: &str,
-        password: String,
+        password: SecretText,
         denials: &PasswordDenials,
     ) -> ServiceResult<Result<User, PasswordRefused>> {
         let username = username.trim();
         let user_key = format!("login-user:{}", username.to_lowercase());
-        let ip_key = format!("login-ip:{}", caller.ip);
-        for key in [&user_key, &ip_key] {
-            if let Err(retry_after) = self.throttle.check(key) {
-                self.record_denied(caller, denials.module, username, denials.throttled)
+        let ip_key = throttle::address_key("login-ip", caller.ip);
+        // Each attempt is reserved before argon2 runs: a burst of parallel guesses gets at
+        // most the limit checked, however fast it arrives.
+        let user_attempt = match self
+            .throttle
+            .reserve(&user_key, self.config.login_failures_per_user)
+        {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                self.record_throttled(
+                    caller,
+                    denials.module,
+                    &user_key,
+                    username,
+                    denials.throttled,
+                )
+                .await;
+                return Ok(Err(PasswordRefused::Throttled(retry_after)));
+            }
+        };
+        let ip_attempt = match self
+            .throttle
+            .reserve(&ip_key, self.config.login_failures_per_ip)
+        {
+            Ok(attempt) => attempt,
+            Err(retry_after) => {
+                user_attempt.give_back();
+                self.record_throttled(caller, denials.module, &ip_key, username, denials.throttled)
                     .await;
                 return Ok(Err(PasswordRefused::Throttled(retry_after)));
             }
-        }
+        };
         let record = match self.store.user_by_username(username).await {
             Ok(record) => Some(record),
             Err(StoreError::NotFound) => None,
-            Err(other) => return Err(other.into()),
+            Err(other) => {
+                user_attempt.give_back();
+                ip_attempt.give_back();
+                return Err(other.into());
+            }
         };
         let stored = record.as_ref().map(|r| r.password_hash.clone());
-        let password_ok = passwords::verify(password, stored).await?;
+        let password_ok = match self.passwords.verify(password, stored).await {
+            Ok(ok) => ok,
+            Err(err) => {
+                // Not checked (the server is busy or broke): the attempt proves nothing.
+                user_attempt.give_back();
+                ip_attempt.give_back();
+                return Err(err);
+            }
+        };
         match record {
             Some(r) if password_ok && !r.user.disabled => {
-                self.throttle.succeed(&user_key);
+                user_attempt.succeeded();
+                ip_attempt.give_back();
                 Ok(Ok(r.user))
             }
             _ => {
-                let delay = self
-                    .throttle
-                    .fail(&user_key, self.config.login_failures_per_user);
-                let _ = self
-                    .throttle
-                    .fail(&ip_key, self.config.login_failures_per_ip);
+                let delay = user_attempt.failed();
+                let _ = ip_attempt.failed();
                 self.record_denied(caller, denials.module, username, denials.wrong)
                     .await;
                 Ok(Err(PasswordRefused::Wrong(delay)))
@@ -167,10 +200,14 @@ impl Service {
             return Err(ServiceError::TooManyRequests { retry_after });
         }
         let mut errors = FieldErrors::new();
-        validate_password(&mut errors, "new_password", &change.new_password);
+        validate_password(&mut errors, "new_password", change.new_password.expose());
         errors.into_result().map_err(ServiceError::Validation)?;
         let mut record = self.store.user(session.user.id).await?;
-        if !passwords::verify(change.current_password, Some(record.password_hash.clone())).await? {
+        if !self
+            .passwords
+            .verify(change.current_password, Some(record.password_hash.clone()))
+            .await?
+        {
             self.throttle
                 .fail(&key, self.config.login_failures_per_user);
             self.record_denied(
@@ -186,7 +223,7 @@ impl Service {
             )));
         }
         self.throttle.succeed(&key);
-        record.password_hash = passwords::hash(change.new_password).await?;
+        record.password_hash = self.passwords.hash(change.new_password).await?;
         record.user.updated_at = self.now();
         let version = record.user.version;
         let event = self.audit(
@@ -201,6 +238,8 @@ impl Service {
         self.store
             .delete_sessions_of(session.user.id, Some(&session.digest))
             .await?;
+        // So do the grants given to applications with the old password.
+        self.end_user_grants(session.user.id).await?;
         Ok(())
     }
 }

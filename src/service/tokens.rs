@@ -429,10 +429,9 @@ impl Service {
 
     pub(crate) fn consumer_tokens_cut(&self, client_id: &str, at: DateTime<Utc>) {
         self.tokens.forget_client(client_id);
-        write(&self.tokens.cuts)
-            .entry(client_id.to_string())
-            .or_default()
-            .not_before_ms = at.timestamp_millis();
+        let mut cuts = write(&self.tokens.cuts);
+        let cut = cuts.entry(client_id.to_string()).or_default();
+        cut.not_before_ms = cut.not_before_ms.max(at.timestamp_millis());
     }
 
     /// Remembers (durably) that a deleted consumer's tokens are void. Like every change of
@@ -497,19 +496,26 @@ impl Service {
         current || previous
     }
 
-    async fn deny_client(&self, ip: IpAddr, client_id: Option<&str>, what: &str) {
-        let event = NewAuditEvent {
+    /// The audit entry of a refused client. A client_id that cannot be real is kept
+    /// shortened, with its length, never raw.
+    fn client_denial(&self, ip: IpAddr, client_id: Option<&str>, what: &str) -> NewAuditEvent {
+        let shown = client_id.map(crate::domain::names::shown_identifier);
+        NewAuditEvent {
             at: self.now(),
             ip: ip.to_string(),
-            actor: match client_id {
+            actor: match &shown {
                 Some(id) => Actor::consumer(id),
                 None => Actor::anonymous(),
             },
             action: AuditAction::Denied,
             module: modules::OAUTH.to_string(),
-            target: client_id.unwrap_or("").to_string(),
+            target: shown.map(|s| s.into_owned()).unwrap_or_default(),
             description: what.to_string(),
-        };
+        }
+    }
+
+    async fn deny_client(&self, ip: IpAddr, client_id: Option<&str>, what: &str) {
+        let event = self.client_denial(ip, client_id, what);
         if let Err(err) = self.store.record(&event).await {
             tracing::warn!(error = %err, "could not record a denial in the audit log");
         }
@@ -526,10 +532,10 @@ impl Service {
         ip: IpAddr,
         auth: Option<&ClientAuth>,
     ) -> Result<Arc<CachedClient>, OAuthError> {
-        let ip_key = format!("client-ip:{ip}");
+        let ip_key = throttle::address_key("client-ip", ip);
         let Some(auth) = auth else {
             if let Err(retry_after) = self.throttle.check(&ip_key) {
-                return Err(self.refuse_throttled(ip, None, retry_after).await);
+                return Err(self.refuse_throttled(ip, None, &ip_key, retry_after).await);
             }
             self.throttle
                 .fail(&ip_key, self.config.client_failures_per_ip);
@@ -558,10 +564,13 @@ impl Service {
                 Ok(client)
             }
             found => {
-                let throttled = self.throttle.check(&client_key).err().or(ip_throttled);
-                if let Some(retry_after) = throttled {
+                let throttled = match self.throttle.check(&client_key) {
+                    Err(retry_after) => Some((retry_after, &client_key)),
+                    Ok(()) => ip_throttled.map(|retry_after| (retry_after, &ip_key)),
+                };
+                if let Some((retry_after, key)) = throttled {
                     return Err(self
-                        .refuse_throttled(ip, Some(client_id), retry_after)
+                        .refuse_throttled(ip, Some(client_id), key, retry_after)
                         .await);
                 }
                 let delay = self
@@ -585,21 +594,22 @@ impl Service {
         }
     }
 
-    /// A failed authentication while its client or address is refused: counted, audited,
-    /// answered 429 with `Retry-After`.
+    /// A failed authentication while its client or address (`key`) is refused: counted
+    /// in the key's audit row of this minute, answered 429 with `Retry-After`.
     async fn refuse_throttled(
         &self,
         ip: IpAddr,
         client_id: Option<&str>,
+        key: &str,
         retry_after: u64,
     ) -> OAuthError {
         self.tokens.count(self.now(), 0, 1);
-        self.deny_client(
+        let event = self.client_denial(
             ip,
             client_id,
             "autenticación de cliente frenada por exceso de fallos",
-        )
-        .await;
+        );
+        self.record_refusal(&event, key).await;
         OAuthError::TooManyRequests { retry_after }
     }
 
@@ -768,6 +778,18 @@ impl Service {
         let invalid = |what: &str| OAuthError::InvalidGrant(what.to_string());
         if !secret::is_well_formed(SecretKind::AuthorizationCode, code) {
             return Err(invalid("Código de autorización inválido"));
+        }
+        // Checked before the code is spent: a code presented by another client stays good
+        // for the one it was issued to.
+        match self
+            .store
+            .authorization_code_client(&secret::digest(code))
+            .await
+        {
+            Ok(owner) if owner == client.credentials.consumer.client_id => {}
+            Ok(_) => return Err(invalid("El código fue emitido para otro cliente")),
+            Err(StoreError::NotFound) => return Err(invalid("Código de autorización inválido")),
+            Err(other) => return Err(other.into()),
         }
         let record = match self
             .store
@@ -1090,6 +1112,11 @@ impl Service {
         if !may(&claims.sub) || claims.exp <= self.now().timestamp() {
             return Ok(());
         }
+        if !self.room_for_revocation(&self.tokens.revoked) {
+            // The list is full of live revocations: cut every token of the consumer issued
+            // until now instead, which voids this one too (and, durably, its siblings).
+            return self.cut_instead_of_listing(&claims.sub).await;
+        }
         self.store
             .insert_revocation(&Revocation {
                 kind: RevocationKind::Token,
@@ -1106,8 +1133,15 @@ impl Service {
 
     /// Ends a grant early: its refresh tokens are revoked and every access token issued
     /// under it stops working at once, here and after a restart.
-    async fn end_grant(&self, family_id: Uuid, client_id: &str) -> Result<(), OAuthError> {
+    pub(crate) async fn end_grant(
+        &self,
+        family_id: Uuid,
+        client_id: &str,
+    ) -> Result<(), OAuthError> {
         self.store.revoke_refresh_family(family_id).await?;
+        if !self.room_for_revocation(&self.tokens.ended_grants) {
+            return self.cut_instead_of_listing(client_id).await;
+        }
         let now = self.now();
         // No access token of the grant outlives this.
         let expires_at = now + self.config.access_token_ttl;
@@ -1127,12 +1161,43 @@ impl Service {
 
     fn prune_revoked(&self) {
         let now = self.now().timestamp();
+        let bound = self.config.max_revocations_in_memory;
         for map in [&self.tokens.revoked, &self.tokens.ended_grants] {
             let mut map = write(map);
-            if map.len() > 10_000 {
+            if map.len() >= bound / 2 {
                 map.retain(|_, exp| *exp > now);
             }
         }
+    }
+
+    /// True when one more entry fits under the operator's bound
+    /// (`max_revocations_in_memory`), after forgetting the moot ones.
+    fn room_for_revocation(&self, map: &RwLock<HashMap<String, i64>>) -> bool {
+        let bound = self.config.max_revocations_in_memory;
+        let mut map = write(map);
+        if map.len() >= bound {
+            let now = self.now().timestamp();
+            map.retain(|_, exp| *exp > now);
+        }
+        map.len() < bound
+    }
+
+    /// Revokes by cutting: every access token of the consumer issued until now is void,
+    /// here and after a restart. Used when the revocation list is at its bound.
+    async fn cut_instead_of_listing(&self, client_id: &str) -> Result<(), OAuthError> {
+        tracing::warn!(
+            "revocation list at its bound; cutting the consumer's earlier tokens instead"
+        );
+        let now = self.now() + Duration::milliseconds(1);
+        self.store.cut_consumer_tokens(client_id, now).await?;
+        self.consumer_tokens_cut(client_id, now);
+        Ok(())
+    }
+
+    /// Revoked access tokens and ended grants kept in memory (bounded by
+    /// `max_revocations_in_memory`).
+    pub fn revocations_in_memory(&self) -> usize {
+        read(&self.tokens.revoked).len() + read(&self.tokens.ended_grants).len()
     }
 }
 

@@ -28,7 +28,7 @@ impl Service {
         let mut errors = FieldErrors::new();
         let username = validate_username(&mut errors, "username", &new.username);
         let display_name = validate_display_name(&mut errors, "display_name", &new.display_name);
-        validate_password(&mut errors, "password", &new.password);
+        validate_password(&mut errors, "password", new.password.expose());
         if new.role == Role::SuperAdmin {
             errors.add(
                 "role",
@@ -48,7 +48,7 @@ impl Service {
                 updated_at: now,
                 version: 1,
             },
-            password_hash: passwords::hash(new.password).await?,
+            password_hash: self.passwords.hash(new.password).await?,
         };
         let event = self.audit(
             caller,
@@ -81,7 +81,7 @@ impl Service {
             record.user.display_name = validate_display_name(&mut errors, "display_name", name);
         }
         if let Some(password) = &patch.password {
-            validate_password(&mut errors, "password", password);
+            validate_password(&mut errors, "password", password.expose());
         }
         errors.into_result().map_err(ServiceError::Validation)?;
 
@@ -106,7 +106,7 @@ impl Service {
             record.user.disabled = disabled;
         }
         if let Some(password) = patch.password.clone() {
-            record.password_hash = passwords::hash(password).await?;
+            record.password_hash = self.passwords.hash(password).await?;
         }
         record.user.updated_at = self.now();
         let mut changed = Vec::new();
@@ -147,6 +147,8 @@ impl Service {
             .await?;
         if user.disabled || password_changed {
             self.store.delete_sessions_of(user.id, None).await?;
+            // What the user authorized applications to do ends with their access.
+            self.end_user_grants(user.id).await?;
         }
         if hand_over {
             let event = self.audit(

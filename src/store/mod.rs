@@ -2,8 +2,10 @@
 //! data. SQLite is the implementation today; every write runs in one transaction together
 //! with the audit entry that records it.
 
+mod security;
 mod sqlite;
 
+pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::*;
@@ -245,7 +247,7 @@ pub struct ConsumerTokenState {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SecurityStore + Send + Sync + 'static {
     // account and setup
     async fn user_count(&self) -> StoreResult<u64>;
     /// Creates the account and its first user at once; `Duplicate("account")` when set up.

@@ -10,6 +10,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+#[path = "sqlite_security.rs"]
+mod security;
 mod writer;
 
 use writer::Writer;
@@ -99,9 +101,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// Case-insensitive key of a name (Unicode lowercase), for unique indexes.
+/// Key of a name for unique indexes: the domain's comparison key (NFKC, case folded).
 fn name_key(name: &str) -> String {
-    name.to_lowercase()
+    crate::domain::names::comparison_key(name)
 }
 
 async fn insert_audit(conn: &mut SqliteConnection, audit: &NewAuditEvent) -> StoreResult<()> {
@@ -255,6 +257,7 @@ impl SqliteStore {
             .run(&writer)
             .await
             .map_err(|e| StoreError::Backend(e.to_string()))?;
+        security::rekey_names(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))

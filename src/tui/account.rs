@@ -60,8 +60,8 @@ impl State {
                     form.clear_errors();
                     form.busy = true;
                     let change = PasswordChange {
-                        current_password: form.text("current_password"),
-                        new_password: form.text("new_password"),
+                        current_password: form.text("current_password").into(),
+                        new_password: form.text("new_password").into(),
                     };
                     self.send(Request::ChangePassword(change));
                 }

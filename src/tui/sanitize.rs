@@ -62,16 +62,9 @@ fn control_picture(c: char) -> Option<char> {
 }
 
 /// Bidirectional overrides and isolates, zero-width joiners and marks, and other invisible
-/// formatting characters.
+/// formatting characters: the domain's definition, the one its name checks refuse.
 fn is_layout_changer(c: char) -> bool {
-    matches!(c,
-        '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2069}'
-        | '\u{FEFF}'
-        | '\u{061C}'
-        | '\u{FFF9}'..='\u{FFFB}'
-        | '\u{E0000}'..='\u{E007F}')
+    crate::domain::names::is_invisible(c)
 }
 
 #[cfg(test)]
@@ -98,5 +91,10 @@ mod tests {
         assert!(!shown.contains('\u{202E}'));
         let zalgo = clean("e\u{0301}\u{0302}\u{0303}\u{0304}");
         assert_eq!(zalgo.chars().count(), 3);
+        // Whatever the domain refuses in a name, the console neutralizes.
+        for c in ['\u{200B}', '\u{FEFF}', '\u{00AD}', '\u{2064}', '\u{3164}'] {
+            assert!(crate::domain::names::is_invisible(c));
+            assert_eq!(clean(&format!("a{c}b")), "a\u{FFFD}b");
+        }
     }
 }

@@ -42,7 +42,7 @@ impl State {
                     account_name: form.text("account_name"),
                     username: form.text("username"),
                     display_name: form.text("display_name"),
-                    password: form.text("password"),
+                    password: form.text("password").into(),
                 };
                 self.send(Request::Setup(request));
             }

@@ -69,7 +69,7 @@ impl UserModal {
             None => Some(Request::CreateUser(NewUser {
                 username: self.form.text("username").trim().to_string(),
                 display_name: self.form.text("display_name"),
-                password: self.form.text("password"),
+                password: self.form.text("password").into(),
                 role,
             })),
             Some(old) => {

@@ -565,10 +565,16 @@ fn authorize_error(err: AuthorizeError) -> Response {
     match err {
         AuthorizeError::Page(message) => error_page(&message),
         AuthorizeError::Redirect(url) => Redirect::to(&url).into_response(),
-        AuthorizeError::TooManyRequests { retry_after } => {
+        AuthorizeError::TooManyRequests { retry_after } | AuthorizeError::Busy { retry_after } => {
+            let (status, title) = match err {
+                AuthorizeError::Busy { .. } => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "Servidor ocupado")
+                }
+                _ => (StatusCode::TOO_MANY_REQUESTS, "Demasiados intentos"),
+            };
             let mut response = page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Demasiados intentos",
+                status,
+                title,
                 &format!("<p class=\"error\">Reintente en {retry_after} s</p>"),
             );
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
