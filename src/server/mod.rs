@@ -281,10 +281,16 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
                     }
                 }
                 // Audit retention: at start, then hourly; in small batches (see prune_audit).
-                if ticks.is_multiple_of(AUDIT_PRUNE_EVERY_TICKS)
-                    && let Err(err) = service.prune_audit().await
-                {
-                    tracing::warn!(error = %err, "old audit entries not pruned; retrying later");
+                // A batch is one transaction: a prune that fails half-way keeps what it
+                // deleted, and the rest goes next time.
+                if ticks.is_multiple_of(AUDIT_PRUNE_EVERY_TICKS) {
+                    match service.prune_audit().await {
+                        Ok(_) | Err(ServiceError::Unavailable(_)) => {}
+                        Err(err) => tracing::warn!(
+                            error = %err,
+                            "old audit entries not pruned; retrying later"
+                        ),
+                    }
                 }
                 ticks += 1;
             }
