@@ -3,6 +3,7 @@
 
 pub mod data_dir;
 pub mod extract;
+pub mod instance;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -136,6 +137,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     flusher: Option<JoinHandle<()>>,
+    /// The data directory's lock (DESIGN §4), released last, once the database is closed.
+    claim: Option<instance::Claim>,
 }
 
 impl RunningServer {
@@ -169,6 +172,7 @@ impl RunningServer {
             tracing::warn!(error = %err, "token counts could not be saved at shutdown");
         }
         self.store.close().await;
+        self.claim.take();
     }
 
     /// Waits until the server stops by itself (it only does on an I/O error).
@@ -183,6 +187,8 @@ impl RunningServer {
 /// Opens the data directory and database, and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     data_dir::ensure_private_dir(&config.data_dir)?;
+    // Before the database is opened: a second server over it refuses and names the first.
+    let claim = instance::Claim::try_take(&config.data_dir)?;
     let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
     let store = Arc::new(match &config.database_url {
         Some(url) => SqliteStore::open_url(url)
@@ -258,6 +264,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         })
         .await
     });
+    claim
+        .publish(&format!("http://{addr}"))
+        .context("no se pudo registrar el servidor en el directorio de datos")?;
     tracing::info!(%addr, "server listening");
     Ok(RunningServer {
         addr,
@@ -266,5 +275,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         shutdown: Some(tx),
         task: Some(task),
         flusher: Some(flusher),
+        claim: Some(claim),
     })
 }
