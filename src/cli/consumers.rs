@@ -7,7 +7,9 @@ use crate::domain::*;
 use clap::{Subcommand, ValueEnum};
 use uuid::Uuid;
 
+/// Named as the API names them (`client_credentials`), not in clap's kebab-case.
 #[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum GrantArg {
     ClientCredentials,
     AuthorizationCode,
@@ -61,7 +63,7 @@ pub enum Verb {
         #[arg(long)]
         group: String,
         /// Tipo de autorización.
-        #[arg(long = "type", value_enum, default_value = "client-credentials")]
+        #[arg(long = "type", value_enum, default_value = "client_credentials")]
         grant_type: GrantArg,
         /// A callback URL (repeat for several); authorization_code needs one.
         #[arg(long = "redirect-uri")]
@@ -236,7 +238,7 @@ pub async fn find(client: &Client, given: &str) -> CliResult<Consumer> {
         return Ok(client.consumer(id).await?);
     }
     let candidates = list(client, Some(given.trim().to_string()), None).await?;
-    resolve::pick("consumidor", given, candidates, |c| {
+    resolve::pick(("consumidor", "consumidores"), given, candidates, |c| {
         (c.id.to_string(), vec![c.name.clone(), c.client_id.clone()])
     })
 }

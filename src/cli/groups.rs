@@ -135,7 +135,7 @@ pub async fn find(client: &Client, given: &str) -> CliResult<PermissionGroup> {
         return Ok(client.permission_group(id).await?);
     }
     let groups = client.permission_groups().await?;
-    resolve::pick("grupo", given, groups, |g| {
+    resolve::pick(("grupo", "grupos"), given, groups, |g| {
         (g.id.to_string(), vec![g.name.clone()])
     })
 }

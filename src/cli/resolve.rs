@@ -3,21 +3,24 @@
 
 use super::{CliResult, Failure};
 
+/// An item's id and the names it answers to.
+type Described = (String, Vec<String>);
+
 /// How many near matches an unknown name lists.
 const SUGGESTIONS: usize = 10;
 
 /// The one item that `given` names: by id, else by an exact name, else by the same name in
-/// another case. `describe` gives an item's id and its names (a consumer's name and Clave,
+/// another case. `noun` is the kind, singular and plural. `describe` gives an item's id and its names (a consumer's name and Clave,
 /// a user's username).
 pub fn pick<T>(
-    noun: &str,
+    (noun, nouns): (&str, &str),
     given: &str,
     items: Vec<T>,
-    describe: impl Fn(&T) -> (String, Vec<String>),
+    describe: impl Fn(&T) -> Described,
 ) -> CliResult<T> {
-    let described: Vec<(String, Vec<String>)> = items.iter().map(&describe).collect();
+    let described: Vec<Described> = items.iter().map(&describe).collect();
     let wanted = given.trim();
-    let position = |test: &dyn Fn(&(String, Vec<String>)) -> bool| -> Vec<usize> {
+    let position = |test: &dyn Fn(&Described) -> bool| -> Vec<usize> {
         described
             .iter()
             .enumerate()
@@ -68,7 +71,7 @@ pub fn pick<T>(
             })
         }
         many => Err(Failure::Failed {
-            message: format!("«{wanted}» nombra a {} {noun}s; use el id", many.len()),
+            message: format!("«{wanted}» nombra a {} {nouns}; use el id", many.len()),
             details: many.iter().map(|i| line(*i)).collect(),
         }),
     }
@@ -88,9 +91,12 @@ mod tests {
     }
 
     fn run(given: &str) -> CliResult<(&'static str, &'static str)> {
-        pick("consumidor", given, names(), |(id, name)| {
-            (id.to_string(), vec![name.to_string()])
-        })
+        pick(
+            ("consumidor", "consumidores"),
+            given,
+            names(),
+            |(id, name)| (id.to_string(), vec![name.to_string()]),
+        )
     }
 
     #[test]

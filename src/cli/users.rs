@@ -8,6 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum RoleArg {
     SuperAdmin,
     Admin,
@@ -113,7 +114,7 @@ async fn find(client: &Client, given: &str) -> CliResult<User> {
         return Ok(client.user(id).await?);
     }
     let users = client.users().await?;
-    resolve::pick("usuario", given, users, |u| {
+    resolve::pick(("usuario", "usuarios"), given, users, |u| {
         (u.id.to_string(), vec![u.username.clone()])
     })
 }
