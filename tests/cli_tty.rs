@@ -89,6 +89,25 @@ impl OnTerminal {
         }
     }
 
+    /// Waits (with a deadline) until the screen, as a terminal would draw the output,
+    /// shows `needle`.
+    fn wait_for_screen(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut screen = vt100::Parser::new(30, 200, 0);
+            screen.process(&self.output.lock().unwrap());
+            let contents = screen.screen().contents();
+            if contents.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never on screen:\n{contents}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn type_line(&mut self, line: &str) {
         self.writer
             .write_all(format!("{line}\r").as_bytes())
@@ -209,4 +228,37 @@ async fn the_password_is_asked_and_delete_asks_before_deleting() {
     assert!(shown.contains("eliminado"), "{shown}");
     let left: Vec<Consumer> = cli.run(&["consumers", "list", "-o", "json"]).ok().json();
     assert!(left.is_empty());
+}
+
+/// One data directory, one server: a console opened on a data directory that `consola
+/// serve` already serves attaches to it (its status bar shows that server's URL) instead
+/// of starting a second server over the same database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_on_a_served_data_directory_attaches_to_its_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = binary::consola()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = binary::served_url(&mut server);
+    let console = Cli::data_dir(&data);
+    tokio::task::block_in_place(|| {
+        let mut open = OnTerminal::start(&console, &[], &[("TERM", "xterm-256color")]);
+        open.wait_for_screen(&format!("API {url}"));
+        let _ = open.child.kill();
+        let _ = open.child.wait();
+    });
+    let holder = consola::server::instance::holder(&data, Duration::ZERO).unwrap();
+    assert_eq!(
+        holder.map(|h| h.url),
+        Some(url),
+        "the first server still holds it"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }
