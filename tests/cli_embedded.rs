@@ -51,6 +51,13 @@ async fn with_nothing_started_each_command_runs_the_embedded_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let cli = Cli::data_dir(&data);
+    let early = cli.login("jefa", PASSWORD);
+    assert_eq!(early.code, 1, "{early:?}");
+    assert!(
+        early.stderr.contains("consola setup"),
+        "says how: {}",
+        early.stderr
+    );
     setup(&cli);
     let login = cli.login("jefa", PASSWORD).ok();
     assert!(

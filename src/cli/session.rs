@@ -217,7 +217,26 @@ pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
     let store = context.sessions()?;
     let connection = Connection::open(context).await?;
     let answer = connection.client.login(&args.username, &password).await;
+    // Refused because there is no user yet: say how to create the first one.
+    let needs_setup = match &answer {
+        Err(err) if err.status() == Some(401) => connection
+            .client
+            .setup_status()
+            .await
+            .is_ok_and(|status| status.needed),
+        _ => false,
+    };
     connection.finish().await;
+    if needs_setup {
+        return Err(Failure::Failed {
+            message: format!("{} aún no tiene cuenta", shown_target(context)),
+            details: vec![
+                "Créela con: consola setup --account NOMBRE --username U --display-name N \
+                 --password-stdin"
+                    .into(),
+            ],
+        });
+    }
     let answer = answer?;
     let session = Session {
         server: context.session_key(),
