@@ -90,6 +90,20 @@ async fn with_nothing_started_each_command_runs_the_embedded_server() {
         .json();
     let listed: Vec<Consumer> = cli.run(&["consumers", "list", "-o", "json"]).ok().json();
     assert_eq!(listed, vec![created.consumer.clone()]);
+    // Commands that race on an idle data directory end with one server at a time: each
+    // starts it or attaches to (and outlives) another's.
+    let runs: Vec<cli_support::Run> = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| cli.run(&["consumers", "list", "-o", "json"])))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    });
+    for run in runs {
+        let run = run.ok();
+        assert_eq!(run.json::<Vec<Consumer>>(), listed);
+    }
     assert_eq!(
         instance::holder(&data, Duration::ZERO).unwrap(),
         None,

@@ -7,7 +7,7 @@ use crate::domain::*;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Verb {
     /// List events, newest first: every page, or the first --limit.
     List {

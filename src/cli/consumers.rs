@@ -39,7 +39,7 @@ impl From<TokenFormatArg> for TokenFormat {
     }
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Verb {
     /// List the consumers (every page, or the first --limit).
     List {

@@ -7,7 +7,7 @@ use crate::domain::*;
 use clap::Subcommand;
 use uuid::Uuid;
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Verb {
     /// List the permission groups.
     List,

@@ -6,7 +6,7 @@ use crate::client::Client;
 use crate::domain::oauth::SigningKeyInfo;
 use clap::Subcommand;
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum SigningVerb {
     /// List the JWT signing keys kept, current first.
     List,
@@ -14,7 +14,7 @@ pub enum SigningVerb {
     Rotate,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum ApiKeyVerb {
     /// Show the legacy API key (not its secret).
     Show,

@@ -192,37 +192,37 @@ pub async fn run(
         Command::Logout => session::logout(&context).await,
         Command::Consumers { output, verb } => {
             target::signed_in(&context, |client| {
-                consumers::run(client, output.printer(), verb)
+                consumers::run(client, output.printer(), verb.clone())
             })
             .await
         }
         Command::Groups { output, verb } => {
             target::signed_in(&context, |client| {
-                groups::run(client, output.printer(), verb)
+                groups::run(client, output.printer(), verb.clone())
             })
             .await
         }
         Command::Users { output, verb } => {
             target::signed_in(&context, |client| {
-                users::run(client, output.printer(), verb)
+                users::run(client, output.printer(), verb.clone())
             })
             .await
         }
         Command::Audit { output, verb } => {
             target::signed_in(&context, |client| {
-                audit::run(client, output.printer(), verb)
+                audit::run(client, output.printer(), verb.clone())
             })
             .await
         }
         Command::SigningKeys { output, verb } => {
             target::signed_in(&context, |client| {
-                keys::signing(client, output.printer(), verb)
+                keys::signing(client, output.printer(), verb.clone())
             })
             .await
         }
         Command::ApiKey { output, verb } => {
             target::signed_in(&context, |client| {
-                keys::api_key(client, output.printer(), verb)
+                keys::api_key(client, output.printer(), verb.clone())
             })
             .await
         }

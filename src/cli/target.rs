@@ -3,7 +3,7 @@
 
 use super::session::{Session, SessionStore};
 use super::{CliResult, Failure};
-use crate::client::Client;
+use crate::client::{Client, ClientError};
 use crate::server::ServerConfig;
 use crate::server::instance::{self, Served};
 use std::future::Future;
@@ -84,6 +84,11 @@ impl Connection {
         }
     }
 
+    /// True when another process runs the server this command talks to.
+    pub fn attached(&self) -> bool {
+        matches!(self.served, Some(Served::Attached(_)))
+    }
+
     /// Stops the embedded server this command started; an attached one keeps running.
     pub async fn finish(self) {
         if let Some(served) = self.served {
@@ -92,11 +97,14 @@ impl Connection {
     }
 }
 
+/// How often a command is run again when the server it attached to stopped meanwhile.
+const ATTACH_RETRIES: usize = 3;
+
 /// Runs `command` with the client signed in with the kept session. A session that has
 /// expired, or that the server no longer accepts, says how to sign in again.
 pub async fn signed_in<F, Fut>(context: &Context, command: F) -> CliResult
 where
-    F: FnOnce(Client) -> Fut,
+    F: Fn(Client) -> Fut,
     Fut: Future<Output = CliResult>,
 {
     let store = context.sessions()?;
@@ -111,9 +119,21 @@ where
         let _ = store.remove(&key);
         return Err(expired(context, &session));
     }
-    let connection = Connection::open(context).await?;
-    let client = connection.client.with_token(session.token.clone());
-    let result = command(client).await;
+    let mut connection = Connection::open(context).await?;
+    let mut result = command(connection.client.with_token(session.token.clone())).await;
+    // An attached server whose own command ended may stop between our requests: the
+    // connection is refused, nothing was done there, and the next server will do.
+    let mut retries = 0;
+    while connection.attached()
+        && retries < ATTACH_RETRIES
+        && matches!(&result, Err(Failure::Api(ClientError::Network(_))))
+    {
+        retries += 1;
+        connection.finish().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        connection = Connection::open(context).await?;
+        result = command(connection.client.with_token(session.token.clone())).await;
+    }
     connection.finish().await;
     match result {
         Err(Failure::Api(err)) if err.status() == Some(401) => {

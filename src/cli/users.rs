@@ -25,7 +25,7 @@ impl From<RoleArg> for Role {
     }
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Verb {
     /// List the users.
     List,

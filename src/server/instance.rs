@@ -6,6 +6,11 @@
 //! The lock is the operating system's (`flock` on Unix): it is released when the holder
 //! closes the file, exits or crashes, so a stale lock never blocks the next start. The
 //! record is only trusted while its lock is held.
+//!
+//! Taking over when the holder quits: an attached process calls `start_or_attach` (or
+//! `Claim::try_take` and then `super::start`) again from time to time; it wins as soon as the
+//! holder is gone, and the server it starts records its own URL for the others. `holder`
+//! tells, without taking anything for long, who serves the directory now.
 
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
@@ -102,6 +107,21 @@ impl Claim {
         })
     }
 
+    /// Takes the lock like `try_take`, but while its holder has recorded no URL (a server
+    /// still starting, or a `holder` check that lets go at once) asks again for up to a
+    /// second before saying it is held.
+    pub async fn take(dir: &Path) -> Result<Claim, ClaimError> {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            match Claim::try_take(dir) {
+                Err(ClaimError::Held(Held { holder: None, .. })) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Records this process and the URL it serves, for the processes that attach. Written
     /// to a temporary file and renamed, so a reader never sees half a record.
     pub fn publish(&self, url: &str) -> std::io::Result<()> {
@@ -118,10 +138,17 @@ impl Claim {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
+        // No fsync: the record only matters while this process lives, and a rename is
+        // atomic for the readers without one.
         let mut file = options.open(&temporary)?;
         file.write_all(&text)?;
-        file.sync_all()?;
         fs::rename(&temporary, self.dir.join(RECORD_FILE))
+    }
+
+    /// Takes the record back while keeping the lock: a server that stops accepting says so
+    /// first, so newcomers wait for the lock instead of attaching to a closing server.
+    pub fn withdraw(&self) {
+        let _ = fs::remove_file(self.dir.join(RECORD_FILE));
     }
 
     pub fn dir(&self) -> &Path {
@@ -144,7 +171,7 @@ fn read_record(dir: &Path) -> Option<Holder> {
 }
 
 /// Who serves the data directory right now: `None` when nobody holds its lock (a new
-/// process may take it). Waits up to `patience` for a holder that is still starting to
+/// process may take it). Blocking: for tools and tests, not for an async worker. Waits up to `patience` for a holder that is still starting to
 /// record its URL; a holder that never does is reported without one.
 pub fn holder(dir: &Path, patience: Duration) -> Result<Option<Holder>, ClaimError> {
     if !dir.join(LOCK_FILE).exists() {
@@ -244,6 +271,12 @@ mod tests {
                 url: "http://127.0.0.1:9".into()
             })
         );
+        // Withdrawn (a server stopping): still held, but no URL to attach to.
+        first.withdraw();
+        match Claim::try_take(dir.path()) {
+            Err(ClaimError::Held(held)) => assert_eq!(held.holder, None),
+            other => panic!("expected held, got {other:?}"),
+        }
         drop(first);
         assert_eq!(holder(dir.path(), Duration::ZERO).unwrap(), None);
         let again = Claim::try_take(dir.path()).unwrap();

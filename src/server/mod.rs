@@ -158,6 +158,9 @@ impl RunningServer {
     }
 
     async fn stop(&mut self) {
+        if let Some(claim) = &self.claim {
+            claim.withdraw();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -188,7 +191,7 @@ impl RunningServer {
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     data_dir::ensure_private_dir(&config.data_dir)?;
     // Before the database is opened: a second server over it refuses and names the first.
-    let claim = instance::Claim::try_take(&config.data_dir)?;
+    let claim = instance::Claim::take(&config.data_dir).await?;
     let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
     let store = Arc::new(match &config.database_url {
         Some(url) => SqliteStore::open_url(url)
