@@ -7,7 +7,7 @@
 //! sessions folder alone finds nothing), and the authentication tag covers the server,
 //! the username and the expiry too: a file edited or cut short is refused, never half used.
 
-use super::target::{Connection, Context, shown_target};
+use super::target::{Context, on_server, shown_target};
 use super::{CliResult, Failure, prompt};
 use crate::domain::secret::SecretText;
 use base64::Engine;
@@ -215,29 +215,33 @@ pub struct LoginArgs {
 pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
     let password = prompt::password(args.password_stdin, "Contraseña: ")?;
     let store = context.sessions()?;
-    let connection = Connection::open(context).await?;
-    let answer = connection.client.login(&args.username, &password).await;
-    // Refused because there is no user yet: say how to create the first one.
-    let needs_setup = match &answer {
-        Err(err) if err.status() == Some(401) => connection
-            .client
-            .setup_status()
-            .await
-            .is_ok_and(|status| status.needed),
-        _ => false,
-    };
-    connection.finish().await;
-    if needs_setup {
-        return Err(Failure::Failed {
-            message: format!("{} aún no tiene cuenta", shown_target(context)),
-            details: vec![
-                "Créela con: consola setup --account NOMBRE --username U --display-name N \
-                 --password-stdin"
-                    .into(),
-            ],
-        });
-    }
-    let answer = answer?;
+    let answer = on_server(context, |client| {
+        let (username, password) = (args.username.clone(), password.clone());
+        async move {
+            let refused = match client.login(&username, &password).await {
+                Ok(answer) => return Ok(answer),
+                Err(err) => err,
+            };
+            // Refused because there is no user yet: say how to create the first one.
+            if refused.status() == Some(401)
+                && client
+                    .setup_status()
+                    .await
+                    .is_ok_and(|status| status.needed)
+            {
+                return Err(Failure::Failed {
+                    message: format!("{} aún no tiene cuenta", shown_target(context)),
+                    details: vec![
+                        "Créela con: consola setup --account NOMBRE --username U \
+                         --display-name N --password-stdin"
+                            .into(),
+                    ],
+                });
+            }
+            Err(refused.into())
+        }
+    })
+    .await?;
     let session = Session {
         server: context.session_key(),
         username: answer.user.username.clone(),
@@ -274,18 +278,12 @@ pub async fn logout(context: &Context) -> CliResult {
     let ended = if session.expired() {
         Ok(())
     } else {
-        match Connection::open(context).await {
-            Ok(connection) => {
-                let result = connection
-                    .client
-                    .with_token(session.token.clone())
-                    .logout()
-                    .await;
-                connection.finish().await;
-                result.map_err(Failure::from)
-            }
-            Err(err) => Err(err),
-        }
+        let token = session.token.clone();
+        on_server(context, |client| {
+            let client = client.with_token(token.clone());
+            async move { client.logout().await.map_err(Failure::from) }
+        })
+        .await
     };
     store.remove(&key)?;
     match ended {

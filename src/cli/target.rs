@@ -100,6 +100,32 @@ impl Connection {
 /// How often a command is run again when the server it attached to stopped meanwhile.
 const ATTACH_RETRIES: usize = 3;
 
+/// Runs `command` against the target's server: the remote one, or the embedded one started
+/// for it (stopped after) or attached to. An attached server whose own command ended may
+/// stop between our requests: the connection is refused, nothing was done there, and the
+/// command runs again on the next server.
+pub async fn on_server<T, F, Fut>(context: &Context, command: F) -> CliResult<T>
+where
+    F: Fn(Client) -> Fut,
+    Fut: Future<Output = CliResult<T>>,
+{
+    let mut connection = Connection::open(context).await?;
+    let mut result = command(connection.client.clone()).await;
+    let mut retries = 0;
+    while connection.attached()
+        && retries < ATTACH_RETRIES
+        && matches!(&result, Err(Failure::Api(ClientError::Network(_))))
+    {
+        retries += 1;
+        connection.finish().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        connection = Connection::open(context).await?;
+        result = command(connection.client.clone()).await;
+    }
+    connection.finish().await;
+    result
+}
+
 /// Runs `command` with the client signed in with the kept session. A session that has
 /// expired, or that the server no longer accepts, says how to sign in again.
 pub async fn signed_in<F, Fut>(context: &Context, command: F) -> CliResult
@@ -119,22 +145,10 @@ where
         let _ = store.remove(&key);
         return Err(expired(context, &session));
     }
-    let mut connection = Connection::open(context).await?;
-    let mut result = command(connection.client.with_token(session.token.clone())).await;
-    // An attached server whose own command ended may stop between our requests: the
-    // connection is refused, nothing was done there, and the next server will do.
-    let mut retries = 0;
-    while connection.attached()
-        && retries < ATTACH_RETRIES
-        && matches!(&result, Err(Failure::Api(ClientError::Network(_))))
-    {
-        retries += 1;
-        connection.finish().await;
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        connection = Connection::open(context).await?;
-        result = command(connection.client.with_token(session.token.clone())).await;
-    }
-    connection.finish().await;
+    let result = on_server(context, |client| {
+        command(client.with_token(session.token.clone()))
+    })
+    .await;
     match result {
         Err(Failure::Api(err)) if err.status() == Some(401) => {
             let _ = store.remove(&key);
