@@ -240,6 +240,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("no se pudo cargar el estado de los tokens")?;
+    // Last of what can fail, before any task starts: the URL others attach to.
+    claim
+        .publish(&format!("http://{addr}"))
+        .context("no se pudo registrar el servidor en el directorio de datos")?;
     let flusher = tokio::spawn({
         let service = service.clone();
         async move {
@@ -267,9 +271,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         })
         .await
     });
-    claim
-        .publish(&format!("http://{addr}"))
-        .context("no se pudo registrar el servidor en el directorio de datos")?;
     tracing::info!(%addr, "server listening");
     Ok(RunningServer {
         addr,
