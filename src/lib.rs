@@ -1,7 +1,8 @@
 //! consola: a terminal console, an HTTP API and an OAuth2 server for the OAuth consumers of a
 //! maintenance-management account. Layers, each a folder: `domain` → `store` → `service` →
-//! `server`; `client` → `tui`. `config` reads the configuration file for the binary.
+//! `server`; `client` → `tui` and `cli`. `config` reads the configuration file for the binary.
 
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;

@@ -1,8 +1,9 @@
-//! `consola`: the console (default), the server alone (`serve`) and scripted setup (`setup`).
+//! `consola`: the console (default), the server alone (`serve`), scripted setup (`setup`)
+//! and the scriptable commands (`consola <noun> <verb>`, in `consola::cli`).
 //! Parses arguments, sets up logging and wires the layers; holds no logic of its own.
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use consola::client::Client;
 use consola::config;
 use consola::domain::SetupRequest;
@@ -72,6 +73,8 @@ enum Command {
         #[arg(long, env = "CONSOLA_SETUP_TOKEN")]
         setup_token: Option<String>,
     },
+    #[command(flatten)]
+    Script(consola::cli::Command),
 }
 
 fn default_data_dir() -> anyhow::Result<PathBuf> {
@@ -95,6 +98,11 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
+            // A scripted command says why on stderr and exits 2 for a usage error, else 1.
+            if let Some(failure) = err.downcast_ref::<consola::cli::Failure>() {
+                eprint!("{}", failure.report());
+                return std::process::ExitCode::from(failure.exit_code());
+            }
             // The reason and its causes, without a backtrace: this is for the admin.
             eprintln!("consola: {err:#}");
             std::process::ExitCode::FAILURE
@@ -138,6 +146,16 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
                 password: password.into(),
             };
             setup(server_url, data_dir, request, setup_token).await
+        }
+        Some(Command::Script(command)) => {
+            let context = consola::cli::Context {
+                server: server_url,
+                data_dir,
+                state_dir: None,
+            };
+            consola::cli::run(command, context, Cli::command)
+                .await
+                .map_err(anyhow::Error::from)
         }
         None => {
             let lang = cli.lang.or(file.lang).unwrap_or_default();
@@ -209,7 +227,9 @@ async fn setup(
 ) -> anyhow::Result<()> {
     let embedded = match &server_url {
         Some(_) => None,
-        None => Some(server::start(ServerConfig::new(data_dir, loopback(0))).await?),
+        None => {
+            Some(server::instance::start_or_attach(ServerConfig::new(data_dir, loopback(0))).await?)
+        }
     };
     let url = server_url.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
     let client = Client::new(&url)?;
@@ -281,7 +301,8 @@ async fn console(
             let mut config = ServerConfig::new(data_dir.clone(), loopback(port));
             config.fallback_to_ephemeral_port = true;
             Some(tokio::spawn(async move {
-                let server = server::start(config).await?;
+                // One data directory, one server: a second console attaches to the first's.
+                let server = server::instance::start_or_attach(config).await?;
                 let _ = url_tx.send(server.url());
                 anyhow::Ok(server)
             }))

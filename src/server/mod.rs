@@ -3,6 +3,7 @@
 
 pub mod data_dir;
 pub mod extract;
+pub mod instance;
 pub mod listener;
 pub mod openapi;
 pub mod problem;
@@ -170,6 +171,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     flusher: Option<JoinHandle<()>>,
+    /// The data directory's lock (DESIGN §4), released last, once the database is closed.
+    claim: Option<instance::Claim>,
 }
 
 impl RunningServer {
@@ -189,6 +192,9 @@ impl RunningServer {
     }
 
     async fn stop(&mut self) {
+        if let Some(claim) = &self.claim {
+            claim.withdraw();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -203,6 +209,7 @@ impl RunningServer {
             tracing::warn!(error = %err, "token counts could not be saved at shutdown");
         }
         self.store.close().await;
+        self.claim.take();
     }
 
     /// Waits until the server stops by itself (it only does on an I/O error).
@@ -217,6 +224,8 @@ impl RunningServer {
 /// Opens the data directory and database, and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     data_dir::ensure_private_dir(&config.data_dir)?;
+    // Before the database is opened: a second server over it refuses and names the first.
+    let claim = instance::Claim::take(&config.data_dir).await?;
     let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
     let store = Arc::new(match &config.database_url {
         Some(url) => SqliteStore::open_url(url, config.database_max_pages)
@@ -265,6 +274,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("no se pudo cargar el estado de los tokens")?;
+    // Last of what can fail, before any task starts: the URL others attach to.
+    claim
+        .publish(&format!("http://{addr}"))
+        .context("no se pudo registrar el servidor en el directorio de datos")?;
     let flusher = tokio::spawn({
         let service = service.clone();
         async move {
@@ -314,6 +327,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         shutdown: Some(tx),
         task: Some(task),
         flusher: Some(flusher),
+        claim: Some(claim),
     })
 }
 

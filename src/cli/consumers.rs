@@ -1,0 +1,409 @@
+//! `consola consumers …`: the Consumidores OAuth table and the Nuevo(a) Cliente OAuth modal.
+
+use super::output::{Cell, Printer, Tone};
+use super::{CliResult, Failure, groups, prompt, resolve};
+use crate::client::Client;
+use crate::domain::*;
+use clap::{Subcommand, ValueEnum};
+use uuid::Uuid;
+
+/// Named as the API names them (`client_credentials`), not in clap's kebab-case.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum GrantArg {
+    ClientCredentials,
+    AuthorizationCode,
+}
+
+impl From<GrantArg> for GrantType {
+    fn from(arg: GrantArg) -> GrantType {
+        match arg {
+            GrantArg::ClientCredentials => GrantType::ClientCredentials,
+            GrantArg::AuthorizationCode => GrantType::AuthorizationCode,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TokenFormatArg {
+    Opaque,
+    Jwt,
+}
+
+impl From<TokenFormatArg> for TokenFormat {
+    fn from(arg: TokenFormatArg) -> TokenFormat {
+        match arg {
+            TokenFormatArg::Opaque => TokenFormat::Opaque,
+            TokenFormatArg::Jwt => TokenFormat::Jwt,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Verb {
+    /// List the consumers (every page, or the first --limit).
+    List {
+        /// Only those whose name or Clave contains this text.
+        #[arg(long)]
+        search: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show one consumer (never its secret).
+    Get {
+        /// Id, Clave or exact name.
+        consumer: String,
+    },
+    /// Create a consumer; prints its secret this once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Permission group, by name or id.
+        #[arg(long)]
+        group: String,
+        /// Tipo de autorización.
+        #[arg(long = "type", value_enum, default_value = "client_credentials")]
+        grant_type: GrantArg,
+        /// A callback URL (repeat for several); authorization_code needs one.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Activar Fracttal Hub (Middleware).
+        #[arg(long)]
+        hub: bool,
+        /// Shape of its access tokens.
+        #[arg(long, value_enum, default_value = "opaque")]
+        token_format: TokenFormatArg,
+    },
+    /// Change a consumer's fields; those not given stay as they are.
+    Update {
+        /// Id, Clave or exact name.
+        consumer: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Permission group, by name or id.
+        #[arg(long)]
+        group: Option<String>,
+        /// Turn Fracttal Hub on.
+        #[arg(long, conflicts_with = "no_hub")]
+        hub: bool,
+        /// Turn Fracttal Hub off.
+        #[arg(long)]
+        no_hub: bool,
+        /// Replace the callback URLs with these (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long, value_enum)]
+        token_format: Option<TokenFormatArg>,
+    },
+    /// Delete a consumer: its secret stops working at once.
+    Delete {
+        /// Id, Clave or exact name.
+        consumer: String,
+        /// Do not ask (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Let the consumer get tokens again.
+    Enable { consumer: String },
+    /// Stop the consumer from getting tokens.
+    Disable { consumer: String },
+    /// A new secret, printed this once.
+    RotateSecret {
+        /// Id, Clave or exact name.
+        consumer: String,
+        /// How long the previous secret keeps working: 90s, 30m, 1h, 7d (default: 0).
+        #[arg(long, value_parser = parse_grace, default_value = "0")]
+        grace: u32,
+        /// Also revoke the access tokens issued so far.
+        #[arg(long)]
+        revoke_tokens: bool,
+    },
+}
+
+/// `90`, `90s`, `30m`, `1h` or `7d` as seconds.
+pub fn parse_grace(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("«{text}»: use segundos o 90s, 30m, 1h, 7d")),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("«{text}»: use segundos o 90s, 30m, 1h, 7d"))?;
+    let seconds = number.saturating_mul(scale);
+    if seconds > u64::from(MAX_GRACE_SECONDS) {
+        return Err(format!("«{text}»: como máximo 30d"));
+    }
+    u32::try_from(seconds).map_err(|_| format!("«{text}»: como máximo 30d"))
+}
+
+pub const HEADERS: [&str; 6] = [
+    "Nombre",
+    "Clave",
+    "Tipo",
+    "Grupo de permisos",
+    "Fecha de creación",
+    "Estado",
+];
+
+fn state(consumer: &Consumer) -> Cell {
+    if consumer.enabled {
+        Cell::toned("Activo", Tone::Good)
+    } else {
+        Cell::toned("Inactivo", Tone::Dim)
+    }
+}
+
+pub fn row(c: &Consumer) -> Vec<Cell> {
+    vec![
+        Cell::text(&c.name),
+        Cell::text(&c.client_id),
+        Cell::text(c.grant_type.label_es()),
+        Cell::text(&c.permission_group_name),
+        Cell::text(&c.created_at.format("%Y-%m-%d %H:%M").to_string()),
+        state(c),
+    ]
+}
+
+fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
+    vec![
+        ("ID", Cell::text(&c.id.to_string())),
+        ("Nombre", Cell::text(&c.name)),
+        ("Descripción", Cell::text(&c.description)),
+        ("Clave", Cell::text(&c.client_id)),
+        ("Secreto", Cell::text(&format!("…{}", c.secret_last_four))),
+        ("Tipo", Cell::text(c.grant_type.label_es())),
+        ("Grupo de permisos", Cell::text(&c.permission_group_name)),
+        (
+            "Fracttal Hub",
+            Cell::text(if c.hub_enabled { "Sí" } else { "No" }),
+        ),
+        ("Formato de token", Cell::text(c.token_format.as_str())),
+        ("URL de retorno", Cell::text(&c.redirect_uris.join(" "))),
+        ("Estado", state(c)),
+        ("Fecha de creación", Cell::text(&c.created_at.to_rfc3339())),
+        ("Creado por", Cell::text(&c.created_by)),
+        ("Actualizado", Cell::text(&c.updated_at.to_rfc3339())),
+    ]
+}
+
+/// Every consumer that matches, page by page. A page that fails fails the whole list:
+/// a broken connection never looks like the end of it.
+async fn list(
+    client: &Client,
+    search: Option<String>,
+    limit: Option<u32>,
+) -> CliResult<Vec<Consumer>> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let want = limit.map(|l| l.saturating_sub(items.len() as u32));
+        if want == Some(0) {
+            break;
+        }
+        let page = client
+            .consumers(&ConsumerQuery {
+                q: search.clone(),
+                limit: Some(want.unwrap_or(MAX_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE)),
+                cursor,
+            })
+            .await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) if !next.is_empty() => cursor = Some(next),
+            _ => break,
+        }
+    }
+    if let Some(limit) = limit {
+        items.truncate(limit as usize);
+    }
+    Ok(items)
+}
+
+/// The consumer named by id, Clave or exact name.
+pub async fn find(client: &Client, given: &str) -> CliResult<Consumer> {
+    if let Ok(id) = Uuid::parse_str(given.trim()) {
+        return Ok(client.consumer(id).await?);
+    }
+    let candidates = list(client, Some(given.trim().to_string()), None).await?;
+    resolve::pick(("consumidor", "consumidores"), given, candidates, |c| {
+        (c.id.to_string(), vec![c.name.clone(), c.client_id.clone()])
+    })
+}
+
+pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
+    match verb {
+        Verb::List { search, limit } => {
+            let items = list(&client, search, limit).await?;
+            out.list(&items, |c| c.id.to_string(), &HEADERS, row)
+        }
+        Verb::Get { consumer } => {
+            let c = find(&client, &consumer).await?;
+            out.one(&c, &c.id.to_string(), fields(&c))
+        }
+        Verb::Create {
+            name,
+            group,
+            grant_type,
+            redirect_uris,
+            description,
+            hub,
+            token_format,
+        } => {
+            let group = groups::find(&client, &group).await?;
+            let created = client
+                .create_consumer(&NewConsumer {
+                    name,
+                    description,
+                    grant_type: grant_type.into(),
+                    permission_group_id: group.id,
+                    hub_enabled: hub,
+                    redirect_uris,
+                    token_format: token_format.into(),
+                })
+                .await?;
+            let mut shown = fields(&created.consumer);
+            shown.insert(4, ("Secreto", Cell::text(created.client_secret.expose())));
+            shown.remove(5);
+            out.one(&created, &created.consumer.id.to_string(), shown)?;
+            if out.quiet {
+                eprintln!(
+                    "consola: con -q no se imprimió el secreto; obtenga uno nuevo con \
+                     `consola consumers rotate-secret`"
+                );
+            } else {
+                out.secret_warning();
+            }
+            Ok(())
+        }
+        Verb::Update {
+            consumer,
+            name,
+            description,
+            group,
+            hub,
+            no_hub,
+            redirect_uris,
+            token_format,
+        } => {
+            let current = find(&client, &consumer).await?;
+            let permission_group_id = match group {
+                Some(group) => Some(groups::find(&client, &group).await?.id),
+                None => None,
+            };
+            let patch = ConsumerPatch {
+                name,
+                description,
+                permission_group_id,
+                hub_enabled: (hub || no_hub).then_some(hub),
+                enabled: None,
+                redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
+                token_format: token_format.map(Into::into),
+            };
+            if patch.is_empty() {
+                return Err(Failure::Usage(
+                    "nada que cambiar: indique al menos un campo (vea --help)".into(),
+                ));
+            }
+            let updated = client
+                .update_consumer(current.id, &patch, Some(current.version))
+                .await?;
+            out.one(&updated, &updated.id.to_string(), fields(&updated))
+        }
+        Verb::Enable { consumer } => set_enabled(&client, &out, &consumer, true).await,
+        Verb::Disable { consumer } => set_enabled(&client, &out, &consumer, false).await,
+        Verb::Delete { consumer, yes } => {
+            let c = find(&client, &consumer).await?;
+            let question = format!(
+                "¿Eliminar el consumidor «{}»?",
+                crate::tui::sanitize::clean(&c.name)
+            );
+            if !prompt::confirm(&question, yes)? {
+                return Err(Failure::failed("cancelado: no se eliminó nada"));
+            }
+            client.delete_consumer(c.id).await?;
+            if out.quiet {
+                println!("{}", c.id);
+            }
+            out.note(&format!("Consumidor «{}» eliminado", c.name))
+        }
+        Verb::RotateSecret {
+            consumer,
+            grace,
+            revoke_tokens,
+        } => {
+            let c = find(&client, &consumer).await?;
+            let rotated = client
+                .rotate_secret(
+                    c.id,
+                    &RotateSecret {
+                        grace_seconds: grace,
+                        revoke_tokens,
+                    },
+                )
+                .await?;
+            let until = rotated
+                .previous_secret_valid_until
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "ya no vale".into());
+            out.one(
+                &rotated,
+                &c.id.to_string(),
+                vec![
+                    ("Clave", Cell::text(&c.client_id)),
+                    ("Secreto", Cell::text(rotated.client_secret.expose())),
+                    ("Secreto anterior", Cell::text(&until)),
+                ],
+            )?;
+            if out.quiet {
+                eprintln!("consola: con -q no se imprimió el secreto nuevo");
+            } else {
+                out.secret_warning();
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn set_enabled(client: &Client, out: &Printer, given: &str, enabled: bool) -> CliResult {
+    let current = find(client, given).await?;
+    let updated = client
+        .update_consumer(
+            current.id,
+            &ConsumerPatch {
+                enabled: Some(enabled),
+                ..Default::default()
+            },
+            Some(current.version),
+        )
+        .await?;
+    out.one(&updated, &updated.id.to_string(), fields(&updated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grace_takes_units() {
+        assert_eq!(parse_grace("90"), Ok(90));
+        assert_eq!(parse_grace("30m"), Ok(1800));
+        assert_eq!(parse_grace("1h"), Ok(3600));
+        assert_eq!(parse_grace("7d"), Ok(7 * 86_400));
+        assert!(parse_grace("1w").is_err());
+        assert!(parse_grace("h").is_err());
+        assert!(parse_grace("31d").is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! Sessions of the command line, one per server, in the XDG state directory.
+//!
+//! Each session is a file `sessions/<digest of the server>.json` (mode 0600, in a 0700
+//! directory) holding the server, the username, the expiry and the session token sealed
+//! with XChaCha20-Poly1305 under `session.key` (32 random bytes, mode 0600, beside it).
+//! So the token never lies in clear on disk (a secret scanner, a backup or a copy of the
+//! sessions folder alone finds nothing), and the authentication tag covers the server,
+//! the username and the expiry too: a file edited or cut short is refused, never half used.
+
+use super::target::{Context, on_server, shown_target};
+use super::{CliResult, Failure, prompt};
+use crate::domain::secret::SecretText;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+const FORMAT: u32 = 1;
+const NONCE_LEN: usize = 24;
+
+/// A session kept for a server.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The server's URL, or `data-dir:PATH` for the embedded server.
+    pub server: String,
+    pub username: String,
+    pub expires_at: DateTime<Utc>,
+    pub token: SecretText,
+}
+
+impl Session {
+    pub fn expired(&self) -> bool {
+        self.expires_at <= Utc::now()
+    }
+}
+
+/// The file's shape; `sealed` is base64 of nonce ‖ ciphertext ‖ tag.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionFile {
+    format: u32,
+    server: String,
+    username: String,
+    expires_at: DateTime<Utc>,
+    sealed: String,
+}
+
+/// What the tag covers besides the token.
+fn associated_data(server: &str, username: &str, expires_at: &DateTime<Utc>) -> Vec<u8> {
+    format!(
+        "consola cli session v{FORMAT}\0{server}\0{username}\0{}",
+        expires_at.to_rfc3339()
+    )
+    .into_bytes()
+}
+
+/// The folder of kept sessions.
+#[derive(Debug, Clone)]
+pub struct SessionStore {
+    dir: PathBuf,
+}
+
+impl SessionStore {
+    pub fn new(dir: PathBuf) -> SessionStore {
+        SessionStore { dir }
+    }
+
+    /// `$XDG_STATE_HOME/consola` (e.g. `~/.local/state/consola`); where the platform has no
+    /// state directory, `state` in its local data directory.
+    pub fn default_location() -> Option<SessionStore> {
+        let dirs = directories::ProjectDirs::from("", "", "consola")?;
+        let dir = dirs
+            .state_dir()
+            .map(|d| d.to_path_buf())
+            .unwrap_or_else(|| dirs.data_local_dir().join("state"));
+        Some(SessionStore::new(dir))
+    }
+
+    /// The file of the session kept for `server`.
+    pub fn path_of(&self, server: &str) -> PathBuf {
+        let digest = hex::encode(Sha256::digest(server.as_bytes()));
+        self.dir
+            .join("sessions")
+            .join(format!("{}.json", &digest[..32]))
+    }
+
+    fn cipher(&self) -> CliResult<XChaCha20Poly1305> {
+        crate::server::data_dir::ensure_private_dir(&self.dir)?;
+        let key = crate::server::data_dir::load_or_create_key(&self.dir.join("session.key"))?;
+        Ok(XChaCha20Poly1305::new((&key).into()))
+    }
+
+    pub fn save(&self, session: &Session) -> CliResult<PathBuf> {
+        let cipher = self.cipher()?;
+        let nonce = crate::domain::secret::random_bytes::<NONCE_LEN>();
+        let aad = associated_data(&session.server, &session.username, &session.expires_at);
+        let sealed = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: session.token.expose().as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| Failure::failed("no se pudo cifrar la sesión"))?;
+        let mut bytes = nonce.to_vec();
+        bytes.extend_from_slice(&sealed);
+        let file = SessionFile {
+            format: FORMAT,
+            server: session.server.clone(),
+            username: session.username.clone(),
+            expires_at: session.expires_at,
+            sealed: base64::engine::general_purpose::STANDARD.encode(bytes),
+        };
+        let text = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Failure::failed(format!("no se pudo guardar la sesión: {e}")))?;
+        let path = self.path_of(&session.server);
+        let folder = self.dir.join("sessions");
+        crate::server::data_dir::ensure_private_dir(&folder)?;
+        // Written beside and renamed: a crash never leaves half a session file.
+        let temporary = folder.join(format!(".{}.tmp", std::process::id()));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let io = |e: std::io::Error| Failure::failed(format!("no se pudo guardar la sesión: {e}"));
+        let mut out = options.open(&temporary).map_err(io)?;
+        out.write_all(&text).map_err(io)?;
+        out.sync_all().map_err(io)?;
+        fs::rename(&temporary, &path).map_err(io)?;
+        Ok(path)
+    }
+
+    /// The session kept for `server`, if any. A file that is damaged or was edited is an
+    /// error that says how to start over.
+    pub fn load(&self, server: &str) -> CliResult<Option<Session>> {
+        let path = self.path_of(server);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(Failure::failed(format!(
+                    "no se pudo leer {}: {err}",
+                    path.display()
+                )));
+            }
+        };
+        let damaged = || Failure::Failed {
+            message: format!(
+                "el archivo de sesión {} está dañado o fue modificado",
+                path.display()
+            ),
+            details: vec!["Bórrelo con `consola logout` e inicie sesión de nuevo".into()],
+        };
+        let file: SessionFile = serde_json::from_slice(&bytes).map_err(|_| damaged())?;
+        if file.format != FORMAT || file.server != server {
+            return Err(damaged());
+        }
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(&file.sealed)
+            .map_err(|_| damaged())?;
+        if sealed.len() <= NONCE_LEN {
+            return Err(damaged());
+        }
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let aad = associated_data(&file.server, &file.username, &file.expires_at);
+        let plain = self
+            .cipher()?
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| damaged())?;
+        let token = String::from_utf8(plain).map_err(|_| damaged())?;
+        Ok(Some(Session {
+            server: file.server,
+            username: file.username,
+            expires_at: file.expires_at,
+            token: SecretText::new(token),
+        }))
+    }
+
+    /// Forgets the session kept for `server`; true when there was one.
+    pub fn remove(&self, server: &str) -> CliResult<bool> {
+        match fs::remove_file(self.path_of(server)) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(Failure::failed(format!(
+                "no se pudo borrar la sesión: {err}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    #[arg(long)]
+    pub username: String,
+    /// Read the password from standard input; without it, it is asked on the terminal.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
+    let password = prompt::password(args.password_stdin, "Contraseña: ")?;
+    let store = context.sessions()?;
+    let answer = on_server(context, |client| {
+        let (username, password) = (args.username.clone(), password.clone());
+        async move {
+            let refused = match client.login(&username, &password).await {
+                Ok(answer) => return Ok(answer),
+                Err(err) => err,
+            };
+            // Refused because there is no user yet: say how to create the first one.
+            if refused.status() == Some(401)
+                && client
+                    .setup_status()
+                    .await
+                    .is_ok_and(|status| status.needed)
+            {
+                return Err(Failure::Failed {
+                    message: format!("{} aún no tiene cuenta", shown_target(context)),
+                    details: vec![
+                        "Créela con: consola setup --account NOMBRE --username U \
+                         --display-name N --password-stdin"
+                            .into(),
+                    ],
+                });
+            }
+            Err(refused.into())
+        }
+    })
+    .await?;
+    let session = Session {
+        server: context.session_key(),
+        username: answer.user.username.clone(),
+        expires_at: answer.expires_at,
+        token: answer.token,
+    };
+    store.save(&session)?;
+    println!(
+        "Sesión iniciada como {} en {} (expira {})",
+        crate::tui::sanitize::clean(&session.username),
+        shown_target(context),
+        session.expires_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    Ok(())
+}
+
+pub async fn logout(context: &Context) -> CliResult {
+    let store = context.sessions()?;
+    let key = context.session_key();
+    let session = match store.load(&key) {
+        Ok(session) => session,
+        // A damaged file is removed all the same: that is how one starts over.
+        Err(_) => {
+            store.remove(&key)?;
+            println!("Sesión borrada");
+            return Ok(());
+        }
+    };
+    let Some(session) = session else {
+        println!("No había sesión para {}", shown_target(context));
+        return Ok(());
+    };
+    // The server ends the session first; the file goes even when it cannot be reached.
+    let ended = if session.expired() {
+        Ok(())
+    } else {
+        let token = session.token.clone();
+        on_server(context, |client| {
+            let client = client.with_token(token.clone());
+            async move { client.logout().await.map_err(Failure::from) }
+        })
+        .await
+    };
+    store.remove(&key)?;
+    match ended {
+        Ok(()) => {}
+        Err(Failure::Api(err)) if err.status() == Some(401) => {}
+        Err(err) => eprintln!(
+            "consola: aviso: el servidor no cerró la sesión ({err}); se borró la copia local"
+        ),
+    }
+    println!("Sesión cerrada");
+    Ok(())
+}

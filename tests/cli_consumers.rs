@@ -1,0 +1,259 @@
+//! `consola consumers …` run as a process against a real server on 127.0.0.1:0: every verb
+//! in the three output formats, the JSON and YAML read back into the API's types, and the
+//! seed flow of the README (a group, a consumer in it, its secret into a token).
+
+mod binary;
+mod cli_support;
+mod common;
+
+use cli_support::{signed_in, three};
+use consola::domain::secret::SecretText;
+use consola::domain::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_consumer_verb_in_every_format() {
+    let (t, cli) = signed_in().await;
+    let group: PermissionGroup = cli
+        .run(&[
+            "groups",
+            "create",
+            "--name",
+            "Reportes",
+            "--allow",
+            "reports:view,report",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+
+    // create, in the three formats: the secret once, the warning only in table mode.
+    let created = cli
+        .run(&[
+            "consumers",
+            "create",
+            "--name",
+            "ERP",
+            "--group",
+            "Reportes",
+            "-o",
+            "json",
+        ])
+        .ok();
+    assert!(
+        !created.stderr.contains("no se volverá a mostrar"),
+        "{}",
+        created.stderr
+    );
+    let erp: CreatedConsumer = created.json();
+    assert_eq!(erp.consumer.permission_group_id, group.id);
+    assert_eq!(erp.consumer.grant_type, GrantType::ClientCredentials);
+    assert!(erp.client_secret.expose().starts_with("consola_cs_"));
+
+    let table = cli
+        .run(&[
+            "consumers",
+            "create",
+            "--name",
+            "WMS",
+            "--group",
+            &group.id.to_string(),
+        ])
+        .ok();
+    assert!(table.stdout.contains("Secreto"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("consola_cs_"),
+        "the secret is printed once"
+    );
+    assert!(
+        table.stderr.contains("no se volverá a mostrar"),
+        "{}",
+        table.stderr
+    );
+    assert!(!table.stderr.contains("consola_cs_"), "no secret on stderr");
+
+    let portal: CreatedConsumer = cli
+        .run(&[
+            "consumers",
+            "create",
+            "--name",
+            "Portal",
+            "--group",
+            "Reportes",
+            "--type",
+            "authorization_code",
+            "--redirect-uri",
+            "https://portal.example.com/cb",
+            "--description",
+            "Portal de clientes",
+            "--hub",
+            "--token-format",
+            "jwt",
+            "-o",
+            "yaml",
+        ])
+        .ok()
+        .yaml();
+    assert_eq!(portal.consumer.grant_type, GrantType::AuthorizationCode);
+    assert_eq!(
+        portal.consumer.redirect_uris,
+        vec!["https://portal.example.com/cb"]
+    );
+    assert!(portal.consumer.hub_enabled);
+    assert_eq!(portal.consumer.token_format, TokenFormat::Jwt);
+    assert_eq!(portal.consumer.description, "Portal de clientes");
+
+    // list, get: by name, by Clave and by id, all the same consumer.
+    let all: Vec<Consumer> = three(
+        &cli,
+        &["consumers", "list"],
+        &[
+            "Nombre",
+            "Clave",
+            "Tipo",
+            "Grupo de permisos",
+            "Fecha de creación",
+            "Estado",
+        ],
+    );
+    assert_eq!(all.len(), 3);
+    let ids = cli.run(&["consumers", "list", "-q"]).ok();
+    assert_eq!(
+        ids.lines(),
+        all.iter().map(|c| c.id.to_string()).collect::<Vec<_>>()
+    );
+    let limited: Vec<Consumer> = cli
+        .run(&["consumers", "list", "--limit", "2", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(limited, all[..2].to_vec());
+    let searched: Vec<Consumer> = cli
+        .run(&["consumers", "list", "--search", "wm", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(searched.len(), 1);
+    assert_eq!(searched[0].name, "WMS");
+    for name in [
+        "ERP",
+        erp.consumer.client_id.as_str(),
+        &erp.consumer.id.to_string(),
+    ] {
+        let got: Consumer = three(&cli, &["consumers", "get", name], &["Campo", "Valor"]);
+        assert_eq!(got, erp.consumer, "named by {name}");
+    }
+    let shown = cli.run(&["consumers", "get", "ERP"]).ok().stdout;
+    assert!(
+        !shown.contains(erp.client_secret.expose()),
+        "get never shows the secret"
+    );
+
+    // update, disable, enable.
+    let updated: Consumer = cli
+        .run(&[
+            "consumers",
+            "update",
+            "Portal",
+            "--description",
+            "Nuevo",
+            "--no-hub",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(updated.description, "Nuevo");
+    assert!(!updated.hub_enabled);
+    let disabled: Consumer = cli
+        .run(&["consumers", "disable", "ERP", "-o", "yaml"])
+        .ok()
+        .yaml();
+    assert!(!disabled.enabled);
+    let listed = cli.run(&["consumers", "list"]).ok().stdout;
+    assert!(listed.contains("Inactivo"), "{listed}");
+    let enabled = cli.run(&["consumers", "enable", "ERP", "-q"]).ok();
+    assert_eq!(enabled.lines(), vec![erp.consumer.id.to_string()]);
+
+    // rotate-secret: the new secret works at once, the old one through the grace.
+    let rotated: RotatedSecret = cli
+        .run(&[
+            "consumers",
+            "rotate-secret",
+            "ERP",
+            "--grace",
+            "1h",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_ne!(rotated.client_secret, erp.client_secret);
+    assert!(rotated.previous_secret_valid_until.is_some());
+    for secret in [&rotated.client_secret, &erp.client_secret] {
+        t.anonymous
+            .token_client_credentials(&erp.consumer.client_id, secret, None)
+            .await
+            .expect("a token with the new and, in grace, the old secret");
+    }
+    let table = cli.run(&["consumers", "rotate-secret", "ERP"]).ok();
+    assert!(table.stdout.contains("consola_cs_"));
+    assert!(table.stderr.contains("no se volverá a mostrar"));
+
+    // delete, in the three shapes of its (empty) answer.
+    let gone = cli.run(&["consumers", "delete", "WMS", "--yes"]).ok();
+    assert!(gone.stdout.contains("eliminado"), "{}", gone.stdout);
+    let gone = cli
+        .run(&["consumers", "delete", "Portal", "--yes", "-q"])
+        .ok();
+    assert_eq!(gone.lines(), vec![portal.consumer.id.to_string()]);
+    let left: Vec<Consumer> = cli.run(&["consumers", "list", "-o", "json"]).ok().json();
+    assert_eq!(
+        left.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["ERP"]
+    );
+}
+
+/// The README's seed flow, as a script runs it: a group, a consumer in it, and its secret,
+/// read from the JSON the command printed, into a token request that succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_flow_is_scriptable_end_to_end() {
+    let (t, cli) = signed_in().await;
+    cli.run(&[
+        "groups",
+        "create",
+        "--name",
+        "Integraciones",
+        "--allow",
+        "reports:view,report",
+        "--allow",
+        "work_orders:view",
+        "-q",
+    ])
+    .ok();
+    let printed = cli
+        .run(&[
+            "consumers",
+            "create",
+            "--name",
+            "ERP",
+            "--group",
+            "Integraciones",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let document: serde_json::Value = serde_json::from_str(&printed.stdout).unwrap();
+    let client_id = document["client_id"].as_str().unwrap();
+    let secret = SecretText::new(document["client_secret"].as_str().unwrap().to_string());
+    let token = t
+        .anonymous
+        .token_client_credentials(client_id, &secret, Some("work_orders:view"))
+        .await
+        .expect("the printed secret gets a token");
+    assert_eq!(token.scope, "work_orders:view");
+    let access = t
+        .anonymous
+        .module_access(&token.access_token, "work_orders")
+        .await
+        .expect("the token opens the module");
+    assert_eq!(access.actions, vec![Action::View]);
+}
