@@ -8,7 +8,19 @@ use crate::store::SecurityStore;
 /// comparison key, so rows written before it changed compare like new ones. A row whose
 /// new key collides with another's keeps its old key (and a warning says so): both names
 /// stay, and a rename can separate them.
+///
+/// It runs once per version of the key (`PRAGMA user_version` remembers which), not at every
+/// start: with a million consumers, recomputing every key would delay each start.
 pub(super) async fn rekey_names(writer: &SqlitePool) -> StoreResult<()> {
+    /// Bump when `domain::names::comparison_key` changes.
+    const NAME_KEY_VERSION: i64 = 1;
+    let done: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(writer)
+        .await
+        .map_err(backend)?;
+    if done >= NAME_KEY_VERSION {
+        return Ok(());
+    }
     for (table, column, key) in [
         ("users", "username", "username_key"),
         ("permission_groups", "name", "name_key"),
@@ -31,12 +43,24 @@ pub(super) async fn rekey_names(writer: &SqlitePool) -> StoreResult<()> {
             .bind(&new)
             .bind(&id)
             .execute(writer)
-            .await;
-            if let Err(err) = done {
-                tracing::warn!(%table, %id, error = %err, "name kept its old key: it collides with another");
+            .await
+            .map_err(backend);
+            match done {
+                Ok(_) => {}
+                Err(StoreError::Duplicate(_)) => {
+                    tracing::warn!(%table, %id, "name kept its old key: it collides with another")
+                }
+                // Anything else (a storage fault) is tried again at the next start.
+                Err(other) => return Err(other),
             }
         }
     }
+    sqlx::query(AssertSqlSafe(format!(
+        "PRAGMA user_version = {NAME_KEY_VERSION}"
+    )))
+    .execute(writer)
+    .await
+    .map_err(backend)?;
     Ok(())
 }
 
