@@ -387,6 +387,7 @@ mod tests {
         );
         let _ = t.fail("u", 5);
         assert!(t.check("u").is_err(), "the four others stayed");
+        assert!(!t.is_empty());
         let t = Throttle::new();
         t.reserve("v", 5).unwrap().give_back();
         assert!(t.is_empty(), "nothing left to remember");
