@@ -357,6 +357,7 @@ async fn duplicate_name_keeps_the_modal_and_the_typing() {
             hub_enabled: false,
             redirect_uris: vec![],
             token_format: TokenFormat::Opaque,
+            access_token_alg: Default::default(),
         })
         .await
         .expect("first consumer");

@@ -20,6 +20,9 @@ use uuid::Uuid;
 
 /// Shown under an empty group select.
 const NO_GROUPS_HINT: &str = "Cree primero un grupo en Cuentas de Usuarios → Permisos";
+/// Shown under URL de retorno: which redirect URIs match on any port (RFC 8252 §7.3).
+const REDIRECT_HINT: &str =
+    "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas";
 
 /// Rows asked for per page.
 const PAGE: u32 = 50;
@@ -176,6 +179,7 @@ impl ConsumerModal {
             .and_then(|c| groups.iter().position(|g| g.id == c.permission_group_id))
             .unwrap_or(0);
         let format = editing.map_or(0, |c| usize::from(c.token_format == TokenFormat::Jwt));
+        let alg = editing.map_or(0, |c| c.access_token_alg.index());
         let text = |f: fn(&Consumer) -> String| editing.map(f).unwrap_or_default();
         let mut form = Form::new(vec![
             Field::select(
@@ -213,11 +217,21 @@ impl ConsumerModal {
                 vec![lang.t("Opaco").to_string(), "JWT".to_string()],
                 format,
             ),
+            Field::select(
+                "access_token_alg",
+                lang.t("Algoritmo de firma"),
+                AccessTokenAlg::ALL
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .collect(),
+                alg,
+            ),
             Field::text(
                 "redirect_uris",
                 lang.t("URL de retorno"),
                 &text(|c| c.redirect_uris.join(" ")),
             ),
+            Field::note("redirect_uris_hint", lang.t(REDIRECT_HINT)),
             Field::heading(lang.t("Credenciales")),
             Field::copy(
                 "created_at",
@@ -255,10 +269,16 @@ impl ConsumerModal {
         modal
     }
 
-    /// URL de retorno shows only for Código de autorización.
+    /// URL de retorno (and its hint) shows only for Código de autorización, Algoritmo de
+    /// firma only for JWT tokens.
     pub fn sync_visibility(&mut self) {
         let code = self.form.selected("grant_type") == 1;
         self.form.set_hidden("redirect_uris", !code || self.created);
+        self.form
+            .set_hidden("redirect_uris_hint", !code || self.created);
+        let jwt = self.token_format() == TokenFormat::Jwt;
+        self.form
+            .set_hidden("access_token_alg", !jwt || self.created);
     }
 
     pub fn set_groups(&mut self, groups: &[PermissionGroup]) {
@@ -308,6 +328,14 @@ impl ConsumerModal {
         }
     }
 
+    fn access_token_alg(&self) -> AccessTokenAlg {
+        let index = self.form.selected("access_token_alg");
+        AccessTokenAlg::ALL
+            .get(index)
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// The request Guardar sends, or the error to show beside Grupo de Permisos.
     fn request(&self, lang: Lang) -> Result<Option<Request>, FieldErrors> {
         let group = self
@@ -331,6 +359,7 @@ impl ConsumerModal {
                 hub_enabled: self.form.checked("hub_enabled"),
                 redirect_uris: self.redirect_uris(),
                 token_format: self.token_format(),
+                access_token_alg: self.access_token_alg(),
             }))),
             Some(old) => {
                 let changed = |new: String, old: &str| (new.trim() != old).then_some(new);
@@ -345,6 +374,8 @@ impl ConsumerModal {
                         .then(|| self.redirect_uris()),
                     token_format: (self.token_format() != old.token_format)
                         .then_some(self.token_format()),
+                    access_token_alg: (self.access_token_alg() != old.access_token_alg)
+                        .then_some(self.access_token_alg()),
                 };
                 Ok((!patch.is_empty()).then_some(Request::UpdateConsumer {
                     id: old.id,
@@ -710,7 +741,9 @@ impl State {
                 "permission_group_id",
                 "hub_enabled",
                 "token_format",
+                "access_token_alg",
                 "redirect_uris",
+                "redirect_uris_hint",
                 "save",
             ] {
                 form.set_hidden(name, true);
@@ -823,6 +856,21 @@ fn detail(lang: Lang, consumer: &Consumer) -> Form {
             .to_string(),
         ),
     ];
+    fields.push(value(
+        "token_format",
+        lang.t("Formato del token"),
+        match consumer.token_format {
+            TokenFormat::Opaque => lang.t("Opaco").to_string(),
+            TokenFormat::Jwt => "JWT".to_string(),
+        },
+    ));
+    if consumer.token_format == TokenFormat::Jwt {
+        fields.push(value(
+            "access_token_alg",
+            lang.t("Algoritmo de firma"),
+            consumer.access_token_alg.as_str().to_string(),
+        ));
+    }
     if !consumer.redirect_uris.is_empty() {
         fields.push(value(
             "redirect_uris",
@@ -1012,5 +1060,110 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             ..body
         };
         frame.render_widget(Paragraph::new(text), line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::form::Kind;
+
+    fn groups() -> Vec<PermissionGroup> {
+        vec![PermissionGroup {
+            id: Uuid::from_u128(1),
+            name: "Integraciones".into(),
+            description: String::new(),
+            read_only: false,
+            permissions: vec![],
+            consumer_count: 0,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            version: 1,
+        }]
+    }
+
+    fn choose(modal: &mut ConsumerModal, name: &str, value: usize) {
+        if let Some(Field {
+            kind: Kind::Select { index, .. },
+            ..
+        }) = modal.form.field_mut(name)
+        {
+            *index = value;
+        }
+        modal.sync_visibility();
+    }
+
+    fn shown(modal: &ConsumerModal, name: &str) -> bool {
+        modal.form.field(name).is_some_and(|f| !f.hidden)
+    }
+
+    #[test]
+    fn the_signing_algorithm_shows_for_jwt_only_and_goes_in_the_request() {
+        let mut modal = ConsumerModal::new(Lang::Es, &groups(), None);
+        assert!(!shown(&modal, "access_token_alg"), "opaque by default");
+        choose(&mut modal, "token_format", 1);
+        assert!(shown(&modal, "access_token_alg"));
+        choose(&mut modal, "access_token_alg", 2);
+        if let Some(field) = modal.form.field_mut("name") {
+            field.kind = Field::text("name", "", "ERP").kind;
+        }
+        match modal.request(Lang::Es) {
+            Ok(Some(Request::CreateConsumer(new))) => {
+                assert_eq!(new.token_format, TokenFormat::Jwt);
+                assert_eq!(new.access_token_alg, AccessTokenAlg::RS256);
+            }
+            _ => panic!("a create request"),
+        }
+        choose(&mut modal, "token_format", 0);
+        assert!(!shown(&modal, "access_token_alg"));
+    }
+
+    #[test]
+    fn editing_sends_a_changed_algorithm_only() {
+        let consumer = Consumer {
+            id: Uuid::from_u128(9),
+            name: "ERP".into(),
+            description: String::new(),
+            grant_type: GrantType::ClientCredentials,
+            permission_group_id: Uuid::from_u128(1),
+            permission_group_name: "Integraciones".into(),
+            hub_enabled: false,
+            enabled: true,
+            token_format: TokenFormat::Jwt,
+            access_token_alg: AccessTokenAlg::ES256,
+            redirect_uris: vec![],
+            client_id: "clave".into(),
+            secret_last_four: "XXXX".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            created_by: "ana".into(),
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            version: 3,
+        };
+        let mut modal = ConsumerModal::new(Lang::En, &groups(), Some(&consumer));
+        assert!(shown(&modal, "access_token_alg"));
+        assert!(matches!(modal.request(Lang::En), Ok(None)), "nothing changed");
+        choose(&mut modal, "access_token_alg", 0);
+        match modal.request(Lang::En) {
+            Ok(Some(Request::UpdateConsumer { patch, .. })) => {
+                assert_eq!(patch.access_token_alg, Some(AccessTokenAlg::EdDSA));
+                assert_eq!(patch.token_format, None);
+            }
+            _ => panic!("an update request"),
+        }
+        let detail = detail(Lang::En, &consumer);
+        assert!(detail.field("access_token_alg").is_some());
+    }
+
+    #[test]
+    fn the_redirect_hint_shows_with_the_redirect_urls_and_says_the_port_rule() {
+        let mut modal = ConsumerModal::new(Lang::Es, &groups(), None);
+        assert!(!shown(&modal, "redirect_uris_hint"));
+        choose(&mut modal, "grant_type", 1);
+        assert!(shown(&modal, "redirect_uris") && shown(&modal, "redirect_uris_hint"));
+        let hint = &modal.form.field("redirect_uris_hint").unwrap().label;
+        assert!(hint.contains("127.0.0.1") && hint.contains("[::1]") && hint.contains("localhost"));
+        let english = ConsumerModal::new(Lang::En, &groups(), None);
+        let hint = &english.form.field("redirect_uris_hint").unwrap().label;
+        assert!(hint.contains("any port"), "{hint}");
     }
 }
