@@ -117,7 +117,10 @@ async fn client_credentials_jwts_pass_a_strict_validator_with_every_alg() {
         assert_eq!(c.consumer.access_token_alg, alg);
         let token = h.token(&c).await;
         let claims = validate(&h, token.access_token.expose(), alg).await;
-        assert_eq!(claims.sub, c.consumer.client_id, "the client is the subject");
+        assert_eq!(
+            claims.sub, c.consumer.client_id,
+            "the client is the subject"
+        );
         assert_eq!(claims.client_id, c.consumer.client_id);
         assert_eq!(claims.scope, "reports:view");
         assert_eq!(claims.exp - claims.iat, 3600);
@@ -187,7 +190,10 @@ async fn the_alg_is_kept_changed_and_validated_through_the_api() {
     // The OpenAPI document names the three.
     let spec = h.anon.openapi().await.unwrap();
     let schema = &spec["components"]["schemas"]["AccessTokenAlg"];
-    assert_eq!(schema["enum"], serde_json::json!(["EdDSA", "ES256", "RS256"]));
+    assert_eq!(
+        schema["enum"],
+        serde_json::json!(["EdDSA", "ES256", "RS256"])
+    );
     for shape in ["Consumer", "NewConsumer", "ConsumerPatch"] {
         assert!(
             spec["components"]["schemas"][shape]["properties"]
@@ -428,10 +434,7 @@ async fn loopback_redirects_match_on_any_port_and_nothing_else() {
     ] {
         let answer = consent(&h, &app, redirect_uri, &pkce_s256(&verifier())).await;
         assert_eq!(answer.status(), 400, "{redirect_uri}");
-        assert!(
-            answer.headers().get("location").is_none(),
-            "{redirect_uri}"
-        );
+        assert!(answer.headers().get("location").is_none(), "{redirect_uri}");
     }
     // The token request names the very URI of the authorization, port included.
     let v = verifier();
@@ -451,7 +454,10 @@ async fn loopback_redirects_match_on_any_port_and_nothing_else() {
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 /// The `oauth2` crate's HTTP hook, over reqwest, without following redirects.
@@ -589,5 +595,8 @@ async fn a_standard_oauth2_client_completes_the_code_flow_on_a_random_loopback_p
         .request_async(&send)
         .await
         .expect("the oauth2 crate refreshes");
-    assert_ne!(refreshed.access_token().secret(), token.access_token().secret());
+    assert_ne!(
+        refreshed.access_token().secret(),
+        token.access_token().secret()
+    );
 }

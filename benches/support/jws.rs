@@ -23,12 +23,10 @@ impl Signer {
     pub fn new(alg: &str) -> Option<Signer> {
         Some(match alg {
             "EdDSA" => Signer::Ed25519(SigningKey::from_bytes(&[7u8; 32])),
-            "ES256" => Signer::P256(
-                EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_FIXED_SIGNING).ok()?,
-            ),
-            "RS256" => {
-                Signer::Rsa(RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).ok()?)
+            "ES256" => {
+                Signer::P256(EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_FIXED_SIGNING).ok()?)
             }
+            "RS256" => Signer::Rsa(RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).ok()?),
             _ => return None,
         })
     }
@@ -43,8 +41,12 @@ impl Signer {
                 .unwrap_or_default(),
             Signer::Rsa(key) => {
                 let mut signature = vec![0; key.public_modulus_len()];
-                match key.sign(&lc::RSA_PKCS1_SHA256, &SystemRandom::new(), input, &mut signature)
-                {
+                match key.sign(
+                    &lc::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    input,
+                    &mut signature,
+                ) {
                     Ok(()) => signature,
                     Err(_) => Vec::new(),
                 }

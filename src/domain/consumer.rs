@@ -417,7 +417,10 @@ mod tests {
         for (registered, requested) in [
             ("http://127.0.0.1/cb", "http://127.0.0.1:49152/cb"),
             ("http://127.0.0.1:8080/cb", "http://127.0.0.1:61000/cb"),
-            ("http://127.0.0.1:8080/cb?app=1", "http://127.0.0.1:5/cb?app=1"),
+            (
+                "http://127.0.0.1:8080/cb?app=1",
+                "http://127.0.0.1:5/cb?app=1",
+            ),
             ("http://[::1]/cb", "http://[::1]:50000/cb"),
             ("http://[::1]:9/cb", "http://[::1]/cb"),
             ("https://erp.example/cb", "https://erp.example/cb"),

@@ -397,7 +397,10 @@ mod tests {
         assert_eq!(other(|c| c.iss = "x".into()), Err(ClaimsRefused::Issuer));
         assert_eq!(other(|c| c.aud = "x".into()), Err(ClaimsRefused::Audience));
         assert_eq!(other(|c| c.sub.clear()), Err(ClaimsRefused::Malformed));
-        assert_eq!(other(|c| c.client_id.clear()), Err(ClaimsRefused::Malformed));
+        assert_eq!(
+            other(|c| c.client_id.clear()),
+            Err(ClaimsRefused::Malformed)
+        );
         assert_eq!(other(|c| c.jti.clear()), Err(ClaimsRefused::Malformed));
         assert_eq!(other(|c| c.iat = 300), Err(ClaimsRefused::Malformed));
     }

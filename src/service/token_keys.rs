@@ -8,19 +8,16 @@
 //! generation takes a fraction of a second even in a debug build, so it happens only when a
 //! key set is created or rotated, off the async workers).
 
+mod private_key;
+
 use super::{ServiceError, ServiceResult};
 use crate::domain::consumer::AccessTokenAlg;
 use crate::domain::oauth::{ACCESS_TOKEN_TYP, Jwk, Jwks, SigningKeyInfo};
-use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    self as lc, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey,
-};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hmac::{Hmac, Mac};
+use private_key::PrivateKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -32,141 +29,6 @@ const MIN_KEPT_SIGNING_KEYS: usize = 3;
 /// Signing keys kept at most per algorithm: rotating faster than tokens expire retires the
 /// oldest anyway.
 const MAX_KEPT_SIGNING_KEYS: usize = 10;
-
-/// A private signing key of one of the three algorithms.
-enum PrivateKey {
-    Ed25519(SigningKey),
-    P256(EcdsaKeyPair),
-    Rsa(RsaKeyPair),
-}
-
-impl PrivateKey {
-    fn generate(alg: AccessTokenAlg) -> ServiceResult<PrivateKey> {
-        let failed = |what: &str| ServiceError::Internal(format!("no se pudo generar {what}"));
-        Ok(match alg {
-            AccessTokenAlg::EdDSA => PrivateKey::Ed25519(SigningKey::from_bytes(
-                &crate::domain::secret::random_bytes::<32>(),
-            )),
-            AccessTokenAlg::ES256 => PrivateKey::P256(
-                EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_FIXED_SIGNING)
-                    .map_err(|_| failed("la clave P-256"))?,
-            ),
-            AccessTokenAlg::RS256 => PrivateKey::Rsa(
-                RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-                    .map_err(|_| failed("la clave RSA"))?,
-            ),
-        })
-    }
-
-    /// The key as the key file keeps it: the Ed25519 seed, or PKCS#8 DER for the others.
-    fn to_bytes(&self) -> ServiceResult<Vec<u8>> {
-        let failed = |_| ServiceError::Internal("no se pudo serializar una clave".into());
-        Ok(match self {
-            PrivateKey::Ed25519(key) => key.to_bytes().to_vec(),
-            PrivateKey::P256(key) => key.to_pkcs8v1().map_err(failed)?.as_ref().to_vec(),
-            PrivateKey::Rsa(key) => {
-                let der: Pkcs8V1Der<'static> = key.as_der().map_err(failed)?;
-                der.as_ref().to_vec()
-            }
-        })
-    }
-
-    fn from_bytes(alg: AccessTokenAlg, bytes: &[u8]) -> Option<PrivateKey> {
-        Some(match alg {
-            AccessTokenAlg::EdDSA => PrivateKey::Ed25519(SigningKey::from_bytes(
-                &<[u8; 32]>::try_from(bytes).ok()?,
-            )),
-            AccessTokenAlg::ES256 => PrivateKey::P256(
-                EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_FIXED_SIGNING, bytes).ok()?,
-            ),
-            AccessTokenAlg::RS256 => PrivateKey::Rsa(RsaKeyPair::from_pkcs8(bytes).ok()?),
-        })
-    }
-
-    fn alg(&self) -> AccessTokenAlg {
-        match self {
-            PrivateKey::Ed25519(_) => AccessTokenAlg::EdDSA,
-            PrivateKey::P256(_) => AccessTokenAlg::ES256,
-            PrivateKey::Rsa(_) => AccessTokenAlg::RS256,
-        }
-    }
-
-    /// The public key as its verifier takes it (raw Ed25519, the uncompressed P-256 point,
-    /// RSAPublicKey DER) and as the JWKS publishes it.
-    fn public(&self, kid: &str) -> (Vec<u8>, Jwk) {
-        let b64 = |bytes: &[u8]| Some(URL_SAFE_NO_PAD.encode(bytes));
-        let alg = self.alg().as_str().to_string();
-        let jwk = |kty: &str| Jwk {
-            kty: kty.into(),
-            crv: None,
-            x: None,
-            y: None,
-            n: None,
-            e: None,
-            kid: kid.to_string(),
-            alg: alg.clone(),
-            use_: "sig".into(),
-        };
-        match self {
-            PrivateKey::Ed25519(key) => {
-                let public = key.verifying_key().to_bytes().to_vec();
-                let jwk = Jwk {
-                    crv: Some("Ed25519".into()),
-                    x: b64(&public),
-                    ..jwk("OKP")
-                };
-                (public, jwk)
-            }
-            PrivateKey::P256(key) => {
-                // 0x04 ‖ x ‖ y, 32 bytes each.
-                let public = key.public_key().as_ref().to_vec();
-                let jwk = Jwk {
-                    crv: Some("P-256".into()),
-                    x: public.get(1..33).and_then(b64),
-                    y: public.get(33..65).and_then(b64),
-                    ..jwk("EC")
-                };
-                (public, jwk)
-            }
-            PrivateKey::Rsa(key) => {
-                let public = key.public_key();
-                let jwk = Jwk {
-                    n: b64(public.modulus().big_endian_without_leading_zero()),
-                    e: b64(public.exponent().big_endian_without_leading_zero()),
-                    ..jwk("RSA")
-                };
-                (public.as_ref().to_vec(), jwk)
-            }
-        }
-    }
-
-    /// The JWS signature of `input` (RFC 7518 §3: r ‖ s for ES256).
-    fn sign(&self, input: &[u8]) -> ServiceResult<Vec<u8>> {
-        let failed = |_| ServiceError::Internal("no se pudo firmar el token".into());
-        Ok(match self {
-            PrivateKey::Ed25519(key) => {
-                let signature: Signature = key.sign(input);
-                signature.to_bytes().to_vec()
-            }
-            PrivateKey::P256(key) => key
-                .sign(&SystemRandom::new(), input)
-                .map_err(failed)?
-                .as_ref()
-                .to_vec(),
-            PrivateKey::Rsa(key) => {
-                let mut signature = vec![0; key.public_modulus_len()];
-                key.sign(
-                    &lc::RSA_PKCS1_SHA256,
-                    &SystemRandom::new(),
-                    input,
-                    &mut signature,
-                )
-                .map_err(failed)?;
-                signature
-            }
-        })
-    }
-}
 
 #[derive(Clone)]
 struct SigningEntry {
@@ -184,7 +46,8 @@ struct SigningEntry {
 impl SigningEntry {
     fn new(kid: String, key: PrivateKey, created_at: DateTime<Utc>) -> SigningEntry {
         let alg = key.alg();
-        let header = serde_json::json!({ "alg": alg.as_str(), "typ": ACCESS_TOKEN_TYP, "kid": kid });
+        let header =
+            serde_json::json!({ "alg": alg.as_str(), "typ": ACCESS_TOKEN_TYP, "kid": kid });
         let (public, jwk) = key.public(&kid);
         SigningEntry {
             header: URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -210,30 +73,7 @@ impl SigningEntry {
     }
 
     fn verifies(&self, input: &[u8], signature: &[u8]) -> bool {
-        match self.alg {
-            AccessTokenAlg::EdDSA => {
-                let (Ok(public), Ok(signature)) = (
-                    <[u8; 32]>::try_from(self.public.as_slice()),
-                    <[u8; 64]>::try_from(signature),
-                ) else {
-                    return false;
-                };
-                VerifyingKey::from_bytes(&public).is_ok_and(|key| {
-                    key.verify(input, &Signature::from_bytes(&signature))
-                        .is_ok()
-                })
-            }
-            AccessTokenAlg::ES256 => {
-                UnparsedPublicKey::new(&lc::ECDSA_P256_SHA256_FIXED, &self.public)
-                    .verify(input, signature)
-                    .is_ok()
-            }
-            AccessTokenAlg::RS256 => {
-                UnparsedPublicKey::new(&lc::RSA_PKCS1_2048_8192_SHA256, &self.public)
-                    .verify(input, signature)
-                    .is_ok()
-            }
-        }
+        private_key::verifies(self.alg, &self.public, input, signature)
     }
 }
 
@@ -436,10 +276,9 @@ impl TokenKeys {
     /// A compact JWS of the claims (`typ: at+jwt`), signed with the current key of `alg`.
     pub fn sign_jwt(&self, alg: AccessTokenAlg, claims: &impl Serialize) -> ServiceResult<String> {
         let sets = self.sets();
-        let current = sets
-            .of(alg)
-            .first()
-            .ok_or_else(|| ServiceError::Internal(format!("sin clave de firma {}", alg.as_str())))?;
+        let current = sets.of(alg).first().ok_or_else(|| {
+            ServiceError::Internal(format!("sin clave de firma {}", alg.as_str()))
+        })?;
         let payload =
             serde_json::to_vec(claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
         // header.payload.signature, built in one buffer: 4/3 of the payload, plus the
@@ -595,7 +434,10 @@ mod tests {
         let keys = TokenKeys::load_or_create([1; 32], &path).unwrap();
         let tokens: Vec<String> = AccessTokenAlg::ALL
             .into_iter()
-            .map(|alg| keys.sign_jwt(alg, &serde_json::json!({"sub": "x"})).unwrap())
+            .map(|alg| {
+                keys.sign_jwt(alg, &serde_json::json!({"sub": "x"}))
+                    .unwrap()
+            })
             .collect();
         for token in &tokens {
             assert!(keys.verify_jwt(token).is_some());
@@ -642,7 +484,9 @@ mod tests {
         let keys = TokenKeys::ephemeral();
         let mut tokens = Vec::new();
         for alg in AccessTokenAlg::ALL {
-            let token = keys.sign_jwt(alg, &serde_json::json!({"sub": "x"})).unwrap();
+            let token = keys
+                .sign_jwt(alg, &serde_json::json!({"sub": "x"}))
+                .unwrap();
             let header = token.split('.').next().unwrap();
             let header: serde_json::Value =
                 serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
@@ -662,13 +506,11 @@ mod tests {
         // The EdDSA signature under a header that claims ES256 with the same kid.
         let (_, rest) = tokens[0].split_once('.').unwrap();
         let kid = keys.current_kid(AccessTokenAlg::EdDSA).unwrap();
-        let lying = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": kid}).to_string(),
-        );
+        let lying = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": kid}).to_string());
         assert!(keys.verify_jwt(&format!("{lying}.{rest}")).is_none());
-        let untyped = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}).to_string(),
-        );
+        let untyped = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}).to_string());
         assert!(keys.verify_jwt(&format!("{untyped}.{rest}")).is_none());
     }
 
@@ -686,13 +528,40 @@ mod tests {
         let [ed, ec, rsa] = &jwks.keys[..] else {
             panic!("three keys")
         };
-        assert_eq!((ed.kty.as_str(), ed.crv.as_deref()), ("OKP", Some("Ed25519")));
-        assert_eq!(URL_SAFE_NO_PAD.decode(ed.x.as_ref().unwrap()).unwrap().len(), 32);
+        assert_eq!(
+            (ed.kty.as_str(), ed.crv.as_deref()),
+            ("OKP", Some("Ed25519"))
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(ed.x.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
         assert_eq!((ec.kty.as_str(), ec.crv.as_deref()), ("EC", Some("P-256")));
-        assert_eq!(URL_SAFE_NO_PAD.decode(ec.x.as_ref().unwrap()).unwrap().len(), 32);
-        assert_eq!(URL_SAFE_NO_PAD.decode(ec.y.as_ref().unwrap()).unwrap().len(), 32);
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(ec.x.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(ec.y.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
         assert_eq!((rsa.kty.as_str(), rsa.crv.as_deref()), ("RSA", None));
-        assert_eq!(URL_SAFE_NO_PAD.decode(rsa.n.as_ref().unwrap()).unwrap().len(), 256);
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(rsa.n.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            256
+        );
         assert_eq!(rsa.e.as_deref(), Some("AQAB"));
     }
 
@@ -711,7 +580,10 @@ mod tests {
         )
         .unwrap();
         let keys = TokenKeys::load_or_create([1; 32], &path).unwrap();
-        assert_eq!(keys.current_kid(AccessTokenAlg::EdDSA).as_deref(), Some("old"));
+        assert_eq!(
+            keys.current_kid(AccessTokenAlg::EdDSA).as_deref(),
+            Some("old")
+        );
         assert!(keys.current_kid(AccessTokenAlg::ES256).is_some());
         assert!(keys.current_kid(AccessTokenAlg::RS256).is_some());
         let again = TokenKeys::load_or_create([1; 32], &path).unwrap();
@@ -729,7 +601,10 @@ mod tests {
         // Two hours on, their tokens have expired: the newest three stay (two previous).
         assert_eq!(previous_keys_kept(&created, minutes(120), ttl), 2);
         // Rotating in a hurry keeps ten at most (nine previous).
-        let hurried: Vec<_> = (0..20).rev().map(|s| t0 + chrono::Duration::seconds(s)).collect();
+        let hurried: Vec<_> = (0..20)
+            .rev()
+            .map(|s| t0 + chrono::Duration::seconds(s))
+            .collect();
         assert_eq!(previous_keys_kept(&hurried, minutes(1), ttl), 9);
         assert_eq!(previous_keys_kept(&[], t0, ttl), 0);
     }

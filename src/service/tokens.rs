@@ -311,7 +311,7 @@ impl Service {
             caller,
             AuditAction::Rotate,
             modules::OAUTH,
-            &kids.join(" "),
+            kids.join(" "),
             "Claves de firma JWT rotadas (EdDSA, ES256, RS256): los tokens JWT nuevos se firman con ellas",
         );
         self.store.record(&event).await?;

@@ -122,7 +122,8 @@ impl Field {
     }
 
     fn focusable(&self) -> bool {
-        !self.hidden && !matches!(
+        !self.hidden
+            && !matches!(
                 self.kind,
                 Kind::Heading | Kind::Note | Kind::Copy { value: None, .. }
             )
