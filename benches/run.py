@@ -439,6 +439,11 @@ def target_startup():
 
 TARGETS = {"list": target_list, "token": target_token, "render": target_render,
            "ssh": target_ssh, "startup": target_startup}
+# How each target's rows begin, so that a run of some targets drops all of their earlier
+# rows, renamed ones included, and keeps the others'.
+ROW_PREFIXES = {"list": ("Consumer list",), "token": ("Token endpoint",),
+                "render": ("Console frame", "Console RSS"), "ssh": ("Bytes",),
+                "startup": ("Start-up",)}
 
 
 def earlier_rows(path):
@@ -475,8 +480,10 @@ def write_report(command, chosen, everything):
         "|---|---|---|---|---|---|",
     ]
     fresh = {r[0] for r in results}
+    redone = tuple(p for name in chosen for p in ROW_PREFIXES[name])
     # A run of some targets keeps the other targets' rows from the earlier run.
-    kept = [] if everything else [row for name, row in earlier_rows(path).items() if name not in fresh]
+    kept = [] if everything else [row for name, row in earlier_rows(path).items()
+                                  if name not in fresh and not name.startswith(redone)]
     lines.extend(kept)
     for target, measured, baseline, ratio, goal, ok, note in results:
         lines.append(f"| {target} | {measured} | {baseline} | {ratio} | {goal} | {'' if ok is None else '✅' if ok else '❌'} {note} |")
