@@ -1,9 +1,10 @@
 //! The floors for the token endpoint, run by `benches/run.py`:
 //! - a minimal axum handler that takes the same form POST and returns a fixed JSON body of
 //!   the same size as a real token response (`--body-size N`);
-//! - with `--sign`, the same handler that also signs a JWT-sized input with Ed25519 (the
-//!   crate the server uses) and returns it: the most a JWT token endpoint on axum can do
-//!   when HTTP and the signature are all it pays for.
+//! - with `--sign`, the same handler that also signs a JWT's signing input with the
+//!   algorithm of `--alg` (EdDSA, ES256 or RS256; the crates the server uses) and returns
+//!   it: the most a JWT token endpoint on axum can do when HTTP and the signature are all
+//!   it pays for.
 //!
 //! `--listen ADDR` serves until killed.
 
@@ -14,13 +15,15 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signer, SigningKey};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+#[path = "support/jws.rs"]
+mod jws;
+
 static BODY: OnceLock<String> = OnceLock::new();
-static KEY: OnceLock<SigningKey> = OnceLock::new();
-const INPUT: &str = include_str!("jwt_signing_input.txt");
+/// The key, made once before serving, and the signing input of its algorithm.
+static SIGNER: OnceLock<(jws::Signer, String)> = OnceLock::new();
 
 const HEADERS: [(header::HeaderName, &str); 3] = [
     (header::CONTENT_TYPE, "application/json"),
@@ -33,13 +36,13 @@ async fn token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse 
 }
 
 async fn signed_token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse {
-    let input = INPUT.trim_end();
-    let signature = KEY
-        .get_or_init(|| SigningKey::from_bytes(&[7u8; 32]))
-        .sign(input.as_bytes());
+    let Some((key, input)) = SIGNER.get() else {
+        return (HEADERS, String::from("{}"));
+    };
+    let signature = key.sign(input.as_bytes());
     let body = format!(
         r#"{{"access_token":"{input}.{}","token_type":"Bearer","expires_in":3600,"scope":"reports:view reports:report"}}"#,
-        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        URL_SAFE_NO_PAD.encode(signature)
     );
     (HEADERS, body)
 }
@@ -67,6 +70,12 @@ fn main() -> std::io::Result<()> {
     );
     let _ = BODY.set(body);
     let handler = if args.iter().any(|a| a == "--sign") {
+        let alg = jws::alg_of(&args);
+        let Some(key) = jws::Signer::new(&alg) else {
+            eprintln!("floor: unknown algorithm or no key: {alg}");
+            std::process::exit(2);
+        };
+        let _ = SIGNER.set((key, jws::signing_input(&alg)));
         post(signed_token)
     } else {
         post(token)

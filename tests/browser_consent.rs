@@ -169,6 +169,7 @@ async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() 
             hub_enabled: false,
             redirect_uris: vec![redirect_uri.clone()],
             token_format: TokenFormat::Opaque,
+            access_token_alg: Default::default(),
         })
         .await
         .expect("consumer created");

@@ -310,6 +310,7 @@ fn paged_server(broken: bool) -> String {
         hub_enabled: false,
         enabled: true,
         token_format: TokenFormat::Opaque,
+        access_token_alg: Default::default(),
         redirect_uris: vec![],
         client_id: format!("clave{n}"),
         secret_last_four: "abcd".into(),

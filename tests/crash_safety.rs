@@ -118,6 +118,7 @@ async fn acknowledged_writes_survive_sigkill() {
                             hub_enabled: false,
                             redirect_uris: vec![],
                             token_format: TokenFormat::Opaque,
+                            access_token_alg: Default::default(),
                         };
                         match client.create_consumer(&body).await {
                             Ok(c) => {
@@ -198,6 +199,7 @@ async fn acknowledged_writes_survive_sigkill() {
         hub_enabled: false,
         redirect_uris: vec![],
         token_format: TokenFormat::Opaque,
+        access_token_alg: Default::default(),
     };
     let answer = admin.create_consumer(&refused).await;
     assert_eq!(

@@ -391,6 +391,36 @@ async fn metadata_lists_the_rfc_8414_fields() {
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
     assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(m["response_modes_supported"], serde_json::json!(["query"]));
+    for field in [
+        "introspection_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_methods_supported",
+    ] {
+        assert_eq!(
+            m[field],
+            serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            "{field}"
+        );
+    }
+    // Clients never sign JWTs to authenticate here, so no *_signing_alg_values_supported
+    // (RFC 8414 §2 has those fields for private_key_jwt and client_secret_jwt only).
+    let fields = m.as_object().unwrap();
+    assert!(
+        fields.keys().all(|k| !k.contains("signing_alg")),
+        "{fields:?}"
+    );
+    // Every endpoint it names answers.
+    for field in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "jwks_uri",
+    ] {
+        let url = m[field].as_str().unwrap();
+        let status = raw().get(url).send().await.unwrap().status();
+        assert_ne!(status, 404, "{field}");
+    }
     assert_eq!(
         m["code_challenge_methods_supported"],
         serde_json::json!(["S256"])
@@ -434,14 +464,22 @@ async fn verify_with_jwks(h: &Harness, token: &str) -> (String, AccessClaims) {
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["typ"], "at+jwt");
     let kid = header["kid"].as_str().unwrap().to_string();
     let jwk = jwks
         .keys
         .iter()
         .find(|k| k.kid == kid)
         .expect("kid published");
-    assert_eq!((jwk.kty.as_str(), jwk.crv.as_str()), ("OKP", "Ed25519"));
-    let x: [u8; 32] = URL_SAFE_NO_PAD.decode(&jwk.x).unwrap().try_into().unwrap();
+    assert_eq!(
+        (jwk.kty.as_str(), jwk.crv.as_deref()),
+        ("OKP", Some("Ed25519"))
+    );
+    let x: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(jwk.x.as_deref().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
     let key = ed25519_dalek::VerifyingKey::from_bytes(&x).unwrap();
     let signature: [u8; 64] = URL_SAFE_NO_PAD
         .decode(signature)
@@ -471,6 +509,7 @@ async fn jwt_tokens_verify_with_jwks_and_survive_key_rotation() {
     let (kid1, claims) = verify_with_jwks(&h, first.access_token.expose()).await;
     assert_eq!(claims.iss, h.url());
     assert_eq!(claims.sub, id);
+    assert_eq!(claims.client_id, id);
     assert_eq!(claims.aud, format!("{}/api/v1", h.url()));
     assert_eq!(claims.scope, "reports:view");
     assert_eq!(claims.exp - claims.iat, 3600);
@@ -481,10 +520,16 @@ async fn jwt_tokens_verify_with_jwks_and_survive_key_rotation() {
         .service
         .token_keys()
         .rotate(chrono::Utc::now(), chrono::Duration::hours(1))
-        .unwrap();
+        .unwrap()
+        .remove(0);
     assert_ne!(kid1, kid2);
     let jwks = h.anon.jwks().await.unwrap();
-    let kids: Vec<&str> = jwks.keys.iter().map(|k| k.kid.as_str()).collect();
+    let kids: Vec<&str> = jwks
+        .keys
+        .iter()
+        .filter(|k| k.alg == "EdDSA")
+        .map(|k| k.kid.as_str())
+        .collect();
     assert_eq!(
         kids,
         vec![kid2.as_str(), kid1.as_str()],
@@ -649,8 +694,9 @@ async fn signing_keys_rotate_over_http_for_the_super_admin_only_and_are_audited(
     let c = h.reports_consumer(TokenFormat::Jwt).await;
     let (id, secret) = creds(&c);
     let before = h.admin.signing_keys().await.unwrap();
-    assert_eq!(before.len(), 1);
-    assert!(before[0].current);
+    let algs: Vec<AccessTokenAlg> = before.iter().map(|k| k.alg).collect();
+    assert_eq!(algs, AccessTokenAlg::ALL, "one key of each algorithm");
+    assert!(before.iter().all(|k| k.current));
     let old_token = h
         .anon
         .token_client_credentials(id, secret, None)
@@ -682,9 +728,13 @@ async fn signing_keys_rotate_over_http_for_the_super_admin_only_and_are_audited(
     );
 
     let after = h.admin.rotate_signing_key().await.unwrap();
-    assert_eq!(after.len(), 2);
-    assert!(after[0].current && !after[1].current);
-    assert_eq!(after[1].kid, before[0].kid);
+    assert_eq!(after.len(), 6, "every algorithm rotated");
+    for (i, alg) in AccessTokenAlg::ALL.into_iter().enumerate() {
+        let pair = &after[2 * i..2 * i + 2];
+        assert!(pair.iter().all(|k| k.alg == alg));
+        assert!(pair[0].current && !pair[1].current);
+        assert_eq!(pair[1].kid, before[i].kid);
+    }
     let jwks: Vec<String> = h
         .anon
         .jwks()
@@ -711,12 +761,14 @@ async fn signing_keys_rotate_over_http_for_the_super_admin_only_and_are_audited(
     // is checked beside TokenKeys.)
     h.admin.rotate_signing_key().await.unwrap();
     let kept = h.admin.rotate_signing_key().await.unwrap();
-    assert_eq!(kept.len(), 4);
+    assert_eq!(kept.len(), 12);
     assert_eq!(kept[3].kid, before[0].kid);
+    assert_eq!(kept[7].kid, before[1].kid);
+    assert_eq!(kept[11].kid, before[2].kid);
     assert!(h.anon.module_access(&old_token, "reports").await.is_ok());
     assert!(h.anon.module_access(&new_token, "reports").await.is_ok());
 
-    // Each rotation is in the log under the new key's id, and nothing of the key.
+    // Each rotation is in the log under the new keys' ids, and nothing of the keys.
     let log = h
         .admin
         .audit(&AuditQuery {
@@ -732,7 +784,13 @@ async fn signing_keys_rotate_over_http_for_the_super_admin_only_and_are_audited(
         .map(|e| e.target.clone())
         .collect();
     targets.reverse();
-    let mut rotated: Vec<String> = kept[..3].iter().map(|k| k.kid.clone()).collect();
+    let mut rotated: Vec<String> = (0..3)
+        .map(|age| {
+            [0, 4, 8]
+                .map(|first| kept[first + age].kid.clone())
+                .join(" ")
+        })
+        .collect();
     rotated.reverse();
     assert_eq!(targets, rotated);
     assert!(log.items.iter().all(|e| e.actor == Actor::user("ana")));

@@ -78,6 +78,7 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
                 hub_enabled: false,
                 redirect_uris: vec![],
                 token_format: format,
+                access_token_alg: Default::default(),
             })
             .await
             .unwrap();

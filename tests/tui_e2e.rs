@@ -305,7 +305,9 @@ async fn create_a_consumer_and_copy_its_clave() {
     console.send("\t");
     console.type_text("Integración con el ERP");
     console.send("\t\t "); // group (the only one), then the hub checkbox
-    console.send("\t\x1b[C\t"); // JWT
+    console.send("\t\x1b[C"); // JWT
+    console.wait_for("Algoritmo de firma");
+    console.send("\t\x1b[C\x1b[C\t"); // RS256, then the redirect URL
     console.type_text("https://erp.example.com/cb");
     console.send("\x13"); // Ctrl+S
     console.wait_for("no se volverá a mostrar");
@@ -322,6 +324,7 @@ async fn create_a_consumer_and_copy_its_clave() {
     assert_eq!(consumer.permission_group_id, group.id);
     assert!(consumer.hub_enabled);
     assert_eq!(consumer.token_format, TokenFormat::Jwt);
+    assert_eq!(consumer.access_token_alg, AccessTokenAlg::RS256);
     assert_eq!(consumer.grant_type, GrantType::AuthorizationCode);
     assert_eq!(consumer.description, "Integración con el ERP");
     assert!(console.text().contains(&consumer.client_id));
@@ -357,6 +360,7 @@ async fn duplicate_name_keeps_the_modal_and_the_typing() {
             hub_enabled: false,
             redirect_uris: vec![],
             token_format: TokenFormat::Opaque,
+            access_token_alg: Default::default(),
         })
         .await
         .expect("first consumer");

@@ -350,6 +350,7 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
             let keys = (0..count)
                 .map(|i| consola::domain::oauth::SigningKeyInfo {
                     kid: format!("{text}{i}"),
+                    alg: Default::default(),
                     created_at: at(),
                     current: i == 0,
                 })

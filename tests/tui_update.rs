@@ -115,6 +115,8 @@ fn create_consumer_sends_every_field() {
     press(&mut state, KeyCode::Char(' '));
     press(&mut state, KeyCode::Tab);
     press(&mut state, KeyCode::Right); // JWT
+    press(&mut state, KeyCode::Tab); // Algoritmo de firma, shown for JWT
+    press(&mut state, KeyCode::Right); // ES256
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "https://erp.example.com/cb");
     ctrl_s(&mut state);
@@ -132,6 +134,7 @@ fn create_consumer_sends_every_field() {
     assert_eq!(new.permission_group_id, uuid::Uuid::from_u128(2));
     assert!(new.hub_enabled);
     assert_eq!(new.token_format, TokenFormat::Jwt);
+    assert_eq!(new.access_token_alg, AccessTokenAlg::ES256);
     assert_eq!(
         new.redirect_uris,
         vec!["https://erp.example.com/cb".to_string()]

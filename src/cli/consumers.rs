@@ -39,6 +39,27 @@ impl From<TokenFormatArg> for TokenFormat {
     }
 }
 
+/// How JWT access tokens are signed (with `--token-format jwt`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TokenAlgArg {
+    #[value(name = "EdDSA")]
+    EdDSA,
+    #[value(name = "ES256")]
+    ES256,
+    #[value(name = "RS256")]
+    RS256,
+}
+
+impl From<TokenAlgArg> for AccessTokenAlg {
+    fn from(arg: TokenAlgArg) -> AccessTokenAlg {
+        match arg {
+            TokenAlgArg::EdDSA => AccessTokenAlg::EdDSA,
+            TokenAlgArg::ES256 => AccessTokenAlg::ES256,
+            TokenAlgArg::RS256 => AccessTokenAlg::RS256,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum Verb {
     /// List the consumers (every page, or the first --limit).
@@ -76,6 +97,9 @@ pub enum Verb {
         /// Shape of its access tokens.
         #[arg(long, value_enum, default_value = "opaque")]
         token_format: TokenFormatArg,
+        /// Signature of JWT access tokens (RS256 is the one every validator accepts).
+        #[arg(long, value_enum, default_value = "EdDSA")]
+        token_alg: TokenAlgArg,
     },
     /// Change a consumer's fields; those not given stay as they are.
     Update {
@@ -99,6 +123,9 @@ pub enum Verb {
         redirect_uris: Vec<String>,
         #[arg(long, value_enum)]
         token_format: Option<TokenFormatArg>,
+        /// Signature of JWT access tokens.
+        #[arg(long, value_enum)]
+        token_alg: Option<TokenAlgArg>,
     },
     /// Delete a consumer: its secret stops working at once.
     Delete {
@@ -191,6 +218,10 @@ fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
             Cell::text(if c.hub_enabled { "Sí" } else { "No" }),
         ),
         ("Formato de token", Cell::text(c.token_format.as_str())),
+        (
+            "Algoritmo de firma",
+            Cell::text(c.access_token_alg.as_str()),
+        ),
         ("URL de retorno", Cell::text(&c.redirect_uris.join(" "))),
         ("Estado", state(c)),
         ("Fecha de creación", Cell::text(&c.created_at.to_rfc3339())),
@@ -261,6 +292,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             description,
             hub,
             token_format,
+            token_alg,
         } => {
             let group = groups::find(&client, &group).await?;
             let created = client
@@ -272,6 +304,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                     hub_enabled: hub,
                     redirect_uris,
                     token_format: token_format.into(),
+                    access_token_alg: token_alg.into(),
                 })
                 .await?;
             let mut shown = fields(&created.consumer);
@@ -297,6 +330,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             no_hub,
             redirect_uris,
             token_format,
+            token_alg,
         } => {
             let current = find(&client, &consumer).await?;
             let permission_group_id = match group {
@@ -311,6 +345,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 enabled: None,
                 redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
                 token_format: token_format.map(Into::into),
+                access_token_alg: token_alg.map(Into::into),
             };
             if patch.is_empty() {
                 return Err(Failure::Usage(

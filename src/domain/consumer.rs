@@ -72,6 +72,46 @@ impl TokenFormat {
     }
 }
 
+/// How a consumer's `jwt` access tokens are signed (the JOSE `alg`, RFC 7518 and RFC 8037).
+/// EdDSA is the fastest; RS256 is the one RFC 9068 §2.1 makes every validator support, and
+/// ES256 the one many accept besides it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum AccessTokenAlg {
+    /// Ed25519.
+    #[default]
+    EdDSA,
+    /// ECDSA on P-256 with SHA-256.
+    ES256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys.
+    RS256,
+}
+
+impl AccessTokenAlg {
+    pub const ALL: [AccessTokenAlg; 3] = [
+        AccessTokenAlg::EdDSA,
+        AccessTokenAlg::ES256,
+        AccessTokenAlg::RS256,
+    ];
+
+    /// The JOSE name, as in the tokens' header and the JWKS.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessTokenAlg::EdDSA => "EdDSA",
+            AccessTokenAlg::ES256 => "ES256",
+            AccessTokenAlg::RS256 => "RS256",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccessTokenAlg> {
+        AccessTokenAlg::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// Position in [`AccessTokenAlg::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// A consumer as every read returns it: never with its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Consumer {
@@ -85,6 +125,9 @@ pub struct Consumer {
     pub hub_enabled: bool,
     pub enabled: bool,
     pub token_format: TokenFormat,
+    /// How its `jwt` access tokens are signed (kept, and ignored, for `opaque` ones).
+    #[serde(default)]
+    pub access_token_alg: AccessTokenAlg,
     pub redirect_uris: Vec<String>,
     /// "Clave": the public client identifier.
     pub client_id: String,
@@ -111,6 +154,9 @@ pub struct NewConsumer {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub token_format: TokenFormat,
+    /// How `jwt` access tokens are signed; EdDSA unless asked.
+    #[serde(default)]
+    pub access_token_alg: AccessTokenAlg,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -130,6 +176,8 @@ pub struct ConsumerPatch {
     pub redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_format: Option<TokenFormat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_alg: Option<AccessTokenAlg>,
 }
 
 impl ConsumerPatch {
@@ -141,6 +189,7 @@ impl ConsumerPatch {
             && self.enabled.is_none()
             && self.redirect_uris.is_none()
             && self.token_format.is_none()
+            && self.access_token_alg.is_none()
     }
 }
 
@@ -203,6 +252,7 @@ pub struct ValidConsumer {
     pub hub_enabled: bool,
     pub enabled: bool,
     pub token_format: TokenFormat,
+    pub access_token_alg: AccessTokenAlg,
     pub redirect_uris: Vec<String>,
 }
 
@@ -263,6 +313,42 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
     }
 }
 
+/// True when a redirect URI in an authorization request matches a registered one: the same
+/// string, or, for `http` on the loopback IP literals `127.0.0.1` and `[::1]`, the same on any
+/// port (RFC 8252 §7.3, RFC 9700 §2.1), since a native app listens on whatever port it gets.
+/// `localhost` is a name that may resolve elsewhere (RFC 8252 §8.3): it matches exactly only.
+pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let (Ok(registered_url), Ok(mut requested_url)) =
+        (url::Url::parse(registered), url::Url::parse(requested))
+    else {
+        return false;
+    };
+    // Only the port may differ: the request must be written as the parser writes it (no
+    // `127.1`, dot segments or case games), with the registered URI's scheme, host, path
+    // and query.
+    if requested_url.as_str() != requested
+        || !is_loopback_literal(&registered_url)
+        || !is_loopback_literal(&requested_url)
+        || requested_url.set_port(registered_url.port()).is_err()
+    {
+        return false;
+    }
+    requested_url == registered_url
+}
+
+/// `http://127.0.0.1…` or `http://[::1]…`, without credentials.
+fn is_loopback_literal(url: &url::Url) -> bool {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        _ => false,
+    };
+    loopback && url.scheme() == "http" && url.username().is_empty() && url.password().is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +362,7 @@ mod tests {
             hub_enabled: false,
             enabled: true,
             token_format: TokenFormat::Opaque,
+            access_token_alg: AccessTokenAlg::EdDSA,
             redirect_uris: vec![],
         }
     }
@@ -322,6 +409,52 @@ mod tests {
             "http://[::1]/cb",
         ] {
             assert!(check_redirect_uri(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_and_nothing_else() {
+        for (registered, requested) in [
+            ("http://127.0.0.1/cb", "http://127.0.0.1:49152/cb"),
+            ("http://127.0.0.1:8080/cb", "http://127.0.0.1:61000/cb"),
+            (
+                "http://127.0.0.1:8080/cb?app=1",
+                "http://127.0.0.1:5/cb?app=1",
+            ),
+            ("http://[::1]/cb", "http://[::1]:50000/cb"),
+            ("http://[::1]:9/cb", "http://[::1]/cb"),
+            ("https://erp.example/cb", "https://erp.example/cb"),
+            ("http://localhost:8080/cb", "http://localhost:8080/cb"),
+        ] {
+            assert!(
+                redirect_uri_matches(registered, requested),
+                "{registered} {requested}"
+            );
+        }
+        for (registered, requested) in [
+            // localhost is a name, not a loopback IP: exact only.
+            ("http://localhost/cb", "http://localhost:5000/cb"),
+            ("http://localhost:8080/cb", "http://localhost:8081/cb"),
+            // Another host, path, scheme, query or user.
+            ("http://127.0.0.1/cb", "http://127.0.0.2:5000/cb"),
+            ("http://127.0.0.1/cb", "http://[::1]:5000/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5000/other"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5000/cb/"),
+            ("http://127.0.0.1/cb", "https://127.0.0.1:5000/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5000/cb?x=1"),
+            ("http://127.0.0.1/cb?a=1", "http://127.0.0.1:5000/cb?a=2"),
+            ("http://127.0.0.1/cb", "http://u@127.0.0.1:5000/cb"),
+            ("http://127.0.0.1/cb", "http://127.1:5000/cb"),
+            ("http://127.0.0.1/cb", "http://127.0.0.1:5000/x/../cb"),
+            // Anything else stays an exact string match, port included.
+            ("https://erp.example/cb", "https://erp.example:8443/cb"),
+            ("https://127.0.0.1/cb", "https://127.0.0.1:8443/cb"),
+            ("http://127.0.0.1/cb", "not a url"),
+        ] {
+            assert!(
+                !redirect_uri_matches(registered, requested),
+                "{registered} {requested}"
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! OAuth2 wire shapes (RFC 6749, 7009, 7662, 8414, 7517) and the pure rules behind them:
 //! scopes, PKCE and the claims an access token carries.
 
+use super::consumer::AccessTokenAlg;
 use super::secret::SecretText;
 use super::{Action, find_module};
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,11 @@ pub struct ModuleAccess {
     pub actions: Vec<Action>,
 }
 
-/// RFC 8414 authorization server metadata.
+/// RFC 8414 authorization server metadata: what is served and nothing else. The access
+/// tokens' signing algorithms are in the JWKS (each key's `alg`): RFC 8414's
+/// `*_signing_alg_values_supported` fields describe JWTs that clients sign to authenticate
+/// (`private_key_jwt`, `client_secret_jwt`), which this server does not accept, so it lists
+/// none of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ServerMetadata {
     pub issuer: String,
@@ -80,6 +85,8 @@ pub struct ServerMetadata {
     pub jwks_uri: String,
     pub grant_types_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
+    /// Only `query`: said, because RFC 8414's default adds `fragment`, which is not served.
+    pub response_modes_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
@@ -92,18 +99,35 @@ pub struct ServerMetadata {
 pub struct SigningKeyInfo {
     /// The `kid` of the JWKS and of the tokens' header.
     pub kid: String,
+    /// The algorithm the key signs with; each algorithm has its own current key.
+    #[serde(default)]
+    pub alg: AccessTokenAlg,
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// Signs new tokens; the others only verify the tokens they signed.
+    /// Signs new tokens of its algorithm; the others only verify the tokens they signed.
     pub current: bool,
 }
 
-/// A public key of the JWT signer (RFC 7517, RFC 8037 for Ed25519).
+/// A public key of the JWT signer (RFC 7517, RFC 7518 §6 for EC and RSA, RFC 8037 for
+/// Ed25519): the members of its key type, the others absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Jwk {
+    /// `OKP` (Ed25519), `EC` (P-256) or `RSA`.
     pub kty: String,
-    pub crv: String,
-    /// The public key, base64url without padding.
-    pub x: String,
+    /// `Ed25519` or `P-256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// The public key (OKP) or its x coordinate (EC), base64url without padding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// The y coordinate (EC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// The modulus (RSA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// The public exponent (RSA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     pub kid: String,
     pub alg: String,
     #[serde(rename = "use")]
@@ -115,11 +139,15 @@ pub struct Jwks {
     pub keys: Vec<Jwk>,
 }
 
-/// What an access token says, whatever its format.
+/// The JOSE `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// What an access token says, whatever its format: the claims of RFC 9068 §2.2.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
-    /// The consumer's client_id.
+    /// Whom the token is about: the user who consented in the authorization code flow, the
+    /// consumer itself (its client_id) in client_credentials.
     pub sub: String,
     pub aud: String,
     /// Seconds since the epoch.
@@ -127,6 +155,8 @@ pub struct AccessClaims {
     pub exp: i64,
     /// A UUIDv7 whose time part is the issue instant in milliseconds.
     pub jti: String,
+    /// The consumer the token was issued to, whatever the grant.
+    pub client_id: String,
     pub scope: String,
     /// The grant (refresh-token family) of a token from the authorization code flow: when
     /// the grant ends early, its access tokens stop working too. Absent for
@@ -135,7 +165,43 @@ pub struct AccessClaims {
     pub sid: Option<String>,
 }
 
+/// Why a token's claims are refused, whatever its signature or tag said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsRefused {
+    #[error("another issuer")]
+    Issuer,
+    #[error("another audience")]
+    Audience,
+    #[error("expired")]
+    Expired,
+    #[error("a required claim is empty or out of order")]
+    Malformed,
+}
+
 impl AccessClaims {
+    /// The one check of an access token's claims, for every format: our issuer and
+    /// audience, not expired at `now` (seconds), and every claim RFC 9068 §2.2 requires
+    /// present. Revocation and cuts are the service's business.
+    pub fn check(&self, issuer: &str, audience: &str, now: i64) -> Result<(), ClaimsRefused> {
+        if self.iss != issuer {
+            return Err(ClaimsRefused::Issuer);
+        }
+        if self.aud != audience {
+            return Err(ClaimsRefused::Audience);
+        }
+        if self.sub.is_empty()
+            || self.client_id.is_empty()
+            || self.jti.is_empty()
+            || self.iat > self.exp
+        {
+            return Err(ClaimsRefused::Malformed);
+        }
+        if self.exp <= now {
+            return Err(ClaimsRefused::Expired);
+        }
+        Ok(())
+    }
+
     pub fn scopes(&self) -> BTreeSet<&str> {
         self.scope.split(' ').filter(|s| !s.is_empty()).collect()
     }
@@ -308,6 +374,38 @@ mod tests {
     }
 
     #[test]
+    fn claims_are_checked_in_one_place() {
+        let good = AccessClaims {
+            iss: "https://as".into(),
+            sub: "user-1".into(),
+            aud: "https://as/api/v1".into(),
+            iat: 100,
+            exp: 200,
+            jti: "j".into(),
+            client_id: "client".into(),
+            scope: String::new(),
+            sid: None,
+        };
+        let check = |c: &AccessClaims, now| c.check("https://as", "https://as/api/v1", now);
+        assert_eq!(check(&good, 150), Ok(()));
+        assert_eq!(check(&good, 200), Err(ClaimsRefused::Expired));
+        let other = |f: fn(&mut AccessClaims)| {
+            let mut c = good.clone();
+            f(&mut c);
+            check(&c, 150)
+        };
+        assert_eq!(other(|c| c.iss = "x".into()), Err(ClaimsRefused::Issuer));
+        assert_eq!(other(|c| c.aud = "x".into()), Err(ClaimsRefused::Audience));
+        assert_eq!(other(|c| c.sub.clear()), Err(ClaimsRefused::Malformed));
+        assert_eq!(
+            other(|c| c.client_id.clear()),
+            Err(ClaimsRefused::Malformed)
+        );
+        assert_eq!(other(|c| c.jti.clear()), Err(ClaimsRefused::Malformed));
+        assert_eq!(other(|c| c.iat = 300), Err(ClaimsRefused::Malformed));
+    }
+
+    #[test]
     fn module_actions_need_view() {
         let claims = AccessClaims {
             iss: "i".into(),
@@ -316,6 +414,7 @@ mod tests {
             iat: 0,
             exp: 1,
             jti: uuid::Uuid::now_v7().to_string(),
+            client_id: "c".into(),
             scope: "reports:view reports:report assets:edit".into(),
             sid: None,
         };

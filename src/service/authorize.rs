@@ -106,7 +106,11 @@ impl Service {
             .redirect_uri
             .as_deref()
             .ok_or_else(|| AuthorizeError::Page("Falta redirect_uri".into()))?;
-        if !consumer.redirect_uris.iter().any(|r| r == redirect_uri) {
+        if !consumer
+            .redirect_uris
+            .iter()
+            .any(|r| crate::domain::consumer::redirect_uri_matches(r, redirect_uri))
+        {
             return Err(AuthorizeError::Page(
                 "redirect_uri no coincide con ninguna URL de retorno registrada".into(),
             ));

@@ -91,6 +91,7 @@ impl Service {
             hub_enabled: new.hub_enabled,
             enabled: true,
             token_format: new.token_format,
+            access_token_alg: new.access_token_alg,
             redirect_uris: new.redirect_uris,
         }
         .check();
@@ -165,6 +166,7 @@ impl Service {
             hub_enabled: patch.hub_enabled.unwrap_or(current.hub_enabled),
             enabled: patch.enabled.unwrap_or(current.enabled),
             token_format: patch.token_format.unwrap_or(current.token_format),
+            access_token_alg: patch.access_token_alg.unwrap_or(current.access_token_alg),
             redirect_uris: patch
                 .redirect_uris
                 .clone()
@@ -336,6 +338,12 @@ fn describe_changes(current: &Consumer, fields: &ValidConsumer) -> String {
     }
     if fields.token_format != current.token_format {
         changed.push(format!("formato de token {}", fields.token_format.as_str()));
+    }
+    if fields.access_token_alg != current.access_token_alg {
+        changed.push(format!(
+            "algoritmo de firma {}",
+            fields.access_token_alg.as_str()
+        ));
     }
     if fields.redirect_uris != current.redirect_uris {
         changed.push("URL de retorno".to_string());

@@ -1,40 +1,102 @@
-//! The keys behind access tokens: the HMAC key that tags `opaque` tokens and the Ed25519
-//! keys that sign `jwt` ones. The signing keys persist in a file of the data directory (mode
-//! 0600); a rotation puts a new key first and keeps the older ones for verification.
+//! The keys behind access tokens: the HMAC key that tags `opaque` tokens and the keys that
+//! sign `jwt` ones, one set per algorithm (EdDSA, ES256, RS256). The signing keys persist in
+//! a file of the data directory (mode 0600); a rotation puts a new key of every algorithm
+//! first and keeps the older ones for verification.
+//!
+//! P-256 and RSA come from aws-lc-rs, which rustls already builds into the binary: its keys
+//! are generated, parsed and used by AWS-LC's constant-time, assembly-backed code (RSA key
+//! generation takes a fraction of a second even in a debug build, so it happens only when a
+//! key set is created or rotated, off the async workers).
+
+mod private_key;
 
 use super::{ServiceError, ServiceResult};
+use crate::domain::consumer::AccessTokenAlg;
+use crate::domain::oauth::{ACCESS_TOKEN_TYP, Jwk, Jwks, SigningKeyInfo};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use hmac::{Hmac, Mac};
+use private_key::PrivateKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-/// Signing keys kept after a rotation whatever their age, the current one included.
+/// Signing keys kept per algorithm after a rotation whatever their age, the current one
+/// included.
 const MIN_KEPT_SIGNING_KEYS: usize = 3;
-/// Signing keys kept at most: rotating faster than tokens expire retires the oldest anyway.
+/// Signing keys kept at most per algorithm: rotating faster than tokens expire retires the
+/// oldest anyway.
 const MAX_KEPT_SIGNING_KEYS: usize = 10;
 
+#[derive(Clone)]
 struct SigningEntry {
     kid: String,
-    key: SigningKey,
+    alg: AccessTokenAlg,
+    key: Arc<PrivateKey>,
     created_at: DateTime<Utc>,
     /// The JOSE header naming this key, base64url: the same for every token it signs.
     header: String,
+    /// The public key in the form its verifier takes.
+    public: Vec<u8>,
+    jwk: Jwk,
 }
 
 impl SigningEntry {
-    fn new(kid: String, key: SigningKey, created_at: DateTime<Utc>) -> SigningEntry {
-        let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": kid });
+    fn new(kid: String, key: PrivateKey, created_at: DateTime<Utc>) -> SigningEntry {
+        let alg = key.alg();
+        let header =
+            serde_json::json!({ "alg": alg.as_str(), "typ": ACCESS_TOKEN_TYP, "kid": kid });
+        let (public, jwk) = key.public(&kid);
         SigningEntry {
             header: URL_SAFE_NO_PAD.encode(header.to_string()),
             kid,
-            key,
+            alg,
+            key: Arc::new(key),
             created_at,
+            public,
+            jwk,
         }
+    }
+
+    /// A new key of `alg`, named by a digest of its public key.
+    fn generate(alg: AccessTokenAlg, now: DateTime<Utc>) -> ServiceResult<SigningEntry> {
+        let key = PrivateKey::generate(alg)?;
+        let (public, _) = key.public("");
+        let thumb = Sha256::digest(&public);
+        Ok(SigningEntry::new(
+            URL_SAFE_NO_PAD.encode(&thumb[..12]),
+            key,
+            now,
+        ))
+    }
+
+    fn verifies(&self, input: &[u8], signature: &[u8]) -> bool {
+        private_key::verifies(self.alg, &self.public, input, signature)
+    }
+}
+
+/// The kept keys of every algorithm, each list newest (current) first.
+#[derive(Clone)]
+struct KeySets([Vec<SigningEntry>; 3]);
+
+impl KeySets {
+    fn of(&self, alg: AccessTokenAlg) -> &[SigningEntry] {
+        &self.0[alg.index()]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &SigningEntry> {
+        self.0.iter().flatten()
+    }
+
+    /// A set with one new key of each algorithm: slow (an RSA key), never on a hot path.
+    fn generate(now: DateTime<Utc>) -> ServiceResult<KeySets> {
+        let mut sets: [Vec<SigningEntry>; 3] = Default::default();
+        for alg in AccessTokenAlg::ALL {
+            sets[alg.index()].push(SigningEntry::generate(alg, now)?);
+        }
+        Ok(KeySets(sets))
     }
 }
 
@@ -46,15 +108,21 @@ struct KeyFile {
 #[derive(Serialize, Deserialize)]
 struct KeyFileEntry {
     kid: String,
+    /// Absent in files written before RS256 and ES256: those hold Ed25519 keys only.
+    #[serde(default)]
+    alg: AccessTokenAlg,
     /// The 32-byte Ed25519 seed, base64url.
-    seed: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed: Option<String>,
+    /// The PKCS#8 DER of a P-256 or RSA key, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pkcs8: Option<String>,
     created_at: DateTime<Utc>,
 }
 
 pub struct TokenKeys {
     hmac_key: [u8; 32],
-    /// Newest first; the first one signs.
-    signing: RwLock<Arc<Vec<SigningEntry>>>,
+    signing: RwLock<Arc<KeySets>>,
     /// Where the signing keys persist; `None` keeps them in memory only.
     path: Option<PathBuf>,
 }
@@ -65,183 +133,182 @@ impl std::fmt::Debug for TokenKeys {
     }
 }
 
-fn new_entry(now: DateTime<Utc>) -> SigningEntry {
-    let key = SigningKey::from_bytes(&crate::domain::secret::random_bytes::<32>());
-    let thumb = Sha256::digest(key.verifying_key().as_bytes());
-    SigningEntry::new(URL_SAFE_NO_PAD.encode(&thumb[..12]), key, now)
-}
-
 fn internal(what: &str, path: &Path, err: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(format!("{what} {}: {err}", path.display()))
 }
 
+/// One process-wide set of signing keys for [`TokenKeys::ephemeral`]: every service starts
+/// with ephemeral keys before the server gives it the persisted ones, and an RSA key per
+/// start would be wasted work.
+fn ephemeral_key_sets() -> ServiceResult<KeySets> {
+    static SETS: std::sync::OnceLock<KeySets> = std::sync::OnceLock::new();
+    if let Some(sets) = SETS.get() {
+        return Ok(sets.clone());
+    }
+    let sets = KeySets::generate(Utc::now())?;
+    Ok(SETS.get_or_init(|| sets).clone())
+}
+
 impl TokenKeys {
-    /// Keys that live as long as the process (tests, tools).
+    /// Keys that live as long as the process (tests, tools): a fresh HMAC key, and signing
+    /// keys shared by every ephemeral instance until one rotates its own.
     pub fn ephemeral() -> TokenKeys {
+        let sets = ephemeral_key_sets().unwrap_or_else(|_| {
+            // Without AWS-LC's generator there are still Ed25519 keys; ES256 and RS256
+            // consumers then get a server error instead of a token.
+            let mut sets: [Vec<SigningEntry>; 3] = Default::default();
+            if let Ok(entry) = SigningEntry::generate(AccessTokenAlg::EdDSA, Utc::now()) {
+                sets[0].push(entry);
+            }
+            KeySets(sets)
+        });
         TokenKeys {
             hmac_key: crate::domain::secret::random_bytes::<32>(),
-            signing: RwLock::new(Arc::new(vec![new_entry(Utc::now())])),
+            signing: RwLock::new(Arc::new(sets)),
             path: None,
         }
     }
 
     /// The HMAC key as given, and the signing keys read from `signing_path`, created there
-    /// (mode 0600) on first start.
+    /// (mode 0600) on first start. A file from before ES256 and RS256 gains a key of each.
     pub fn load_or_create(hmac_key: [u8; 32], signing_path: &Path) -> ServiceResult<TokenKeys> {
-        let entries = match std::fs::read(signing_path) {
+        let sets = match std::fs::read(signing_path) {
             Ok(bytes) => {
-                let file: KeyFile = serde_json::from_slice(&bytes)
-                    .map_err(|e| internal("clave de firma dañada en", signing_path, e))?;
-                let mut entries = Vec::new();
-                for entry in file.keys {
-                    let seed: [u8; 32] = URL_SAFE_NO_PAD
-                        .decode(&entry.seed)
-                        .ok()
-                        .and_then(|b| b.try_into().ok())
-                        .ok_or_else(|| {
-                            internal("clave de firma dañada en", signing_path, "semilla")
-                        })?;
-                    entries.push(SigningEntry::new(
-                        entry.kid,
-                        SigningKey::from_bytes(&seed),
-                        entry.created_at,
-                    ));
+                let mut sets = read_key_file(&bytes, signing_path)?;
+                let mut completed = false;
+                for alg in AccessTokenAlg::ALL {
+                    if sets.0[alg.index()].is_empty() {
+                        sets.0[alg.index()].push(SigningEntry::generate(alg, Utc::now())?);
+                        completed = true;
+                    }
                 }
-                if entries.is_empty() {
-                    return Err(internal("sin claves de firma en", signing_path, "vacío"));
+                if completed {
+                    write_key_file(signing_path, &sets)?;
                 }
-                entries
+                sets
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let entries = vec![new_entry(Utc::now())];
-                write_key_file(signing_path, &entries)?;
-                entries
+                let sets = KeySets::generate(Utc::now())?;
+                write_key_file(signing_path, &sets)?;
+                sets
             }
             Err(err) => return Err(internal("no se pudo leer", signing_path, err)),
         };
         Ok(TokenKeys {
             hmac_key,
-            signing: RwLock::new(Arc::new(entries)),
+            signing: RwLock::new(Arc::new(sets)),
             path: Some(signing_path.to_path_buf()),
         })
     }
 
-    fn entries(&self) -> Arc<Vec<SigningEntry>> {
+    fn sets(&self) -> Arc<KeySets> {
         self.signing
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    /// A new signing key becomes current; the previous ones still verify. A previous key
-    /// is kept while tokens it signed may still be alive (it stopped signing less than
-    /// `token_ttl` ago), and the newest three are kept whatever their age; never more than
-    /// ten, so that rotating in a hurry still bounds the JWKS.
-    pub fn rotate(&self, now: DateTime<Utc>, token_ttl: chrono::Duration) -> ServiceResult<String> {
+    /// A new signing key of every algorithm becomes current; the previous ones still
+    /// verify. Per algorithm, a previous key is kept while tokens it signed may still be
+    /// alive (it stopped signing less than `token_ttl` ago), and the newest three are kept
+    /// whatever their age; never more than ten, so that rotating in a hurry still bounds
+    /// the JWKS. Returns the new keys' ids. Slow (an RSA key): call it off the async
+    /// workers.
+    pub fn rotate(
+        &self,
+        now: DateTime<Utc>,
+        token_ttl: chrono::Duration,
+    ) -> ServiceResult<Vec<String>> {
+        // Generated before taking the lock, so that signing never waits for a new RSA key.
+        let fresh = KeySets::generate(now)?;
         let mut guard = self.signing.write().unwrap_or_else(|e| e.into_inner());
-        let mut entries: Vec<SigningEntry> = Vec::with_capacity(MIN_KEPT_SIGNING_KEYS);
-        entries.push(new_entry(now));
-        // Each key stopped signing when the next newer one was created.
-        let mut stopped_signing = now;
-        for old in guard.iter() {
-            let may_have_live_tokens = stopped_signing > now - token_ttl;
-            if entries.len() >= MAX_KEPT_SIGNING_KEYS
-                || (entries.len() >= MIN_KEPT_SIGNING_KEYS && !may_have_live_tokens)
-            {
-                break;
-            }
-            entries.push(SigningEntry::new(
-                old.kid.clone(),
-                old.key.clone(),
-                old.created_at,
-            ));
-            stopped_signing = old.created_at;
+        let mut sets = fresh;
+        for alg in AccessTokenAlg::ALL {
+            let previous = guard.of(alg);
+            let created: Vec<DateTime<Utc>> = previous.iter().map(|e| e.created_at).collect();
+            let kept = previous_keys_kept(&created, now, token_ttl);
+            sets.0[alg.index()].extend(previous[..kept].iter().cloned());
         }
         if let Some(path) = &self.path {
-            write_key_file(path, &entries)?;
+            write_key_file(path, &sets)?;
         }
-        let kid = entries[0].kid.clone();
-        *guard = Arc::new(entries);
-        Ok(kid)
+        let kids = AccessTokenAlg::ALL
+            .into_iter()
+            .filter_map(|alg| sets.of(alg).first().map(|e| e.kid.clone()))
+            .collect();
+        *guard = Arc::new(sets);
+        Ok(kids)
     }
 
-    /// The keys kept, newest (current) first.
-    pub fn infos(&self) -> Vec<crate::domain::oauth::SigningKeyInfo> {
-        self.entries()
-            .iter()
-            .enumerate()
-            .map(|(i, e)| crate::domain::oauth::SigningKeyInfo {
-                kid: e.kid.clone(),
-                created_at: e.created_at,
-                current: i == 0,
+    /// The keys kept, by algorithm (EdDSA, ES256, RS256), each newest (current) first: the
+    /// order of the JWKS.
+    pub fn infos(&self) -> Vec<SigningKeyInfo> {
+        let sets = self.sets();
+        AccessTokenAlg::ALL
+            .into_iter()
+            .flat_map(|alg| {
+                sets.of(alg)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| SigningKeyInfo {
+                        kid: e.kid.clone(),
+                        alg,
+                        created_at: e.created_at,
+                        current: i == 0,
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect()
     }
 
-    pub fn current_kid(&self) -> String {
-        self.entries()[0].kid.clone()
+    /// The id of the key that signs new tokens of `alg`.
+    pub fn current_kid(&self, alg: AccessTokenAlg) -> Option<String> {
+        self.sets().of(alg).first().map(|e| e.kid.clone())
     }
 
-    /// The public keys, newest first.
-    pub fn jwks(&self) -> crate::domain::oauth::Jwks {
-        crate::domain::oauth::Jwks {
-            keys: self
-                .entries()
-                .iter()
-                .map(|e| crate::domain::oauth::Jwk {
-                    kty: "OKP".into(),
-                    crv: "Ed25519".into(),
-                    x: URL_SAFE_NO_PAD.encode(e.key.verifying_key().as_bytes()),
-                    kid: e.kid.clone(),
-                    alg: "EdDSA".into(),
-                    use_: "sig".into(),
-                })
-                .collect(),
+    /// The public keys, in the order of [`TokenKeys::infos`].
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self.sets().iter().map(|e| e.jwk.clone()).collect(),
         }
     }
 
-    /// A compact JWS (EdDSA) of the claims, signed with the current key.
-    pub fn sign_jwt(&self, claims: &impl Serialize) -> ServiceResult<String> {
-        let entries = self.entries();
-        let current = &entries[0];
+    /// A compact JWS of the claims (`typ: at+jwt`), signed with the current key of `alg`.
+    pub fn sign_jwt(&self, alg: AccessTokenAlg, claims: &impl Serialize) -> ServiceResult<String> {
+        let sets = self.sets();
+        let current = sets.of(alg).first().ok_or_else(|| {
+            ServiceError::Internal(format!("sin clave de firma {}", alg.as_str()))
+        })?;
         let payload =
             serde_json::to_vec(claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
         // header.payload.signature, built in one buffer: 4/3 of the payload, plus the
-        // header and 86 characters of signature.
-        let mut token = String::with_capacity(current.header.len() + payload.len() * 4 / 3 + 96);
+        // header and the signature (342 characters for RS256).
+        let mut token = String::with_capacity(current.header.len() + payload.len() * 4 / 3 + 360);
         token.push_str(&current.header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let signature: Signature = current.key.sign(token.as_bytes());
+        let signature = current.key.sign(token.as_bytes())?;
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(token)
     }
 
-    /// The payload of a JWT whose signature one of our keys made; `None` otherwise.
+    /// The payload of a JWT whose signature one of our keys made; `None` otherwise. The
+    /// header must be exactly the one that key writes, so its `alg` is the key's own and
+    /// its `typ` is `at+jwt`.
     pub fn verify_jwt(&self, token: &str) -> Option<Vec<u8>> {
         let mut parts = token.split('.');
         let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() {
             return None;
         }
-        #[derive(Deserialize)]
-        struct Header {
-            alg: String,
-            kid: String,
-        }
-        let parsed: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
-        if parsed.alg != "EdDSA" {
+        let sets = self.sets();
+        let entry = sets.iter().find(|e| e.header == header)?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let signing_input = &token[..header.len() + 1 + payload.len()];
+        if !entry.verifies(signing_input.as_bytes(), &signature) {
             return None;
         }
-        let entries = self.entries();
-        let entry = entries.iter().find(|e| e.kid == parsed.kid)?;
-        let signature: [u8; 64] = URL_SAFE_NO_PAD.decode(signature).ok()?.try_into().ok()?;
-        let verifying: VerifyingKey = entry.key.verifying_key();
-        let signing_input = &token[..header.len() + 1 + payload.len()];
-        verifying
-            .verify(signing_input.as_bytes(), &Signature::from_bytes(&signature))
-            .ok()?;
         URL_SAFE_NO_PAD.decode(payload).ok()
     }
 
@@ -267,20 +334,74 @@ impl TokenKeys {
     }
 }
 
+/// How many of the previous keys of one algorithm (newest first, by creation time) stay
+/// beside a new one created at `now`: those whose tokens may be alive, at least
+/// `MIN_KEPT_SIGNING_KEYS` in all, at most `MAX_KEPT_SIGNING_KEYS`.
+fn previous_keys_kept(
+    created_at: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+    token_ttl: chrono::Duration,
+) -> usize {
+    let mut kept = 0;
+    // Each key stopped signing when the next newer one was created.
+    let mut stopped_signing = now;
+    for created in created_at {
+        let total = kept + 1;
+        let may_have_live_tokens = stopped_signing > now - token_ttl;
+        if total >= MAX_KEPT_SIGNING_KEYS
+            || (total >= MIN_KEPT_SIGNING_KEYS && !may_have_live_tokens)
+        {
+            break;
+        }
+        kept += 1;
+        stopped_signing = *created;
+    }
+    kept
+}
+
+fn read_key_file(bytes: &[u8], path: &Path) -> ServiceResult<KeySets> {
+    let damaged = |what: &str| internal("clave de firma dañada en", path, what);
+    let file: KeyFile = serde_json::from_slice(bytes).map_err(|e| damaged(&e.to_string()))?;
+    let mut sets: [Vec<SigningEntry>; 3] = Default::default();
+    for entry in file.keys {
+        let encoded = match entry.alg {
+            AccessTokenAlg::EdDSA => entry.seed.as_deref(),
+            AccessTokenAlg::ES256 | AccessTokenAlg::RS256 => entry.pkcs8.as_deref(),
+        }
+        .ok_or_else(|| damaged("sin clave"))?;
+        let key = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| PrivateKey::from_bytes(entry.alg, &bytes))
+            .ok_or_else(|| damaged(entry.alg.as_str()))?;
+        sets[entry.alg.index()].push(SigningEntry::new(entry.kid, key, entry.created_at));
+    }
+    if sets.iter().all(Vec::is_empty) {
+        return Err(internal("sin claves de firma en", path, "vacío"));
+    }
+    Ok(KeySets(sets))
+}
+
 /// Writes the key file through a temporary file of mode 0600 and a rename, so a crash never
 /// leaves half a key.
-fn write_key_file(path: &Path, entries: &[SigningEntry]) -> ServiceResult<()> {
+fn write_key_file(path: &Path, sets: &KeySets) -> ServiceResult<()> {
     use std::io::Write;
-    let file = KeyFile {
-        keys: entries
-            .iter()
-            .map(|e| KeyFileEntry {
-                kid: e.kid.clone(),
-                seed: URL_SAFE_NO_PAD.encode(e.key.to_bytes()),
-                created_at: e.created_at,
-            })
-            .collect(),
-    };
+    let mut keys = Vec::new();
+    for e in sets.iter() {
+        let encoded = URL_SAFE_NO_PAD.encode(e.key.to_bytes()?);
+        let (seed, pkcs8) = match e.alg {
+            AccessTokenAlg::EdDSA => (Some(encoded), None),
+            AccessTokenAlg::ES256 | AccessTokenAlg::RS256 => (None, Some(encoded)),
+        };
+        keys.push(KeyFileEntry {
+            kid: e.kid.clone(),
+            alg: e.alg,
+            seed,
+            pkcs8,
+            created_at: e.created_at,
+        });
+    }
+    let file = KeyFile { keys };
     let bytes =
         serde_json::to_vec_pretty(&file).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let tmp = path.with_extension("tmp");
@@ -305,87 +426,211 @@ fn write_key_file(path: &Path, entries: &[SigningEntry]) -> ServiceResult<()> {
 mod tests {
     use super::*;
 
+    /// One persisted key set for the tests that need files: an RSA key costs time.
     #[test]
-    fn jwt_round_trip_and_rotation_keeps_old_keys() {
+    fn jwt_round_trip_rotation_and_reload_for_every_alg() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys.json");
         let keys = TokenKeys::load_or_create([1; 32], &path).unwrap();
-        let token = keys.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
-        assert!(keys.verify_jwt(&token).is_some());
-        let old_kid = keys.current_kid();
-        let new_kid = keys.rotate(Utc::now(), chrono::Duration::hours(1)).unwrap();
-        assert_ne!(old_kid, new_kid);
-        assert!(keys.verify_jwt(&token).is_some());
+        let tokens: Vec<String> = AccessTokenAlg::ALL
+            .into_iter()
+            .map(|alg| {
+                keys.sign_jwt(alg, &serde_json::json!({"sub": "x"}))
+                    .unwrap()
+            })
+            .collect();
+        for token in &tokens {
+            assert!(keys.verify_jwt(token).is_some());
+        }
+        let old: Vec<String> = AccessTokenAlg::ALL
+            .into_iter()
+            .map(|alg| keys.current_kid(alg).unwrap())
+            .collect();
+        let new = keys.rotate(Utc::now(), chrono::Duration::hours(1)).unwrap();
+        assert_eq!(new.len(), 3);
+        for (old, new) in old.iter().zip(&new) {
+            assert_ne!(old, new);
+        }
+        for token in &tokens {
+            assert!(keys.verify_jwt(token).is_some(), "old keys still verify");
+        }
         let reloaded = TokenKeys::load_or_create([1; 32], &path).unwrap();
-        assert_eq!(reloaded.current_kid(), new_kid);
-        assert!(reloaded.verify_jwt(&token).is_some());
+        for (alg, new) in AccessTokenAlg::ALL.into_iter().zip(&new) {
+            assert_eq!(reloaded.current_kid(alg).as_ref(), Some(new));
+        }
+        assert_eq!(reloaded.infos(), keys.infos());
+        for token in &tokens {
+            assert!(reloaded.verify_jwt(token).is_some());
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let mut forged = token.clone();
-        forged.pop();
-        forged.push(if token.ends_with('A') { 'B' } else { 'A' });
-        assert!(keys.verify_jwt(&forged).is_none());
+        for token in &tokens {
+            let mut forged = token.clone();
+            forged.pop();
+            forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+            assert!(keys.verify_jwt(&forged).is_none());
+        }
     }
 
-    /// The header segment is built once per key: it must still name the key that signs,
-    /// before and after a rotation (tests/oauth_access.rs checks the signature against the
-    /// JWKS over HTTP).
+    /// The header segment is built once per key: it must name the key that signs and say
+    /// `at+jwt`, for every algorithm; a token whose header names another algorithm than its
+    /// key's is refused (no algorithm confusion).
     #[test]
-    fn jwt_header_names_the_current_key() {
+    fn jwt_header_names_the_current_key_and_its_alg() {
         let keys = TokenKeys::ephemeral();
-        for round in 0..2 {
-            if round == 1 {
-                keys.rotate(Utc::now(), chrono::Duration::hours(1)).unwrap();
-            }
-            let token = keys.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
+        let mut tokens = Vec::new();
+        for alg in AccessTokenAlg::ALL {
+            let token = keys
+                .sign_jwt(alg, &serde_json::json!({"sub": "x"}))
+                .unwrap();
             let header = token.split('.').next().unwrap();
             let header: serde_json::Value =
                 serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
             assert_eq!(
                 header,
-                serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": keys.current_kid()})
+                serde_json::json!({
+                    "alg": alg.as_str(),
+                    "typ": "at+jwt",
+                    "kid": keys.current_kid(alg).unwrap(),
+                })
             );
             let payload: serde_json::Value =
                 serde_json::from_slice(&keys.verify_jwt(&token).unwrap()).unwrap();
             assert_eq!(payload, serde_json::json!({"sub": "x"}));
+            tokens.push(token);
         }
+        // The EdDSA signature under a header that claims ES256 with the same kid.
+        let (_, rest) = tokens[0].split_once('.').unwrap();
+        let kid = keys.current_kid(AccessTokenAlg::EdDSA).unwrap();
+        let lying = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"alg": "ES256", "typ": "at+jwt", "kid": kid}).to_string());
+        assert!(keys.verify_jwt(&format!("{lying}.{rest}")).is_none());
+        let untyped = URL_SAFE_NO_PAD
+            .encode(serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid}).to_string());
+        assert!(keys.verify_jwt(&format!("{untyped}.{rest}")).is_none());
     }
 
     #[test]
-    fn rotation_keeps_keys_while_their_tokens_may_live() {
+    fn jwks_publishes_each_key_with_its_members() {
+        let keys = TokenKeys::ephemeral();
+        let jwks = keys.jwks();
+        let infos = keys.infos();
+        assert_eq!(jwks.keys.len(), 3);
+        for (jwk, info) in jwks.keys.iter().zip(&infos) {
+            assert_eq!(jwk.kid, info.kid);
+            assert_eq!(jwk.alg, info.alg.as_str());
+            assert_eq!(jwk.use_, "sig");
+        }
+        let [ed, ec, rsa] = &jwks.keys[..] else {
+            panic!("three keys")
+        };
+        assert_eq!(
+            (ed.kty.as_str(), ed.crv.as_deref()),
+            ("OKP", Some("Ed25519"))
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(ed.x.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!((ec.kty.as_str(), ec.crv.as_deref()), ("EC", Some("P-256")));
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(ec.x.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(ec.y.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!((rsa.kty.as_str(), rsa.crv.as_deref()), ("RSA", None));
+        assert_eq!(
+            URL_SAFE_NO_PAD
+                .decode(rsa.n.as_ref().unwrap())
+                .unwrap()
+                .len(),
+            256
+        );
+        assert_eq!(rsa.e.as_deref(), Some("AQAB"));
+    }
+
+    /// A key file from before ES256 and RS256 (Ed25519 seeds, no `alg`) keeps its key and
+    /// gains one of each other algorithm.
+    #[test]
+    fn an_ed25519_only_key_file_gains_the_other_algs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let seed = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"keys":[{{"kid":"old","seed":"{seed}","created_at":"2026-01-01T00:00:00Z"}}]}}"#
+            ),
+        )
+        .unwrap();
+        let keys = TokenKeys::load_or_create([1; 32], &path).unwrap();
+        assert_eq!(
+            keys.current_kid(AccessTokenAlg::EdDSA).as_deref(),
+            Some("old")
+        );
+        assert!(keys.current_kid(AccessTokenAlg::ES256).is_some());
+        assert!(keys.current_kid(AccessTokenAlg::RS256).is_some());
+        let again = TokenKeys::load_or_create([1; 32], &path).unwrap();
+        assert_eq!(again.infos(), keys.infos(), "the completed set was saved");
+    }
+
+    #[test]
+    fn retirement_keeps_keys_while_their_tokens_may_live() {
+        let ttl = chrono::Duration::hours(1);
+        let t0 = Utc::now();
+        let minutes = |m: i64| t0 + chrono::Duration::minutes(m);
+        // Four previous keys, each stopped signing less than an hour ago: all stay.
+        let created = [minutes(3), minutes(2), minutes(1), minutes(0)];
+        assert_eq!(previous_keys_kept(&created, minutes(4), ttl), 4);
+        // Two hours on, their tokens have expired: the newest three stay (two previous).
+        assert_eq!(previous_keys_kept(&created, minutes(120), ttl), 2);
+        // Rotating in a hurry keeps ten at most (nine previous).
+        let hurried: Vec<_> = (0..20)
+            .rev()
+            .map(|s| t0 + chrono::Duration::seconds(s))
+            .collect();
+        assert_eq!(previous_keys_kept(&hurried, minutes(1), ttl), 9);
+        assert_eq!(previous_keys_kept(&[], t0, ttl), 0);
+    }
+
+    #[test]
+    fn rotation_applies_retirement_to_every_alg() {
         let keys = TokenKeys::ephemeral();
         let ttl = chrono::Duration::hours(1);
         let t0 = Utc::now();
-        let first = keys.current_kid();
-        for minute in 1..=4 {
+        let first = keys.current_kid(AccessTokenAlg::RS256).unwrap();
+        for minute in 1..=3 {
             keys.rotate(t0 + chrono::Duration::minutes(minute), ttl)
                 .unwrap();
         }
         let infos = keys.infos();
-        assert_eq!(
-            infos.len(),
-            5,
-            "each key stopped signing less than an hour ago"
-        );
-        assert_eq!(infos.last().unwrap().kid, first);
-        assert_eq!(infos.iter().filter(|k| k.current).count(), 1);
-
-        // Two hours on, the tokens of the older keys have expired: the newest three stay.
-        let later = t0 + chrono::Duration::hours(2);
-        keys.rotate(later, ttl).unwrap();
-        assert_eq!(keys.infos().len(), 3);
-        assert!(keys.infos().iter().all(|k| k.kid != first));
-
-        // Rotating in a hurry keeps ten at most.
-        for second in 0..20 {
-            keys.rotate(later + chrono::Duration::seconds(second), ttl)
-                .unwrap();
+        for alg in AccessTokenAlg::ALL {
+            let of_alg: Vec<_> = infos.iter().filter(|k| k.alg == alg).collect();
+            assert_eq!(of_alg.len(), 4, "{alg:?}: every key's tokens may live");
+            assert!(of_alg[0].current && of_alg[1..].iter().all(|k| !k.current));
         }
-        assert_eq!(keys.infos().len(), 10);
+        assert!(infos.iter().any(|k| k.kid == first));
+        keys.rotate(t0 + chrono::Duration::hours(3), ttl).unwrap();
+        let infos = keys.infos();
+        assert_eq!(infos.len(), 9, "three of each algorithm");
+        assert!(infos.iter().all(|k| k.kid != first));
+        assert_eq!(keys.jwks().keys.len(), 9);
     }
 
     #[test]

@@ -247,6 +247,9 @@ struct OpaqueBody<'a> {
     iat: i64,
     exp: i64,
     jti: String,
+    /// The consumer, when it is not the subject (the code flow's tokens are about a user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cid: Option<String>,
     scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
@@ -283,6 +286,7 @@ impl Service {
                 "refresh_token".into(),
             ],
             response_types_supported: vec!["code".into()],
+            response_modes_supported: vec!["query".into()],
             token_endpoint_auth_methods_supported: methods.clone(),
             introspection_endpoint_auth_methods_supported: methods.clone(),
             revocation_endpoint_auth_methods_supported: methods,
@@ -302,21 +306,22 @@ impl Service {
         Ok(self.keys.infos())
     }
 
-    /// Makes a new JWT signing key current (Súper Administrador only); tokens signed with
-    /// the previous ones still verify until the key falls out of the kept set. Audited.
+    /// Makes a new JWT signing key of every algorithm current (Súper Administrador only);
+    /// tokens signed with the previous ones still verify until their key falls out of the
+    /// kept set. Audited.
     pub async fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<Vec<SigningKeyInfo>> {
         self.super_admin(caller)?;
         // Writing and syncing the key file blocks: off the async workers.
         let (keys, now, ttl) = (self.keys.clone(), self.now(), self.config.access_token_ttl);
-        let kid = tokio::task::spawn_blocking(move || keys.rotate(now, ttl))
+        let kids = tokio::task::spawn_blocking(move || keys.rotate(now, ttl))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))??;
         let event = self.audit(
             caller,
             AuditAction::Rotate,
             modules::OAUTH,
-            &kid,
-            "Clave de firma JWT rotada: los tokens JWT nuevos se firman con ella",
+            kids.join(" "),
+            "Claves de firma JWT rotadas (EdDSA, ES256, RS256): los tokens JWT nuevos se firman con ellas",
         );
         self.store.record(&event).await?;
         Ok(self.keys.infos())
@@ -677,8 +682,13 @@ impl Service {
         let consumer = &client.credentials.consumer;
         let now = self.now();
         let ttl = self.config.access_token_ttl;
-        let access_token =
-            self.mint_access_token(consumer, scope, now, family.map(|(id, _)| id))?;
+        let access_token = self.mint_access_token(
+            consumer,
+            scope,
+            now,
+            family.map(|(id, _)| id),
+            family.and_then(|(_, user)| user),
+        )?;
         let refresh_token = match family {
             Some((family_id, user_id)) => {
                 let token = secret::generate(SecretKind::RefreshToken);
@@ -708,14 +718,17 @@ impl Service {
         })
     }
 
-    /// An access token for `consumer`; `grant` is the refresh-token family of the code
-    /// flow, so the token dies with its grant.
+    /// An access token for `consumer`, the one place its claims are built: `grant` is the
+    /// refresh-token family of the code flow, so the token dies with its grant, and `user`
+    /// the user who consented there, its subject (RFC 9068 §2.2); without one the subject
+    /// is the consumer.
     fn mint_access_token(
         &self,
         consumer: &Consumer,
         scope: &str,
         now: DateTime<Utc>,
         grant: Option<Uuid>,
+        user: Option<Uuid>,
     ) -> Result<SecretText, OAuthError> {
         // A UUIDv7 of the issue instant; its random part comes from the thread's CSPRNG
         // rather than a getrandom system call per token.
@@ -726,20 +739,22 @@ impl Service {
         .into_uuid();
         let claims = AccessClaims {
             iss: self.issuer(),
-            sub: consumer.client_id.clone(),
+            sub: user.map_or_else(|| consumer.client_id.clone(), |id| id.to_string()),
             aud: self.audience(),
             iat: now.timestamp(),
             exp: (now + self.config.access_token_ttl).timestamp(),
             jti: jti.to_string(),
+            client_id: consumer.client_id.clone(),
             scope: scope.to_string(),
             sid: grant.map(|id| id.to_string()),
         };
         let token = match consumer.token_format {
-            TokenFormat::Jwt => self.keys.sign_jwt(&claims)?,
+            TokenFormat::Jwt => self.keys.sign_jwt(consumer.access_token_alg, &claims)?,
             TokenFormat::Opaque => {
                 let body = OpaqueBody {
                     v: 1,
                     iss: claims.iss.as_str().into(),
+                    cid: (claims.sub != claims.client_id).then_some(claims.client_id),
                     sub: claims.sub,
                     aud: claims.aud.as_str().into(),
                     iat: claims.iat,
@@ -893,8 +908,13 @@ impl Service {
             }
             _ => granted,
         };
-        let access_token =
-            self.mint_access_token(consumer, &join_scopes(&scopes), now, Some(old.family_id))?;
+        let access_token = self.mint_access_token(
+            consumer,
+            &join_scopes(&scopes),
+            now,
+            Some(old.family_id),
+            old.user_id,
+        )?;
         self.tokens.count(now, 1, 0);
         Ok(TokenResponse {
             access_token,
@@ -911,10 +931,9 @@ impl Service {
     /// memory only.
     pub fn validate_access_token(&self, token: &str) -> Option<AccessClaims> {
         let claims = self.decode_access_token(token)?;
-        let now = self.now();
-        if claims.exp <= now.timestamp() || claims.iss != self.issuer() {
-            return None;
-        }
+        claims
+            .check(&self.issuer(), &self.audience(), self.now().timestamp())
+            .ok()?;
         if read(&self.tokens.revoked).contains_key(&claims.jti) {
             return None;
         }
@@ -923,7 +942,7 @@ impl Service {
         {
             return None;
         }
-        if let Some(cut) = read(&self.tokens.cuts).get(&claims.sub)
+        if let Some(cut) = read(&self.tokens.cuts).get(&claims.client_id)
             && (cut.disabled || cut.deleted || claims.issued_at_ms() < cut.not_before_ms)
         {
             return None;
@@ -931,7 +950,8 @@ impl Service {
         Some(claims)
     }
 
-    /// The claims of a token with a valid tag or signature, whatever its state.
+    /// The claims of a token with a valid tag or signature, whatever its state; they are
+    /// checked by [`AccessClaims::check`].
     fn decode_access_token(&self, token: &str) -> Option<AccessClaims> {
         if token.len() > 8192 {
             return None;
@@ -946,6 +966,7 @@ impl Service {
             let body: OpaqueBody<'_> = serde_json::from_slice(&json).ok()?;
             return (body.v == 1).then(|| AccessClaims {
                 iss: body.iss.into_owned(),
+                client_id: body.cid.unwrap_or_else(|| body.sub.clone()),
                 sub: body.sub,
                 aud: body.aud.into_owned(),
                 iat: body.iat,
@@ -956,8 +977,7 @@ impl Service {
             });
         }
         let payload = self.keys.verify_jwt(token)?;
-        let claims: AccessClaims = serde_json::from_slice(&payload).ok()?;
-        (claims.aud == self.audience()).then_some(claims)
+        serde_json::from_slice(&payload).ok()
     }
 
     /// `GET /api/v1/modules/{module}/access` with a bearer access token.
@@ -987,7 +1007,7 @@ impl Service {
     /// one does not widen them). Reads memory; the database only when the consumer is not
     /// cached. If the database cannot answer, the token keeps the scopes it was issued.
     async fn with_current_scopes(&self, mut claims: AccessClaims) -> AccessClaims {
-        match self.cached_client(&claims.sub).await {
+        match self.cached_client(&claims.client_id).await {
             Ok(Some(client)) => claims.scope = join_scopes(&client.still_granted(&claims.scope)),
             Ok(None) => claims.scope.clear(),
             Err(err) => {
@@ -1038,14 +1058,14 @@ impl Service {
         let Some(claims) = self.validate_access_token(token) else {
             return Ok(Introspection::inactive());
         };
-        if owner.as_ref().is_some_and(|me| *me != claims.sub) {
+        if owner.as_ref().is_some_and(|me| *me != claims.client_id) {
             return Ok(Introspection::inactive());
         }
         let claims = self.with_current_scopes(claims).await;
         Ok(Introspection {
             active: true,
             scope: Some(claims.scope),
-            client_id: Some(claims.sub.clone()),
+            client_id: Some(claims.client_id),
             token_type: Some("Bearer".into()),
             exp: Some(claims.exp),
             iat: Some(claims.iat),
@@ -1080,7 +1100,8 @@ impl Service {
             token_type: Some("refresh_token".into()),
             exp: Some(record.expires_at.timestamp()),
             iat: Some(record.issued_at.timestamp()),
-            sub: Some(record.client_id),
+            // The same subject as the grant's access tokens.
+            sub: Some(record.user_id.map_or(record.client_id, |id| id.to_string())),
             iss: Some(self.issuer()),
             ..Introspection::default()
         })
@@ -1109,7 +1130,8 @@ impl Service {
         let Some(claims) = self.decode_access_token(token) else {
             return Ok(());
         };
-        if !may(&claims.sub) || claims.exp <= self.now().timestamp() {
+        let checked = claims.check(&self.issuer(), &self.audience(), self.now().timestamp());
+        if !may(&claims.client_id) || checked.is_err() {
             return Ok(());
         }
         if !self.room_for_revocation(&self.tokens.revoked) {
@@ -1121,7 +1143,7 @@ impl Service {
             .insert_revocation(&Revocation {
                 kind: RevocationKind::Token,
                 id: claims.jti.clone(),
-                client_id: claims.sub.clone(),
+                client_id: claims.client_id.clone(),
                 at: self.now(),
                 expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(|| self.now()),
             })

@@ -165,7 +165,8 @@ fn group_of(row: &SqliteRow) -> StoreResult<PermissionGroup> {
 }
 
 const CONSUMER_SELECT: &str = "SELECT c.id, c.name, c.description, c.grant_type, c.permission_group_id,
-        g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.redirect_uris, c.client_id,
+        g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
+        c.redirect_uris, c.client_id,
         c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version,
         c.secret_digest, c.previous_secret_digest, c.previous_secret_valid_until, c.tokens_not_before
      FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
@@ -173,6 +174,7 @@ const CONSUMER_SELECT: &str = "SELECT c.id, c.name, c.description, c.grant_type,
 fn consumer_of(row: &SqliteRow) -> StoreResult<Consumer> {
     let grant: String = row.try_get("grant_type").map_err(backend)?;
     let format: String = row.try_get("token_format").map_err(backend)?;
+    let alg: String = row.try_get("access_token_alg").map_err(backend)?;
     Ok(Consumer {
         id: uuid_of(row, "id")?,
         name: row.try_get("name").map_err(backend)?,
@@ -185,6 +187,8 @@ fn consumer_of(row: &SqliteRow) -> StoreResult<Consumer> {
         enabled: row.try_get::<i64, _>("enabled").map_err(backend)? != 0,
         token_format: TokenFormat::parse(&format)
             .ok_or_else(|| StoreError::Backend(format!("bad token format {format}")))?,
+        access_token_alg: AccessTokenAlg::parse(&alg)
+            .ok_or_else(|| StoreError::Backend(format!("bad access token alg {alg}")))?,
         redirect_uris: json_of(row, "redirect_uris")?,
         client_id: row.try_get("client_id").map_err(backend)?,
         secret_last_four: row.try_get("secret_last_four").map_err(backend)?,
@@ -713,8 +717,8 @@ impl Store for SqliteStore {
             sqlx::query(
                 "INSERT INTO consumers (id, name, name_key, description, grant_type, permission_group_id,
                      hub_enabled, enabled, token_format, redirect_uris, client_id, secret_digest,
-                     secret_last_four, created_at, created_by, updated_at, version)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                     secret_last_four, created_at, created_by, updated_at, access_token_alg, version)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
             )
             .bind(consumer.id.to_string())
             .bind(&f.name)
@@ -732,6 +736,7 @@ impl Store for SqliteStore {
             .bind(ms(consumer.created_at))
             .bind(&consumer.created_by)
             .bind(ms(consumer.created_at))
+            .bind(f.access_token_alg.as_str())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -826,7 +831,7 @@ impl Store for SqliteStore {
             let done = sqlx::query(
                 "UPDATE consumers SET name = ?, name_key = ?, description = ?, permission_group_id = ?,
                      hub_enabled = ?, enabled = ?, token_format = ?, redirect_uris = ?,
-                     updated_at = ?, version = version + 1
+                     updated_at = ?, access_token_alg = ?, version = version + 1
                  WHERE id = ? AND version = ?",
             )
             .bind(&f.name)
@@ -838,6 +843,7 @@ impl Store for SqliteStore {
             .bind(f.token_format.as_str())
             .bind(to_json(&f.redirect_uris)?)
             .bind(ms(at))
+            .bind(f.access_token_alg.as_str())
             .bind(id.to_string())
             .bind(expected_version)
             .execute(&mut *tx)

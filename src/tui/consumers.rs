@@ -20,6 +20,9 @@ use uuid::Uuid;
 
 /// Shown under an empty group select.
 const NO_GROUPS_HINT: &str = "Cree primero un grupo en Cuentas de Usuarios → Permisos";
+/// Shown under URL de retorno: which redirect URIs match on any port (RFC 8252 §7.3).
+const REDIRECT_HINT: &str =
+    "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas";
 
 /// Rows asked for per page.
 const PAGE: u32 = 50;
@@ -176,6 +179,7 @@ impl ConsumerModal {
             .and_then(|c| groups.iter().position(|g| g.id == c.permission_group_id))
             .unwrap_or(0);
         let format = editing.map_or(0, |c| usize::from(c.token_format == TokenFormat::Jwt));
+        let alg = editing.map_or(0, |c| c.access_token_alg.index());
         let text = |f: fn(&Consumer) -> String| editing.map(f).unwrap_or_default();
         let mut form = Form::new(vec![
             Field::select(
@@ -213,11 +217,21 @@ impl ConsumerModal {
                 vec![lang.t("Opaco").to_string(), "JWT".to_string()],
                 format,
             ),
+            Field::select(
+                "access_token_alg",
+                lang.t("Algoritmo de firma"),
+                AccessTokenAlg::ALL
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .collect(),
+                alg,
+            ),
             Field::text(
                 "redirect_uris",
                 lang.t("URL de retorno"),
                 &text(|c| c.redirect_uris.join(" ")),
             ),
+            Field::note("redirect_uris_hint", lang.t(REDIRECT_HINT)),
             Field::heading(lang.t("Credenciales")),
             Field::copy(
                 "created_at",
@@ -255,10 +269,16 @@ impl ConsumerModal {
         modal
     }
 
-    /// URL de retorno shows only for Código de autorización.
+    /// URL de retorno (and its hint) shows only for Código de autorización, Algoritmo de
+    /// firma only for JWT tokens.
     pub fn sync_visibility(&mut self) {
         let code = self.form.selected("grant_type") == 1;
         self.form.set_hidden("redirect_uris", !code || self.created);
+        self.form
+            .set_hidden("redirect_uris_hint", !code || self.created);
+        let jwt = self.token_format() == TokenFormat::Jwt;
+        self.form
+            .set_hidden("access_token_alg", !jwt || self.created);
     }
 
     pub fn set_groups(&mut self, groups: &[PermissionGroup]) {
@@ -308,6 +328,11 @@ impl ConsumerModal {
         }
     }
 
+    fn access_token_alg(&self) -> AccessTokenAlg {
+        let index = self.form.selected("access_token_alg");
+        AccessTokenAlg::ALL.get(index).copied().unwrap_or_default()
+    }
+
     /// The request Guardar sends, or the error to show beside Grupo de Permisos.
     fn request(&self, lang: Lang) -> Result<Option<Request>, FieldErrors> {
         let group = self
@@ -331,6 +356,7 @@ impl ConsumerModal {
                 hub_enabled: self.form.checked("hub_enabled"),
                 redirect_uris: self.redirect_uris(),
                 token_format: self.token_format(),
+                access_token_alg: self.access_token_alg(),
             }))),
             Some(old) => {
                 let changed = |new: String, old: &str| (new.trim() != old).then_some(new);
@@ -345,6 +371,8 @@ impl ConsumerModal {
                         .then(|| self.redirect_uris()),
                     token_format: (self.token_format() != old.token_format)
                         .then_some(self.token_format()),
+                    access_token_alg: (self.access_token_alg() != old.access_token_alg)
+                        .then_some(self.access_token_alg()),
                 };
                 Ok((!patch.is_empty()).then_some(Request::UpdateConsumer {
                     id: old.id,
@@ -710,7 +738,9 @@ impl State {
                 "permission_group_id",
                 "hub_enabled",
                 "token_format",
+                "access_token_alg",
                 "redirect_uris",
+                "redirect_uris_hint",
                 "save",
             ] {
                 form.set_hidden(name, true);
@@ -823,6 +853,21 @@ fn detail(lang: Lang, consumer: &Consumer) -> Form {
             .to_string(),
         ),
     ];
+    fields.push(value(
+        "token_format",
+        lang.t("Formato del token"),
+        match consumer.token_format {
+            TokenFormat::Opaque => lang.t("Opaco").to_string(),
+            TokenFormat::Jwt => "JWT".to_string(),
+        },
+    ));
+    if consumer.token_format == TokenFormat::Jwt {
+        fields.push(value(
+            "access_token_alg",
+            lang.t("Algoritmo de firma"),
+            consumer.access_token_alg.as_str().to_string(),
+        ));
+    }
     if !consumer.redirect_uris.is_empty() {
         fields.push(value(
             "redirect_uris",
@@ -1014,3 +1059,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         frame.render_widget(Paragraph::new(text), line);
     }
 }
+
+#[cfg(test)]
+mod tests;

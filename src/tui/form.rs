@@ -52,6 +52,8 @@ pub enum Kind {
     Button,
     /// A heading between groups of fields.
     Heading,
+    /// A line of help under a field, never focused.
+    Note,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,10 @@ impl Field {
     pub fn heading(label: &str) -> Field {
         Field::new("", label, Kind::Heading)
     }
+    /// A line of help; named so that it can be hidden with its field.
+    pub fn note(name: &'static str, text: &str) -> Field {
+        Field::new(name, text, Kind::Note)
+    }
     pub fn matrix(name: &'static str, label: &str, matrix: Matrix) -> Field {
         Field::new(name, label, Kind::Matrix(matrix))
     }
@@ -116,7 +122,11 @@ impl Field {
     }
 
     fn focusable(&self) -> bool {
-        !self.hidden && !matches!(self.kind, Kind::Heading | Kind::Copy { value: None, .. })
+        !self.hidden
+            && !matches!(
+                self.kind,
+                Kind::Heading | Kind::Note | Kind::Copy { value: None, .. }
+            )
     }
 
     pub fn is_text(&self) -> bool {
@@ -465,6 +475,12 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
                 lines.push(Line::styled(
                     field.label.clone(),
                     Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+                ));
+            }
+            Kind::Note => {
+                lines.push(Line::styled(
+                    format!("  {}", field.label),
+                    Style::default().add_modifier(Modifier::DIM),
                 ));
             }
             Kind::Text { area: text, masked } => {

@@ -196,6 +196,11 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Filtrar Log de Transacciones", "Filter transaction log"),
     ("Filtrar por nombre o clave", "Filter by name or key"),
     ("Formato del token", "Token format"),
+    ("Algoritmo de firma", "Signing algorithm"),
+    (
+        "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas",
+        "127.0.0.1 and [::1] match on any port; localhost and others, exactly",
+    ),
     ("Grupo de Permisos", "Permission group"),
     ("Grupo de permisos", "Permission group"),
     ("Grupo de permisos guardado", "Permission group saved"),

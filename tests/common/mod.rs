@@ -112,6 +112,7 @@ pub fn new_consumer(name: &str, group: uuid::Uuid) -> NewConsumer {
         hub_enabled: false,
         redirect_uris: vec![],
         token_format: TokenFormat::Opaque,
+        access_token_alg: Default::default(),
     }
 }
 

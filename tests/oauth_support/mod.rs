@@ -115,16 +115,22 @@ impl Harness {
             GrantType::AuthorizationCode => vec!["http://127.0.0.1:9/callback".to_string()],
             GrantType::ClientCredentials => vec![],
         };
+        self.consumer_with(NewConsumer {
+            name: name.into(),
+            description: String::new(),
+            grant_type,
+            permission_group_id: group.id,
+            hub_enabled: false,
+            redirect_uris,
+            token_format,
+            access_token_alg: AccessTokenAlg::default(),
+        })
+        .await
+    }
+
+    pub async fn consumer_with(&self, new: NewConsumer) -> CreatedConsumer {
         self.admin
-            .create_consumer(&NewConsumer {
-                name: name.into(),
-                description: String::new(),
-                grant_type,
-                permission_group_id: group.id,
-                hub_enabled: false,
-                redirect_uris,
-                token_format,
-            })
+            .create_consumer(&new)
             .await
             .expect("consumer created")
     }

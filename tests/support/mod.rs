@@ -135,6 +135,7 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
         hub_enabled: false,
         enabled: n % 3 != 2,
         token_format: TokenFormat::Opaque,
+        access_token_alg: AccessTokenAlg::EdDSA,
         redirect_uris: vec![],
         client_id: format!("CLAVE-FICTICIA-{n:017}"),
         secret_last_four: "XXXX".into(),
@@ -310,6 +311,7 @@ pub fn signing_keys(n: usize) -> Vec<consola::domain::oauth::SigningKeyInfo> {
     (0..n)
         .map(|i| consola::domain::oauth::SigningKeyInfo {
             kid: format!("KID-FICTICIO-{i}"),
+            alg: Default::default(),
             created_at: at(),
             current: i == 0,
         })

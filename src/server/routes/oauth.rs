@@ -302,7 +302,7 @@ pub async fn metadata(State(state): State<AppState>) -> Json<ServerMetadata> {
 }
 
 #[utoipa::path(operation_id = "oauth_jwks", get, path = "/.well-known/jwks.json", tag = "oauth",
-    responses((status = 200, description = "Public keys of the JWT signer", body = Jwks)))]
+    responses((status = 200, description = "Every live public key of the JWT signer, of each algorithm (EdDSA, ES256, RS256), with its kid, alg and use", body = Jwks)))]
 pub async fn jwks(State(state): State<AppState>) -> Json<Jwks> {
     Json(state.service.jwks())
 }

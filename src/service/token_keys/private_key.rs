@@ -1,0 +1,172 @@
+//! The three kinds of JWT signing key (Ed25519, P-256, RSA 2048): generating, storing,
+//! publishing (as a JWK), signing and verifying.
+
+use super::{ServiceError, ServiceResult};
+use crate::domain::consumer::AccessTokenAlg;
+use crate::domain::oauth::Jwk;
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{self as lc, EcdsaKeyPair, KeyPair as _, RsaKeyPair, UnparsedPublicKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+
+/// A private signing key of one of the three algorithms.
+pub(super) enum PrivateKey {
+    Ed25519(SigningKey),
+    P256(EcdsaKeyPair),
+    Rsa(RsaKeyPair),
+}
+
+impl PrivateKey {
+    pub(super) fn generate(alg: AccessTokenAlg) -> ServiceResult<PrivateKey> {
+        let failed = |what: &str| ServiceError::Internal(format!("no se pudo generar {what}"));
+        Ok(match alg {
+            AccessTokenAlg::EdDSA => PrivateKey::Ed25519(SigningKey::from_bytes(
+                &crate::domain::secret::random_bytes::<32>(),
+            )),
+            AccessTokenAlg::ES256 => PrivateKey::P256(
+                EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_FIXED_SIGNING)
+                    .map_err(|_| failed("la clave P-256"))?,
+            ),
+            AccessTokenAlg::RS256 => PrivateKey::Rsa(
+                RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map_err(|_| failed("la clave RSA"))?,
+            ),
+        })
+    }
+
+    /// The key as the key file keeps it: the Ed25519 seed, or PKCS#8 DER for the others.
+    pub(super) fn to_bytes(&self) -> ServiceResult<Vec<u8>> {
+        let failed = |_| ServiceError::Internal("no se pudo serializar una clave".into());
+        Ok(match self {
+            PrivateKey::Ed25519(key) => key.to_bytes().to_vec(),
+            PrivateKey::P256(key) => key.to_pkcs8v1().map_err(failed)?.as_ref().to_vec(),
+            PrivateKey::Rsa(key) => {
+                let der: Pkcs8V1Der<'static> = key.as_der().map_err(failed)?;
+                der.as_ref().to_vec()
+            }
+        })
+    }
+
+    pub(super) fn from_bytes(alg: AccessTokenAlg, bytes: &[u8]) -> Option<PrivateKey> {
+        Some(match alg {
+            AccessTokenAlg::EdDSA => {
+                PrivateKey::Ed25519(SigningKey::from_bytes(&<[u8; 32]>::try_from(bytes).ok()?))
+            }
+            AccessTokenAlg::ES256 => PrivateKey::P256(
+                EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_FIXED_SIGNING, bytes).ok()?,
+            ),
+            AccessTokenAlg::RS256 => PrivateKey::Rsa(RsaKeyPair::from_pkcs8(bytes).ok()?),
+        })
+    }
+
+    pub(super) fn alg(&self) -> AccessTokenAlg {
+        match self {
+            PrivateKey::Ed25519(_) => AccessTokenAlg::EdDSA,
+            PrivateKey::P256(_) => AccessTokenAlg::ES256,
+            PrivateKey::Rsa(_) => AccessTokenAlg::RS256,
+        }
+    }
+
+    /// The public key as its verifier takes it (raw Ed25519, the uncompressed P-256 point,
+    /// RSAPublicKey DER) and as the JWKS publishes it.
+    pub(super) fn public(&self, kid: &str) -> (Vec<u8>, Jwk) {
+        let b64 = |bytes: &[u8]| Some(URL_SAFE_NO_PAD.encode(bytes));
+        let alg = self.alg().as_str().to_string();
+        let jwk = |kty: &str| Jwk {
+            kty: kty.into(),
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+            kid: kid.to_string(),
+            alg: alg.clone(),
+            use_: "sig".into(),
+        };
+        match self {
+            PrivateKey::Ed25519(key) => {
+                let public = key.verifying_key().to_bytes().to_vec();
+                let jwk = Jwk {
+                    crv: Some("Ed25519".into()),
+                    x: b64(&public),
+                    ..jwk("OKP")
+                };
+                (public, jwk)
+            }
+            PrivateKey::P256(key) => {
+                // 0x04 ‖ x ‖ y, 32 bytes each.
+                let public = key.public_key().as_ref().to_vec();
+                let jwk = Jwk {
+                    crv: Some("P-256".into()),
+                    x: public.get(1..33).and_then(b64),
+                    y: public.get(33..65).and_then(b64),
+                    ..jwk("EC")
+                };
+                (public, jwk)
+            }
+            PrivateKey::Rsa(key) => {
+                let public = key.public_key();
+                let jwk = Jwk {
+                    n: b64(public.modulus().big_endian_without_leading_zero()),
+                    e: b64(public.exponent().big_endian_without_leading_zero()),
+                    ..jwk("RSA")
+                };
+                (public.as_ref().to_vec(), jwk)
+            }
+        }
+    }
+
+    /// The JWS signature of `input` (RFC 7518 §3: r ‖ s for ES256).
+    pub(super) fn sign(&self, input: &[u8]) -> ServiceResult<Vec<u8>> {
+        let failed = |_| ServiceError::Internal("no se pudo firmar el token".into());
+        Ok(match self {
+            PrivateKey::Ed25519(key) => {
+                let signature: Signature = key.sign(input);
+                signature.to_bytes().to_vec()
+            }
+            PrivateKey::P256(key) => key
+                .sign(&SystemRandom::new(), input)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            PrivateKey::Rsa(key) => {
+                let mut signature = vec![0; key.public_modulus_len()];
+                key.sign(
+                    &lc::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    input,
+                    &mut signature,
+                )
+                .map_err(failed)?;
+                signature
+            }
+        })
+    }
+}
+
+/// True when `signature` is `alg`'s signature of `input` under `public` (the form
+/// [`PrivateKey::public`] gives).
+pub(super) fn verifies(alg: AccessTokenAlg, public: &[u8], input: &[u8], signature: &[u8]) -> bool {
+    match alg {
+        AccessTokenAlg::EdDSA => {
+            let (Ok(public), Ok(signature)) = (
+                <[u8; 32]>::try_from(public),
+                <[u8; 64]>::try_from(signature),
+            ) else {
+                return false;
+            };
+            VerifyingKey::from_bytes(&public).is_ok_and(|key| {
+                key.verify(input, &Signature::from_bytes(&signature))
+                    .is_ok()
+            })
+        }
+        AccessTokenAlg::ES256 => UnparsedPublicKey::new(&lc::ECDSA_P256_SHA256_FIXED, public)
+            .verify(input, signature)
+            .is_ok(),
+        AccessTokenAlg::RS256 => UnparsedPublicKey::new(&lc::RSA_PKCS1_2048_8192_SHA256, public)
+            .verify(input, signature)
+            .is_ok(),
+    }
+}
