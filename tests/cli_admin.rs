@@ -240,14 +240,20 @@ async fn audit_signing_keys_and_api_key_in_every_format() {
     let keys: Vec<SigningKeyInfo> = three(
         &cli,
         &["signing-keys", "list"],
-        &["Clave (kid)", "Creada", "Estado"],
+        &["Clave (kid)", "Algoritmo", "Creada", "Estado"],
     );
     let rotated: Vec<SigningKeyInfo> = cli
         .run(&["signing-keys", "rotate", "-o", "json"])
         .ok()
         .json();
-    assert_eq!(rotated.len(), keys.len() + 1);
-    assert!(rotated[0].current && !keys.iter().any(|k| k.kid == rotated[0].kid));
+    // A rotation makes a new current key for each of the three algorithms.
+    assert_eq!(rotated.len(), keys.len() + 3);
+    let new: Vec<_> = rotated
+        .iter()
+        .filter(|k| !keys.iter().any(|old| old.kid == k.kid))
+        .collect();
+    assert_eq!(new.len(), 3);
+    assert!(new.iter().all(|k| k.current));
     let kids = cli.run(&["signing-keys", "list", "-q"]).ok();
     assert_eq!(
         kids.lines(),

@@ -24,11 +24,12 @@ pub enum ApiKeyVerb {
     Regenerate,
 }
 
-const SIGNING_HEADERS: [&str; 3] = ["Clave (kid)", "Creada", "Estado"];
+const SIGNING_HEADERS: [&str; 4] = ["Clave (kid)", "Algoritmo", "Creada", "Estado"];
 
 fn signing_row(k: &SigningKeyInfo) -> Vec<Cell> {
     vec![
         Cell::text(&k.kid),
+        Cell::text(k.alg.as_str()),
         Cell::text(&k.created_at.format("%Y-%m-%d %H:%M").to_string()),
         if k.current {
             Cell::toned("Vigente", Tone::Good)

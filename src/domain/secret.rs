@@ -11,6 +11,7 @@ use rand::{Rng, rngs::OsRng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+/// Exactly the ASCII letters and digits, so `is_ascii_alphanumeric` tests membership.
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const RANDOM_LEN: usize = 43;
 const CHECKSUM_LEN: usize = 6;
@@ -80,7 +81,7 @@ pub fn is_well_formed(kind: SecretKind, text: &str) -> bool {
     let Some(body) = text.strip_prefix(kind.prefix()) else {
         return false;
     };
-    if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| BASE62.contains(&b)) {
+    if body.len() != RANDOM_LEN + CHECKSUM_LEN || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
     let (random, sum) = body.split_at(RANDOM_LEN);
