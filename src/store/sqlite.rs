@@ -10,7 +10,6 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-#[path = "sqlite_security.rs"]
 mod security;
 mod writer;
 
