@@ -34,7 +34,7 @@ impl Driver {
     /// Runs every request the state asked for, through the real client, until none is left.
     async fn settle(&mut self) {
         loop {
-            let effects = std::mem::take(&mut self.state.effects);
+            let effects = std::mem::take(&mut self.state.ctx.effects);
             if effects.is_empty() {
                 break;
             }
@@ -96,7 +96,7 @@ async fn bench(url: String, scroll: usize) -> anyhow::Result<()> {
     driver.type_text(PASSWORD).await;
     driver.press(KeyCode::Enter);
     driver.settle().await;
-    anyhow::ensure!(driver.state.user.is_some(), "login failed");
+    anyhow::ensure!(driver.state.ctx.user.is_some(), "login failed");
     // Configuración → Conexiones API → Consumidores OAuth, as a person would.
     driver.press(KeyCode::Char('m'));
     driver.press(KeyCode::Enter);
@@ -109,7 +109,10 @@ async fn bench(url: String, scroll: usize) -> anyhow::Result<()> {
     driver.settle().await;
     let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
     terminal.draw(|frame| consola::tui::render::render(frame, &driver.state))?;
-    let rows = driver.state.main().map_or(0, |m| m.consumers.rows.len());
+    let rows = driver
+        .state
+        .main()
+        .map_or(0, |m| m.settings.api.consumers.table.rows.len());
     anyhow::ensure!(rows > 0, "the consumer table is empty");
     // Scroll `scroll` rows; a short table bounces between its ends, so the number of frames
     // is the same whatever the number of consumers.
@@ -117,7 +120,7 @@ async fn bench(url: String, scroll: usize) -> anyhow::Result<()> {
     let mut down = true;
     for _ in 0..scroll {
         let (selected, loaded, more) = driver.state.main().map_or((0, 0, false), |m| {
-            let t = &m.consumers;
+            let t = &m.settings.api.consumers.table;
             (
                 t.selected,
                 t.rows.len(),
@@ -136,7 +139,7 @@ async fn bench(url: String, scroll: usize) -> anyhow::Result<()> {
         frames.push(started.elapsed());
     }
     frames.sort_unstable();
-    let table = driver.state.main().map(|m| &m.consumers);
+    let table = driver.state.main().map(|m| &m.settings.api.consumers.table);
     println!("selected: {}", table.map_or(0, |t| t.skipped + t.selected));
     println!("rows_held: {}", table.map_or(0, |t| t.rows.len()));
     println!("frame_median_us: {:.2}", percentile(&frames, 0.5));

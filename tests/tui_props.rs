@@ -426,17 +426,17 @@ fn apply(state: &mut State, step: &Step) {
         Step::Paste(text) => state.update(Action::Paste(text.clone())),
         Step::Resize(w, h) => state.update(Action::Resize(*w, *h)),
         Step::Answer(pick, outcome) => {
-            let mut ids: Vec<_> = state.pending.keys().copied().collect();
+            let mut ids: Vec<_> = state.ctx.pending.keys().copied().collect();
             ids.sort_unstable();
             if ids.is_empty() {
                 return;
             }
             let id = ids[pick % ids.len()];
-            let result = result(state.pending.get(&id), outcome);
+            let result = result(state.ctx.pending.get(&id), outcome);
             state.update(Action::Api { id, result });
         }
         Step::Stale(id, outcome) => {
-            if state.pending.contains_key(id) {
+            if state.ctx.pending.contains_key(id) {
                 return;
             }
             state.update(Action::Api {
@@ -447,6 +447,7 @@ fn apply(state: &mut State, step: &Step) {
         Step::Tick => state.update(Action::Tick),
         Step::ToastExpired(id) => {
             let id = state
+                .ctx
                 .toast
                 .as_ref()
                 .map_or(*id, |(shown, _)| shown + id % 2);
@@ -458,7 +459,7 @@ fn apply(state: &mut State, step: &Step) {
         }),
     }
     // What the event loop does with effects it cannot perform here: forget them.
-    state.effects.clear();
+    state.ctx.effects.clear();
 }
 
 #[test]
@@ -472,12 +473,12 @@ fn random_sequences_never_panic() {
     runner
         .run(&strategy, |(start, steps)| {
             let mut state = initial(&start);
-            let (w, h) = state.size;
+            let (w, h) = state.ctx.size;
             let mut terminal = Terminal::new(TestBackend::new(w, h))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             for step in &steps {
                 apply(&mut state, step);
-                let (w, h) = state.size;
+                let (w, h) = state.ctx.size;
                 let area = terminal.backend().buffer().area;
                 if (area.width, area.height) != (w, h) {
                     terminal.backend_mut().resize(w, h);

@@ -10,23 +10,30 @@ use consola::tui::api::Response;
 use crossterm::event::KeyCode;
 use support::*;
 
+/// Snapshots in Spanish; in English (see `every_scenario_has_its_english_strings`) only draws.
 fn snap(name: &str, state: &consola::tui::state::State) {
     for (w, h) in [(120, 40), (80, 24)] {
         let terminal = draw(state, w, h);
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+        if lang() == Lang::Es {
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+        }
+    }
+    // What the `?` help of this screen would list.
+    for binding in state.bindings_without_help() {
+        lang().t(binding.label);
     }
 }
 
 #[test]
 fn setup_screen() {
-    let mut state = first_screen(Lang::Es, true);
+    let mut state = first_screen(lang(), true);
     type_text(&mut state, "FRACTTAL - Activación");
     snap("setup", &state);
 }
 
 #[test]
 fn login_screen_after_wrong_password() {
-    let mut state = first_screen(Lang::Es, false);
+    let mut state = first_screen(lang(), false);
     type_text(&mut state, "ana");
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "incorrecta");
@@ -225,7 +232,9 @@ fn audit_and_account() {
 fn too_small_and_degenerate_sizes_never_panic() {
     let state = at_consumers(Role::SuperAdmin, 3);
     let terminal = draw(&state, 79, 23);
-    insta::assert_snapshot!("too_small", terminal.backend());
+    if lang() == Lang::Es {
+        insta::assert_snapshot!("too_small", terminal.backend());
+    }
     for (w, h) in [(0, 0), (0, 40), (120, 0), (1, 1), (80, 24), (200, 60)] {
         draw(&state, w, h);
     }
@@ -237,4 +246,31 @@ fn security_signing_keys() {
     snap("security", &state);
     press(&mut state, KeyCode::Char('r'));
     snap("security_rotate_confirm", &state);
+}
+
+/// Every scenario above, in English: any text the English table lacks fails the test (it
+/// would show in Spanish).
+#[test]
+fn every_scenario_has_its_english_strings() {
+    set_lang(Lang::En);
+    setup_screen();
+    login_screen_after_wrong_password();
+    english_login();
+    dashboard_and_user_menu();
+    help_popup();
+    unmanaged_section();
+    api_key_tab_for_each_role();
+    consumer_table_for_each_role();
+    consumer_modal_new_errors_and_created();
+    consumer_edit_rotate_delete();
+    users_permissions_and_modals();
+    audit_and_account();
+    too_small_and_degenerate_sizes_never_panic();
+    security_signing_keys();
+    // The help of every screen those scenarios pass through lists its keys too.
+    assert_eq!(
+        consola::tui::i18n::missing_english(),
+        Vec::<&str>::new(),
+        "English lacks these"
+    );
 }

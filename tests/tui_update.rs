@@ -8,7 +8,12 @@ use consola::domain::*;
 use consola::tui::Lang;
 use consola::tui::action::{Action, Command, Effect};
 use consola::tui::api::{Request, Response};
-use consola::tui::state::{Modal, Page as Screen, Phase, SECTION_API};
+use consola::tui::screens::api_key::ApiTab;
+use consola::tui::screens::consumers::{ConsumerDialog, ConsumersScreen};
+use consola::tui::screens::login::LoginScreen;
+use consola::tui::screens::settings::Section;
+use consola::tui::screens::setup::SetupScreen;
+use consola::tui::state::{Phase, State, View};
 use crossterm::event::{KeyCode, KeyModifiers};
 use support::*;
 
@@ -25,11 +30,11 @@ fn first_run_setup_checks_passwords_then_goes_to_login() {
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "clave-larga-2");
     ctrl_s(&mut state);
-    let Phase::Setup(form) = &state.phase else {
+    let Phase::Setup(SetupScreen { form }) = &state.phase else {
         panic!("still on setup")
     };
     assert!(form.field("password_again").unwrap().error.is_some());
-    assert!(!state.pending.values().any(|r| r.name() == "Setup"));
+    assert!(!state.ctx.pending.values().any(|r| r.name() == "Setup"));
     for _ in 0..13 {
         press(&mut state, KeyCode::Backspace);
     }
@@ -45,7 +50,7 @@ fn first_run_setup_checks_passwords_then_goes_to_login() {
             role: Role::SuperAdmin,
         }),
     );
-    let Phase::Login(form) = &state.phase else {
+    let Phase::Login(LoginScreen { form }) = &state.phase else {
         panic!("login expected")
     };
     assert_eq!(form.text("username"), "ana");
@@ -60,7 +65,7 @@ fn wrong_password_keeps_the_username() {
     type_text(&mut state, "mala");
     press(&mut state, KeyCode::Enter);
     answer(&mut state, "Login", Err(problem(401, &[])));
-    let Phase::Login(form) = &state.phase else {
+    let Phase::Login(LoginScreen { form }) = &state.phase else {
         panic!("login expected")
     };
     assert_eq!(form.text("username"), "ana");
@@ -76,28 +81,28 @@ fn menu_to_consumers_and_new_modal_focuses_first_field() {
     let mut state = signed_in(Role::SuperAdmin);
     press(&mut state, KeyCode::Char('m'));
     press(&mut state, KeyCode::Enter);
-    assert_eq!(state.main().unwrap().page, Screen::Settings);
+    assert_eq!(state.main().unwrap().view, View::Settings);
     for _ in 0..9 {
         press(&mut state, KeyCode::Char('j'));
     }
-    assert_eq!(state.main().unwrap().section, SECTION_API);
+    assert_eq!(state.main().unwrap().settings.section, Section::Api);
     press(&mut state, KeyCode::Enter);
-    assert!(state.main().unwrap().in_content);
-    assert!(state.pending.values().any(|r| r.name() == "Consumers"));
+    assert!(state.main().unwrap().settings.in_content);
+    assert!(state.ctx.pending.values().any(|r| r.name() == "Consumers"));
     press(&mut state, KeyCode::Right);
-    assert_eq!(state.main().unwrap().api_tab, 1);
+    assert_eq!(state.main().unwrap().settings.api.tab, ApiTab::Consumers);
     press(&mut state, KeyCode::Char('+'));
-    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+    let Some(ConsumerDialog::Edit(modal)) = &consumers(&state).dialog else {
         panic!("modal")
     };
     assert_eq!(modal.form.focused_name(), "grant_type");
     // Esc closes an untouched modal at once; Esc again goes back to the sidebar.
     press(&mut state, KeyCode::Esc);
-    assert!(state.main().unwrap().modal.is_none());
+    assert!(consumers(&state).dialog.is_none());
     press(&mut state, KeyCode::Esc);
-    assert!(!state.main().unwrap().in_content);
+    assert!(!state.main().unwrap().settings.in_content);
     press(&mut state, KeyCode::Esc);
-    assert_eq!(state.main().unwrap().page, Screen::Dashboard);
+    assert_eq!(state.main().unwrap().view, View::Dashboard);
 }
 
 #[test]
@@ -121,6 +126,7 @@ fn create_consumer_sends_every_field() {
     type_text(&mut state, "https://erp.example.com/cb");
     ctrl_s(&mut state);
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "CreateConsumer")
@@ -155,7 +161,7 @@ fn validation_errors_keep_what_was_typed() {
         "CreateConsumer",
         Err(problem(422, &[("name", "Ya existe")])),
     );
-    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+    let Some(ConsumerDialog::Edit(modal)) = &consumers(&state).dialog else {
         panic!("modal closed")
     };
     assert_eq!(
@@ -209,15 +215,12 @@ fn created_consumer_shows_secret_once_and_copies() {
         ok: true,
     });
     assert_eq!(
-        state.toast.as_ref().map(|t| t.1.as_str()),
+        state.ctx.toast.as_ref().map(|t| t.1.as_str()),
         Some("Copiado: Clave")
     );
     press(&mut state, KeyCode::Esc);
-    assert!(
-        state.main().unwrap().modal.is_none(),
-        "no question once saved"
-    );
-    assert_eq!(state.main().unwrap().consumers.rows[0].name, "Nuevo");
+    assert!(consumers(&state).dialog.is_none(), "no question once saved");
+    assert_eq!(consumers(&state).table.rows[0].name, "Nuevo");
 }
 
 #[test]
@@ -237,16 +240,15 @@ fn unsaved_input_asks_before_closing_or_quitting() {
     press(&mut state, KeyCode::Char('+'));
     press(&mut state, KeyCode::Tab);
     type_text(&mut state, "q");
-    assert!(!state.quit, "q types into the field");
+    assert!(!quits(&state), "q types into the field");
     press(&mut state, KeyCode::Esc);
-    assert!(state.confirm.is_some());
+    assert!(state.ctx.question.is_some());
     press(&mut state, KeyCode::Char('n'));
-    assert!(state.main().unwrap().modal.is_some());
+    assert!(consumers(&state).dialog.is_some());
     press_mod(&mut state, KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert!(state.confirm.is_some() && !state.quit);
+    assert!(state.ctx.question.is_some() && !quits(&state));
     press(&mut state, KeyCode::Enter);
-    assert!(state.quit);
-    assert!(state.effects.iter().any(|e| matches!(e, Effect::Quit)));
+    assert!(quits(&state));
 }
 
 #[test]
@@ -258,6 +260,7 @@ fn edit_sends_only_changes_with_version_and_412_keeps_input() {
     type_text(&mut state, " 2");
     ctrl_s(&mut state);
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "UpdateConsumer")
@@ -269,7 +272,7 @@ fn edit_sends_only_changes_with_version_and_412_keeps_input() {
     assert!(patch.description.is_none() && patch.enabled.is_none());
     assert_eq!(version, 1);
     answer(&mut state, "UpdateConsumer", Err(problem(412, &[])));
-    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+    let Some(ConsumerDialog::Edit(modal)) = &consumers(&state).dialog else {
         panic!("modal closed")
     };
     assert!(
@@ -287,6 +290,7 @@ fn edit_sends_only_changes_with_version_and_412_keeps_input() {
     ok(&mut state, "Consumer", Response::Consumer(newer));
     ctrl_s(&mut state);
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "UpdateConsumer")
@@ -306,20 +310,27 @@ fn delete_names_the_consumer_and_rotate_offers_grace() {
     press(&mut state, KeyCode::Char('d'));
     assert!(
         state
-            .confirm
+            .ctx
+            .question
             .as_ref()
             .unwrap()
             .message
             .contains("«ERP Central»")
     );
     press(&mut state, KeyCode::Char('s'));
-    assert!(state.pending.values().any(|r| r.name() == "DeleteConsumer"));
+    assert!(
+        state
+            .ctx
+            .pending
+            .values()
+            .any(|r| r.name() == "DeleteConsumer")
+    );
     ok(
         &mut state,
         "DeleteConsumer",
         Response::ConsumerDeleted(consumer(0, "x").id),
     );
-    assert_eq!(state.main().unwrap().consumers.rows.len(), 1);
+    assert_eq!(consumers(&state).table.rows.len(), 1);
 
     press(&mut state, KeyCode::Char('r'));
     press(&mut state, KeyCode::Right);
@@ -328,6 +339,7 @@ fn delete_names_the_consumer_and_rotate_offers_grace() {
     press(&mut state, KeyCode::Char(' '));
     ctrl_s(&mut state);
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "RotateSecret")
@@ -344,6 +356,7 @@ fn enable_toggle_patches_enabled() {
     let mut state = at_consumers(Role::SuperAdmin, 1);
     press(&mut state, KeyCode::Char('e'));
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "UpdateConsumer")
@@ -370,14 +383,18 @@ fn read_only_and_admin_get_no_consumer_writes_or_secrets() {
         for key in ['+', 'd', 'r', 'e'] {
             press(&mut state, KeyCode::Char(key));
         }
-        assert!(state.main().unwrap().modal.is_none());
-        assert!(state.confirm.is_none());
-        assert!(state.pending.is_empty(), "{role:?}: {:?}", state.pending);
+        assert!(consumers(&state).dialog.is_none());
+        assert!(state.ctx.question.is_none());
+        assert!(
+            state.ctx.pending.is_empty(),
+            "{role:?}: {:?}",
+            state.ctx.pending
+        );
         let screen = screen_text(&state, 120, 40);
         assert!(!screen.contains("[+]"));
         // Enter opens the consumer read-only: no secret, nothing to edit or save.
         press(&mut state, KeyCode::Enter);
-        let Some(Modal::Detail(form)) = &state.main().unwrap().modal else {
+        let Some(ConsumerDialog::Detail(form)) = &consumers(&state).dialog else {
             panic!("{role:?}: no read-only detail")
         };
         assert!(
@@ -391,14 +408,18 @@ fn read_only_and_admin_get_no_consumer_writes_or_secrets() {
         assert!(!screen.contains("Secreto") && !screen.contains("Guardar"));
         type_text(&mut state, "xyz");
         ctrl_s(&mut state);
-        assert!(state.pending.is_empty(), "{role:?}: {:?}", state.pending);
-        assert!(state.main().unwrap().modal.is_none(), "Ctrl+S closes it");
+        assert!(
+            state.ctx.pending.is_empty(),
+            "{role:?}: {:?}",
+            state.ctx.pending
+        );
+        assert!(consumers(&state).dialog.is_none(), "Ctrl+S closes it");
         press(&mut state, KeyCode::Enter);
         press(&mut state, KeyCode::Esc);
-        assert!(state.main().unwrap().modal.is_none(), "Esc closes it");
+        assert!(consumers(&state).dialog.is_none(), "Esc closes it");
         press(&mut state, KeyCode::Left);
         press(&mut state, KeyCode::Char('v'));
-        assert!(state.confirm.is_none());
+        assert!(state.ctx.question.is_none());
         assert!(
             screen_text(&state, 120, 40)
                 .contains("Solo el Súper Administrador puede acceder al API Secret")
@@ -414,6 +435,7 @@ fn filter_goes_to_the_server_and_scrolling_fetches_pages() {
     type_text(&mut state, "erp");
     press(&mut state, KeyCode::Enter);
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "Consumers")
@@ -435,9 +457,10 @@ fn filter_goes_to_the_server_and_scrolling_fetches_pages() {
     for _ in 0..29 {
         press(&mut state, KeyCode::Down);
     }
-    assert!(!state.pending.values().any(|r| r.name() == "Consumers"));
+    assert!(!state.ctx.pending.values().any(|r| r.name() == "Consumers"));
     press(&mut state, KeyCode::Down);
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "Consumers")
@@ -492,7 +515,13 @@ fn network_failure_offers_retry() {
     assert!(screen_text(&state, 120, 40).contains("F5 reintenta"));
     press(&mut state, KeyCode::F(5));
     assert!(state.failure.is_none());
-    assert!(state.pending.values().any(|r| r.name() == "SetupStatus"));
+    assert!(
+        state
+            .ctx
+            .pending
+            .values()
+            .any(|r| r.name() == "SetupStatus")
+    );
     assert!(state.busy());
 }
 
@@ -523,6 +552,7 @@ fn session_expiry_goes_back_to_login() {
     assert!(matches!(state.phase, Phase::Login(_)));
     assert!(
         state
+            .ctx
             .effects
             .iter()
             .any(|e| matches!(e, Effect::Session(None)))
@@ -530,8 +560,8 @@ fn session_expiry_goes_back_to_login() {
 }
 
 /// The pending `Consumers` request: its id and cursor.
-fn pending_page(state: &consola::tui::state::State) -> Option<(u64, Option<String>)> {
-    state.pending.iter().find_map(|(id, r)| match r {
+fn pending_page(state: &State) -> Option<(u64, Option<String>)> {
+    state.ctx.pending.iter().find_map(|(id, r)| match r {
         Request::Consumers(q) => Some((*id, q.cursor.clone())),
         _ => None,
     })
@@ -542,8 +572,8 @@ fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
     // 50 rows loaded, a next page behind cursor "p1", and so on: page k starts at row 50k.
     let mut state = at_consumers(Role::SuperAdmin, 50);
     if let Some(main) = state.main_mut() {
-        main.consumers.next_cursor = Some("p1".into());
-        main.consumers.total = 1_000;
+        main.settings.api.consumers.table.next_cursor = Some("p1".into());
+        main.settings.api.consumers.table.total = 1_000;
     }
     let page = |k: u128| -> Vec<Consumer> {
         (0..50)
@@ -566,7 +596,7 @@ fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
             answered += 1;
         }
     }
-    let table = &state.main().unwrap().consumers;
+    let table = &consumers(&state).table;
     assert!(answered >= 11, "pages fetched: {answered}");
     assert!(table.rows.len() <= 200, "rows held: {}", table.rows.len());
     assert_eq!(table.skipped + table.selected, 600);
@@ -586,7 +616,7 @@ fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
             });
         }
     }
-    let table = &state.main().unwrap().consumers;
+    let table = &consumers(&state).table;
     assert_eq!(table.skipped, 0);
     assert_eq!(table.selected, 0);
     assert_eq!(table.selected().unwrap().name, "Fila 0");
@@ -606,7 +636,7 @@ fn scrolling_far_keeps_a_bounded_window_and_fetches_dropped_pages_again() {
             });
         }
     }
-    let table = &state.main().unwrap().consumers;
+    let table = &consumers(&state).table;
     assert_eq!(table.selected().unwrap().name, "Fila 250");
 }
 
@@ -615,28 +645,31 @@ fn users_and_groups_are_deleted_after_asking() {
     let mut state = at_users(Role::SuperAdmin);
     // The Súper Administrador is never offered for deletion: a message says why.
     press(&mut state, KeyCode::Char('d'));
-    assert!(state.confirm.is_none());
-    assert!(state.pending.is_empty(), "{:?}", state.pending);
+    assert!(state.ctx.question.is_none());
+    assert!(state.ctx.pending.is_empty(), "{:?}", state.ctx.pending);
     assert!(screen_text(&state, 120, 40).contains("El Súper Administrador no se puede eliminar"));
 
     press(&mut state, KeyCode::Down);
     press(&mut state, KeyCode::Char('d'));
-    let message = &state.confirm.as_ref().expect("asks first").message;
+    let message = &state.ctx.question.as_ref().expect("asks first").message;
     assert!(message.contains("«beto»"), "{message}");
     press(&mut state, KeyCode::Char('s'));
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "DeleteUser")
         .cloned();
     let Some(Request::DeleteUser(id)) = request else {
-        panic!("no delete: {:?}", state.pending)
+        panic!("no delete: {:?}", state.ctx.pending)
     };
     assert_eq!(id, uuid::Uuid::from_u128(2));
     ok(&mut state, "DeleteUser", Response::UserDeleted(id));
     let users: Vec<&str> = state
         .main()
         .unwrap()
+        .settings
+        .users
         .users
         .iter()
         .map(|u| u.username.as_str())
@@ -647,33 +680,40 @@ fn users_and_groups_are_deleted_after_asking() {
     // Permisos: a group the server refuses to delete (in use) stays, with the reason shown.
     press(&mut state, KeyCode::Right);
     press(&mut state, KeyCode::Char('d'));
-    let message = &state.confirm.as_ref().expect("asks first").message;
+    let message = &state.ctx.question.as_ref().expect("asks first").message;
     assert!(message.contains("«Integraciones»"), "{message}");
     press(&mut state, KeyCode::Char('s'));
     answer(&mut state, "DeleteGroup", Err(problem(409, &[])));
-    assert_eq!(state.main().unwrap().groups.len(), 2);
+    assert_eq!(state.main().unwrap().settings.users.groups.len(), 2);
     assert!(state.failure.is_some());
     // Declining the question sends nothing.
     press(&mut state, KeyCode::Down);
     press(&mut state, KeyCode::Char('d'));
     press(&mut state, KeyCode::Esc);
-    assert!(state.confirm.is_none());
-    assert!(!state.pending.values().any(|r| r.name() == "DeleteGroup"));
+    assert!(state.ctx.question.is_none());
+    assert!(
+        !state
+            .ctx
+            .pending
+            .values()
+            .any(|r| r.name() == "DeleteGroup")
+    );
     press(&mut state, KeyCode::Char('d'));
     press(&mut state, KeyCode::Char('s'));
     let request = state
+        .ctx
         .pending
         .values()
         .find(|r| r.name() == "DeleteGroup")
         .cloned();
     let Some(Request::DeleteGroup(id)) = request else {
-        panic!("no delete: {:?}", state.pending)
+        panic!("no delete: {:?}", state.ctx.pending)
     };
     assert_eq!(id, group(2, "Solo reportes").id);
     ok(&mut state, "DeleteGroup", Response::GroupDeleted(id));
-    let main = state.main().unwrap();
-    assert_eq!(main.groups.len(), 1);
-    assert_eq!(main.groups_selected, 0, "the selection stays on a row");
+    let users = &state.main().unwrap().settings.users;
+    assert_eq!(users.groups.len(), 1);
+    assert_eq!(users.groups_selected, 0, "the selection stays on a row");
 }
 
 #[test]
@@ -683,7 +723,7 @@ fn deleting_users_and_groups_follows_the_role() {
         [(Role::Admin, false, true), (Role::ReadOnly, false, false)]
     {
         let mut state = at_users(role);
-        let offered = |state: &consola::tui::state::State| {
+        let offered = |state: &State| {
             state
                 .bindings()
                 .iter()
@@ -692,11 +732,11 @@ fn deleting_users_and_groups_follows_the_role() {
         assert_eq!(offered(&state), users_delete, "{role:?} users");
         press(&mut state, KeyCode::Down);
         press(&mut state, KeyCode::Char('d'));
-        assert!(state.confirm.is_none(), "{role:?}");
+        assert!(state.ctx.question.is_none(), "{role:?}");
         press(&mut state, KeyCode::Right);
         assert_eq!(offered(&state), groups_delete, "{role:?} groups");
         press(&mut state, KeyCode::Char('d'));
-        assert_eq!(state.confirm.is_some(), groups_delete, "{role:?}");
+        assert_eq!(state.ctx.question.is_some(), groups_delete, "{role:?}");
     }
 }
 
@@ -709,18 +749,19 @@ fn security_lists_the_signing_keys_and_rotates_them_after_asking() {
     assert!(screen.contains("KID-FICTICIO-1      2024-01-02 03:04  Anterior"));
 
     press(&mut state, KeyCode::Char('r'));
-    let message = &state.confirm.as_ref().expect("asks first").message;
+    let message = &state.ctx.question.as_ref().expect("asks first").message;
     assert!(message.contains("¿Rotar la clave de firma"), "{message}");
     press(&mut state, KeyCode::Char('n'));
     assert!(
-        state.pending.is_empty(),
+        state.ctx.pending.is_empty(),
         "No sends nothing: {:?}",
-        state.pending
+        state.ctx.pending
     );
     press(&mut state, KeyCode::Char('r'));
     press(&mut state, KeyCode::Enter);
     assert!(
         state
+            .ctx
             .pending
             .values()
             .any(|r| r.name() == "RotateSigningKey")
@@ -730,7 +771,10 @@ fn security_lists_the_signing_keys_and_rotates_them_after_asking() {
         "RotateSigningKey",
         Response::SigningKeyRotated(signing_keys(3)),
     );
-    assert_eq!(state.main().unwrap().signing_keys.len(), 3);
+    assert_eq!(
+        state.main().unwrap().settings.security.signing_keys.len(),
+        3
+    );
     let screen = screen_text(&state, 120, 40);
     assert!(screen.contains("Clave de firma rotada"));
     assert!(screen.contains("KID-FICTICIO-2"));
@@ -747,7 +791,7 @@ fn security_lists_the_signing_keys_and_rotates_them_after_asking() {
         );
         press(&mut state, KeyCode::Char('r'));
         assert!(
-            state.confirm.is_none() && state.pending.is_empty(),
+            state.ctx.question.is_none() && state.ctx.pending.is_empty(),
             "{role:?}"
         );
         assert!(screen_text(&state, 120, 40).contains("KID-FICTICIO-1"));
@@ -776,7 +820,7 @@ fn a_full_disk_keeps_the_form_and_says_so() {
             errors: Default::default(),
         })),
     );
-    let Some(Modal::Consumer(modal)) = &state.main().unwrap().modal else {
+    let Some(ConsumerDialog::Edit(modal)) = &consumers(&state).dialog else {
         panic!("modal closed")
     };
     assert_eq!(modal.form.text("name"), "ERP Central");
@@ -787,4 +831,89 @@ fn a_full_disk_keeps_the_form_and_says_so() {
         screen.contains("Almacenamiento lleno"),
         "the failure says why:\n{screen}"
     );
+}
+
+/// The consumer tab of Conexiones API.
+fn consumers(state: &State) -> &ConsumersScreen {
+    &state.main().expect("signed in").settings.api.consumers
+}
+
+/// The state asked the event loop to quit.
+fn quits(state: &State) -> bool {
+    state.ctx.effects.iter().any(|e| matches!(e, Effect::Quit))
+}
+
+fn log(state: &State) -> &consola::tui::pager::Pager<AuditEvent> {
+    &state.main().expect("signed in").settings.audit.log
+}
+
+/// Answers the pending `Audit` request, if any: page `k` (cursor "k") holds events
+/// `100k .. 100k + 100`, and says where page `k + 1` is.
+fn serve_audit(state: &mut State) -> bool {
+    let Some((id, k)) = state.ctx.pending.iter().find_map(|(id, r)| match r {
+        Request::Audit(q) => Some((
+            *id,
+            q.cursor.as_deref().map_or(0, |c| c.parse().unwrap_or(0)),
+        )),
+        _ => None,
+    }) else {
+        return false;
+    };
+    let items = (k * 100..k * 100 + 100)
+        .map(|i: i64| AuditEvent {
+            id: i,
+            at: at(),
+            ip: "127.0.0.1".into(),
+            actor: Actor::user("ana"),
+            action: AuditAction::ALL[0],
+            module: "Consumidores OAuth".into(),
+            target: format!("Evento {i}"),
+            description: String::new(),
+        })
+        .collect();
+    state.update(Action::Api {
+        id,
+        result: Ok(Response::Audit(Page {
+            items,
+            next_cursor: Some((k + 1).to_string()),
+            total: 100_000,
+        })),
+    });
+    true
+}
+
+#[test]
+fn the_transaction_log_holds_a_bounded_window_however_far_it_scrolls() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    for _ in 0..7 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        serve_audit(&mut state),
+        "opening the log loads its first page"
+    );
+    let mut pages = 0;
+    for _ in 0..1_000 {
+        press(&mut state, KeyCode::Down);
+        pages += usize::from(serve_audit(&mut state));
+        assert!(
+            log(&state).rows.len() <= 400,
+            "rows held: {}",
+            log(&state).rows.len()
+        );
+    }
+    assert!(pages >= 9, "pages fetched: {pages}");
+    assert_eq!(log(&state).selected().map(|e| e.id), Some(1_000));
+    assert!(screen_text(&state, 120, 40).contains("Evento 1000"));
+    // Back up: the pages dropped on the way down come again, by their own cursors.
+    for _ in 0..1_000 {
+        press(&mut state, KeyCode::Up);
+        serve_audit(&mut state);
+        assert!(log(&state).rows.len() <= 400);
+    }
+    assert_eq!(log(&state).selected().map(|e| e.id), Some(0));
+    assert_eq!(log(&state).skipped, 0);
 }

@@ -46,7 +46,7 @@ where
         clipboard: Clipboard,
     ) -> Self {
         if let Ok(size) = terminal.size() {
-            state.size = (size.width, size.height);
+            state.ctx.size = (size.width, size.height);
         }
         let (results, incoming) = mpsc::unbounded_channel();
         App {
@@ -66,7 +66,9 @@ where
         let mut signals = Signals::new()?;
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        self.apply_effects();
+        if self.apply_effects().1 {
+            return Ok(());
+        }
         self.draw()?;
         // Test hook, used only by the pseudo-terminal test of panic restore (tests/tui_e2e.rs):
         // a real panic with the console on screen. The message carries no state.
@@ -117,8 +119,9 @@ where
                 self.state.update(Action::Api { id, result });
                 changed = true;
             }
-            changed |= self.apply_effects();
-            if self.state.quit {
+            let (effects_changed, quit) = self.apply_effects();
+            changed |= effects_changed;
+            if quit {
                 break;
             }
             if changed {
@@ -152,11 +155,12 @@ where
         }
     }
 
-    /// Does what `update` asked for. True when that changed the state.
-    fn apply_effects(&mut self) -> bool {
+    /// Does what `update` asked for: whether that changed the state, and whether to quit.
+    fn apply_effects(&mut self) -> (bool, bool) {
         let mut changed = false;
-        while !self.state.effects.is_empty() {
-            let effects = std::mem::take(&mut self.state.effects);
+        let mut quit = false;
+        while !self.state.ctx.effects.is_empty() {
+            let effects = std::mem::take(&mut self.state.ctx.effects);
             for effect in effects {
                 match effect {
                     Effect::Send(id, request) => {
@@ -180,16 +184,17 @@ where
                             None => self.client.without_token(),
                         };
                     }
-                    Effect::Quit => {}
+                    // Leave once what was asked before it has been done.
+                    Effect::Quit => quit = true,
                 }
             }
         }
-        if let Some((id, _)) = &self.state.toast
+        if let Some((id, _)) = &self.state.ctx.toast
             && self.toast_deadline.is_none_or(|(shown, _)| shown != *id)
         {
             self.toast_deadline = Some((*id, Instant::now() + TOAST));
         }
-        changed
+        (changed, quit)
     }
 }
 

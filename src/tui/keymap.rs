@@ -1,5 +1,8 @@
-//! Keys → commands. Each screen lists its bindings once; that one list feeds the key bar,
-//! the `?` help and `map_key`, so a key missing from the help is also inert.
+//! Keys → commands. Keys are data: one table says which keys mean each command, and both
+//! what is printed (the bar, the `?` help, the question's buttons) and what is matched come
+//! from it, so a key shown and a key matched cannot differ. Each screen lists its bindings
+//! once; that one list feeds the key bar, the help and `map_key`, so a key missing from the
+//! help is also inert.
 
 use super::action::{Action, Command};
 use super::i18n::Lang;
@@ -31,81 +34,171 @@ pub const fn help(command: Command, label: &'static str) -> Binding {
     }
 }
 
-impl Command {
-    /// The keys, as printed in the bar and the help.
-    pub fn keys(self) -> &'static str {
-        match self {
-            Command::Up => "↑/k",
-            Command::Down => "↓/j",
-            Command::PageUp => "PgUp",
-            Command::PageDown => "PgDn",
-            Command::Left => "←",
-            Command::Right => "→",
-            Command::Enter => "Enter",
-            Command::Back => "Esc",
-            Command::Next => "Tab",
-            Command::Prev => "Shift+Tab",
-            Command::Toggle => "Espacio",
-            Command::New => "+",
-            Command::Save => "Ctrl+S",
-            Command::Copy => "c",
-            Command::Filter => "/",
-            Command::Help => "?",
-            Command::Menu => "m",
-            Command::Quit => "q",
-            Command::Delete => "d",
-            Command::Rotate => "r",
-            Command::EnableToggle => "e",
-            Command::Reveal => "v",
-            Command::Regenerate => "g",
-            Command::Refresh => "F5",
-            Command::Reload => "Ctrl+R",
-            Command::Yes => "Enter/s",
-            Command::No => "Esc/n",
+/// One key of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    /// Held with Ctrl.
+    pub ctrl: bool,
+    /// A text input takes this key while it has focus (letters, space, ← →), so then it
+    /// means no command.
+    pub typed: bool,
+    /// How it is printed.
+    pub name: &'static str,
+}
+
+const fn named(code: KeyCode, name: &'static str) -> Key {
+    Key {
+        code,
+        ctrl: false,
+        typed: false,
+        name,
+    }
+}
+
+/// A key that a focused text input types or edits with instead.
+const fn typed(code: KeyCode, name: &'static str) -> Key {
+    Key {
+        code,
+        ctrl: false,
+        typed: true,
+        name,
+    }
+}
+
+const fn letter(c: char, name: &'static str) -> Key {
+    typed(KeyCode::Char(c), name)
+}
+
+const fn ctrl(c: char, name: &'static str) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        ctrl: true,
+        typed: false,
+        name,
+    }
+}
+
+/// A command's keys. The first `bar` of them are printed in the key bar and on a
+/// question's buttons; the help prints them all.
+pub struct Keys {
+    pub command: Command,
+    pub keys: &'static [Key],
+    pub bar: usize,
+}
+
+const fn keys(command: Command, keys: &'static [Key], bar: usize) -> Keys {
+    Keys { command, keys, bar }
+}
+
+/// Every command and its keys: the one table.
+pub const TABLE: &[Keys] = &[
+    keys(Command::Up, &[named(KeyCode::Up, "↑"), letter('k', "k")], 2),
+    keys(
+        Command::Down,
+        &[named(KeyCode::Down, "↓"), letter('j', "j")],
+        2,
+    ),
+    keys(Command::PageUp, &[named(KeyCode::PageUp, "PgUp")], 1),
+    keys(Command::PageDown, &[named(KeyCode::PageDown, "PgDn")], 1),
+    keys(Command::Left, &[typed(KeyCode::Left, "←")], 1),
+    keys(Command::Right, &[typed(KeyCode::Right, "→")], 1),
+    keys(Command::Enter, &[named(KeyCode::Enter, "Enter")], 1),
+    keys(Command::Back, &[named(KeyCode::Esc, "Esc")], 1),
+    keys(Command::Next, &[named(KeyCode::Tab, "Tab")], 1),
+    keys(Command::Prev, &[named(KeyCode::BackTab, "Shift+Tab")], 1),
+    keys(Command::Toggle, &[letter(' ', "Espacio")], 1),
+    keys(Command::New, &[letter('+', "+")], 1),
+    keys(Command::Save, &[ctrl('s', "Ctrl+S")], 1),
+    keys(Command::Copy, &[letter('c', "c")], 1),
+    keys(Command::Filter, &[letter('/', "/")], 1),
+    // F1 reaches the help while a text input has focus, where `?` types.
+    keys(
+        Command::Help,
+        &[letter('?', "?"), named(KeyCode::F(1), "F1")],
+        1,
+    ),
+    keys(Command::Menu, &[letter('m', "m")], 1),
+    // Ctrl+C quits even while typing.
+    keys(Command::Quit, &[letter('q', "q"), ctrl('c', "Ctrl+C")], 1),
+    keys(
+        Command::Delete,
+        &[letter('d', "d"), typed(KeyCode::Delete, "Supr")],
+        1,
+    ),
+    keys(Command::Rotate, &[letter('r', "r")], 1),
+    keys(Command::EnableToggle, &[letter('e', "e")], 1),
+    keys(Command::Reveal, &[letter('v', "v")], 1),
+    keys(Command::Regenerate, &[letter('g', "g")], 1),
+    keys(Command::Refresh, &[named(KeyCode::F(5), "F5")], 1),
+    keys(Command::Reload, &[ctrl('r', "Ctrl+R")], 1),
+    keys(
+        Command::Yes,
+        &[
+            named(KeyCode::Enter, "Enter"),
+            letter('s', "s"),
+            letter('y', "y"),
+        ],
+        2,
+    ),
+    keys(
+        Command::No,
+        &[named(KeyCode::Esc, "Esc"), letter('n', "n")],
+        2,
+    ),
+];
+
+impl Key {
+    /// Whether `event` is this key. `letters` is false while a text input has focus.
+    pub fn matches(&self, event: &KeyEvent, letters: bool) -> bool {
+        if self.typed && !letters {
+            return false;
         }
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = event.modifiers.contains(KeyModifiers::ALT);
+        let shift = event.modifiers.contains(KeyModifiers::SHIFT);
+        match self.code {
+            KeyCode::Char(c) => event.code == KeyCode::Char(c) && ctrl == self.ctrl && !alt,
+            // Terminals send Shift+Tab as BackTab or as Tab with Shift.
+            KeyCode::BackTab => {
+                event.code == KeyCode::BackTab || (event.code == KeyCode::Tab && shift)
+            }
+            KeyCode::Tab => event.code == KeyCode::Tab && !shift,
+            code => event.code == code,
+        }
+    }
+}
+
+impl Command {
+    fn entry(self) -> Option<&'static Keys> {
+        TABLE.iter().find(|k| k.command == self)
+    }
+
+    /// Every key of this command.
+    pub fn all_keys(self) -> &'static [Key] {
+        self.entry().map_or(&[], |k| k.keys)
+    }
+
+    /// The keys as printed in the bar and on a question's buttons.
+    pub fn keys(self) -> String {
+        self.entry()
+            .map_or_else(String::new, |k| join(k.keys.iter().take(k.bar.max(1))))
+    }
+
+    /// Every key, as the help prints them.
+    pub fn help_keys(self) -> String {
+        join(self.all_keys().iter())
     }
 
     /// Whether `key` means this command. `letters` is false while a text input has focus,
     /// so letters type instead of acting.
     pub fn matches(self, key: &KeyEvent, letters: bool) -> bool {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let letter = |c: char| letters && !ctrl && !alt && key.code == KeyCode::Char(c);
-        match self {
-            Command::Up => key.code == KeyCode::Up || letter('k'),
-            Command::Down => key.code == KeyCode::Down || letter('j'),
-            Command::PageUp => key.code == KeyCode::PageUp,
-            Command::PageDown => key.code == KeyCode::PageDown,
-            Command::Left => key.code == KeyCode::Left && letters,
-            Command::Right => key.code == KeyCode::Right && letters,
-            Command::Enter => key.code == KeyCode::Enter,
-            Command::Back => key.code == KeyCode::Esc,
-            Command::Next => {
-                key.code == KeyCode::Tab && !key.modifiers.contains(KeyModifiers::SHIFT)
-            }
-            Command::Prev => {
-                key.code == KeyCode::BackTab
-                    || (key.code == KeyCode::Tab && key.modifiers.contains(KeyModifiers::SHIFT))
-            }
-            Command::Toggle => letter(' '),
-            Command::New => letter('+'),
-            Command::Save => ctrl && key.code == KeyCode::Char('s'),
-            Command::Copy => letter('c'),
-            Command::Filter => letter('/'),
-            Command::Help => letter('?') || key.code == KeyCode::F(1),
-            Command::Menu => letter('m'),
-            Command::Quit => letter('q') || (ctrl && key.code == KeyCode::Char('c')),
-            Command::Delete => letter('d') || (letters && key.code == KeyCode::Delete),
-            Command::Rotate => letter('r'),
-            Command::EnableToggle => letter('e'),
-            Command::Reveal => letter('v'),
-            Command::Regenerate => letter('g'),
-            Command::Refresh => key.code == KeyCode::F(5),
-            Command::Reload => ctrl && key.code == KeyCode::Char('r'),
-            Command::Yes => key.code == KeyCode::Enter || letter('s') || letter('y'),
-            Command::No => key.code == KeyCode::Esc || letter('n'),
-        }
+        self.all_keys().iter().any(|k| k.matches(key, letters))
     }
+}
+
+fn join<'a>(keys: impl Iterator<Item = &'a Key>) -> String {
+    keys.map(|k| k.name).collect::<Vec<_>>().join("/")
 }
 
 /// The action a key means given the current bindings. `text_focus`: a text input has focus;
@@ -114,11 +207,9 @@ pub fn map_key(bindings: &[Binding], key: KeyEvent, text_focus: bool) -> Option<
     if key.kind == KeyEventKind::Release {
         return None;
     }
-    // Ctrl+C always reaches Quit, even while typing.
-    let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
     if let Some(binding) = bindings
         .iter()
-        .find(|b| b.command.matches(&key, !text_focus) || (ctrl_c && b.command == Command::Quit))
+        .find(|b| b.command.matches(&key, !text_focus))
     {
         return Some(Action::Command(binding.command));
     }
@@ -133,7 +224,7 @@ pub fn map_key(bindings: &[Binding], key: KeyEvent, text_focus: bool) -> Option<
 }
 
 /// "key label" pairs of the bar.
-pub fn bar_items(bindings: &[Binding], lang: Lang) -> Vec<(&'static str, &'static str)> {
+pub fn bar_items(bindings: &[Binding], lang: Lang) -> Vec<(String, &'static str)> {
     bindings
         .iter()
         .filter(|b| b.in_bar)
@@ -144,6 +235,10 @@ pub fn bar_items(bindings: &[Binding], lang: Lang) -> Vec<(&'static str, &'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
 
     #[test]
     fn letters_type_while_a_text_input_has_focus() {
@@ -164,5 +259,57 @@ mod tests {
             map_key(&bindings, d, false).is_none(),
             "unbound keys are inert"
         );
+    }
+
+    /// Every key the table matches is printed in the help, and each printed key matches: the
+    /// key shown and the key matched come from one table.
+    #[test]
+    fn every_matched_key_is_shown_and_every_shown_key_matches() {
+        for entry in TABLE {
+            let command = entry.command;
+            assert!(!entry.keys.is_empty(), "{command:?} has no key");
+            let names: Vec<&str> = entry.keys.iter().map(|k| k.name).collect();
+            assert_eq!(
+                command.help_keys(),
+                names.join("/"),
+                "the help prints them all"
+            );
+            for key in entry.keys {
+                let modifiers = if key.ctrl {
+                    KeyModifiers::CONTROL
+                } else {
+                    KeyModifiers::NONE
+                };
+                assert!(
+                    command.matches(&event(key.code, modifiers), true),
+                    "{command:?}: {} shown but not matched",
+                    key.name
+                );
+            }
+            assert_eq!(
+                TABLE.iter().filter(|k| k.command == command).count(),
+                1,
+                "{command:?} listed twice"
+            );
+        }
+        // The two that used to disagree.
+        assert!(Command::Help.matches(&event(KeyCode::F(1), KeyModifiers::NONE), false));
+        assert_eq!(Command::Help.help_keys(), "?/F1");
+        assert!(Command::Yes.matches(&event(KeyCode::Char('y'), KeyModifiers::NONE), true));
+        assert_eq!(Command::Yes.help_keys(), "Enter/s/y");
+        // A key not in the table means nothing.
+        assert!(!Command::Yes.matches(&event(KeyCode::Char('x'), KeyModifiers::NONE), true));
+        assert!(!Command::Quit.matches(&event(KeyCode::Char('q'), KeyModifiers::NONE), false));
+    }
+
+    #[test]
+    fn shift_tab_arrives_either_way() {
+        for key in [
+            event(KeyCode::BackTab, KeyModifiers::SHIFT),
+            event(KeyCode::Tab, KeyModifiers::SHIFT),
+        ] {
+            assert!(Command::Prev.matches(&key, false));
+            assert!(!Command::Next.matches(&key, false));
+        }
     }
 }

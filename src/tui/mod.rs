@@ -1,26 +1,22 @@
-//! The terminal console: state, actions, `update`, pure rendering, keymaps and the clipboard.
+//! The terminal console: the router (`state`), one file per screen (`screens`), the context
+//! screens reach the app through, actions, pure rendering, keymaps and the clipboard.
 //! It talks to the server only through the typed `Client`.
 
-pub mod account;
 pub mod action;
 pub mod api;
-pub mod api_key;
 pub mod app;
-pub mod audit;
 pub mod clipboard;
-pub mod consumers;
-pub mod dashboard;
+pub mod context;
+pub mod dates;
+pub mod dialog;
 pub mod form;
 pub mod i18n;
 pub mod keymap;
-pub mod login;
+pub mod pager;
 pub mod render;
 pub mod sanitize;
-pub mod security;
-pub mod settings;
-pub mod setup;
+pub mod screens;
 pub mod state;
-pub mod users;
 
 pub use i18n::Lang;
 
@@ -52,7 +48,7 @@ pub async fn run(
     let today = chrono::Local::now().date_naive();
     let mut state = state::State::new(options.lang, String::new(), today);
     if let Ok(size) = terminal.size() {
-        state.size = (size.width, size.height);
+        state.ctx.size = (size.width, size.height);
     }
     terminal.draw(|frame| render::render(frame, &state))?;
     let url = connect.await?;

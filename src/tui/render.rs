@@ -2,10 +2,11 @@
 //! and whatever floats above (modal, menu, confirmation, help, toast).
 
 use super::action::Command;
-use super::form::Form;
+use super::dialog::centered;
 use super::keymap::bar_items;
 use super::sanitize::clean;
-use super::state::{MIN_SIZE, Main, Modal, Page, Phase, State};
+use super::screens::Screen;
+use super::state::{MIN_SIZE, Main, MenuItem, Phase, State, View};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -17,15 +18,16 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 pub fn render(frame: &mut Frame, state: &State) {
     let area = frame.area();
+    let lang = state.lang();
+    let ctx = &state.ctx;
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
-        let text = format!(
-            "{} ({}×{}). {} {}×{}.",
-            state.lang.t("Terminal demasiado pequeña"),
-            area.width,
-            area.height,
-            state.lang.t("Mínimo"),
-            MIN_SIZE.0,
-            MIN_SIZE.1
+        let size = |w: u16, h: u16| format!("{w}×{h}");
+        let text = lang.fill(
+            "Terminal demasiado pequeña ({}). Mínimo {}.",
+            &[
+                &size(area.width, area.height),
+                &size(MIN_SIZE.0, MIN_SIZE.1),
+            ],
         );
         frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
         return;
@@ -42,32 +44,22 @@ pub fn render(frame: &mut Frame, state: &State) {
     match &state.phase {
         Phase::Connecting => {
             let text = if state.busy() {
-                state.lang.t("Conectando con el servidor…")
+                lang.t("Conectando con el servidor…")
             } else {
-                state.lang.t("Sin conexión con el servidor.")
+                lang.t("Sin conexión con el servidor.")
             };
             frame.render_widget(Paragraph::new(text), centered(body, 50, 3));
         }
-        Phase::Setup(form) => render_welcome(
-            frame,
-            body,
-            state,
-            state.lang.t("Configuración inicial"),
-            state.lang.t("Cree la cuenta y su Súper Administrador."),
-            form,
-        ),
-        Phase::Login(form) => {
-            render_welcome(frame, body, state, state.lang.t("Iniciar sesión"), "", form)
-        }
+        Phase::Setup(screen) => screen.render(frame, body, ctx, true),
+        Phase::Login(screen) => screen.render(frame, body, ctx, true),
         Phase::Main(main) => render_main(frame, body, state, main),
     }
     if let Some(failure) = &state.failure {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 format!(
-                    "⚠ {} — F5 {}",
-                    clean(&failure.message),
-                    state.lang.t("reintenta")
+                    "⚠ {}",
+                    lang.fill("{} — F5 reintenta", &[&clean(&failure.message)])
                 ),
                 Style::default().fg(Color::White).bg(Color::Red),
             )),
@@ -76,7 +68,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     }
     render_keys(frame, keys, state);
     render_status(frame, status, state);
-    if let Some(confirm) = &state.confirm {
+    if let Some(confirm) = &ctx.question {
         let popup = centered(area, 64, 7);
         frame.render_widget(Clear, popup);
         frame.render_widget(
@@ -85,9 +77,11 @@ pub fn render(frame: &mut Frame, state: &State) {
                 Line::default(),
                 Line::styled(
                     format!(
-                        "Enter/s: {}    Esc/n: {}",
-                        state.lang.t("Sí"),
-                        state.lang.t("No")
+                        "{}: {}    {}: {}",
+                        Command::Yes.keys(),
+                        lang.t("Sí"),
+                        Command::No.keys(),
+                        lang.t("No")
                     ),
                     Style::default().add_modifier(Modifier::BOLD),
                 ),
@@ -96,7 +90,7 @@ pub fn render(frame: &mut Frame, state: &State) {
             .block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(state.lang.t("Confirmar"))
+                    .title(lang.t("Confirmar"))
                     .border_style(Style::default().fg(Color::Yellow)),
             ),
             popup,
@@ -105,7 +99,7 @@ pub fn render(frame: &mut Frame, state: &State) {
     if state.help {
         render_help(frame, area, state);
     }
-    if let Some((_, toast)) = &state.toast {
+    if let Some((_, toast)) = &ctx.toast {
         let width = (toast.chars().count() as u16 + 4).min(area.width);
         // Inside the content's frame, above its bottom border and the two bottom bars.
         let popup = Rect {
@@ -134,11 +128,12 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
         clean(&state.account_name).into_owned()
     };
     let page = match &state.phase {
-        Phase::Main(main) if main.page == Page::Settings => state.lang.t("Configuración"),
-        Phase::Main(_) => state.lang.t("Dashboard"),
+        Phase::Main(main) if main.view == View::Settings => state.lang().t("Configuración"),
+        Phase::Main(_) => state.lang().t("Dashboard"),
         _ => "",
     };
     let right = state
+        .ctx
         .user
         .as_ref()
         .map(|u| format!("{} ▾ (m) ", clean(&u.display_name)))
@@ -173,17 +168,17 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
 /// whole, always ending with the help key, which lists the rest.
 fn render_keys(frame: &mut Frame, area: Rect, state: &State) {
     let bindings = state.bindings();
-    let items = bar_items(&bindings, state.lang);
+    let items = bar_items(&bindings, state.lang());
     let help_keys = Command::Help.keys();
-    let width = |(keys, label): &(&str, &str)| keys.width() + label.width() + 5;
-    let help = items.iter().find(|(keys, _)| *keys == help_keys).copied();
+    let width = |(keys, label): &(String, &str)| keys.width() + label.width() + 5;
+    let help = items.iter().find(|(keys, _)| *keys == help_keys).cloned();
     let mut room = usize::from(area.width).saturating_sub(help.as_ref().map_or(0, width));
     let mut shown = Vec::new();
     for item in items.iter().filter(|(keys, _)| *keys != help_keys) {
         let w = width(item);
         if w <= room {
             room -= w;
-            shown.push(*item);
+            shown.push(item.clone());
         }
     }
     shown.extend(help);
@@ -200,15 +195,16 @@ fn render_keys(frame: &mut Frame, area: Rect, state: &State) {
 
 fn render_status(frame: &mut Frame, area: Rect, state: &State) {
     let style = Style::default().bg(Color::DarkGray).fg(Color::White);
-    let user = match &state.user {
-        Some(u) => format!(" {} · {} ", clean(&u.username), state.lang.role(u.role)),
-        None => format!(" {} ", state.lang.t("Sin sesión")),
+    let lang = state.lang();
+    let user = match &state.ctx.user {
+        Some(u) => format!(" {} · {} ", clean(&u.username), lang.role(u.role)),
+        None => format!(" {} ", lang.t("Sin sesión")),
     };
     let busy = if state.busy() {
         format!(
             "{} {} ",
             SPINNER[state.spinner % SPINNER.len()],
-            state.lang.t("Cargando…")
+            lang.t("Cargando…")
         )
     } else {
         String::new()
@@ -225,48 +221,23 @@ fn render_status(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(Paragraph::new(busy).style(style.fg(Color::Yellow)), r);
 }
 
-fn render_welcome(
-    frame: &mut Frame,
-    area: Rect,
-    state: &State,
-    title: &str,
-    subtitle: &str,
-    form: &Form,
-) {
-    let height =
-        (form.fields.len() as u16 + 6 + if form.error.is_some() { 2 } else { 0 }).min(area.height);
-    let popup = centered(area, 76, height + 4);
-    let block = Block::default().borders(Borders::ALL).title(Line::styled(
-        format!(" {title} "),
-        Style::default().add_modifier(Modifier::BOLD),
-    ));
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
-    let [sub, rest] = Layout::vertical([
-        Constraint::Length(u16::from(!subtitle.is_empty()) * 2),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(subtitle), sub);
-    super::form::render(frame, rest, form, state.lang, true);
-}
-
 fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
-    match main.page {
-        Page::Dashboard => {
+    let ctx = &state.ctx;
+    match main.view {
+        View::Dashboard => {
             let inner = Rect {
                 x: area.x + 1,
                 width: area.width.saturating_sub(2),
                 ..area
             };
-            super::dashboard::render(frame, inner, state, &main.dashboard);
+            main.dashboard.render(frame, inner, ctx, true);
         }
-        Page::Settings => super::settings::render(frame, area, state, main),
+        View::Settings => main.settings.render(frame, area, ctx, true),
     }
-    if let Some(modal) = &main.modal {
-        render_modal(frame, area, state, modal);
+    if let Some(dialog) = main.screen().dialog(ctx) {
+        super::dialog::render(frame, area, ctx.lang, &dialog);
     }
-    if let Some(index) = main.menu {
+    if let Some(open) = main.menu {
         let width = 24;
         let popup = Rect {
             x: area.width.saturating_sub(width + 1),
@@ -275,17 +246,15 @@ fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             height: 4.min(area.height),
         };
         frame.render_widget(Clear, popup);
-        let items = [state.lang.t("Configuración"), state.lang.t("Cerrar sesión")];
-        let lines: Vec<Line> = items
+        let lines: Vec<Line> = MenuItem::ALL
             .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let style = if i == index {
+            .map(|item| {
+                let style = if *item == open {
                     Style::default().add_modifier(Modifier::REVERSED)
                 } else {
                     Style::default()
                 };
-                Line::styled(format!(" {item}"), style)
+                Line::styled(format!(" {}", ctx.lang.t(item.label())), style)
             })
             .collect();
         frame.render_widget(
@@ -293,76 +262,6 @@ fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             popup,
         );
     }
-}
-
-fn render_modal(frame: &mut Frame, area: Rect, state: &State, modal: &Modal) {
-    let lang = state.lang;
-    let (title, notice) = match modal {
-        Modal::Consumer(m) if m.created => (
-            lang.t("Nuevo(a) Cliente OAuth"),
-            Some(lang.t("Guarde el secreto ahora: no se volverá a mostrar.")),
-        ),
-        Modal::Consumer(m) if m.editing.is_some() => (lang.t("Editar Cliente OAuth"), None),
-        Modal::Consumer(_) => (lang.t("Nuevo(a) Cliente OAuth"), None),
-        Modal::Rotate(_) => (lang.t("Rotar secreto"), None),
-        Modal::Detail(_) => (lang.t("Cliente OAuth"), None),
-        Modal::Secret(_) => (
-            lang.t("Secreto nuevo"),
-            Some(lang.t("Guarde el secreto ahora: no se volverá a mostrar.")),
-        ),
-        Modal::User(m) if m.editing.is_some() => (lang.t("Editar usuario"), None),
-        Modal::User(_) => (lang.t("Nuevo usuario"), None),
-        Modal::Group(m) if m.editing.is_some() => (lang.t("Editar grupo de permisos"), None),
-        Modal::Group(_) => (lang.t("Nuevo grupo de permisos"), None),
-        Modal::AuditFilter(_) => (lang.t("Filtrar Log de Transacciones"), None),
-    };
-    let name = match modal {
-        Modal::Rotate(m) => Some(format!("{} «{}»", lang.t("Consumidor"), clean(&m.name))),
-        _ => None,
-    };
-    let form = modal.form();
-    let rows: u16 = form.fields.iter().filter(|f| !f.hidden).map(|f| match &f.kind {
-        super::form::Kind::Matrix(m) => m.rows.len() as u16 + 2,
-        super::form::Kind::Heading => 2,
-        _ => 1,
-    } + u16::from(f.error.is_some())).sum::<u16>()
-        + if form.error.is_some() { 2 } else { 0 }
-        // A heading first has no blank line above it (see form::render).
-        - u16::from(form.fields.iter().find(|f| !f.hidden).is_some_and(|f| matches!(f.kind, super::form::Kind::Heading)));
-    let extra = u16::from(notice.is_some()) * 2 + u16::from(name.is_some()) * 2;
-    let popup = centered(area, 100, rows + extra + 2);
-    frame.render_widget(Clear, popup);
-    let mut block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(Style::default().fg(Color::Cyan))
-        .title(Line::styled(
-            format!(" {title} "),
-            Style::default().add_modifier(Modifier::BOLD),
-        ));
-    if form.busy {
-        block =
-            block.title_bottom(Line::raw(format!(" {} ", lang.t("Guardando…"))).right_aligned());
-    }
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
-    let [top, rest] =
-        Layout::vertical([Constraint::Length(extra), Constraint::Min(0)]).areas(inner);
-    let mut lines = Vec::new();
-    if let Some(name) = name {
-        lines.push(Line::raw(name));
-        lines.push(Line::default());
-    }
-    if let Some(notice) = notice {
-        lines.push(Line::styled(
-            format!("⚠ {notice}"),
-            Style::default()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        ));
-        lines.push(Line::default());
-    }
-    frame.render_widget(Paragraph::new(lines), top);
-    super::form::render(frame, rest, form, lang, true);
 }
 
 fn render_help(frame: &mut Frame, area: Rect, state: &State) {
@@ -373,10 +272,10 @@ fn render_help(frame: &mut Frame, area: Rect, state: &State) {
         .map(|b| {
             Line::from(vec![
                 Span::styled(
-                    format!(" {:<12}", b.command.keys()),
+                    format!(" {:<12}", b.command.help_keys()),
                     Style::default().add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(state.lang.t(b.label)),
+                Span::raw(state.lang().t(b.label)),
             ])
         })
         .collect();
@@ -385,20 +284,8 @@ fn render_help(frame: &mut Frame, area: Rect, state: &State) {
     frame.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(format!(
             " {} ",
-            state.lang.t("Ayuda: teclas de esta pantalla")
+            state.lang().t("Ayuda: teclas de esta pantalla")
         ))),
         popup,
     );
-}
-
-/// A rectangle of at most `width`×`height` in the middle of `area`.
-pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let width = width.min(area.width);
-    let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
 }

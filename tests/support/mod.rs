@@ -18,6 +18,20 @@ pub const API_URL: &str = "http://127.0.0.1:8787";
 /// As long as a real secret (60 characters), so layouts are tested at full width.
 pub const FAKE_SECRET: &str = "consola_cs_SECRETO-FICTICIO-DE-PRUEBA-0000000000000000000000";
 
+thread_local! {
+    /// The language the fixtures sign in with (each test runs on its own thread).
+    static LANG: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::Es) };
+}
+
+/// From now on, on this thread, the fixtures run the console in `lang`.
+pub fn set_lang(lang: Lang) {
+    LANG.with(|l| l.set(lang));
+}
+
+pub fn lang() -> Lang {
+    LANG.with(|l| l.get())
+}
+
 pub fn at() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5)
         .single()
@@ -39,6 +53,7 @@ pub fn answer(
     result: Result<Response, consola::client::ClientError>,
 ) {
     let mut ids: Vec<_> = state
+        .ctx
         .pending
         .iter()
         .filter(|(_, r)| r.name() == name)
@@ -47,7 +62,7 @@ pub fn answer(
     ids.sort_unstable();
     let id = *ids
         .first()
-        .unwrap_or_else(|| panic!("no pending {name}: {:?}", state.pending));
+        .unwrap_or_else(|| panic!("no pending {name}: {:?}", state.ctx.pending));
     state.update(Action::Api { id, result });
 }
 
@@ -152,7 +167,7 @@ pub fn modules() -> Vec<Module> {
 
 /// A signed-in state at the dashboard, with groups and modules loaded.
 pub fn signed_in(role: Role) -> State {
-    let mut state = first_screen(Lang::Es, false);
+    let mut state = first_screen(lang(), false);
     let login = LoginResponse {
         token: SecretText::new("consola_st_SESION-FICTICIA".into()),
         expires_at: at(),
@@ -163,7 +178,7 @@ pub fn signed_in(role: Role) -> State {
             role,
         },
     };
-    state.pending.insert(
+    state.ctx.pending.insert(
         999,
         Request::Login {
             username: "ana".into(),
@@ -206,7 +221,7 @@ pub fn signed_in(role: Role) -> State {
             .collect(),
     };
     ok(&mut state, "Dashboard", Response::Dashboard(dashboard));
-    state.effects.clear();
+    state.ctx.effects.clear();
     state
 }
 
@@ -252,7 +267,7 @@ pub fn at_consumers_with(role: Role, items: Vec<Consumer>) -> State {
         }),
     );
     press(&mut state, KeyCode::Right);
-    state.effects.clear();
+    state.ctx.effects.clear();
     state
 }
 
@@ -279,6 +294,7 @@ pub fn screen_text(state: &State, width: u16, height: u16) -> String {
 
 pub fn copies(state: &State) -> Vec<(String, String)> {
     state
+        .ctx
         .effects
         .iter()
         .filter_map(|e| match e {
@@ -302,7 +318,7 @@ pub fn at_security(role: Role) -> State {
         "SigningKeys",
         Response::SigningKeys(signing_keys(2)),
     );
-    state.effects.clear();
+    state.ctx.effects.clear();
     state
 }
 
@@ -331,17 +347,17 @@ pub fn at_users(role: Role) -> State {
         user(3, "caro", Role::ReadOnly),
     ];
     // Opening the section reloads what the role may see.
-    if state.pending.values().any(|r| r.name() == "Users") {
+    if state.ctx.pending.values().any(|r| r.name() == "Users") {
         ok(&mut state, "Users", Response::Users(users));
     }
-    if state.pending.values().any(|r| r.name() == "Groups") {
+    if state.ctx.pending.values().any(|r| r.name() == "Groups") {
         ok(
             &mut state,
             "Groups",
             Response::Groups(vec![group(1, "Integraciones"), group(2, "Solo reportes")]),
         );
     }
-    state.effects.clear();
+    state.ctx.effects.clear();
     state
 }
 

@@ -1,21 +1,79 @@
 //! Cuentas de Usuarios: the tabs Usuarios (list, create, edit role, disable) and Permisos
 //! (permission groups with their module × action matrix).
 
-use super::action::Command;
-use super::api::Request;
-use super::form::{Field, Form, Matrix};
-use super::i18n::Lang;
-use super::keymap::{Binding, bar, help};
-use super::sanitize::clean;
-use super::state::{FormOutcome, Main, Modal, State, Then, form_command};
+use super::{Answer, Flow, Screen};
+use crate::client::ClientError;
 use crate::domain::{
     Action as Permission, Module, ModulePermission, NewPermissionGroup, NewUser, PermissionGroup,
     PermissionGroupPatch, Role, User, UserPatch,
 };
+use crate::tui::action::Command;
+use crate::tui::api::{Request, RequestId, Response};
+use crate::tui::context::{Context, Then};
+use crate::tui::dialog::Dialog;
+use crate::tui::form::{Field, Form, FormOutcome, Matrix, form_bindings, form_command};
+use crate::tui::i18n::Lang;
+use crate::tui::keymap::{Binding, bar, help};
+use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Row, Table, TableState, Tabs};
+
+/// The two tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UsersTab {
+    #[default]
+    Users,
+    Groups,
+}
+
+impl UsersTab {
+    fn other(self) -> UsersTab {
+        match self {
+            UsersTab::Users => UsersTab::Groups,
+            UsersTab::Groups => UsersTab::Users,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The dialogs of this screen.
+pub enum UsersDialog {
+    User(UserModal),
+    Group(GroupModal),
+}
+
+impl UsersDialog {
+    pub fn form(&self) -> &Form {
+        match self {
+            UsersDialog::User(m) => &m.form,
+            UsersDialog::Group(m) => &m.form,
+        }
+    }
+
+    fn form_mut(&mut self) -> &mut Form {
+        match self {
+            UsersDialog::User(m) => &mut m.form,
+            UsersDialog::Group(m) => &mut m.form,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct UsersScreen {
+    pub tab: UsersTab,
+    pub users: Vec<User>,
+    pub groups: Vec<PermissionGroup>,
+    /// The module catalog (rows of the permission matrix).
+    pub modules: Vec<Module>,
+    pub users_selected: usize,
+    pub groups_selected: usize,
+    pub dialog: Option<UsersDialog>,
+}
 
 const ROLES: [Role; 3] = [Role::SuperAdmin, Role::Admin, Role::ReadOnly];
 
@@ -192,24 +250,71 @@ impl GroupModal {
     }
 }
 
-impl State {
-    pub(super) fn users_bindings(&self, main: &Main) -> Vec<Binding> {
+impl UsersScreen {
+    fn dialog_command(&mut self, ctx: &mut Context, command: Command) {
+        let Some(dialog) = &mut self.dialog else {
+            return;
+        };
+        let outcome = form_command(dialog.form_mut(), command);
+        match outcome {
+            FormOutcome::Submit if !dialog.form().busy => {
+                let request = match dialog {
+                    UsersDialog::User(modal) => modal.request(),
+                    UsersDialog::Group(modal) => Some(modal.request()),
+                };
+                match request {
+                    Some(request) => {
+                        let form = dialog.form_mut();
+                        form.busy = true;
+                        form.clear_errors();
+                        ctx.send(request);
+                    }
+                    None => self.dialog = None,
+                }
+            }
+            FormOutcome::Cancel => {
+                if dialog.form().dirty {
+                    ctx.ask(
+                        ctx.lang
+                            .t("Hay cambios sin guardar. ¿Cerrar de todos modos?"),
+                        Then::Discard,
+                    );
+                } else {
+                    self.dialog = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn clamp(&mut self) {
+        self.users_selected = self.users_selected.min(self.users.len().saturating_sub(1));
+        self.groups_selected = self
+            .groups_selected
+            .min(self.groups.len().saturating_sub(1));
+    }
+}
+
+impl Screen for UsersScreen {
+    fn bindings(&self, ctx: &Context) -> Vec<Binding> {
+        if let Some(dialog) = &self.dialog {
+            return form_bindings(dialog.form(), "Guardar");
+        }
         let mut keys = vec![
             bar(Command::Right, "Pestaña"),
             help(Command::Left, "Pestaña"),
             bar(Command::Up, "Mover"),
             help(Command::Down, "Mover"),
         ];
-        let can_write = if main.users_tab == 0 {
-            self.is_super()
-        } else {
-            self.is_admin()
+        let can_write = match self.tab {
+            UsersTab::Users => ctx.is_super(),
+            UsersTab::Groups => ctx.is_admin(),
         };
         if can_write {
             keys.push(bar(Command::New, "Nuevo"));
             keys.push(bar(Command::Enter, "Editar"));
             keys.push(bar(Command::Delete, "Eliminar"));
-            if main.users_tab == 0 {
+            if self.tab == UsersTab::Users {
                 keys.push(bar(Command::EnableToggle, "Habilitar/Deshabilitar"));
             }
         }
@@ -217,150 +322,210 @@ impl State {
         keys
     }
 
-    pub(super) fn users_command(&mut self, command: Command) {
-        let lang = self.lang;
-        let can_users = self.is_super();
-        let can_groups = self.is_admin();
-        let Some(main) = self.main_mut() else { return };
-        let (selected, len) = if main.users_tab == 0 {
-            (&mut main.users_selected, main.users.len())
+    fn open(&mut self, ctx: &mut Context) {
+        if ctx.is_admin() {
+            ctx.send(Request::Users);
+        }
+        ctx.send(Request::Groups);
+    }
+
+    fn command(&mut self, ctx: &mut Context, command: Command) -> Flow {
+        if self.dialog.is_some() {
+            self.dialog_command(ctx, command);
+            return Flow::Stay;
+        }
+        let lang = ctx.lang;
+        let users_tab = self.tab == UsersTab::Users;
+        // Who may write on this tab: users are the Súper Administrador's, groups any admin's.
+        let can = if users_tab {
+            ctx.is_super()
         } else {
-            (&mut main.groups_selected, main.groups.len())
+            ctx.is_admin()
+        };
+        let (selected, len) = if users_tab {
+            (&mut self.users_selected, self.users.len())
+        } else {
+            (&mut self.groups_selected, self.groups.len())
         };
         match command {
-            Command::Left | Command::Right => main.users_tab = 1 - main.users_tab.min(1),
+            Command::Left | Command::Right => self.tab = self.tab.other(),
             Command::Up => *selected = selected.saturating_sub(1),
             Command::Down => *selected = (*selected + 1).min(len.saturating_sub(1)),
-            Command::Back | Command::Prev => main.in_content = false,
+            Command::Back | Command::Prev => return Flow::Leave,
             Command::Refresh => {
-                self.send(Request::Users);
-                self.send(Request::Groups);
+                ctx.send(Request::Users);
+                ctx.send(Request::Groups);
             }
-            Command::New if main.users_tab == 0 && can_users => {
-                main.modal = Some(Modal::User(UserModal::new(lang, None)));
+            Command::New if can && users_tab => {
+                self.dialog = Some(UsersDialog::User(UserModal::new(lang, None)));
             }
-            Command::New if main.users_tab == 1 && can_groups => {
-                if main.modules.is_empty() {
-                    self.send(Request::Modules);
-                    return;
+            Command::New if can => {
+                if self.modules.is_empty() {
+                    ctx.send(Request::Modules);
+                    return Flow::Stay;
                 }
-                main.modal = Some(Modal::Group(GroupModal::new(lang, &main.modules, None)));
+                self.dialog = Some(UsersDialog::Group(GroupModal::new(
+                    lang,
+                    &self.modules,
+                    None,
+                )));
             }
-            Command::Enter if main.users_tab == 0 && can_users => {
-                if let Some(user) = main.users.get(main.users_selected) {
-                    main.modal = Some(Modal::User(UserModal::new(lang, Some(user))));
+            Command::Enter if can && users_tab => {
+                if let Some(user) = self.users.get(self.users_selected) {
+                    self.dialog = Some(UsersDialog::User(UserModal::new(lang, Some(user))));
                 }
             }
-            Command::Enter if main.users_tab == 1 && can_groups => {
-                if let Some(group) = main.groups.get(main.groups_selected) {
-                    main.modal = Some(Modal::Group(GroupModal::new(
+            Command::Enter if can => {
+                if let Some(group) = self.groups.get(self.groups_selected) {
+                    self.dialog = Some(UsersDialog::Group(GroupModal::new(
                         lang,
-                        &main.modules,
+                        &self.modules,
                         Some(group),
                     )));
                 }
             }
-            Command::Delete if main.users_tab == 0 && can_users => {
-                let Some(user) = main.users.get(main.users_selected) else {
-                    return;
+            Command::Delete if can && users_tab => {
+                let Some(user) = self.users.get(self.users_selected) else {
+                    return Flow::Stay;
                 };
                 if user.role == Role::SuperAdmin {
-                    let message = lang.t("El Súper Administrador no se puede eliminar");
-                    self.toast(message);
-                    return;
+                    ctx.toast(lang.t("El Súper Administrador no se puede eliminar"));
+                    return Flow::Stay;
                 }
                 let (name, id) = (user.username.clone(), user.id);
-                self.ask_delete(
-                    "¿Eliminar el usuario",
+                ctx.ask_delete(
+                    "¿Eliminar el usuario {}?",
                     &name,
                     "Perderá el acceso. No se puede deshacer.",
-                    Then::DeleteUser(id),
+                    Then::Send(Request::DeleteUser(id)),
                 );
             }
-            Command::Delete if main.users_tab == 1 && can_groups => {
-                if let Some(group) = main.groups.get(main.groups_selected) {
+            Command::Delete if can => {
+                if let Some(group) = self.groups.get(self.groups_selected) {
                     let (name, id) = (group.name.clone(), group.id);
-                    self.ask_delete(
-                        "¿Eliminar el grupo de permisos",
+                    ctx.ask_delete(
+                        "¿Eliminar el grupo de permisos {}?",
                         &name,
                         "No se puede deshacer.",
-                        Then::DeleteGroup(id),
+                        Then::Send(Request::DeleteGroup(id)),
                     );
                 }
             }
-            Command::EnableToggle if main.users_tab == 0 && can_users => {
-                if let Some(user) = main.users.get(main.users_selected) {
-                    let request = Request::UpdateUser(
+            Command::EnableToggle if can && users_tab => {
+                if let Some(user) = self.users.get(self.users_selected) {
+                    ctx.send(Request::UpdateUser(
                         user.id,
                         UserPatch {
                             disabled: Some(!user.disabled),
                             ..UserPatch::default()
                         },
-                    );
-                    self.send(request);
+                    ));
                 }
             }
             _ => {}
         }
+        Flow::Stay
     }
 
-    pub(super) fn user_modal_command(&mut self, command: Command) {
-        let lang = self.lang;
-        let Some(main) = self.main_mut() else { return };
-        let Some(Modal::User(modal)) = &mut main.modal else {
-            return;
+    fn dialog(&self, ctx: &Context) -> Option<Dialog<'_>> {
+        let lang = ctx.lang;
+        let dialog = self.dialog.as_ref()?;
+        let title = match dialog {
+            UsersDialog::User(m) if m.editing.is_some() => lang.t("Editar usuario"),
+            UsersDialog::User(_) => lang.t("Nuevo usuario"),
+            UsersDialog::Group(m) if m.editing.is_some() => lang.t("Editar grupo de permisos"),
+            UsersDialog::Group(_) => lang.t("Nuevo grupo de permisos"),
         };
-        match form_command(&mut modal.form, command) {
-            FormOutcome::Submit if !modal.form.busy => match modal.request() {
-                Some(request) => {
-                    modal.form.busy = true;
-                    modal.form.clear_errors();
-                    self.send(request);
-                }
-                None => main.modal = None,
-            },
-            FormOutcome::Cancel => self.close_modal_asking(lang),
-            _ => {}
-        }
+        Some(Dialog::new(title, dialog.form()))
     }
 
-    pub(super) fn group_modal_command(&mut self, command: Command) {
-        let lang = self.lang;
-        let Some(main) = self.main_mut() else { return };
-        let Some(Modal::Group(modal)) = &mut main.modal else {
-            return;
-        };
-        match form_command(&mut modal.form, command) {
-            FormOutcome::Submit if !modal.form.busy => {
-                modal.form.busy = true;
-                modal.form.clear_errors();
-                let request = modal.request();
-                self.send(request);
+    fn form(&self) -> Option<&Form> {
+        self.dialog.as_ref().map(UsersDialog::form)
+    }
+
+    fn form_mut(&mut self) -> Option<&mut Form> {
+        self.dialog.as_mut().map(UsersDialog::form_mut)
+    }
+
+    fn on_response(&mut self, ctx: &mut Context, answer: Answer) -> Option<Answer> {
+        let lang = ctx.lang;
+        match answer.response {
+            Response::Modules(modules) => self.modules = modules,
+            // The consumer screen keeps its own copy for its group select.
+            Response::Groups(ref groups) => {
+                self.groups.clone_from(groups);
+                self.clamp();
+                return Some(answer);
             }
-            FormOutcome::Cancel => self.close_modal_asking(lang),
-            _ => {}
+            Response::Group(_) => {
+                self.dialog = None;
+                ctx.toast(lang.t("Grupo de permisos guardado"));
+                ctx.send(Request::Groups);
+            }
+            Response::Users(users) => {
+                self.users = users;
+                self.clamp();
+            }
+            Response::User(_) => {
+                self.dialog = None;
+                ctx.toast(lang.t("Usuario guardado"));
+                ctx.send(Request::Users);
+            }
+            Response::UserDeleted(deleted) => {
+                self.users.retain(|u| u.id != deleted);
+                self.clamp();
+                ctx.toast(lang.t("Usuario eliminado"));
+            }
+            Response::GroupDeleted(deleted) => {
+                self.groups.retain(|g| g.id != deleted);
+                self.clamp();
+                ctx.toast(lang.t("Grupo eliminado"));
+            }
+            _ => return Some(answer),
         }
+        None
     }
 
-    pub(super) fn close_modal_asking(&mut self, lang: Lang) {
-        let Some(main) = self.main_mut() else { return };
-        if main.modal.as_ref().is_some_and(|m| m.form().dirty) {
-            self.ask(
-                lang.t("Hay cambios sin guardar. ¿Cerrar de todos modos?"),
-                Then::CloseModal,
-            );
-        } else {
-            main.modal = None;
-        }
+    fn on_error(
+        &mut self,
+        ctx: &mut Context,
+        _id: RequestId,
+        request: &Request,
+        error: &ClientError,
+    ) -> bool {
+        let form = match (&mut self.dialog, request) {
+            (Some(UsersDialog::User(m)), Request::CreateUser(_) | Request::UpdateUser(..)) => {
+                &mut m.form
+            }
+            (Some(UsersDialog::Group(m)), Request::CreateGroup(_) | Request::UpdateGroup(..)) => {
+                &mut m.form
+            }
+            _ => return false,
+        };
+        form.refused(ctx.lang, error);
+        true
+    }
+
+    fn dirty(&self) -> bool {
+        self.dialog.as_ref().is_some_and(|d| d.form().dirty)
+    }
+
+    fn discard(&mut self) -> Flow {
+        self.dialog = None;
+        Flow::Stay
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, _focused: bool) {
+        render(frame, area, ctx, self);
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
-    let lang = state.lang;
+fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
+    let lang = ctx.lang;
     let [tabs, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
     frame.render_widget(
         Tabs::new(vec![lang.t("Usuarios"), lang.t("Permisos")])
-            .select(main.users_tab)
+            .select(main.tab.index())
             .highlight_style(
                 Style::default()
                     .fg(Color::Cyan)
@@ -370,8 +535,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
     );
     // One table, either tab: its header, rows, widths and the selected row.
     let (header, rows, widths, selected): (Vec<&str>, Vec<Row>, [Constraint; 5], usize) =
-        if main.users_tab == 0 {
-            if !state.is_admin() {
+        if main.tab == UsersTab::Users {
+            if !ctx.is_admin() {
                 frame.render_widget(
                     ratatui::widgets::Paragraph::new(lang.t("Su rol no permite ver los usuarios.")),
                     body,

@@ -1,6 +1,9 @@
 //! The consumer modal: the signing algorithm and the redirect hint.
+use super::modal::detail;
 use super::*;
 use crate::tui::form::Kind;
+use crate::tui::i18n::Lang;
+use uuid::Uuid;
 
 fn groups() -> Vec<PermissionGroup> {
     vec![PermissionGroup {

@@ -1,10 +1,12 @@
 //! Dashboard: cards of counts, tokens issued per day, and the Desde – Hasta range.
 
-use super::action::Command;
-use super::api::{Request, RequestId};
-use super::keymap::{Binding, bar, help};
-use super::state::State;
+use super::{Answer, Flow, Screen};
 use crate::domain::{Dashboard, DashboardQuery};
+use crate::tui::action::Command;
+use crate::tui::api::{Request, RequestId, Response};
+use crate::tui::context::Context;
+use crate::tui::dates;
+use crate::tui::keymap::{Binding, bar, help};
 use chrono::{Days, NaiveDate};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -12,37 +14,49 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
 
-pub struct DashboardView {
+/// The end of the range that ← → move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeEnd {
+    Since,
+    Until,
+}
+
+pub struct DashboardScreen {
     pub data: Option<Dashboard>,
     pub since: NaiveDate,
     pub until: NaiveDate,
-    /// 0: Desde has focus, 1: Hasta.
-    pub focus: usize,
+    pub focus: RangeEnd,
     pub request: Option<RequestId>,
 }
 
-impl DashboardView {
+impl DashboardScreen {
     /// The last 30 days up to `today`.
-    pub fn new(today: NaiveDate) -> DashboardView {
-        DashboardView {
+    pub fn new(today: NaiveDate) -> DashboardScreen {
+        DashboardScreen {
             data: None,
             since: today.checked_sub_days(Days::new(29)).unwrap_or(today),
             until: today,
-            focus: 0,
+            focus: RangeEnd::Since,
             request: None,
         }
     }
 
+    /// From the local midnight that starts Desde to the one that ends Hasta.
     pub fn query(&self) -> DashboardQuery {
+        let (since, until) = dates::local_query(self.since, self.until);
         DashboardQuery {
-            since: self.since.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
-            until: self.until.and_hms_opt(23, 59, 59).map(|t| t.and_utc()),
+            since: Some(since),
+            until: Some(until),
         }
+    }
+
+    pub fn refresh(&mut self, ctx: &mut Context) {
+        self.request = Some(ctx.send(Request::Dashboard(self.query())));
     }
 }
 
-impl State {
-    pub(super) fn dashboard_bindings(&self) -> Vec<Binding> {
+impl Screen for DashboardScreen {
+    fn bindings(&self, _ctx: &Context) -> Vec<Binding> {
         vec![
             bar(Command::Menu, "Menú de usuario"),
             bar(Command::Next, "Desde/Hasta"),
@@ -54,17 +68,19 @@ impl State {
         ]
     }
 
-    pub(super) fn dashboard_command(&mut self, command: Command) {
-        let Some(main) = self.main_mut() else { return };
-        let view = &mut main.dashboard;
+    fn command(&mut self, ctx: &mut Context, command: Command) -> Flow {
         match command {
-            Command::Next | Command::Prev => view.focus = 1 - view.focus.min(1),
-            Command::Enter => main.menu = Some(0),
+            Command::Next | Command::Prev => {
+                self.focus = match self.focus {
+                    RangeEnd::Since => RangeEnd::Until,
+                    RangeEnd::Until => RangeEnd::Since,
+                }
+            }
+            Command::Enter => return Flow::Menu,
             Command::Left | Command::Right => {
-                let date = if view.focus == 0 {
-                    &mut view.since
-                } else {
-                    &mut view.until
+                let date = match self.focus {
+                    RangeEnd::Since => &mut self.since,
+                    RangeEnd::Until => &mut self.until,
                 };
                 let moved = if command == Command::Left {
                     date.checked_sub_days(Days::new(1))
@@ -74,32 +90,40 @@ impl State {
                 if let Some(moved) = moved {
                     *date = moved;
                 }
-                if view.since > view.until {
-                    if view.focus == 0 {
-                        view.until = view.since;
-                    } else {
-                        view.since = view.until;
+                if self.since > self.until {
+                    match self.focus {
+                        RangeEnd::Since => self.until = self.since,
+                        RangeEnd::Until => self.since = self.until,
                     }
                 }
-                self.refresh_dashboard();
+                self.refresh(ctx);
             }
-            Command::Refresh => self.refresh_dashboard(),
+            Command::Refresh => self.refresh(ctx),
             _ => {}
+        }
+        Flow::Stay
+    }
+
+    fn on_response(&mut self, _ctx: &mut Context, answer: Answer) -> Option<Answer> {
+        match answer.response {
+            Response::Dashboard(data) => {
+                if self.request == Some(answer.id) {
+                    self.data = Some(data);
+                    self.request = None;
+                }
+                None
+            }
+            _ => Some(answer),
         }
     }
 
-    fn refresh_dashboard(&mut self) {
-        let Some(main) = self.main() else { return };
-        let query = main.dashboard.query();
-        let id = self.send(Request::Dashboard(query));
-        if let Some(main) = self.main_mut() {
-            main.dashboard.request = Some(id);
-        }
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, _focused: bool) {
+        render(frame, area, ctx, self);
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &DashboardView) {
-    let lang = state.lang;
+fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &DashboardScreen) {
+    let lang = ctx.lang;
     let [range, cards, chart] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(5),
@@ -118,12 +142,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &DashboardView
             Span::raw(format!(" {} ", lang.t("Desde"))),
             Span::styled(
                 format!(" {} ", view.since.format("%Y-%m-%d")),
-                date_style(view.focus == 0),
+                date_style(view.focus == RangeEnd::Since),
             ),
             Span::raw(format!(" – {} ", lang.t("Hasta"))),
             Span::styled(
                 format!(" {} ", view.until.format("%Y-%m-%d")),
-                date_style(view.focus == 1),
+                date_style(view.focus == RangeEnd::Until),
             ),
         ])),
         range,
@@ -134,7 +158,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, view: &DashboardView
         (
             lang.t("Consumidores OAuth"),
             count(|d| d.consumers),
-            data.map(|d| format!("{} {}", d.enabled_consumers, lang.t("activos"))),
+            data.map(|d| lang.fill("{} activos", &[&d.enabled_consumers.to_string()])),
         ),
         (
             lang.t("Grupos de permisos"),

@@ -1,50 +1,77 @@
 //! Seguridad: the keys that sign JWT access tokens. Everyone signed in sees them (the JWKS
 //! is public); the Súper Administrador rotates them, after a question.
 
-use super::action::Command;
-use super::api::Request;
-use super::keymap::{Binding, bar, help};
-use super::sanitize::clean;
-use super::state::{Main, State, Then};
+use super::{Answer, Flow, Screen};
+use crate::domain::oauth::SigningKeyInfo;
+use crate::tui::action::Command;
+use crate::tui::api::{Request, Response};
+use crate::tui::context::{Context, Then};
+use crate::tui::keymap::{Binding, bar, help};
+use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Paragraph, Row, Table, Wrap};
 
-impl State {
-    pub(super) fn security_bindings(&self) -> Vec<Binding> {
+#[derive(Default)]
+pub struct SecurityScreen {
+    /// The JWT signing keys, current first.
+    pub signing_keys: Vec<SigningKeyInfo>,
+}
+
+impl Screen for SecurityScreen {
+    fn bindings(&self, ctx: &Context) -> Vec<Binding> {
         let mut keys = Vec::new();
-        if self.is_super() {
+        if ctx.is_super() {
             keys.push(bar(Command::Rotate, "Rotar clave de firma"));
         }
         keys.push(help(Command::Refresh, "Actualizar"));
         keys
     }
 
-    pub(super) fn security_command(&mut self, command: Command) {
-        let lang = self.lang;
-        let is_super = self.is_super();
-        let Some(main) = self.main_mut() else { return };
+    fn open(&mut self, ctx: &mut Context) {
+        ctx.send(Request::SigningKeys);
+    }
+
+    fn command(&mut self, ctx: &mut Context, command: Command) -> Flow {
+        let lang = ctx.lang;
         match command {
-            Command::Back | Command::Prev => main.in_content = false,
+            Command::Back | Command::Prev => return Flow::Leave,
             Command::Refresh => {
-                self.send(Request::SigningKeys);
+                ctx.send(Request::SigningKeys);
             }
-            Command::Rotate if is_super => {
+            Command::Rotate if ctx.is_super() => {
                 let message = format!(
                     "{} {}",
                     lang.t("¿Rotar la clave de firma de los tokens JWT?"),
                     lang.t("Los tokens nuevos se firmarán con la nueva; los ya emitidos siguen válidos hasta vencer.")
                 );
-                self.ask(message, Then::RotateSigningKey);
+                ctx.ask(message, Then::Send(Request::RotateSigningKey));
             }
             _ => {}
         }
+        Flow::Stay
+    }
+
+    fn on_response(&mut self, ctx: &mut Context, answer: Answer) -> Option<Answer> {
+        match answer.response {
+            Response::SigningKeys(keys) => self.signing_keys = keys,
+            Response::SigningKeyRotated(keys) => {
+                self.signing_keys = keys;
+                ctx.toast(ctx.lang.t("Clave de firma rotada"));
+            }
+            _ => return Some(answer),
+        }
+        None
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, _focused: bool) {
+        render(frame, area, ctx, self);
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
-    let lang = state.lang;
+fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &SecurityScreen) {
+    let lang = ctx.lang;
     let intro = [
         lang.t("Claves de firma de los tokens JWT (EdDSA), publicadas en /.well-known/jwks.json. La vigente firma los tokens nuevos; las anteriores solo verifican los que firmaron."),
         lang.t("Una clave anterior se conserva mientras puedan quedar tokens vigentes firmados con ella (y siempre las tres más recientes); un token firmado con una clave retirada deja de ser válido."),

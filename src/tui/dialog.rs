@@ -1,0 +1,89 @@
+//! A dialog over the content: a titled frame around a form, sized to its fields, with an
+//! optional line naming what it is about and a warning.
+
+use super::form::{Form, Kind};
+use super::i18n::Lang;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+/// What a screen's open dialog shows (translated already).
+pub struct Dialog<'a> {
+    pub title: &'static str,
+    /// What the dialog is about ("Consumidor «ERP»").
+    pub name: Option<String>,
+    /// A warning above the form.
+    pub notice: Option<&'static str>,
+    pub form: &'a Form,
+}
+
+impl<'a> Dialog<'a> {
+    pub fn new(title: &'static str, form: &'a Form) -> Dialog<'a> {
+        Dialog {
+            title,
+            name: None,
+            notice: None,
+            form,
+        }
+    }
+}
+
+/// A rectangle of at most `width`×`height` in the middle of `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, lang: Lang, dialog: &Dialog) {
+    let form = dialog.form;
+    let rows: u16 = form.fields.iter().filter(|f| !f.hidden).map(|f| match &f.kind {
+        Kind::Matrix(m) => m.rows.len() as u16 + 2,
+        Kind::Heading => 2,
+        _ => 1,
+    } + u16::from(f.error.is_some())).sum::<u16>()
+        + if form.error.is_some() { 2 } else { 0 }
+        // A heading first has no blank line above it (see form::render).
+        - u16::from(form.fields.iter().find(|f| !f.hidden).is_some_and(|f| matches!(f.kind, Kind::Heading)));
+    let extra = u16::from(dialog.notice.is_some()) * 2 + u16::from(dialog.name.is_some()) * 2;
+    let popup = centered(area, 100, rows + extra + 2);
+    frame.render_widget(Clear, popup);
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(Style::default().fg(Color::Cyan))
+        .title(Line::styled(
+            format!(" {} ", dialog.title),
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+    if form.busy {
+        block =
+            block.title_bottom(Line::raw(format!(" {} ", lang.t("Guardando…"))).right_aligned());
+    }
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [top, rest] =
+        Layout::vertical([Constraint::Length(extra), Constraint::Min(0)]).areas(inner);
+    let mut lines = Vec::new();
+    if let Some(name) = &dialog.name {
+        lines.push(Line::raw(name.clone()));
+        lines.push(Line::default());
+    }
+    if let Some(notice) = dialog.notice {
+        lines.push(Line::styled(
+            format!("⚠ {notice}"),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+        lines.push(Line::default());
+    }
+    frame.render_widget(Paragraph::new(lines), top);
+    super::form::render(frame, rest, form, lang, true);
+}

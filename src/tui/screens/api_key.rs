@@ -1,0 +1,239 @@
+//! Conexiones API ("CONEXIÓN API"): the tabs API Key and Consumidores OAuth, and the legacy
+//! API Key tab itself.
+
+use super::consumers::ConsumersScreen;
+use super::{Answer, Flow, Screen};
+use crate::client::ClientError;
+use crate::domain::ApiKey;
+use crate::domain::secret::SecretText;
+use crate::tui::action::Command;
+use crate::tui::api::{Request, RequestId, Response};
+use crate::tui::context::{Context, Then};
+use crate::tui::dialog::Dialog;
+use crate::tui::form::Form;
+use crate::tui::keymap::{Binding, bar, help};
+use crate::tui::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Tabs, Wrap};
+
+/// The two tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApiTab {
+    #[default]
+    ApiKey,
+    Consumers,
+}
+
+#[derive(Default)]
+pub struct ApiKeyScreen {
+    pub tab: ApiTab,
+    pub key: Option<ApiKey>,
+    /// Shown once asked for (and recorded in the log).
+    pub secret: Option<SecretText>,
+    pub consumers: ConsumersScreen,
+}
+
+impl ApiKeyScreen {
+    fn on_consumers(&self) -> bool {
+        self.tab == ApiTab::Consumers
+    }
+}
+
+impl Screen for ApiKeyScreen {
+    fn bindings(&self, ctx: &Context) -> Vec<Binding> {
+        if self.on_consumers() {
+            return self.consumers.bindings(ctx);
+        }
+        let mut keys = vec![
+            bar(Command::Right, "Consumidores OAuth"),
+            help(Command::Left, "Cambiar pestaña"),
+            bar(Command::Copy, "Copiar API Key"),
+        ];
+        if ctx.is_super() {
+            keys.push(bar(Command::Reveal, "Ver API Secret"));
+            keys.push(bar(Command::Regenerate, "Regenerar"));
+        }
+        keys.push(help(Command::Refresh, "Actualizar"));
+        keys
+    }
+
+    fn open(&mut self, ctx: &mut Context) {
+        ctx.send(Request::ApiKey);
+        self.consumers.open(ctx);
+    }
+
+    fn command(&mut self, ctx: &mut Context, command: Command) -> Flow {
+        let lang = ctx.lang;
+        if self.on_consumers() && (command != Command::Left || self.consumers.holds_keys()) {
+            return self.consumers.command(ctx, command);
+        }
+        match command {
+            Command::Left | Command::Right => {
+                self.tab = match self.tab {
+                    ApiTab::ApiKey => ApiTab::Consumers,
+                    ApiTab::Consumers => ApiTab::ApiKey,
+                };
+            }
+            Command::Back | Command::Prev => return Flow::Leave,
+            Command::Copy => {
+                if let Some(key) = &self.key {
+                    ctx.copy("API Key", SecretText::new(key.key.clone()));
+                }
+            }
+            Command::Reveal if ctx.is_super() => ctx.ask(
+                lang.t("¿Mostrar el API Secret? Quedará registrado en el Log de Transacciones."),
+                Then::Send(Request::ApiKeySecret),
+            ),
+            Command::Regenerate if ctx.is_super() => ctx.ask(
+                lang.t("¿Regenerar la API Key? Las integraciones que usan la actual dejarán de funcionar."),
+                Then::Send(Request::RegenerateApiKey),
+            ),
+            Command::Refresh => {
+                ctx.send(Request::ApiKey);
+            }
+            _ => {}
+        }
+        Flow::Stay
+    }
+
+    fn dialog(&self, ctx: &Context) -> Option<Dialog<'_>> {
+        self.consumers.dialog(ctx)
+    }
+
+    fn form(&self) -> Option<&Form> {
+        self.on_consumers().then(|| self.consumers.form()).flatten()
+    }
+
+    fn form_mut(&mut self) -> Option<&mut Form> {
+        if self.on_consumers() {
+            self.consumers.form_mut()
+        } else {
+            None
+        }
+    }
+
+    fn edited(&mut self) {
+        self.consumers.edited();
+    }
+
+    fn on_response(&mut self, ctx: &mut Context, answer: Answer) -> Option<Answer> {
+        match answer.response {
+            Response::ApiKey(key) => self.key = Some(key),
+            Response::ApiKeySecret(secret) => {
+                self.key = Some(ApiKey {
+                    key: secret.key,
+                    created_at: secret.created_at,
+                });
+                self.secret = Some(secret.secret);
+                if matches!(answer.request, Request::RegenerateApiKey) {
+                    ctx.toast(ctx.lang.t("API Key regenerada"));
+                }
+            }
+            _ => return self.consumers.on_response(ctx, answer),
+        }
+        None
+    }
+
+    fn on_error(
+        &mut self,
+        ctx: &mut Context,
+        id: RequestId,
+        request: &Request,
+        error: &ClientError,
+    ) -> bool {
+        self.consumers.on_error(ctx, id, request, error)
+    }
+
+    fn dirty(&self) -> bool {
+        self.consumers.dirty()
+    }
+
+    fn discard(&mut self) -> Flow {
+        self.consumers.discard()
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
+        render(frame, area, ctx, self, focused);
+    }
+}
+
+fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &ApiKeyScreen, focused: bool) {
+    let lang = ctx.lang;
+    let [title, tabs, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            lang.t("CONEXIÓN API"),
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        title,
+    );
+    frame.render_widget(
+        Tabs::new(vec![lang.t("API Key"), lang.t("Consumidores OAuth")])
+            .select(main.tab as usize)
+            .highlight_style(
+                Style::default()
+                    .fg(Color::Cyan)
+                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            ),
+        tabs,
+    );
+    if main.on_consumers() {
+        main.consumers.render(frame, body, ctx, focused);
+        return;
+    }
+    let key = main.key.as_ref().map_or_else(
+        || lang.t("Cargando…").to_string(),
+        |k| clean(&k.key).into_owned(),
+    );
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("{}: ", lang.t("API Key")),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(key),
+        ]),
+        Line::default(),
+        Line::styled(
+            format!(
+                "⚠ {}",
+                lang.t("Método de autenticación deprecado, te invitamos a usar OAuth2")
+            ),
+            Style::default().fg(Color::Yellow),
+        ),
+        Line::default(),
+    ];
+    match (&main.secret, ctx.is_super()) {
+        (Some(secret), true) => lines.push(Line::from(vec![
+            Span::styled(
+                format!("{}: ", lang.t("API Secret")),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                clean(secret.expose()).into_owned(),
+                Style::default().fg(Color::Yellow),
+            ),
+        ])),
+        (None, true) => lines.push(Line::from(vec![
+            Span::styled(
+                format!("[ {} ]", lang.t("Ver API Secret")),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(format!("  (v)   [ {} ]  (g)", lang.t("Regenerar"))),
+        ])),
+        _ => {}
+    }
+    lines.push(Line::styled(
+        lang.t("Solo el Súper Administrador puede acceder al API Secret"),
+        Style::default().fg(Color::DarkGray),
+    ));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+}

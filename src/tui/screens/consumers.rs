@@ -1,0 +1,523 @@
+//! Consumidores OAuth: the keyset-paged table, the modal "Nuevo(a) Cliente OAuth" (also used
+//! to edit), deleting, enabling, and rotating a secret.
+
+mod modal;
+mod table;
+
+pub use modal::{ConsumerModal, GRACE, RotateModal};
+
+use super::{Answer, Flow, Screen};
+use crate::client::ClientError;
+use crate::domain::secret::SecretText;
+use crate::domain::*;
+use crate::tui::action::Command;
+use crate::tui::api::{Request, RequestId, Response};
+use crate::tui::context::{Context, Then};
+use crate::tui::dialog::Dialog;
+use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
+use crate::tui::keymap::{Binding, bar, help};
+use crate::tui::pager::{Fetch, Pager};
+use crate::tui::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+/// Rows asked for per page.
+const PAGE: u32 = 50;
+/// Fetch the next page when the selection is this close to an end of the loaded rows.
+const PREFETCH: usize = 20;
+/// Pages held in memory (see `Pager`).
+const WINDOW_PAGES: usize = 4;
+
+/// The dialogs of this screen.
+#[allow(clippy::large_enum_variant)] // one open at a time; boxing buys nothing
+pub enum ConsumerDialog {
+    /// New or edit.
+    Edit(ConsumerModal),
+    Rotate(RotateModal),
+    /// A freshly rotated secret, shown once.
+    Secret(Form),
+    /// A consumer, read-only: what admin and read_only users see on Enter (never a secret).
+    Detail(Form),
+}
+
+impl ConsumerDialog {
+    pub fn form(&self) -> &Form {
+        match self {
+            ConsumerDialog::Edit(m) => &m.form,
+            ConsumerDialog::Rotate(m) => &m.form,
+            ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f) => f,
+        }
+    }
+
+    fn form_mut(&mut self) -> &mut Form {
+        match self {
+            ConsumerDialog::Edit(m) => &mut m.form,
+            ConsumerDialog::Rotate(m) => &mut m.form,
+            ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f) => f,
+        }
+    }
+}
+
+pub struct ConsumersScreen {
+    pub table: Pager<Consumer>,
+    /// The filter the rows were fetched with.
+    pub filter: String,
+    /// The filter line, open.
+    pub filter_input: Option<Form>,
+    /// For the group select of the modal (a copy of what the server last sent).
+    pub groups: Vec<PermissionGroup>,
+    pub dialog: Option<ConsumerDialog>,
+}
+
+impl Default for ConsumersScreen {
+    fn default() -> Self {
+        ConsumersScreen {
+            table: Pager::new(WINDOW_PAGES, PREFETCH),
+            filter: String::new(),
+            filter_input: None,
+            groups: Vec::new(),
+            dialog: None,
+        }
+    }
+}
+
+impl ConsumersScreen {
+    pub fn load(&mut self, ctx: &mut Context, fetch: Fetch) {
+        let q = self.filter.trim().to_string();
+        let query = ConsumerQuery {
+            q: (!q.is_empty()).then_some(q),
+            limit: Some(PAGE),
+            cursor: fetch.cursor.clone(),
+        };
+        let id = ctx.send(Request::Consumers(query));
+        self.table.started(id, fetch);
+    }
+
+    /// Blocks the tab switch: the filter line or a dialog has the keyboard.
+    pub fn holds_keys(&self) -> bool {
+        self.filter_input.is_some() || self.dialog.is_some()
+    }
+
+    fn edit_command(&mut self, ctx: &mut Context, command: Command) {
+        let lang = ctx.lang;
+        let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog else {
+            return;
+        };
+        if command == Command::Reload {
+            if let Some(old) = &modal.editing {
+                ctx.send(Request::Consumer(old.id));
+            }
+            return;
+        }
+        let outcome = form_command(&mut modal.form, command);
+        modal.sync_visibility();
+        match outcome {
+            FormOutcome::Submit if modal.created => self.dialog = None,
+            FormOutcome::Submit if !modal.form.busy => match modal.request(lang) {
+                Ok(Some(request)) => {
+                    modal.form.clear_errors();
+                    modal.form.busy = true;
+                    ctx.send(request);
+                }
+                Ok(None) => self.dialog = None,
+                Err(errors) => modal.form.set_errors(&errors, None),
+            },
+            FormOutcome::Cancel => {
+                if modal.form.dirty && !modal.created {
+                    ctx.ask(
+                        lang.t("Hay cambios sin guardar. ¿Cerrar de todos modos?"),
+                        Then::Discard,
+                    );
+                } else {
+                    self.dialog = None;
+                }
+            }
+            FormOutcome::Copy(label, value) => ctx.copy(&label, value),
+            _ => {}
+        }
+    }
+
+    fn dialog_command(&mut self, ctx: &mut Context, command: Command) {
+        match &mut self.dialog {
+            Some(ConsumerDialog::Edit(_)) => self.edit_command(ctx, command),
+            Some(ConsumerDialog::Rotate(modal)) => match form_command(&mut modal.form, command) {
+                FormOutcome::Submit if !modal.form.busy => {
+                    modal.form.busy = true;
+                    let rotate = RotateSecret {
+                        grace_seconds: GRACE
+                            [modal.form.selected("grace_seconds").min(GRACE.len() - 1)],
+                        revoke_tokens: modal.form.checked("revoke_tokens"),
+                    };
+                    ctx.send(Request::RotateSecret(modal.id, rotate));
+                }
+                FormOutcome::Cancel => self.dialog = None,
+                _ => {}
+            },
+            Some(ConsumerDialog::Secret(form) | ConsumerDialog::Detail(form)) => {
+                match form_command(form, command) {
+                    FormOutcome::Submit | FormOutcome::Cancel => self.dialog = None,
+                    FormOutcome::Copy(label, value) => ctx.copy(&label, value),
+                    _ => {}
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn filter_command(&mut self, ctx: &mut Context, command: Command) {
+        let Some(filter) = &self.filter_input else {
+            return;
+        };
+        match command {
+            Command::Enter => {
+                self.filter = filter.text("q");
+                self.filter_input = None;
+                self.load(ctx, Pager::<Consumer>::first());
+            }
+            Command::Back => self.filter_input = None,
+            _ => {}
+        }
+    }
+
+    fn table_command(&mut self, ctx: &mut Context, command: Command) -> Flow {
+        let lang = ctx.lang;
+        let height = ctx.table_height();
+        let is_super = ctx.is_super();
+        let page = height as isize;
+        let moved = match command {
+            Command::Up => Some(-1),
+            Command::Down => Some(1),
+            Command::PageUp => Some(-page),
+            Command::PageDown => Some(page),
+            _ => None,
+        };
+        if let Some(delta) = moved {
+            if let Some(fetch) = self.table.move_by(delta, height) {
+                self.load(ctx, fetch);
+            }
+            return Flow::Stay;
+        }
+        let selected = self.table.selected();
+        match command {
+            Command::Back | Command::Prev => return Flow::Leave,
+            Command::Filter => {
+                self.filter_input = Some(Form::new(vec![Field::text(
+                    "q",
+                    lang.t("Filtrar por nombre o clave"),
+                    &self.filter,
+                )]));
+            }
+            Command::Refresh => self.load(ctx, Pager::<Consumer>::first()),
+            Command::Copy => {
+                if let Some(consumer) = selected {
+                    ctx.copy(lang.t("Clave"), SecretText::new(consumer.client_id.clone()));
+                }
+            }
+            Command::New if is_super => {
+                self.dialog = Some(ConsumerDialog::Edit(ConsumerModal::new(
+                    lang,
+                    &self.groups,
+                    None,
+                )));
+                if self.groups.is_empty() {
+                    ctx.send(Request::Groups);
+                }
+            }
+            Command::Enter if is_super => {
+                if let Some(consumer) = selected {
+                    self.dialog = Some(ConsumerDialog::Edit(ConsumerModal::new(
+                        lang,
+                        &self.groups,
+                        Some(consumer),
+                    )));
+                }
+            }
+            Command::Enter => {
+                if let Some(consumer) = selected {
+                    self.dialog = Some(ConsumerDialog::Detail(modal::detail(lang, consumer)));
+                }
+            }
+            Command::Delete if is_super => {
+                if let Some(consumer) = selected {
+                    ctx.ask_delete(
+                        "¿Eliminar el consumidor {}?",
+                        &consumer.name,
+                        "Sus tokens dejarán de funcionar. No se puede deshacer.",
+                        Then::Send(Request::DeleteConsumer(consumer.id)),
+                    );
+                }
+            }
+            Command::Rotate if is_super => {
+                if let Some(consumer) = selected {
+                    self.dialog = Some(ConsumerDialog::Rotate(RotateModal::new(lang, consumer)));
+                }
+            }
+            Command::EnableToggle if is_super => {
+                if let Some(consumer) = selected {
+                    ctx.send(Request::UpdateConsumer {
+                        id: consumer.id,
+                        patch: ConsumerPatch {
+                            enabled: Some(!consumer.enabled),
+                            ..ConsumerPatch::default()
+                        },
+                        version: consumer.version,
+                    });
+                }
+            }
+            _ => {}
+        }
+        Flow::Stay
+    }
+
+    fn consumer_answer(&mut self, ctx: &mut Context, request: Request, consumer: Consumer) {
+        let lang = ctx.lang;
+        let modal_id = match &self.dialog {
+            Some(ConsumerDialog::Edit(m)) => m.editing.as_ref().map(|c| c.id),
+            _ => None,
+        };
+        self.table.upsert(consumer.clone(), |a, b| a.id == b.id);
+        match request {
+            Request::Consumer(_) => {
+                if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog
+                    && modal_id == Some(consumer.id)
+                {
+                    modal.editing = Some(consumer);
+                    modal.form.busy = false;
+                    modal.form.clear_errors();
+                    modal.form.error = Some(
+                        lang.t("Recargado. Guardar aplicará lo escrito sobre la versión actual.")
+                            .to_string(),
+                    );
+                }
+            }
+            Request::UpdateConsumer { patch, .. } => {
+                if modal_id == Some(consumer.id) {
+                    self.dialog = None;
+                }
+                ctx.toast(match patch.enabled {
+                    Some(true) => lang.t("Consumidor activado"),
+                    Some(false) => lang.t("Consumidor desactivado"),
+                    None => lang.t("Consumidor guardado"),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn consumer_created(&mut self, ctx: &mut Context, created: CreatedConsumer) {
+        let lang = ctx.lang;
+        self.table
+            .upsert(created.consumer.clone(), |a, b| a.id == b.id);
+        if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog {
+            modal.show_credentials(lang, created);
+        }
+        ctx.toast(lang.t("Consumidor creado"));
+    }
+
+    fn secret_rotated(&mut self, ctx: &mut Context, id: uuid::Uuid, rotated: RotatedSecret) {
+        let lang = ctx.lang;
+        if let Some(row) = self.table.rows.iter_mut().find(|c| c.id == id) {
+            row.secret_last_four = rotated.secret_last_four.clone();
+        }
+        let mut fields = vec![Field::copy(
+            "client_secret",
+            lang.t("Secreto nuevo"),
+            Some(rotated.client_secret),
+            true,
+        )];
+        if let Some(until) = rotated.previous_secret_valid_until {
+            fields.push(Field::copy(
+                "previous_valid_until",
+                lang.t("El anterior vale hasta"),
+                Some(SecretText::new(
+                    until.format("%Y-%m-%d %H:%M UTC").to_string(),
+                )),
+                false,
+            ));
+        }
+        fields.push(Field::button("cancel", lang.t("Cerrar")));
+        self.dialog = Some(ConsumerDialog::Secret(Form::new(fields)));
+        ctx.toast(lang.t("Secreto rotado"));
+    }
+}
+
+impl Screen for ConsumersScreen {
+    fn bindings(&self, ctx: &Context) -> Vec<Binding> {
+        match &self.dialog {
+            Some(ConsumerDialog::Edit(m)) => {
+                // Once created, the modal only shows the credentials: Ctrl+S closes it.
+                let save = if m.created { "Cerrar" } else { "Guardar" };
+                let mut keys = form_bindings(&m.form, save);
+                if m.editing.is_some() {
+                    keys.push(help(Command::Reload, "Recargar (conserva lo escrito)"));
+                }
+                return keys;
+            }
+            Some(ConsumerDialog::Rotate(m)) => return form_bindings(&m.form, "Rotar"),
+            Some(ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f)) => {
+                return form_bindings(f, "Cerrar");
+            }
+            None => {}
+        }
+        if self.filter_input.is_some() {
+            return vec![
+                bar(Command::Enter, "Aplicar filtro"),
+                bar(Command::Back, "Cancelar"),
+            ];
+        }
+        let mut keys = vec![
+            bar(Command::Up, "Mover"),
+            help(Command::Down, "Mover"),
+            help(Command::PageUp, "Página anterior"),
+            help(Command::PageDown, "Página siguiente"),
+            help(Command::Left, "Pestaña API Key"),
+        ];
+        if ctx.is_super() {
+            keys.push(bar(Command::New, "Nuevo"));
+            keys.push(bar(Command::Enter, "Editar"));
+            keys.push(bar(Command::Delete, "Eliminar"));
+            keys.push(bar(Command::Rotate, "Rotar secreto"));
+            keys.push(bar(Command::EnableToggle, "Activar/Desactivar"));
+        } else {
+            keys.push(bar(Command::Enter, "Ver detalle"));
+        }
+        keys.push(bar(Command::Copy, "Copiar Clave"));
+        keys.push(bar(Command::Filter, "Filtrar"));
+        keys.push(help(Command::Refresh, "Actualizar"));
+        keys
+    }
+
+    fn open(&mut self, ctx: &mut Context) {
+        if !self.table.loaded && self.table.loading.is_none() {
+            self.load(ctx, Pager::<Consumer>::first());
+        }
+    }
+
+    fn command(&mut self, ctx: &mut Context, command: Command) -> Flow {
+        if self.dialog.is_some() {
+            self.dialog_command(ctx, command);
+            Flow::Stay
+        } else if self.filter_input.is_some() {
+            self.filter_command(ctx, command);
+            Flow::Stay
+        } else {
+            self.table_command(ctx, command)
+        }
+    }
+
+    fn dialog(&self, ctx: &Context) -> Option<Dialog<'_>> {
+        let lang = ctx.lang;
+        let once = lang.t("Guarde el secreto ahora: no se volverá a mostrar.");
+        let dialog = self.dialog.as_ref()?;
+        let mut shown = Dialog::new("", dialog.form());
+        match dialog {
+            ConsumerDialog::Edit(m) if m.created => {
+                shown.title = lang.t("Nuevo(a) Cliente OAuth");
+                shown.notice = Some(once);
+            }
+            ConsumerDialog::Edit(m) if m.editing.is_some() => {
+                shown.title = lang.t("Editar Cliente OAuth");
+            }
+            ConsumerDialog::Edit(_) => shown.title = lang.t("Nuevo(a) Cliente OAuth"),
+            ConsumerDialog::Rotate(m) => {
+                shown.title = lang.t("Rotar secreto");
+                shown.name = Some(lang.fill("Consumidor {}", &[&format!("«{}»", clean(&m.name))]));
+            }
+            ConsumerDialog::Detail(_) => shown.title = lang.t("Cliente OAuth"),
+            ConsumerDialog::Secret(_) => {
+                shown.title = lang.t("Secreto nuevo");
+                shown.notice = Some(once);
+            }
+        }
+        Some(shown)
+    }
+
+    fn form(&self) -> Option<&Form> {
+        match &self.dialog {
+            Some(dialog) => Some(dialog.form()),
+            None => self.filter_input.as_ref(),
+        }
+    }
+
+    fn form_mut(&mut self) -> Option<&mut Form> {
+        match &mut self.dialog {
+            Some(dialog) => Some(dialog.form_mut()),
+            None => self.filter_input.as_mut(),
+        }
+    }
+
+    fn edited(&mut self) {
+        if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog {
+            modal.sync_visibility();
+        }
+    }
+
+    fn on_response(&mut self, ctx: &mut Context, answer: Answer) -> Option<Answer> {
+        match answer.response {
+            // The users screen takes them too.
+            Response::Groups(ref groups) => {
+                self.groups.clone_from(groups);
+                if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog {
+                    modal.set_groups(groups);
+                }
+                return Some(answer);
+            }
+            Response::Consumers(page) => {
+                self.table.answer(answer.id, page);
+            }
+            Response::Consumer(consumer) => self.consumer_answer(ctx, answer.request, consumer),
+            Response::ConsumerCreated(created) => self.consumer_created(ctx, created),
+            Response::ConsumerDeleted(deleted) => {
+                self.table.remove(|c| c.id == deleted);
+                ctx.toast(ctx.lang.t("Consumidor eliminado"));
+            }
+            Response::SecretRotated(id, rotated) => self.secret_rotated(ctx, id, rotated),
+            _ => return Some(answer),
+        }
+        None
+    }
+
+    fn on_error(
+        &mut self,
+        ctx: &mut Context,
+        id: RequestId,
+        request: &Request,
+        error: &ClientError,
+    ) -> bool {
+        self.table.failed(id);
+        let form = match (&mut self.dialog, request) {
+            (
+                Some(ConsumerDialog::Edit(m)),
+                Request::CreateConsumer(_) | Request::UpdateConsumer { .. },
+            ) => &mut m.form,
+            (Some(ConsumerDialog::Rotate(m)), Request::RotateSecret(..)) => &mut m.form,
+            // A toggle from the table: no form to show it in.
+            _ => return false,
+        };
+        form.refused(ctx.lang, error);
+        true
+    }
+
+    fn dirty(&self) -> bool {
+        self.dialog.as_ref().is_some_and(|d| d.form().dirty)
+    }
+
+    fn discard(&mut self) -> Flow {
+        self.dialog = None;
+        Flow::Stay
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, _focused: bool) {
+        table::render(
+            frame,
+            area,
+            ctx,
+            &self.table,
+            &self.filter,
+            self.filter_input.as_ref(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

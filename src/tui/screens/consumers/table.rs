@@ -1,0 +1,184 @@
+//! The consumer table: only the rows that fit are built; narrow terminals keep the columns
+//! that identify a consumer.
+
+use crate::domain::{Consumer, GrantType};
+use crate::tui::context::Context;
+use crate::tui::form::Form;
+use crate::tui::pager::Pager;
+use crate::tui::sanitize::clean;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+
+/// The table: only the rows that fit are built.
+/// `filter`: what the rows were fetched with; `filter_input`: the filter line, when open.
+pub(super) fn render(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Context,
+    table: &Pager<Consumer>,
+    filter: &str,
+    filter_input: Option<&Form>,
+) {
+    let lang = ctx.lang;
+    let mut title = format!(
+        " {} ",
+        lang.fill(
+            "Consumidores OAuth ({}/{})",
+            &[&table.seen().to_string(), &table.total.to_string()]
+        )
+    );
+    if !filter.is_empty() {
+        title.push_str(&format!(
+            "· {} ",
+            lang.fill("filtro: {}", &[&clean(filter)])
+        ));
+    }
+    let mut block = Block::default().borders(Borders::TOP).title(title);
+    if ctx.is_super() {
+        block = block.title_bottom(
+            Line::styled(
+                format!(" [+] {} ", lang.t("Nuevo")),
+                Style::default()
+                    .fg(Color::Green)
+                    .add_modifier(Modifier::BOLD),
+            )
+            .right_aligned(),
+        );
+        block = block.borders(Borders::TOP | Borders::BOTTOM);
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut body = inner;
+    if let Some(filter) = filter_input {
+        let line = Rect {
+            height: 1.min(inner.height),
+            ..inner
+        };
+        crate::tui::form::render(frame, line, filter, lang, true);
+        body.y = body.y.saturating_add(1);
+        body.height = body.height.saturating_sub(1);
+    }
+    let height = usize::from(body.height.saturating_sub(1)).max(1);
+    let (offset, end, selected) = table.view(height);
+    // Narrow terminals keep the columns that identify a consumer; a compact layout keeps all
+    // six with the Clave shortened (`c` copies it whole).
+    let narrow = body.width < 84;
+    let full_key = body.width >= 110;
+    let key_text = |id: &str| -> String {
+        let id = clean(id).into_owned();
+        if full_key || id.chars().count() <= 15 {
+            id
+        } else {
+            format!("{}…", id.chars().take(14).collect::<String>())
+        }
+    };
+    let rows = table.rows[offset..end].iter().map(|c| {
+        let state_text = if c.enabled {
+            lang.t("Activo")
+        } else {
+            lang.t("Inactivo")
+        };
+        let state_cell = Cell::from(state_text).style(if c.enabled {
+            Style::default().fg(Color::Green)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        });
+        let name = Cell::from(clean(&c.name).into_owned());
+        let clave = Cell::from(key_text(&c.client_id));
+        let group = Cell::from(clean(&c.permission_group_name).into_owned());
+        if narrow {
+            Row::new(vec![name, clave, group, state_cell])
+        } else {
+            Row::new(vec![
+                name,
+                clave,
+                Cell::from(if full_key {
+                    lang.grant(c.grant_type)
+                } else {
+                    match c.grant_type {
+                        GrantType::ClientCredentials => lang.t("Credenciales"),
+                        GrantType::AuthorizationCode => lang.t("Código"),
+                    }
+                }),
+                group,
+                Cell::from(c.created_at.format("%Y-%m-%d").to_string()),
+                state_cell,
+            ])
+        }
+    });
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let (header, widths) = if narrow {
+        (
+            Row::new(vec![
+                lang.t("Nombre"),
+                lang.t("Clave"),
+                lang.t("Grupo de permisos"),
+                lang.t("Estado"),
+            ])
+            .style(bold),
+            vec![
+                Constraint::Fill(2),
+                Constraint::Length(16),
+                Constraint::Fill(1),
+                Constraint::Length(8),
+            ],
+        )
+    } else {
+        (
+            Row::new(vec![
+                lang.t("Nombre"),
+                lang.t("Clave"),
+                lang.t("Tipo"),
+                // The compact layout abbreviates the two long headers.
+                if full_key {
+                    lang.t("Grupo de permisos")
+                } else {
+                    lang.t("Grupo")
+                },
+                if full_key {
+                    lang.t("Fecha de creación")
+                } else {
+                    lang.t("Creación")
+                },
+                lang.t("Estado"),
+            ])
+            .style(bold),
+            vec![
+                Constraint::Fill(3),
+                Constraint::Length(if full_key { 32 } else { 15 }),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(if full_key { 17 } else { 10 }),
+                Constraint::Length(8),
+            ],
+        )
+    };
+    let mut table_state = TableState::default().with_selected(selected);
+    let widget = Table::new(rows, widths)
+        .header(header)
+        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    let empty = table.rows.is_empty().then(|| {
+        if table.loading.is_some() {
+            lang.t("Cargando…")
+        } else if ctx.is_super() {
+            lang.t("No hay consumidores. Pulse + para crear uno.")
+        } else {
+            lang.t("No hay consumidores.")
+        }
+    });
+    frame.render_stateful_widget(widget, body, &mut table_state);
+    // Across the whole table under the header, not inside its first column.
+    if let Some(text) = empty
+        && body.height > 1
+    {
+        let line = Rect {
+            y: body.y + 1,
+            height: 1,
+            ..body
+        };
+        frame.render_widget(Paragraph::new(text), line);
+    }
+}
