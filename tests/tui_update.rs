@@ -917,3 +917,41 @@ fn the_transaction_log_holds_a_bounded_window_however_far_it_scrolls() {
     assert_eq!(log(&state).selected().map(|e| e.id), Some(0));
     assert_eq!(log(&state).skipped, 0);
 }
+
+/// The key bar: the second line from the bottom.
+fn key_bar(state: &State) -> String {
+    screen_text(state, 120, 40)
+        .lines()
+        .rev()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn the_key_bar_offers_ctrl_c_and_f1_while_typing_where_q_and_question_mark_type() {
+    let mut state = first_screen(Lang::Es, false);
+    let bar = key_bar(&state);
+    assert!(
+        bar.contains("Ctrl+C  Salir") && !bar.contains(" q  Salir"),
+        "{bar}"
+    );
+    assert!(
+        bar.contains("F1  Ayuda") && !bar.contains(" ?  Ayuda"),
+        "{bar}"
+    );
+    // What the bar offers does what it says: q types, Ctrl+C quits.
+    press(&mut state, KeyCode::Char('q'));
+    let Phase::Login(LoginScreen { form }) = &state.phase else {
+        panic!("login expected")
+    };
+    assert_eq!(form.text("username"), "q");
+    assert!(!quits(&state));
+    // Where letters act, the bar shows them.
+    let state = signed_in(Role::ReadOnly);
+    let bar = key_bar(&state);
+    assert!(
+        bar.contains(" q  Salir") && bar.contains(" ?  Ayuda"),
+        "{bar}"
+    );
+}

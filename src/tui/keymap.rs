@@ -185,6 +185,29 @@ impl Command {
             .map_or_else(String::new, |k| join(k.keys.iter().take(k.bar.max(1))))
     }
 
+    /// The keys printed in the bar now. `letters` is false while a text input has focus:
+    /// then the keys it types are left out (`q` types a q there, so the bar says Ctrl+C).
+    pub fn keys_now(self, letters: bool) -> String {
+        let Some(entry) = self.entry() else {
+            return String::new();
+        };
+        let works = |k: &&Key| letters || !k.typed;
+        let shown: Vec<&Key> = entry
+            .keys
+            .iter()
+            .take(entry.bar.max(1))
+            .filter(works)
+            .collect();
+        if !shown.is_empty() {
+            return join(shown.into_iter());
+        }
+        entry
+            .keys
+            .iter()
+            .find(works)
+            .map_or_else(|| self.keys(), |k| k.name.to_string())
+    }
+
     /// Every key, as the help prints them.
     pub fn help_keys(self) -> String {
         join(self.all_keys().iter())
@@ -223,12 +246,16 @@ pub fn map_key(bindings: &[Binding], key: KeyEvent, text_focus: bool) -> Option<
     }
 }
 
-/// "key label" pairs of the bar.
-pub fn bar_items(bindings: &[Binding], lang: Lang) -> Vec<(String, &'static str)> {
+/// The bar's items: command, its keys that work now (see `Command::keys_now`), label.
+pub fn bar_items(
+    bindings: &[Binding],
+    lang: Lang,
+    letters: bool,
+) -> Vec<(Command, String, &'static str)> {
     bindings
         .iter()
         .filter(|b| b.in_bar)
-        .map(|b| (b.command.keys(), lang.t(b.label)))
+        .map(|b| (b.command, b.command.keys_now(letters), lang.t(b.label)))
         .collect()
 }
 

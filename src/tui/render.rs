@@ -168,13 +168,12 @@ fn render_header(frame: &mut Frame, area: Rect, state: &State) {
 /// whole, always ending with the help key, which lists the rest.
 fn render_keys(frame: &mut Frame, area: Rect, state: &State) {
     let bindings = state.bindings();
-    let items = bar_items(&bindings, state.lang());
-    let help_keys = Command::Help.keys();
-    let width = |(keys, label): &(String, &str)| keys.width() + label.width() + 5;
-    let help = items.iter().find(|(keys, _)| *keys == help_keys).cloned();
+    let items = bar_items(&bindings, state.lang(), !state.text_focus());
+    let width = |(_, keys, label): &(Command, String, &str)| keys.width() + label.width() + 5;
+    let help = items.iter().find(|(c, _, _)| *c == Command::Help).cloned();
     let mut room = usize::from(area.width).saturating_sub(help.as_ref().map_or(0, width));
     let mut shown = Vec::new();
-    for item in items.iter().filter(|(keys, _)| *keys != help_keys) {
+    for item in items.iter().filter(|(c, _, _)| *c != Command::Help) {
         let w = width(item);
         if w <= room {
             room -= w;
@@ -183,7 +182,7 @@ fn render_keys(frame: &mut Frame, area: Rect, state: &State) {
     }
     shown.extend(help);
     let mut spans = Vec::new();
-    for (keys, label) in shown {
+    for (_, keys, label) in shown {
         spans.push(Span::styled(
             format!(" {keys} "),
             Style::default().add_modifier(Modifier::REVERSED),

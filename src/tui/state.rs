@@ -175,7 +175,8 @@ impl State {
         self.screen_mut()?.form_mut()
     }
 
-    fn text_focus(&self) -> bool {
+    /// A text input has the keyboard: letters type instead of acting.
+    pub fn text_focus(&self) -> bool {
         !self.help
             && self.ctx.question.is_none()
             && self.active_form().is_some_and(Form::focus_is_text)
