@@ -228,7 +228,8 @@ impl Console {
             .to_string()
     }
 
-    /// First run, then login; returns a signed-in client of the same server.
+    /// First run, which signs the new Súper Administrador in; returns a signed-in client of
+    /// the same server.
     async fn setup_and_login(&mut self) -> Client {
         self.wait_for("Configuración inicial");
         self.type_text("FRACTTAL - Activación\tadmin\tAdministradora\t");
@@ -236,10 +237,7 @@ impl Console {
         self.send("\t");
         self.type_text(PASSWORD);
         self.send("\r");
-        self.wait_for("Iniciar sesión");
-        self.wait_for("Cuenta creada");
-        self.type_text(PASSWORD);
-        self.send("\r");
+        // No third time: the console signs in with the password just chosen.
         self.wait_for("Administradora ▾");
         let client = Client::new(&self.api_url()).expect("client");
         let login = client.login("admin", PASSWORD).await.expect("api login");

@@ -55,6 +55,32 @@ fn first_run_setup_checks_passwords_then_goes_to_login() {
     };
     assert_eq!(form.text("username"), "ana");
     assert_eq!(form.focused_name(), "password");
+    // No third time: the console signs in with the password just chosen.
+    let login = state.ctx.pending.values().find_map(|r| match r {
+        Request::Login { username, password } => {
+            Some((username.clone(), password.expose().to_string()))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        login,
+        Some(("ana".to_string(), "clave-larga-1".to_string()))
+    );
+    ok(
+        &mut state,
+        "Login",
+        Response::LoggedIn(LoginResponse {
+            token: SecretText::new("consola_st_SESION-FICTICIA".into()),
+            expires_at: at(),
+            user: SessionUser {
+                id: uuid::Uuid::from_u128(1),
+                username: "ana".into(),
+                display_name: "Ana".into(),
+                role: Role::SuperAdmin,
+            },
+        }),
+    );
+    assert!(state.main().is_some(), "signed in");
 }
 
 #[test]

@@ -215,6 +215,10 @@ const ENGLISH: &[(&str, &str)] = &[
         "Cuenta creada. Inicie sesión.",
         "Account created. Please sign in.",
     ),
+    (
+        "Cuenta creada. Iniciando sesión…",
+        "Account created. Signing in…",
+    ),
     ("Descripción", "Description"),
     ("Desde", "From"),
     ("Desde (AAAA-MM-DD)", "From (YYYY-MM-DD)"),

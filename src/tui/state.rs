@@ -15,6 +15,7 @@ use super::screens::setup::SetupScreen;
 use super::screens::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::LoginResponse;
+use crate::domain::secret::SecretText;
 use chrono::NaiveDate;
 use crossterm::event::KeyEvent;
 
@@ -376,8 +377,25 @@ impl State {
                 };
             }
             Response::SetupDone(user) => {
-                self.phase = Phase::Login(LoginScreen::new(lang, &user.username));
-                self.ctx.toast(lang.t("Cuenta creada. Inicie sesión."));
+                // The new Súper Administrador typed the password twice already: sign in
+                // with it rather than asking a third time.
+                let password = match &self.phase {
+                    Phase::Setup(setup) => Some(SecretText::new(setup.form.text("password"))),
+                    _ => None,
+                };
+                let mut login = LoginScreen::new(lang, &user.username);
+                match password {
+                    Some(password) => {
+                        login.form.busy = true;
+                        self.ctx.send(Request::Login {
+                            username: user.username.clone(),
+                            password,
+                        });
+                        self.ctx.toast(lang.t("Cuenta creada. Iniciando sesión…"));
+                    }
+                    None => self.ctx.toast(lang.t("Cuenta creada. Inicie sesión.")),
+                }
+                self.phase = Phase::Login(login);
             }
             Response::LoggedIn(login) => self.logged_in(login),
             Response::LoggedOut => self.logged_out(false),
