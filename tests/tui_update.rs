@@ -981,3 +981,73 @@ fn the_key_bar_offers_ctrl_c_and_f1_while_typing_where_q_and_question_mark_type(
         "{bar}"
     );
 }
+
+#[test]
+fn empty_tables_and_an_empty_chart_say_so_and_what_to_press() {
+    // Permisos with no group: an admin is told to press +, a read-only user only that.
+    for (role, text) in [
+        (
+            Role::Admin,
+            "No hay grupos de permisos. Pulse + para crear uno.",
+        ),
+        (Role::ReadOnly, "No hay grupos de permisos."),
+    ] {
+        let mut state = at_users(role);
+        press(&mut state, KeyCode::Right);
+        press(&mut state, KeyCode::F(5));
+        ok(&mut state, "Groups", Response::Groups(vec![]));
+        let screen = screen_text(&state, 120, 40);
+        assert!(screen.contains(text), "{role:?}:\n{screen}");
+        assert_eq!(
+            screen.contains("Pulse +"),
+            role == Role::Admin,
+            "{role:?}: + is offered to who can press it"
+        );
+    }
+    let mut state = at_users(Role::SuperAdmin);
+    press(&mut state, KeyCode::F(5));
+    ok(&mut state, "Users", Response::Users(vec![]));
+    assert!(screen_text(&state, 120, 40).contains("No hay usuarios. Pulse + para crear uno."));
+    // The log with no event in the filter.
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    for _ in 0..7 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    assert!(
+        !screen_text(&state, 120, 40).contains("No hay eventos"),
+        "still loading"
+    );
+    ok(
+        &mut state,
+        "Audit",
+        Response::Audit(Page {
+            items: vec![],
+            next_cursor: None,
+            total: 0,
+        }),
+    );
+    assert!(screen_text(&state, 120, 40).contains("No hay eventos con este filtro. Pulse /"));
+    // A range with no token issued.
+    let mut state = signed_in(Role::ReadOnly);
+    assert!(!screen_text(&state, 120, 40).contains("No se emitieron tokens"));
+    press(&mut state, KeyCode::F(5));
+    ok(
+        &mut state,
+        "Dashboard",
+        Response::Dashboard(Dashboard {
+            since: at(),
+            until: at(),
+            consumers: 0,
+            enabled_consumers: 0,
+            permission_groups: 0,
+            users: 1,
+            tokens_issued: 0,
+            failed_authentications: 0,
+            series: vec![],
+        }),
+    );
+    assert!(screen_text(&state, 120, 40).contains("No se emitieron tokens en este rango."));
+}

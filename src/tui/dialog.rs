@@ -42,6 +42,20 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
+/// A line across a table just under its header (an empty table saying what to press).
+pub fn under_header(frame: &mut Frame, table: Rect, text: Option<&str>) {
+    if let Some(text) = text
+        && table.height > 1
+    {
+        let line = Rect {
+            y: table.y + 1,
+            height: 1,
+            ..table
+        };
+        frame.render_widget(Paragraph::new(text.to_string()), line);
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, lang: Lang, dialog: &Dialog) {
     let form = dialog.form;
     let rows: u16 = form.fields.iter().filter(|f| !f.hidden).map(|f| match &f.kind {

@@ -298,6 +298,24 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Módulos", "Modules"),
     ("Ninguno (inmediato)", "None (immediate)"),
     ("No hay consumidores.", "No consumers."),
+    ("No hay usuarios.", "No users."),
+    (
+        "No hay usuarios. Pulse + para crear uno.",
+        "No users. Press + to create one.",
+    ),
+    ("No hay grupos de permisos.", "No permission groups."),
+    (
+        "No hay grupos de permisos. Pulse + para crear uno.",
+        "No permission groups. Press + to create one.",
+    ),
+    (
+        "No hay eventos con este filtro. Pulse / para cambiarlo.",
+        "No events with this filter. Press / to change it.",
+    ),
+    (
+        "No se emitieron tokens en este rango.",
+        "No tokens were issued in this range.",
+    ),
     (
         "No hay consumidores. Pulse + para crear uno.",
         "No consumers. Press + to create one.",

@@ -323,4 +323,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &AuditScreen) {
         body,
         &mut table_state,
     );
+    let empty = (view.log.rows.is_empty() && view.log.loaded && view.log.loading.is_none())
+        .then(|| lang.t("No hay eventos con este filtro. Pulse / para cambiarlo."));
+    crate::tui::dialog::under_header(frame, body, empty);
 }

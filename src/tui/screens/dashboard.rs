@@ -202,4 +202,17 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &DashboardScreen) 
             .style(Style::default().fg(Color::Green)),
         chart,
     );
+    // An empty chart says so, rather than looking like one still loading.
+    if data.is_some() && series.iter().all(|n| *n == 0) && chart.height > 2 {
+        let line = Rect {
+            x: chart.x + 2,
+            y: chart.y + 1,
+            width: chart.width.saturating_sub(4),
+            height: 1,
+        };
+        frame.render_widget(
+            Paragraph::new(lang.t("No se emitieron tokens en este rango.")),
+            line,
+        );
+    }
 }

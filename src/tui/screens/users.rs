@@ -609,6 +609,21 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
                 main.groups_selected,
             )
         };
+    let empty = rows.is_empty().then(|| {
+        let (can, hint, plain) = match main.tab {
+            UsersTab::Users => (
+                ctx.is_super(),
+                "No hay usuarios. Pulse + para crear uno.",
+                "No hay usuarios.",
+            ),
+            UsersTab::Groups => (
+                ctx.is_admin(),
+                "No hay grupos de permisos. Pulse + para crear uno.",
+                "No hay grupos de permisos.",
+            ),
+        };
+        lang.t(if can { hint } else { plain })
+    });
     let mut table_state =
         TableState::default().with_selected((!rows.is_empty()).then_some(selected));
     frame.render_stateful_widget(
@@ -618,4 +633,5 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
         body,
         &mut table_state,
     );
+    crate::tui::dialog::under_header(frame, body, empty);
 }
