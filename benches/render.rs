@@ -46,7 +46,7 @@ impl Driver {
                     }
                     Effect::Session(Some(token)) => self.client = self.client.with_token(token),
                     Effect::Session(None) => self.client = self.client.without_token(),
-                    Effect::Copy { .. } | Effect::Quit => {}
+                    Effect::Copy { .. } | Effect::RememberUser(_) | Effect::Quit => {}
                 }
             }
         }

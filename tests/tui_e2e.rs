@@ -57,6 +57,8 @@ impl Console {
         command.arg(dir.path());
         command.env("TERM", "xterm-256color");
         command.env("XDG_CONFIG_HOME", &config_home);
+        // The remembered username stays in the test's own directory.
+        command.env("XDG_STATE_HOME", &config_home);
         for var in [
             "DISPLAY",
             "WAYLAND_DISPLAY",

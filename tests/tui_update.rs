@@ -1051,3 +1051,48 @@ fn empty_tables_and_an_empty_chart_say_so_and_what_to_press() {
     );
     assert!(screen_text(&state, 120, 40).contains("No se emitieron tokens en este rango."));
 }
+
+#[test]
+fn the_last_username_opens_the_login_and_a_sign_in_remembers_it() {
+    let mut state = new_state(Lang::Es);
+    state.last_username = "beto".into();
+    ok(
+        &mut state,
+        "SetupStatus",
+        Response::SetupStatus(SetupStatus { needed: false }),
+    );
+    let Phase::Login(LoginScreen { form }) = &state.phase else {
+        panic!("login expected")
+    };
+    assert_eq!(form.text("username"), "beto");
+    assert_eq!(form.focused_name(), "password", "only the password to type");
+    let mut state = first_screen(Lang::Es, false);
+    type_text(&mut state, "ana");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "clave");
+    press(&mut state, KeyCode::Enter);
+    ok(
+        &mut state,
+        "Login",
+        Response::LoggedIn(LoginResponse {
+            token: SecretText::new("consola_st_SESION-FICTICIA".into()),
+            expires_at: at(),
+            user: SessionUser {
+                id: uuid::Uuid::from_u128(7),
+                username: "ana".into(),
+                display_name: "Ana".into(),
+                role: Role::Admin,
+            },
+        }),
+    );
+    let remembered: Vec<&str> = state
+        .ctx
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RememberUser(name) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(remembered, ["ana"], "the username, and nothing else");
+}

@@ -73,5 +73,7 @@ pub enum Effect {
     },
     /// From now on requests carry this session token (or none).
     Session(Option<SecretText>),
+    /// Remember this username for the next start (see `last_user`).
+    RememberUser(String),
     Quit,
 }

@@ -184,6 +184,14 @@ where
                             None => self.client.without_token(),
                         };
                     }
+                    Effect::RememberUser(username) => {
+                        // A convenience: failing to keep it is no reason to stop.
+                        if let Some(path) = super::last_user::path(|n| std::env::var_os(n))
+                            && let Err(error) = super::last_user::save(&path, &username)
+                        {
+                            tracing::debug!(%error, "could not remember the username");
+                        }
+                    }
                     // Leave once what was asked before it has been done.
                     Effect::Quit => quit = true,
                 }

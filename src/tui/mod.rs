@@ -12,6 +12,7 @@ pub mod dialog;
 pub mod form;
 pub mod i18n;
 pub mod keymap;
+pub mod last_user;
 pub mod pager;
 pub mod render;
 pub mod sanitize;
@@ -47,6 +48,10 @@ pub async fn run(
     let _restore = Restore;
     let today = chrono::Local::now().date_naive();
     let mut state = state::State::new(options.lang, String::new(), today);
+    let remembered = last_user::path(|name| std::env::var_os(name));
+    if let Some(path) = &remembered {
+        state.last_username = last_user::load(path);
+    }
     if let Ok(size) = terminal.size() {
         state.ctx.size = (size.width, size.height);
     }

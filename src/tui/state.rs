@@ -28,6 +28,8 @@ pub struct State {
     pub api_url: String,
     pub phase: Phase,
     pub account_name: String,
+    /// The username that signed in last on this machine (Iniciar sesión starts with it).
+    pub last_username: String,
     pub help: bool,
     pub failure: Option<Failure>,
     pub spinner: usize,
@@ -111,6 +113,7 @@ impl State {
             api_url,
             phase: Phase::Connecting,
             account_name: String::new(),
+            last_username: String::new(),
             help: false,
             failure: None,
             spinner: 0,
@@ -373,7 +376,7 @@ impl State {
                 self.phase = if status.needed {
                     Phase::Setup(SetupScreen::new(lang))
                 } else {
-                    Phase::Login(LoginScreen::new(lang, ""))
+                    Phase::Login(LoginScreen::new(lang, &self.last_username))
                 };
             }
             Response::SetupDone(user) => {
@@ -417,6 +420,9 @@ impl State {
 
     fn logged_in(&mut self, login: LoginResponse) {
         self.ctx.effects.push(Effect::Session(Some(login.token)));
+        self.ctx
+            .effects
+            .push(Effect::RememberUser(login.user.username.clone()));
         self.ctx.user = Some(login.user);
         let mut main = Main {
             view: View::Dashboard,
