@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use consola::domain::*;
-use consola::store::Store;
+use consola::store::AuditStore;
 use futures::StreamExt;
 
 /// The database's logical size (pages in use, the WAL's included), seen by a connection
