@@ -34,7 +34,7 @@ pub struct FileConfig {
 pub struct ServeConfig {
     /// Address to listen on, e.g. `127.0.0.1:8787`.
     pub listen: Option<SocketAddr>,
-    /// Database URL (`sqlite:PATH`).
+    /// Database URL (`sqlite:PATH` or `postgres://…`).
     pub database: Option<String>,
 }
 
@@ -91,10 +91,12 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     }
     if let Some(database) = &config.serve.database
         && !database.starts_with("sqlite:")
+        && !crate::store::is_postgres_url(database)
     {
-        return Err(error(format!(
-            "serve.database: «{database}» no es una URL sqlite: (p. ej. sqlite:/var/lib/consola/consola.db)"
-        )));
+        // The value is not repeated: a database URL may carry a password.
+        return Err(error(
+            "serve.database: no es una URL sqlite: ni postgres:// (p. ej. sqlite:/var/lib/consola/consola.db o postgres://consola@db.example/consola)".into(),
+        ));
     }
     Ok(config)
 }
@@ -153,6 +155,11 @@ mod tests {
         assert_eq!(config.port, Some(9000));
         assert_eq!(config.serve.listen, Some("0.0.0.0:8787".parse().unwrap()));
         assert_eq!(parse_at("").unwrap(), FileConfig::default());
+        let postgres = parse_at("[serve]\ndatabase = \"postgres://consola@db/consola\"\n");
+        assert_eq!(
+            postgres.unwrap().serve.database.as_deref(),
+            Some("postgres://consola@db/consola")
+        );
     }
 
     #[test]
@@ -167,8 +174,8 @@ mod tests {
             ("server = \"no es url\"\n", &["server", "no es una URL"][..]),
             ("data_dir = \"\"\n", &["data_dir", "vacío"][..]),
             (
-                "[serve]\ndatabase = \"postgres://x\"\n",
-                &["serve.database", "sqlite:"][..],
+                "[serve]\ndatabase = \"mysql://u:clave@x\"\n",
+                &["serve.database", "sqlite:", "postgres://"][..],
             ),
             ("port = [\n", &["line 1"][..]),
         ];

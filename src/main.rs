@@ -51,7 +51,8 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8787].
         #[arg(long, env = "CONSOLA_LISTEN")]
         listen: Option<SocketAddr>,
-        /// Database URL (`sqlite:PATH`); default: consola.db in the data directory.
+        /// Database URL: `sqlite:PATH` or `postgres://USER@HOST/DB` (several replicas over one
+        /// database); default: consola.db in the data directory.
         #[arg(long, env = "CONSOLA_DATABASE_URL")]
         database: Option<String>,
         #[command(flatten)]

@@ -64,7 +64,9 @@ async fn create_returns_the_secret_once_and_reads_never_do() {
 
 #[tokio::test]
 async fn database_files_hold_no_secret_and_no_session_token() {
-    let t = TestServer::start().await;
+    // About SQLite's files (the database and its WAL); `tests/secrets_at_rest.rs` looks at
+    // what the API and the logs show on either store.
+    let t = TestServer::start_on_sqlite().await;
     let admin = t.setup().await;
     let g = group(&admin, "Reportes", "reports").await;
     let mut secrets = vec![admin.token().unwrap().expose().to_string()];

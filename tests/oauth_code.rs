@@ -1,6 +1,7 @@
 //! The authorization code flow: the login and consent page, PKCE (S256 only), exact
 //! redirect URIs, single-use codes, and refresh tokens that rotate with reuse detection.
 
+mod common;
 mod oauth_support;
 
 use consola::domain::oauth::pkce_s256;

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::problem::ApiError;
 use crate::domain::FieldErrors;
-use crate::service::Caller;
+use crate::service::{Caller, ServiceError};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -36,7 +36,13 @@ impl FromRequestParts<AppState> for Caller {
         // A missing or invalid token leaves the caller anonymous; the service refuses what
         // an anonymous caller may not do.
         let session = match bearer(parts) {
-            Some(token) => state.service.authenticate(token).await.ok(),
+            Some(token) => match state.service.authenticate(token).await {
+                Ok(session) => Some(session),
+                // A database that cannot answer is no signed-out caller: a 401 would make
+                // the console drop a session that is fine.
+                Err(err @ ServiceError::Unavailable(_)) => return Err(err.into()),
+                Err(_) => None,
+            },
             None => None,
         };
         Ok(Caller { ip, session })

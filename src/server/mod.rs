@@ -129,7 +129,7 @@ fn defended(routes: Router) -> Router {
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
-    /// A `sqlite:` URL; default: `consola.db` in the data directory.
+    /// A `sqlite:` or `postgres://` URL; default: `consola.db` in the data directory.
     pub database_url: Option<String>,
     /// A cap on the database's size, in SQLite pages of 4 KiB; past it, writes fail as on a
     /// full disk. Tests use it to fill the database without a small filesystem.
@@ -167,7 +167,7 @@ const AUDIT_PRUNE_EVERY_TICKS: u64 = 720;
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub service: Arc<Service>,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     flusher: Option<JoinHandle<()>>,
@@ -187,7 +187,7 @@ impl RunningServer {
     }
 
     /// The database (tests use it to prove a path reads none).
-    pub fn store(&self) -> &Arc<SqliteStore> {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
@@ -227,17 +227,19 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     // Before the database is opened: a second server over it refuses and names the first.
     let claim = instance::Claim::take(&config.data_dir).await?;
     let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
-    let store = Arc::new(match &config.database_url {
-        Some(url) => SqliteStore::open_url(url, config.database_max_pages)
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => crate::store::open_url(url, config.database_max_pages)
             .await
             .with_context(|| "no se pudo abrir la base de datos".to_string())?,
         None => {
             let path = config.data_dir.join("consola.db");
-            SqliteStore::open(&path, config.database_max_pages)
-                .await
-                .with_context(|| format!("no se pudo abrir {}", path.display()))?
+            Arc::new(
+                SqliteStore::open(&path, config.database_max_pages)
+                    .await
+                    .with_context(|| format!("no se pudo abrir {}", path.display()))?,
+            )
         }
-    });
+    };
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(err) if config.fallback_to_ephemeral_port => {
@@ -259,7 +261,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let service = Arc::new(
         Service::with_clock(
-            store.clone() as Arc<dyn Store>,
+            store.clone(),
             Vault::from_key(&key),
             service_config,
             config

@@ -1,6 +1,7 @@
 //! Persistence behind one trait, so that `service` does not know which database holds the
-//! data. SQLite is the implementation today; every write runs in one transaction together
-//! with the audit entry that records it.
+//! data: SQLite (the default, one server) or PostgreSQL (several replicas over one
+//! database). Every write runs in one transaction together with the audit entry that
+//! records it.
 
 mod account;
 mod audit;
@@ -8,6 +9,7 @@ mod consumers;
 mod grants;
 mod groups;
 mod health;
+mod postgres;
 mod security;
 mod sqlite;
 mod users;
@@ -18,6 +20,7 @@ pub use consumers::ConsumerStore;
 pub use grants::GrantStore;
 pub use groups::GroupStore;
 pub use health::HealthStore;
+pub use postgres::PostgresStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use users::UserStore;
@@ -25,7 +28,23 @@ pub use users::UserStore;
 use crate::domain::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// Whether a `--database` URL names a PostgreSQL server.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the database a `--database` URL names: PostgreSQL for `postgres://…`, else SQLite
+/// (`sqlite:PATH`). `max_pages` caps a SQLite database's size (see [`SqliteStore::open`]).
+pub async fn open_url(url: &str, max_pages: Option<u32>) -> StoreResult<Arc<dyn Store>> {
+    if is_postgres_url(url) {
+        Ok(Arc::new(PostgresStore::open_url(url).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::open_url(url, max_pages).await?))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

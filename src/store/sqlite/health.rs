@@ -15,4 +15,8 @@ impl HealthStore for SqliteStore {
         }
         Ok(())
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
 }
