@@ -92,6 +92,9 @@ pub struct ServerMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
+    /// RFC 9207: every authorization response carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// A JWT signing key as the console shows it: its id and age, never the key itself.

@@ -292,6 +292,7 @@ impl Service {
             revocation_endpoint_auth_methods_supported: methods,
             code_challenge_methods_supported: vec!["S256".into()],
             scopes_supported: all_scopes(),
+            authorization_response_iss_parameter_supported: true,
             issuer,
         }
     }
@@ -659,6 +660,9 @@ impl Service {
             }
             _ => Err(OAuthError::UnsupportedGrantType),
         };
+        if result.is_ok() {
+            super::counters::token_issued(grant, consumer.token_format);
+        }
         if let Err(err) = &result
             && !matches!(err, OAuthError::Internal(_))
         {

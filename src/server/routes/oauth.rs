@@ -22,6 +22,12 @@ use std::collections::HashMap;
 // --- errors ---------------------------------------------------------------------------
 
 fn oauth_error(err: OAuthError) -> Response {
+    if matches!(
+        err,
+        OAuthError::InvalidClient | OAuthError::TooManyRequests { .. }
+    ) {
+        crate::service::counters::client_auth_failed();
+    }
     let status = match &err {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
         OAuthError::AccessDenied => StatusCode::FORBIDDEN,
@@ -448,17 +454,19 @@ fn escape(text: &str) -> String {
 
 /// A page that may not be framed (clickjacking) nor cached.
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    page_posting_to(status, title, body, None)
+    page_posting_to(status, title, body, None, None)
 }
 
 /// A page whose form may lead to `redirect_uri`: browsers apply `form-action` to the
 /// redirect that answers the form's POST too, so the (validated) redirect URI's origin is
-/// allowed besides the server's own.
+/// allowed besides the server's own. The form's own target, the public URL, is allowed too:
+/// the page may have been reached under another name than the public one.
 fn page_posting_to(
     status: StatusCode,
     title: &str,
     body: &str,
     redirect_uri: Option<&str>,
+    form_target: Option<&str>,
 ) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
@@ -472,10 +480,15 @@ fn page_posting_to(
     let mut response = super::no_store((status, Html(html)));
     let headers = response.headers_mut();
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    let form_action = match redirect_uri.and_then(csp_source) {
-        Some(source) => format!("'self' {source}"),
-        None => "'self'".to_string(),
-    };
+    let mut form_action = "'self'".to_string();
+    for source in [form_target, redirect_uri]
+        .into_iter()
+        .flatten()
+        .filter_map(csp_source)
+    {
+        form_action.push(' ');
+        form_action.push_str(&source);
+    }
     let policy = format!(
         "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
     );
@@ -515,7 +528,9 @@ fn error_page(message: &str) -> Response {
     )
 }
 
-fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>) -> Response {
+/// The form posts to the public URL's own authorize endpoint: behind a proxy that serves
+/// the server under a path, a bare `/oauth/authorize` would miss it.
+fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>, issuer: &str) -> Response {
     let r = &prompt.request;
     let hidden: String = [
         ("response_type", &r.response_type),
@@ -546,18 +561,20 @@ fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>) -> Response {
         .unwrap_or_default();
     let body = format!(
         "<p><strong>{}</strong> pide acceso a:</p><ul>{scopes}</ul>{message}\
-         <form method=\"post\" action=\"/oauth/authorize\">{hidden}\
+         <form method=\"post\" action=\"{}/oauth/authorize\">{hidden}\
          <label>Usuario <input name=\"username\" autocomplete=\"username\" required></label>\
          <label>Contraseña <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
          <button name=\"decision\" value=\"approve\">Autorizar</button> \
          <button name=\"decision\" value=\"deny\">Denegar</button></form>",
-        escape(&prompt.consumer_name)
+        escape(&prompt.consumer_name),
+        escape(issuer)
     );
     page_posting_to(
         StatusCode::OK,
         "Autorizar acceso",
         &body,
         r.redirect_uri.as_deref(),
+        Some(issuer),
     )
 }
 
@@ -599,7 +616,7 @@ pub async fn authorize_page(State(state): State<AppState>, uri: Uri) -> Response
         Err(message) => return error_page(&message),
     };
     match state.service.check_authorize(&request).await {
-        Ok(prompt) => consent_page(&prompt, None),
+        Ok(prompt) => consent_page(&prompt, None, &state.service.issuer()),
         Err(err) => authorize_error(err),
     }
 }
@@ -676,7 +693,9 @@ pub async fn authorize_submit(
         .await
     {
         Ok(AuthorizeOutcome::Redirect(url)) => Redirect::to(&url).into_response(),
-        Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => consent_page(&prompt, Some(&message)),
+        Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => {
+            consent_page(&prompt, Some(&message), &state.service.issuer())
+        }
         Err(err) => authorize_error(err),
     }
 }
