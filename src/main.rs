@@ -305,8 +305,9 @@ fn log_to_file(data_dir: &Path) -> anyhow::Result<()> {
     let file = options
         .open(&path)
         .with_context(|| format!("no se pudo abrir {}", path.display()))?;
+    // No line per request of the console's own calls unless RUST_LOG asks for them.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,consola::request=off"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

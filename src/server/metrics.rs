@@ -55,6 +55,7 @@ fn recorder() -> anyhow::Result<PrometheusHandle> {
         "Time to answer an HTTP request"
     );
     crate::service::counters::describe();
+    crate::service::counters::start_recording();
     metrics_process::Collector::default().describe();
     INSTALLED.store(true, Ordering::Relaxed);
     *slot = Some(handle.clone());

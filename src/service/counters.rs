@@ -3,6 +3,20 @@
 //! a caller sent.
 
 use crate::domain::TokenFormat;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a recorder is installed: until then nothing is built per call, not even the
+/// labels (the token endpoint's hot path pays one relaxed load).
+static RECORDING: AtomicBool = AtomicBool::new(false);
+
+/// Called by the server when it installs the process's recorder.
+pub fn start_recording() {
+    RECORDING.store(true, Ordering::Relaxed);
+}
+
+fn recording() -> bool {
+    RECORDING.load(Ordering::Relaxed)
+}
 
 pub const TOKENS_ISSUED: &str = "consola_tokens_issued_total";
 pub const CLIENT_AUTH_FAILURES: &str = "consola_client_auth_failures_total";
@@ -20,6 +34,9 @@ pub fn describe() {
 
 /// An access token issued at the token endpoint.
 pub fn token_issued(grant_type: &str, format: TokenFormat) {
+    if !recording() {
+        return;
+    }
     let grant_type = match grant_type {
         "client_credentials" => "client_credentials",
         "authorization_code" => "authorization_code",
@@ -35,5 +52,8 @@ pub fn token_issued(grant_type: &str, format: TokenFormat) {
 
 /// A client authentication refused (wrong or missing credentials, or throttled).
 pub fn client_auth_failed() {
+    if !recording() {
+        return;
+    }
     metrics::counter!(CLIENT_AUTH_FAILURES).increment(1);
 }
