@@ -540,8 +540,11 @@ impl Service {
         ip: IpAddr,
         auth: Option<&ClientAuth>,
     ) -> Result<Arc<CachedClient>, OAuthError> {
-        let ip_key = throttle::address_key("client-ip", ip);
+        // Formatted only when needed: with nothing blocked, the right credentials pass
+        // without it.
+        let ip_key = || throttle::address_key("client-ip", ip);
         let Some(auth) = auth else {
+            let ip_key = ip_key();
             if let Err(retry_after) = self.throttle.check(&ip_key) {
                 return Err(self.refuse_throttled(ip, None, &ip_key, retry_after).await);
             }
@@ -553,7 +556,11 @@ impl Service {
             return Err(OAuthError::InvalidClient);
         };
         let client_id = auth.client_id.as_str();
-        let ip_throttled = self.throttle.check(&ip_key).err();
+        let ip_throttled = if self.throttle.anything_blocked() {
+            self.throttle.check(&ip_key()).err()
+        } else {
+            None
+        };
         let plausible = !client_id.is_empty()
             && client_id.len() <= 64
             && secret::is_well_formed(SecretKind::ClientSecret, auth.client_secret.expose());
@@ -571,6 +578,7 @@ impl Service {
                 Ok(client)
             }
             found => {
+                let ip_key = ip_key();
                 let client_key = format!("client:{client_id}");
                 let throttled = match self.throttle.check(&client_key) {
                     Err(retry_after) => Some((retry_after, &client_key)),
