@@ -128,7 +128,7 @@ impl Service {
         }
         let issuer = self.issuer();
         let fail = |error: &str, what: &str| {
-            AuthorizeError::Redirect(error_redirect(request, redirect_uri, error, what, &issuer))
+            AuthorizeError::Redirect(error_redirect(request, redirect_uri, error, what, issuer))
         };
         if consumer.grant_type != GrantType::AuthorizationCode {
             return Err(fail(
@@ -226,7 +226,7 @@ impl Service {
                 &redirect_uri,
                 "access_denied",
                 "El usuario no autorizó el acceso",
-                &self.issuer(),
+                self.issuer(),
             )));
         }
         let client_id = request.client_id.clone().unwrap_or_default();
@@ -269,7 +269,7 @@ impl Service {
             &redirect_uri,
             &[("code", &code)],
             request.state.as_deref(),
-            &self.issuer(),
+            self.issuer(),
         )))
     }
 }

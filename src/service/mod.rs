@@ -240,6 +240,10 @@ pub struct Service {
     keys: Arc<TokenKeys>,
     /// Token state kept in memory: credentials cache, revocations, pending counts.
     tokens: tokens::TokenState,
+    /// `iss` of every token and the metadata, and `aud` of access tokens; made once from
+    /// the configuration, since every token carries both.
+    issuer: String,
+    audience: String,
 }
 
 impl Service {
@@ -253,7 +257,13 @@ impl Service {
         config: ServiceConfig,
         clock: Arc<dyn Clock>,
     ) -> Service {
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1".to_string());
         Service {
+            audience: format!("{issuer}/api/v1"),
+            issuer,
             store,
             vault,
             clock,

@@ -12,7 +12,7 @@ use crate::service::{
     OAuthError, TokenCaller, TokenRequest,
 };
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequest, OriginalUri, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -226,9 +226,15 @@ pub struct TokenParamForm {
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    mut request: Request,
 ) -> Response {
+    // The busiest route takes the headers rather than copying them, as the `HeaderMap`
+    // extractor would.
+    let headers = std::mem::take(request.headers_mut());
+    let body = match RawBody::from_request(request, &state).await {
+        Ok(RawBody(body)) => body,
+        Err(err) => return err.into_response(),
+    };
     let mut params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(err) => return oauth_error(err),
@@ -246,9 +252,32 @@ pub async fn token(
         refresh_token: take(&mut params, "refresh_token"),
     };
     match state.service.token(ip, auth.as_ref(), request).await {
-        Ok(answer) => super::no_store(Json(answer)),
+        Ok(answer) => token_response(&answer),
         Err(err) => oauth_error(err),
     }
+}
+
+/// The JSON of a token response, written into a buffer sized for it (axum's `Json` starts
+/// at 128 bytes and grows, and a token response is several times that).
+fn token_response(answer: &TokenResponse) -> Response {
+    let size = 128
+        + answer.access_token.expose().len()
+        + answer.scope.len()
+        + answer
+            .refresh_token
+            .as_ref()
+            .map_or(0, |t| t.expose().len());
+    let mut json = Vec::with_capacity(size);
+    if let Err(err) = serde_json::to_writer(&mut json, answer) {
+        return oauth_error(OAuthError::Internal(err.to_string()));
+    }
+    super::no_store((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    ))
 }
 
 #[utoipa::path(operation_id = "oauth_introspect", post, path = "/oauth/introspect", tag = "oauth",
@@ -616,7 +645,7 @@ pub async fn authorize_page(State(state): State<AppState>, uri: Uri) -> Response
         Err(message) => return error_page(&message),
     };
     match state.service.check_authorize(&request).await {
-        Ok(prompt) => consent_page(&prompt, None, &state.service.issuer()),
+        Ok(prompt) => consent_page(&prompt, None, state.service.issuer()),
         Err(err) => authorize_error(err),
     }
 }
@@ -694,7 +723,7 @@ pub async fn authorize_submit(
     {
         Ok(AuthorizeOutcome::Redirect(url)) => Redirect::to(&url).into_response(),
         Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => {
-            consent_page(&prompt, Some(&message), &state.service.issuer())
+            consent_page(&prompt, Some(&message), state.service.issuer())
         }
         Err(err) => authorize_error(err),
     }
