@@ -151,3 +151,21 @@ pub fn status_of<T: std::fmt::Debug>(result: Result<T, consola::client::ClientEr
             .unwrap_or_else(|| panic!("not an API error: {err}")),
     }
 }
+
+/// Whether the token endpoint authenticates this key and secret (Basic, as integrations
+/// send them): the path production runs. Any answer but 401 `invalid_client` means the
+/// credentials passed; the grant itself may still be refused.
+pub async fn token_endpoint_accepts(server: &RunningServer, client_id: &str, secret: &str) -> bool {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", server.url()))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token endpoint answers");
+    match response.status().as_u16() {
+        401 => false,
+        200 | 400 => true,
+        other => panic!("unexpected token endpoint status {other}"),
+    }
+}
