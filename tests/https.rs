@@ -3,6 +3,7 @@
 //! files stop the server at start with the path and the reason.
 
 mod binary;
+mod common;
 mod oauth_support;
 mod tls_support;
 

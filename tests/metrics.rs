@@ -2,6 +2,7 @@
 //! counters move as tokens are issued and refused, routes are templates, and no secret or
 //! raw path shows up.
 
+mod common;
 mod oauth_support;
 
 use consola::domain::TokenFormat;
