@@ -34,8 +34,39 @@ pub struct FileConfig {
 pub struct ServeConfig {
     /// Address to listen on, e.g. `127.0.0.1:8787`.
     pub listen: Option<SocketAddr>,
-    /// Database URL (`sqlite:PATH`).
+    /// Database URL (`sqlite:PATH` or `postgres://…`).
     pub database: Option<String>,
+    /// Certificate chain (PEM, leaf first) for HTTPS; with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// Plain HTTP beyond loopback, when a proxy in front ends TLS.
+    pub insecure_http: Option<bool>,
+    /// The base URL clients use (issuer, metadata, consent form).
+    pub public_url: Option<String>,
+    /// Networks of the reverse proxies whose `Forwarded`/`X-Forwarded-For` are believed.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Address of the Prometheus `/metrics` listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `text` or `json`.
+    pub log_format: Option<LogFormat>,
+    /// Days the audit log keeps its entries (at least 1).
+    pub audit_retention_days: Option<u32>,
+    /// Password checks at once (1 to 256).
+    pub password_hashing_concurrency: Option<u64>,
+    /// Revoked tokens and ended grants kept in memory (at least 1).
+    pub max_revocations: Option<u64>,
+}
+
+/// How `serve` writes its log lines on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// A configuration file that can't be used, and why.
@@ -91,10 +122,46 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     }
     if let Some(database) = &config.serve.database
         && !database.starts_with("sqlite:")
+        && !crate::store::is_postgres_url(database)
     {
-        return Err(error(format!(
-            "serve.database: «{database}» no es una URL sqlite: (p. ej. sqlite:/var/lib/consola/consola.db)"
-        )));
+        // The value is not repeated: a database URL may carry a password.
+        return Err(error(
+            "serve.database: no es una URL sqlite: ni postgres:// (p. ej. sqlite:/var/lib/consola/consola.db o postgres://consola@db.example/consola)".into(),
+        ));
+    }
+    if let Some(url) = &config.serve.public_url {
+        config.serve.public_url =
+            Some(server_url(url).map_err(|e| error(format!("serve.public_url: {e}")))?);
+    }
+    for proxy in config.serve.trusted_proxies.iter().flatten() {
+        crate::server::proxy::parse_cidr(proxy)
+            .map_err(|e| error(format!("serve.trusted_proxies: {e}")))?;
+    }
+    let serve = &config.serve;
+    if serve.audit_retention_days == Some(0) {
+        return Err(error(
+            "serve.audit_retention_days: debe ser al menos 1".into(),
+        ));
+    }
+    if serve
+        .password_hashing_concurrency
+        .is_some_and(|n| !(1..=256).contains(&n))
+    {
+        return Err(error(
+            "serve.password_hashing_concurrency: debe estar entre 1 y 256".into(),
+        ));
+    }
+    if serve.max_revocations == Some(0) {
+        return Err(error("serve.max_revocations: debe ser al menos 1".into()));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    for file in [&mut config.serve.tls_cert, &mut config.serve.tls_key]
+        .into_iter()
+        .flatten()
+    {
+        if file.is_relative() {
+            *file = base.join(&*file);
+        }
     }
     Ok(config)
 }
@@ -153,6 +220,11 @@ mod tests {
         assert_eq!(config.port, Some(9000));
         assert_eq!(config.serve.listen, Some("0.0.0.0:8787".parse().unwrap()));
         assert_eq!(parse_at("").unwrap(), FileConfig::default());
+        let postgres = parse_at("[serve]\ndatabase = \"postgres://consola@db/consola\"\n");
+        assert_eq!(
+            postgres.unwrap().serve.database.as_deref(),
+            Some("postgres://consola@db/consola")
+        );
     }
 
     #[test]
@@ -167,8 +239,8 @@ mod tests {
             ("server = \"no es url\"\n", &["server", "no es una URL"][..]),
             ("data_dir = \"\"\n", &["data_dir", "vacío"][..]),
             (
-                "[serve]\ndatabase = \"postgres://x\"\n",
-                &["serve.database", "sqlite:"][..],
+                "[serve]\ndatabase = \"mysql://u:clave@x\"\n",
+                &["serve.database", "sqlite:", "postgres://"][..],
             ),
             ("port = [\n", &["line 1"][..]),
         ];
@@ -198,6 +270,32 @@ mod tests {
         ] {
             assert!(server_url(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The sample shipped in assets/ parses as it is (all commented), and with every
+    /// example uncommented, which sets every `[serve]` key.
+    #[test]
+    fn the_sample_file_parses_and_sets_every_serve_key() {
+        let sample = include_str!("../assets/config.sample.toml");
+        assert_eq!(parse_at(sample).unwrap(), FileConfig::default());
+        let uncommented: String = sample
+            .lines()
+            .map(|line| {
+                let example = line.strip_prefix("# ").filter(|rest| {
+                    rest.split_once(" = ").is_some_and(|(key, _)| {
+                        !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    })
+                });
+                format!("{}\n", example.unwrap_or(line))
+            })
+            .collect();
+        let config = parse_at(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        let serve = format!("{:?}", config.serve);
+        assert!(
+            !serve.contains("None"),
+            "a [serve] key has no example: {serve}"
+        );
+        assert!(config.server.is_some() && config.data_dir.is_some());
     }
 
     #[test]

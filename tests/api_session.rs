@@ -232,12 +232,12 @@ async fn restart_on_the_same_data_directory_keeps_everything() {
         "the key file opens the sealed secret"
     );
     assert!(
-        server
-            .service
-            .verify_client_secret(&created.consumer.client_id, created.client_secret.expose())
-            .await
-            .unwrap()
-            .is_some()
+        token_endpoint_accepts(
+            &server,
+            &created.consumer.client_id,
+            created.client_secret.expose()
+        )
+        .await
     );
     server.shutdown().await;
 }

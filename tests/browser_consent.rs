@@ -3,6 +3,7 @@
 //! redirect URI on another origin (another loopback port). Browsers apply the page's CSP
 //! `form-action` to the redirect that answers the form, which a unit test cannot show.
 
+mod common;
 mod oauth_support;
 
 use consola::domain::oauth::pkce_s256;

@@ -298,6 +298,7 @@ async fn password_checks_beyond_the_cap_and_its_queue_get_503_with_retry_after()
     let dir = tempfile::tempdir().unwrap();
     let mut config =
         consola::server::ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
+    config.database_url = database::url_for(&config.data_dir);
     config.service.password_hashing_concurrency = 1;
     config.service.password_hashing_queue = 1;
     let server = consola::server::start(config).await.unwrap();

@@ -6,13 +6,15 @@ mod common;
 
 use common::*;
 use consola::domain::*;
-use consola::store::Store;
 use futures::StreamExt;
 
 /// The database's logical size (pages in use, the WAL's included), seen by a connection
-/// of its own.
+/// of its own; on PostgreSQL, the size of its files.
 async fn database_bytes(t: &TestServer) -> u64 {
     use sqlx::ConnectOptions;
+    if let Some(url) = database::url_for(&t.data_dir()) {
+        return database::postgres_size(&url).await;
+    }
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(t.data_dir().join("consola.db"))
         .read_only(true)

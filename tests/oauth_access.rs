@@ -2,6 +2,7 @@
 //! JWKS and key rotation, validation without the database, the "Reportes" story and a
 //! standard OAuth2 client library.
 
+mod common;
 mod oauth_support;
 
 use base64::Engine;

@@ -1,6 +1,7 @@
 //! The authorization code flow: the login and consent page, PKCE (S256 only), exact
 //! redirect URIs, single-use codes, and refresh tokens that rotate with reuse detection.
 
+mod common;
 mod oauth_support;
 
 use consola::domain::oauth::pkce_s256;
@@ -576,4 +577,61 @@ async fn a_code_presented_by_another_client_is_not_burned() {
     // The rightful client's exchange still works: the code was not spent.
     let (status, body) = f.exchange_code(&code, &v).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// `--public-url` and RFC 9207: the metadata, the consent form and every authorization
+/// response name the public URL as the issuer, not the address the server listens on.
+#[tokio::test]
+async fn authorization_responses_name_the_public_issuer() {
+    let public = "https://auth.example.com/consola";
+    let f = flow_with(ServiceConfig {
+        issuer: Some(public.into()),
+        ..ServiceConfig::default()
+    })
+    .await;
+    let metadata: serde_json::Value = raw()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            f.h.url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], public);
+    assert_eq!(metadata["token_endpoint"], format!("{public}/oauth/token"));
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
+    );
+
+    let v = verifier();
+    let params = f.params(Some(&pkce_s256(&v)), Some("S256"));
+    let page = f.page(&params).await.text().await.unwrap();
+    assert!(
+        page.contains(&format!("action=\"{public}/oauth/authorize\"")),
+        "{page}"
+    );
+    let approved = location_query(&f.submit(&params, PASSWORD, "approve").await);
+    assert_eq!(approved["iss"], public);
+    let (status, tokens) = f.exchange_code(&approved["code"], &v).await;
+    assert_eq!(status, 200, "{tokens}");
+    // The opaque token's issuer check uses the public URL too: the token works.
+    let access = raw()
+        .get(format!("{}/api/v1/modules/assets/access", f.h.url()))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(access.status(), 200);
+
+    let denied = location_query(&f.submit(&params, PASSWORD, "deny").await);
+    assert_eq!(denied["error"], "access_denied");
+    assert_eq!(denied["iss"], public);
+    // An error sent back before any login names the issuer as well.
+    let refused = f.page(&f.params(None, None)).await;
+    assert_eq!(refused.status(), 303);
+    assert_eq!(location_query(&refused)["iss"], public);
 }

@@ -1,6 +1,7 @@
 //! The legacy API key on the protected endpoint: Hawk (HMAC-SHA256) with ±60 s of skew,
 //! no replayed nonce, full access, every use audited as deprecated.
 
+mod common;
 mod oauth_support;
 
 use consola::domain::hawk::{self, HawkRequest};

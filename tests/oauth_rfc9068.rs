@@ -4,6 +4,7 @@
 //! three algorithms; redirect URIs on loopback ports (RFC 8252 §7.3); and a standard OAuth2
 //! client (the `oauth2` crate) through the code flow with PKCE on a random loopback port.
 
+mod common;
 mod oauth_support;
 
 use consola::domain::oauth::pkce_s256;

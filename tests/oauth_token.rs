@@ -1,6 +1,7 @@
 //! Conformance of `POST /oauth/token` (RFC 6749): client authentication, grants, scopes,
 //! errors and their headers, grace windows, disable, delete, throttling and the dashboard.
 
+mod common;
 mod oauth_support;
 
 use base64::Engine;

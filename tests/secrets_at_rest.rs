@@ -21,12 +21,37 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_clear_in_database_log_or_audit() {
+    scan("text").await;
+}
+
+/// The JSON log (`--log-format json`, one line per request) holds none either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_clear_in_the_json_log() {
+    let log = scan("json").await;
+    for line in log.lines() {
+        let parsed: Result<serde_json::Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok(), "a JSON log line does not parse: {line}");
+    }
+    assert!(
+        log.contains("\"consola::request\""),
+        "the request lines are there"
+    );
+}
+
+/// Runs the server with its log in `log_format`, and scans; returns the log.
+async fn scan(log_format: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = consola()
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            log_format,
+        ])
         .arg("--data-dir")
         .arg(&data)
         .env("RUST_LOG", "trace")
@@ -175,6 +200,7 @@ async fn no_secret_in_clear_in_database_log_or_audit() {
             assert_eq!(mode, 0o600, "{}", file_name(path));
         }
     }
+    log_text
 }
 
 fn file_name(path: &Path) -> String {

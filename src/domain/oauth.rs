@@ -92,6 +92,9 @@ pub struct ServerMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
+    /// RFC 9207: every authorization response carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// A JWT signing key as the console shows it: its id and age, never the key itself.
@@ -313,6 +316,10 @@ pub fn is_valid_code_challenge(challenge: &str) -> bool {
 /// is form-urlencoded (`+` is a space, `%XX` a byte).
 pub fn form_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
+    // Keys and secrets of this server have nothing to decode.
+    if !bytes.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return Some(text.to_string());
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -367,6 +374,7 @@ mod tests {
 
     #[test]
     fn form_decoding_of_basic_halves() {
+        assert_eq!(form_decode("Ab0_-.~").unwrap(), "Ab0_-.~");
         assert_eq!(form_decode("a%3Ab+c").unwrap(), "a:b c");
         assert_eq!(form_decode("%C3%B1").unwrap(), "ñ");
         assert!(form_decode("%G1").is_none());

@@ -3,23 +3,38 @@
 
 use super::AppState;
 use super::problem::ApiError;
+use super::proxy::TrustedProxies;
 use crate::domain::FieldErrors;
-use crate::service::Caller;
+use crate::service::{Caller, ServiceError};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use uuid::Uuid;
 
-fn peer_ip(parts: &Parts) -> IpAddr {
-    parts
-        .extensions
+fn peer_ip(extensions: &Extensions) -> IpAddr {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_canonical())
         // Without connection info the caller counts as remote, never as loopback.
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// Set by the listener on the requests of a connection whose peer is a trusted proxy.
+#[derive(Clone)]
+pub struct ThroughTrustedProxy(pub Arc<TrustedProxies>);
+
+/// The one place that decides who the client is: its address, and whether the request
+/// came through a trusted proxy (then the address is the one the proxy recorded).
+pub fn client_address(extensions: &Extensions, headers: &HeaderMap) -> (IpAddr, bool) {
+    let peer = peer_ip(extensions);
+    match extensions.get::<ThroughTrustedProxy>() {
+        Some(ThroughTrustedProxy(trusted)) => (trusted.client_of(peer, headers), true),
+        None => (peer, false),
+    }
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -32,14 +47,24 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ip = peer_ip(parts);
+        let (ip, proxied) = client_address(&parts.extensions, &parts.headers);
         // A missing or invalid token leaves the caller anonymous; the service refuses what
         // an anonymous caller may not do.
         let session = match bearer(parts) {
-            Some(token) => state.service.authenticate(token).await.ok(),
+            Some(token) => match state.service.authenticate(token).await {
+                Ok(session) => Some(session),
+                // A database that cannot answer is no signed-out caller: a 401 would make
+                // the console drop a session that is fine.
+                Err(err @ ServiceError::Unavailable(_)) => return Err(err.into()),
+                Err(_) => None,
+            },
             None => None,
         };
-        Ok(Caller { ip, session })
+        Ok(Caller {
+            ip,
+            session,
+            proxied,
+        })
     }
 }
 
@@ -51,7 +76,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        Ok(ClientIp(peer_ip(parts)))
+        Ok(ClientIp(
+            client_address(&parts.extensions, &parts.headers).0,
+        ))
     }
 }
 

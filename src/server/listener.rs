@@ -3,7 +3,9 @@
 //! cannot hold the server for everyone else. It serves any byte stream, so a TLS acceptor
 //! can wrap the TCP stream here before `serve_connection`.
 
+use super::extract::ThroughTrustedProxy;
 use super::problem::ApiError;
+use super::proxy::TrustedProxies;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -27,6 +29,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::TlsAcceptor;
 use tower::Service;
 
 /// How many connections the server holds, and for how long.
@@ -45,6 +48,16 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Open connections at once from one address (IPv6: from one /64).
     pub max_per_address: usize,
+    /// At shutdown, how long requests in flight may take to finish before their
+    /// connections are closed.
+    pub shutdown_grace: Duration,
+}
+
+/// What the listener adds to plain TCP: TLS, and which peers are trusted proxies.
+#[derive(Clone, Default)]
+pub struct Transport {
+    pub tls: Option<TlsAcceptor>,
+    pub trusted_proxies: Arc<TrustedProxies>,
 }
 
 impl Default for ConnectionLimits {
@@ -55,6 +68,7 @@ impl Default for ConnectionLimits {
             keep_alive_idle: Duration::from_secs(5),
             max_connections: 1024,
             max_per_address: 256,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -93,6 +107,17 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    serve_with(listener, app, limits, Transport::default(), shutdown).await
+}
+
+/// `serve`, over TLS when `transport` has an acceptor, believing the proxies it names.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    transport: Transport,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let limits = Arc::new(limits);
     let global = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let per_address = Arc::new(AddressSlots::new(limits.max_per_address.max(1)));
@@ -120,22 +145,45 @@ pub async fn serve(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(
-                    stream,
-                    peer,
-                    app.clone(),
-                    limits.clone(),
-                    stop_rx.clone(),
-                    (permit, slot),
-                ));
+                // Decided once per connection: every request on it comes from that peer.
+                let proxy = (!transport.trusted_proxies.is_empty()
+                    && transport.trusted_proxies.contains(peer.ip()))
+                .then(|| ThroughTrustedProxy(transport.trusted_proxies.clone()));
+                let peer = Peer { addr: peer, proxy };
+                let held = (permit, slot);
+                match transport.tls.clone() {
+                    None => {
+                        connections.spawn(serve_connection(
+                            stream,
+                            peer,
+                            app.clone(),
+                            limits.clone(),
+                            stop_rx.clone(),
+                            held,
+                        ));
+                    }
+                    Some(acceptor) => {
+                        connections.spawn(serve_tls_connection(
+                            acceptor,
+                            stream,
+                            peer,
+                            app.clone(),
+                            limits.clone(),
+                            stop_rx.clone(),
+                            held,
+                        ));
+                    }
+                }
             }
         }
     }
     drop(listener);
     let _ = stop_tx.send(true);
     let drain = async { while connections.join_next().await.is_some() {} };
-    let bound = limits.header_read_timeout + limits.body_timeout;
-    if tokio::time::timeout(bound, drain).await.is_err() {
+    if tokio::time::timeout(limits.shutdown_grace, drain)
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open at shutdown were closed");
         connections.abort_all();
     }
@@ -328,11 +376,36 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     }
 }
 
+/// Who is at the other end of a connection.
+#[derive(Clone)]
+struct Peer {
+    addr: SocketAddr,
+    /// Set when the peer is a trusted proxy.
+    proxy: Option<ThroughTrustedProxy>,
+}
+
+/// The TLS handshake, bounded like a request head, then the connection as on plain HTTP.
+async fn serve_tls_connection(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    peer: Peer,
+    app: Router,
+    limits: Arc<ConnectionLimits>,
+    stop: watch::Receiver<bool>,
+    held: (OwnedSemaphorePermit, AddressSlot),
+) {
+    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => serve_connection(tls, peer, app, limits, stop, held).await,
+        Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+        Err(_) => tracing::debug!("TLS handshake timed out"),
+    }
+}
+
 /// One connection, HTTP/1.1 only: HTTP/2 streams would escape the head timeout (TLS with
 /// ALPN can add HTTP/2 later, with limits of its own).
 async fn serve_connection<S>(
     stream: S,
-    peer: SocketAddr,
+    peer: Peer,
     app: Router,
     limits: Arc<ConnectionLimits>,
     mut stop: watch::Receiver<bool>,
@@ -351,7 +424,7 @@ async fn serve_connection<S>(
         hyper::service::service_fn(move |request: Request<Incoming>| {
             let busy = activity.busy();
             let app = app.clone();
-            handle(app, request, peer, body_timeout, busy)
+            handle(app, request, peer.clone(), body_timeout, busy)
         })
     };
     let connection = hyper::server::conn::http1::Builder::new()
@@ -389,7 +462,7 @@ async fn serve_connection<S>(
 async fn handle(
     mut app: Router,
     request: Request<Incoming>,
-    peer: SocketAddr,
+    peer: Peer,
     body_timeout: Duration,
     _busy: Busy,
 ) -> Result<Response, Infallible> {
@@ -403,7 +476,10 @@ async fn handle(
             expired: expired.clone(),
         })
     });
-    request.extensions_mut().insert(ConnectInfo(peer));
+    request.extensions_mut().insert(ConnectInfo(peer.addr));
+    if let Some(proxy) = peer.proxy {
+        request.extensions_mut().insert(proxy);
+    }
     let response = app.call(request).await?;
     if expired.load(Ordering::Relaxed) {
         return Ok(body_timed_out());

@@ -5,9 +5,13 @@ pub mod data_dir;
 pub mod extract;
 pub mod instance;
 pub mod listener;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod problem;
+pub mod proxy;
 pub mod routes;
+pub mod tls;
 
 use crate::service::{Clock, Service, ServiceConfig, ServiceError, SystemClock, TokenKeys, Vault};
 use crate::store::{SqliteStore, Store};
@@ -129,7 +133,7 @@ fn defended(routes: Router) -> Router {
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
-    /// A `sqlite:` URL; default: `consola.db` in the data directory.
+    /// A `sqlite:` or `postgres://` URL; default: `consola.db` in the data directory.
     pub database_url: Option<String>,
     /// A cap on the database's size, in SQLite pages of 4 KiB; past it, writes fail as on a
     /// full disk. Tests use it to fill the database without a small filesystem.
@@ -141,6 +145,14 @@ pub struct ServerConfig {
     pub clock: Option<Arc<dyn Clock>>,
     /// Connection caps and timeouts.
     pub limits: listener::ConnectionLimits,
+    /// HTTPS with this chain and key; plain HTTP without.
+    pub tls: Option<tls::TlsFiles>,
+    /// Plain HTTP on an address beyond loopback (TLS ends at a proxy in front).
+    pub insecure_http: bool,
+    /// Peers believed about the client's address (`Forwarded`, `X-Forwarded-For`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where Prometheus scrapes `/metrics`; no metrics without it.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -154,6 +166,10 @@ impl ServerConfig {
             service: ServiceConfig::default(),
             clock: None,
             limits: listener::ConnectionLimits::default(),
+            tls: None,
+            insecure_http: false,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
         }
     }
 }
@@ -166,8 +182,14 @@ const AUDIT_PRUNE_EVERY_TICKS: u64 = 720;
 /// A server running on a background task.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// `https` when serving TLS.
+    scheme: &'static str,
+    /// The chain and key in force, for a reload.
+    certificates: Option<Arc<tls::Certificates>>,
+    /// The Prometheus listener, with `--metrics-listen`.
+    metrics: Option<metrics::MetricsServer>,
     pub service: Arc<Service>,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     flusher: Option<JoinHandle<()>>,
@@ -178,7 +200,16 @@ pub struct RunningServer {
 impl RunningServer {
     /// The base URL, e.g. `http://127.0.0.1:8787`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// Reads the TLS files again (SIGHUP): new handshakes get the new chain, connections
+    /// already open keep theirs. Without TLS there is nothing to do.
+    pub fn reload_tls(&self) -> Result<(), tls::TlsError> {
+        match &self.certificates {
+            Some(certificates) => certificates.reload(),
+            None => Ok(()),
+        }
     }
 
     /// Stops accepting, finishes requests in flight and closes the database.
@@ -186,8 +217,13 @@ impl RunningServer {
         self.stop().await;
     }
 
+    /// Where `/metrics` is served, with `--metrics-listen`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.addr)
+    }
+
     /// The database (tests use it to prove a path reads none).
-    pub fn store(&self) -> &Arc<SqliteStore> {
+    pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
@@ -204,6 +240,9 @@ impl RunningServer {
         if let Some(flusher) = self.flusher.take() {
             flusher.abort();
             let _ = flusher.await;
+        }
+        if let Some(metrics) = self.metrics.take() {
+            metrics.shutdown().await;
         }
         if let Err(err) = self.service.flush_token_stats().await {
             tracing::warn!(error = %err, "token counts could not be saved at shutdown");
@@ -223,21 +262,34 @@ impl RunningServer {
 
 /// Opens the data directory and database, and starts serving.
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
+    // What can be refused from the options alone is refused before anything is created.
+    refuse_plain_http_beyond_loopback(&config)?;
+    let certificates = match &config.tls {
+        Some(files) => Some(tls::Certificates::load(files.clone())?),
+        None => None,
+    };
+    let scheme = if certificates.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     data_dir::ensure_private_dir(&config.data_dir)?;
     // Before the database is opened: a second server over it refuses and names the first.
     let claim = instance::Claim::take(&config.data_dir).await?;
     let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
-    let store = Arc::new(match &config.database_url {
-        Some(url) => SqliteStore::open_url(url, config.database_max_pages)
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => crate::store::open_url(url, config.database_max_pages)
             .await
             .with_context(|| "no se pudo abrir la base de datos".to_string())?,
         None => {
             let path = config.data_dir.join("consola.db");
-            SqliteStore::open(&path, config.database_max_pages)
-                .await
-                .with_context(|| format!("no se pudo abrir {}", path.display()))?
+            Arc::new(
+                SqliteStore::open(&path, config.database_max_pages)
+                    .await
+                    .with_context(|| format!("no se pudo abrir {}", path.display()))?,
+            )
         }
-    });
+    };
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(err) if config.fallback_to_ephemeral_port => {
@@ -249,9 +301,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         }
     };
     let addr = listener.local_addr()?;
+    // Before the router: the request layer is only added when something records.
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(metrics::MetricsServer::start(addr).await?),
+        None => None,
+    };
     let mut service_config = config.service.clone();
     if service_config.issuer.is_none() {
-        service_config.issuer = Some(format!("http://{addr}"));
+        service_config.issuer = Some(format!("{scheme}://{addr}"));
     }
     let token_key = data_dir::load_or_create_key(&config.data_dir.join("token.key"))?;
     let token_keys =
@@ -259,7 +316,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let service = Arc::new(
         Service::with_clock(
-            store.clone() as Arc<dyn Store>,
+            store.clone(),
             Vault::from_key(&key),
             service_config,
             config
@@ -276,7 +333,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         .context("no se pudo cargar el estado de los tokens")?;
     // Last of what can fail, before any task starts: the URL others attach to.
     claim
-        .publish(&format!("http://{addr}"))
+        .publish(&format!("{scheme}://{addr}"))
         .context("no se pudo registrar el servidor en el directorio de datos")?;
     let flusher = tokio::spawn({
         let service = service.clone();
@@ -309,19 +366,42 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             }
         }
     });
-    let app = router(AppState {
+    let mut app = router(AppState {
         service: service.clone(),
     });
+    let observe = observe::Observe::current();
+    if observe.any() {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            observe,
+            observe::requests,
+        ));
+    }
     let mut limits = config.limits.clone();
     limits.max_connections =
         listener::fitting_cap(limits.max_connections, listener::raise_open_files_limit());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(listener::serve(listener, app, limits, async {
-        let _ = rx.await;
-    }));
+    let transport = listener::Transport {
+        tls: match &certificates {
+            Some(certificates) => Some(certificates.acceptor()?),
+            None => None,
+        },
+        trusted_proxies: Arc::new(proxy::TrustedProxies::new(config.trusted_proxies.clone())),
+    };
+    let task = tokio::spawn(listener::serve_with(
+        listener,
+        app,
+        limits,
+        transport,
+        async {
+            let _ = rx.await;
+        },
+    ));
     tracing::info!(%addr, "server listening");
     Ok(RunningServer {
         addr,
+        scheme,
+        certificates,
+        metrics,
         service,
         store,
         shutdown: Some(tx),
@@ -329,6 +409,19 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         flusher: Some(flusher),
         claim: Some(claim),
     })
+}
+
+/// RFC 6749 requires TLS for the token endpoint: beyond loopback, plain HTTP only when the
+/// admin says a proxy in front ends TLS.
+fn refuse_plain_http_beyond_loopback(config: &ServerConfig) -> anyhow::Result<()> {
+    if config.tls.is_none() && !config.insecure_http && !config.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "no se sirve HTTP sin cifrar en {} (fuera de loopback): use --tls-cert y --tls-key \
+             para HTTPS, o --insecure-http si un proxy delante termina TLS",
+            config.listen
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -49,7 +49,15 @@ pub enum AuthorizeOutcome {
     LoginFailed(Box<AuthorizePrompt>, String),
 }
 
-fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
+/// An authorization response: `params`, the client's `state`, and the issuer as `iss`
+/// (RFC 9207), so that a client talking to several servers can tell which one answered
+/// (mix-up attacks).
+fn redirect_with(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+    issuer: &str,
+) -> String {
     let mut url = match url::Url::parse(redirect_uri) {
         Ok(url) => url,
         Err(_) => return redirect_uri.to_string(),
@@ -62,6 +70,7 @@ fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str
         if let Some(state) = state {
             query.append_pair("state", state);
         }
+        query.append_pair("iss", issuer);
     }
     url.to_string()
 }
@@ -71,11 +80,13 @@ fn error_redirect(
     redirect_uri: &str,
     error: &str,
     what: &str,
+    issuer: &str,
 ) -> String {
     redirect_with(
         redirect_uri,
         &[("error", error), ("error_description", what)],
         request.state.as_deref(),
+        issuer,
     )
 }
 
@@ -115,8 +126,9 @@ impl Service {
                 "redirect_uri no coincide con ninguna URL de retorno registrada".into(),
             ));
         }
+        let issuer = self.issuer();
         let fail = |error: &str, what: &str| {
-            AuthorizeError::Redirect(error_redirect(request, redirect_uri, error, what))
+            AuthorizeError::Redirect(error_redirect(request, redirect_uri, error, what, issuer))
         };
         if consumer.grant_type != GrantType::AuthorizationCode {
             return Err(fail(
@@ -214,6 +226,7 @@ impl Service {
                 &redirect_uri,
                 "access_denied",
                 "El usuario no autorizó el acceso",
+                self.issuer(),
             )));
         }
         let client_id = request.client_id.clone().unwrap_or_default();
@@ -256,6 +269,7 @@ impl Service {
             &redirect_uri,
             &[("code", &code)],
             request.state.as_deref(),
+            self.issuer(),
         )))
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::domain::secret::SecretText;
-use crate::store::{ConsumerCredentials, ConsumerFilter, ConsumerInsert, SecretRotation};
+use crate::store::{ConsumerFilter, ConsumerInsert, SecretRotation};
 use uuid::Uuid;
 
 fn consumer_name_taken() -> ServiceError {
@@ -272,35 +272,6 @@ impl Service {
             client_secret: SecretText::new(new_secret),
             previous_secret_valid_until: grace,
         })
-    }
-
-    /// The consumer whose key and secret these are, if the secret is its current one or a
-    /// previous one still in its grace period, and the consumer is enabled.
-    pub async fn verify_client_secret(
-        &self,
-        client_id: &str,
-        presented: &str,
-    ) -> ServiceResult<Option<ConsumerCredentials>> {
-        if client_id.is_empty()
-            || client_id.len() > 64
-            || !secret::is_well_formed(SecretKind::ClientSecret, presented)
-        {
-            return Ok(None);
-        }
-        let credentials = match self.store.consumer_credentials(client_id).await {
-            Ok(c) => c,
-            Err(StoreError::NotFound) => return Ok(None),
-            Err(other) => return Err(other.into()),
-        };
-        let current = secret::matches(presented, &credentials.secret_digest);
-        let previous = match (
-            &credentials.previous_secret_digest,
-            credentials.previous_secret_valid_until,
-        ) {
-            (Some(digest), Some(until)) => self.now() < until && secret::matches(presented, digest),
-            _ => false,
-        };
-        Ok(((current || previous) && credentials.consumer.enabled).then_some(credentials))
     }
 }
 

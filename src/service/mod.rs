@@ -4,6 +4,7 @@
 mod account;
 mod authorize;
 mod consumers;
+pub mod counters;
 mod groups;
 mod guard;
 mod hawk;
@@ -203,11 +204,18 @@ pub struct Session {
 pub struct Caller {
     pub ip: IpAddr,
     pub session: Option<Session>,
+    /// The request came through a trusted proxy: `ip` is what the proxy said, and the
+    /// caller is never "on this machine" (a proxy on loopback forwards the world).
+    pub proxied: bool,
 }
 
 impl Caller {
     pub fn anonymous(ip: IpAddr) -> Caller {
-        Caller { ip, session: None }
+        Caller {
+            ip,
+            session: None,
+            proxied: false,
+        }
     }
 
     fn actor(&self) -> Actor {
@@ -232,6 +240,10 @@ pub struct Service {
     keys: Arc<TokenKeys>,
     /// Token state kept in memory: credentials cache, revocations, pending counts.
     tokens: tokens::TokenState,
+    /// `iss` of every token and the metadata, and `aud` of access tokens; made once from
+    /// the configuration, since every token carries both.
+    issuer: String,
+    audience: String,
 }
 
 impl Service {
@@ -245,7 +257,13 @@ impl Service {
         config: ServiceConfig,
         clock: Arc<dyn Clock>,
     ) -> Service {
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1".to_string());
         Service {
+            audience: format!("{issuer}/api/v1"),
+            issuer,
             store,
             vault,
             clock,
@@ -356,7 +374,7 @@ impl Service {
     }
 
     fn setup_allowed(&self, caller: &Caller, presented: Option<&str>) -> bool {
-        if caller.ip.is_loopback() {
+        if caller.ip.is_loopback() && !caller.proxied {
             return true;
         }
         let expected = self.setup_token.lock().unwrap_or_else(|e| e.into_inner());

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Failures older than this are forgotten.
@@ -71,6 +72,11 @@ impl Entry {
 pub struct Throttle {
     entries: Mutex<HashMap<KeyDigest, Entry>>,
     capacity: usize,
+    /// The latest end of any block ever set, in nanoseconds since `origin`. Past it no key
+    /// can be blocked, so a check needs neither the key's digest nor the lock: the token
+    /// endpoint asks on every request.
+    last_block_end: AtomicU64,
+    origin: Instant,
 }
 
 impl Default for Throttle {
@@ -93,7 +99,18 @@ impl Throttle {
         Throttle {
             entries: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
+            last_block_end: AtomicU64::new(0),
+            origin: Instant::now(),
         }
+    }
+
+    fn since_origin(&self, at: Instant) -> u64 {
+        u64::try_from(at.duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// False when no key is blocked now; true when one may be.
+    pub fn anything_blocked(&self) -> bool {
+        self.since_origin(Instant::now()) < self.last_block_end.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<KeyDigest, Entry>> {
@@ -111,6 +128,9 @@ impl Throttle {
 
     /// `Err(seconds)` while the key is refused.
     pub fn check(&self, key: &str) -> Result<(), u64> {
+        if !self.anything_blocked() {
+            return Ok(());
+        }
         let now = Instant::now();
         let entries = self.lock();
         match entries
@@ -180,6 +200,8 @@ impl Throttle {
             let extra = (entry.failures - limit).min(5);
             let block = (FIRST_BLOCK * 2u32.pow(extra)).min(LONGEST_BLOCK);
             entry.blocked_until = Some(now + block);
+            self.last_block_end
+                .fetch_max(self.since_origin(now + block), Ordering::AcqRel);
         }
         (SLOW_DOWN_STEP * (entry.failures - 1).min(10)).min(LONGEST_SLOW_DOWN)
     }
@@ -317,6 +339,28 @@ mod tests {
         assert!(t.check("user:luis").is_ok());
         t.succeed("user:ana");
         assert!(t.check("user:ana").is_ok());
+    }
+
+    /// The check's fast path: nothing is reported blocked before a block is set, and a
+    /// block shows until it ends, whatever the failures of other keys.
+    #[test]
+    fn anything_blocked_follows_the_latest_block() {
+        let t = Throttle::new();
+        assert!(!t.anything_blocked());
+        for _ in 0..4 {
+            let _ = t.fail("client:x", 5);
+        }
+        assert!(
+            !t.anything_blocked(),
+            "failures below the limit block nothing"
+        );
+        let _ = t.fail("client:x", 5);
+        assert!(t.anything_blocked());
+        assert!(t.check("client:x").is_err());
+        // Failures of another key below its limit do not hide the block.
+        let _ = t.fail("client:y", 5);
+        assert!(t.anything_blocked());
+        assert!(t.check("client:x").is_err());
     }
 
     #[test]

@@ -121,7 +121,9 @@ struct KeyFileEntry {
 }
 
 pub struct TokenKeys {
-    hmac_key: [u8; 32],
+    /// The opaque tokens' HMAC, keyed and past its domain prefix once: each token clones it
+    /// rather than deriving the key's pads again.
+    opaque_mac: Hmac<Sha256>,
     signing: RwLock<Arc<KeySets>>,
     /// Where the signing keys persist; `None` keeps them in memory only.
     path: Option<PathBuf>,
@@ -163,7 +165,7 @@ impl TokenKeys {
             KeySets(sets)
         });
         TokenKeys {
-            hmac_key: crate::domain::secret::random_bytes::<32>(),
+            opaque_mac: opaque_mac(&crate::domain::secret::random_bytes::<32>()),
             signing: RwLock::new(Arc::new(sets)),
             path: None,
         }
@@ -195,7 +197,7 @@ impl TokenKeys {
             Err(err) => return Err(internal("no se pudo leer", signing_path, err)),
         };
         Ok(TokenKeys {
-            hmac_key,
+            opaque_mac: opaque_mac(&hmac_key),
             signing: RwLock::new(Arc::new(sets)),
             path: Some(signing_path.to_path_buf()),
         })
@@ -314,24 +316,27 @@ impl TokenKeys {
 
     /// HMAC-SHA256 tag of an opaque token's body.
     pub fn tag(&self, body: &str) -> [u8; 32] {
-        let mut mac = self.mac();
+        let mut mac = self.opaque_mac.clone();
         mac.update(body.as_bytes());
         mac.finalize().into_bytes().into()
     }
 
     /// True when `tag` is the body's (constant time).
     pub fn check_tag(&self, body: &str, tag: &[u8]) -> bool {
-        let mut mac = self.mac();
+        let mut mac = self.opaque_mac.clone();
         mac.update(body.as_bytes());
         mac.verify_slice(tag).is_ok()
     }
+}
 
-    fn mac(&self) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.hmac_key)
-            .unwrap_or_else(|_| Hmac::<Sha256>::new(&Default::default()));
-        mac.update(b"consola opaque access token v1\n");
-        mac
-    }
+fn opaque_mac(key: &[u8; 32]) -> Hmac<Sha256> {
+    // HMAC pads a short key with zeros to SHA-256's 64-byte block; padding it here gives
+    // the same tags through the infallible constructor.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = Hmac::<Sha256>::new(&block.into());
+    mac.update(b"consola opaque access token v1\n");
+    mac
 }
 
 /// How many of the previous keys of one algorithm (newest first, by creation time) stay
@@ -425,6 +430,22 @@ fn write_key_file(path: &Path, sets: &KeySets) -> ServiceResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tags are HMAC-SHA256 under the key of the data directory, past the domain prefix:
+    /// tokens issued before an upgrade or restart keep verifying.
+    #[test]
+    fn opaque_tags_are_hmac_sha256_of_prefix_and_body() {
+        let key = [7u8; 32];
+        let dir = tempfile::tempdir().unwrap();
+        let keys = TokenKeys::load_or_create(key, &dir.path().join("keys.json")).unwrap();
+        let mut reference = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        reference.update(b"consola opaque access token v1\nbody");
+        let expected: [u8; 32] = reference.finalize().into_bytes().into();
+        assert_eq!(keys.tag("body"), expected);
+        assert!(keys.check_tag("body", &expected));
+        assert!(!keys.check_tag("bodY", &expected));
+        assert!(!keys.check_tag("body", &expected[..31]));
+    }
 
     /// One persisted key set for the tests that need files: an RSA key costs time.
     #[test]

@@ -1,17 +1,50 @@
 //! Persistence behind one trait, so that `service` does not know which database holds the
-//! data. SQLite is the implementation today; every write runs in one transaction together
-//! with the audit entry that records it.
+//! data: SQLite (the default, one server) or PostgreSQL (several replicas over one
+//! database). Every write runs in one transaction together with the audit entry that
+//! records it.
 
+mod account;
+mod audit;
+mod consumers;
+mod grants;
+mod groups;
+mod health;
+mod postgres;
 mod security;
 mod sqlite;
+mod users;
 
+pub use account::AccountStore;
+pub use audit::AuditStore;
+pub use consumers::ConsumerStore;
+pub use grants::GrantStore;
+pub use groups::GroupStore;
+pub use health::HealthStore;
+pub use postgres::PostgresStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
+pub use users::UserStore;
 
 use crate::domain::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use uuid::Uuid;
+
+/// Whether a `--database` URL names a PostgreSQL server.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Opens the database a `--database` URL names: PostgreSQL for `postgres://…`, else SQLite
+/// (`sqlite:PATH`). `max_pages` caps a SQLite database's size (see [`SqliteStore::open`]).
+pub async fn open_url(url: &str, max_pages: Option<u32>) -> StoreResult<Arc<dyn Store>> {
+    if is_postgres_url(url) {
+        Ok(Arc::new(PostgresStore::open_url(url).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::open_url(url, max_pages).await?))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -246,151 +279,34 @@ pub struct ConsumerTokenState {
     pub tokens_not_before: DateTime<Utc>,
 }
 
-#[async_trait]
-pub trait Store: SecurityStore + Send + Sync + 'static {
-    // account and setup
-    async fn user_count(&self) -> StoreResult<u64>;
-    /// Creates the account and its first user at once; `Duplicate("account")` when set up.
-    async fn setup(
-        &self,
-        account: &AccountRecord,
-        user: &UserRecord,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<()>;
-    async fn account(&self) -> StoreResult<AccountRecord>;
-    async fn rename_account(&self, name: &str, audit: &NewAuditEvent) -> StoreResult<Account>;
-    async fn replace_api_key(
-        &self,
-        key: &str,
-        sealed_secret: &[u8],
-        at: DateTime<Utc>,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<()>;
+/// Everything the service asks of the database: the sum of one trait per section, each
+/// implemented by every backend in a file of its own.
+pub trait Store:
+    AccountStore
+    + UserStore
+    + GroupStore
+    + ConsumerStore
+    + AuditStore
+    + GrantStore
+    + HealthStore
+    + SecurityStore
+    + Send
+    + Sync
+    + 'static
+{
+}
 
-    // users and sessions
-    async fn insert_user(&self, user: &UserRecord, audit: &NewAuditEvent) -> StoreResult<()>;
-    async fn user(&self, id: Uuid) -> StoreResult<UserRecord>;
-    async fn user_by_username(&self, username: &str) -> StoreResult<UserRecord>;
-    async fn users(&self) -> StoreResult<Vec<User>>;
-    /// Writes the user's fields as given, if its version is still `expected_version`.
-    async fn update_user(
-        &self,
-        user: &UserRecord,
-        expected_version: i64,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<User>;
-    /// Gives the Súper Administrador role to `to`; `from` becomes `admin`.
-    async fn transfer_super_admin(
-        &self,
-        from: Uuid,
-        to: Uuid,
-        at: DateTime<Utc>,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<()>;
-    async fn delete_user(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()>;
-    async fn insert_session(
-        &self,
-        digest: &[u8; 32],
-        user_id: Uuid,
-        created_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<()>;
-    /// The session's user and expiry.
-    async fn session(&self, digest: &[u8; 32]) -> StoreResult<(UserRecord, DateTime<Utc>)>;
-    async fn delete_session(&self, digest: &[u8; 32], audit: &NewAuditEvent) -> StoreResult<()>;
-    /// Ends every session of a user but `keep`.
-    async fn delete_sessions_of(&self, user_id: Uuid, keep: Option<&[u8; 32]>) -> StoreResult<()>;
-
-    // permission groups
-    async fn insert_group(&self, group: &PermissionGroup, audit: &NewAuditEvent)
-    -> StoreResult<()>;
-    async fn group(&self, id: Uuid) -> StoreResult<PermissionGroup>;
-    async fn groups(&self) -> StoreResult<Vec<PermissionGroup>>;
-    async fn update_group(
-        &self,
-        group: &PermissionGroup,
-        expected_version: i64,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<PermissionGroup>;
-    /// `InUse` while a consumer uses the group.
-    async fn delete_group(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()>;
-
-    // consumers
-    async fn insert_consumer(
-        &self,
-        consumer: &ConsumerInsert,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<Consumer>;
-    async fn consumer(&self, id: Uuid) -> StoreResult<Consumer>;
-    async fn consumer_credentials(&self, client_id: &str) -> StoreResult<ConsumerCredentials>;
-    /// One page in id order, and the total matching the filter.
-    async fn consumers(&self, filter: &ConsumerFilter) -> StoreResult<(Vec<Consumer>, u64)>;
-    async fn update_consumer(
-        &self,
-        id: Uuid,
-        fields: &ValidConsumer,
-        expected_version: i64,
-        at: DateTime<Utc>,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<Consumer>;
-    async fn rotate_consumer_secret(
-        &self,
-        id: Uuid,
-        rotation: &SecretRotation,
-        audit: &NewAuditEvent,
-    ) -> StoreResult<Consumer>;
-    async fn delete_consumer(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()>;
-
-    // audit and figures
-    async fn record(&self, audit: &NewAuditEvent) -> StoreResult<()>;
-    /// Remembers a Hawk nonce (its digest) with its timestamp; false when it was already
-    /// seen. Nonces with a timestamp before `forget_before` can no longer pass the clock
-    /// check, and are dropped.
-    async fn remember_hawk_nonce(
-        &self,
-        digest: &[u8; 32],
-        ts: i64,
-        forget_before: i64,
-    ) -> StoreResult<bool>;
-    /// One page, newest first, and the total matching the filter.
-    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, u64)>;
-    async fn counts(&self) -> StoreResult<Counts>;
-    async fn add_token_stats(&self, stats: &[TokenStat]) -> StoreResult<()>;
-    async fn token_stats(&self, from_hour: i64, to_hour: i64) -> StoreResult<Vec<TokenStat>>;
-
-    // OAuth codes, refresh tokens and revocations
-    async fn insert_authorization_code(&self, code: &AuthorizationCodeRecord) -> StoreResult<()>;
-    /// Marks the code spent; `NotFound` when no such code exists.
-    async fn consume_authorization_code(
-        &self,
-        digest: &[u8; 32],
-        at: DateTime<Utc>,
-    ) -> StoreResult<CodeUse>;
-    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
-    /// Exchanges a refresh token of `client_id` for `replacement` in one transaction; the
-    /// replacement keeps the family, consumer, user and scope of the token it replaces (only
-    /// its digest and times are taken). `NotFound` when no such token of that client exists.
-    async fn use_refresh_token(
-        &self,
-        digest: &[u8; 32],
-        client_id: &str,
-        replacement: &RefreshTokenRecord,
-        at: DateTime<Utc>,
-    ) -> StoreResult<RefreshUse>;
-    /// A refresh token still usable (neither spent nor revoked).
-    async fn live_refresh_token(&self, digest: &[u8; 32]) -> StoreResult<RefreshTokenRecord>;
-    async fn revoke_refresh_family(&self, family_id: Uuid) -> StoreResult<()>;
-    async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
-    /// Revocations not yet moot at `now`.
-    async fn revocations(&self, now: DateTime<Utc>) -> StoreResult<Vec<Revocation>>;
-    /// Consumers that are disabled or whose tokens were cut after `since`.
-    async fn consumer_token_states(
-        &self,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<ConsumerTokenState>>;
-
-    // health
-    /// `Ok` when the database answers and, after a write failed, takes writes again.
-    async fn ready(&self) -> StoreResult<()>;
+impl<T> Store for T where
+    T: AccountStore
+        + UserStore
+        + GroupStore
+        + ConsumerStore
+        + AuditStore
+        + GrantStore
+        + HealthStore
+        + SecurityStore
+        + Send
+        + Sync
+        + 'static
+{
 }

@@ -17,6 +17,13 @@ pub fn consola() -> Command {
         "CONSOLA_DATA_DIR",
         "CONSOLA_LISTEN",
         "CONSOLA_DATABASE_URL",
+        "CONSOLA_TLS_CERT",
+        "CONSOLA_TLS_KEY",
+        "CONSOLA_INSECURE_HTTP",
+        "CONSOLA_PUBLIC_URL",
+        "CONSOLA_TRUSTED_PROXY",
+        "CONSOLA_METRICS_LISTEN",
+        "CONSOLA_LOG_FORMAT",
     ] {
         command.env_remove(var);
     }

@@ -1,5 +1,9 @@
 //! A real server on 127.0.0.1:0 over a temporary data directory, and signed-in clients.
+//! With `CONSOLA_TEST_POSTGRES` set, each data directory's server uses a fresh PostgreSQL
+//! database instead of SQLite (see `database`).
 #![allow(dead_code)]
+
+pub mod database;
 
 use chrono::Utc;
 use consola::client::Client;
@@ -26,8 +30,19 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: TempDir) -> TestServer {
+        let database = database::url_for(&dir.path().join("data"));
+        Self::start_over(dir, database).await
+    }
+
+    /// On SQLite whatever `CONSOLA_TEST_POSTGRES` says, for tests about SQLite's own files.
+    pub async fn start_on_sqlite() -> TestServer {
+        Self::start_over(tempfile::tempdir().expect("temp dir"), None).await
+    }
+
+    async fn start_over(dir: TempDir, database: Option<String>) -> TestServer {
         let clock = Arc::new(ManualClock::new(Utc::now()));
-        let server = start_server(dir.path().join("data"), Some(clock.clone())).await;
+        let server =
+            start_server_over(dir.path().join("data"), database, Some(clock.clone())).await;
         let anonymous = Client::new(&server.url()).expect("client");
         TestServer {
             dir,
@@ -82,8 +97,19 @@ impl TestServer {
     }
 }
 
+/// A server over `data_dir` and its database (see `database`).
 pub async fn start_server(data_dir: PathBuf, clock: Option<Arc<ManualClock>>) -> RunningServer {
+    let database = database::url_for(&data_dir);
+    start_server_over(data_dir, database, clock).await
+}
+
+async fn start_server_over(
+    data_dir: PathBuf,
+    database: Option<String>,
+    clock: Option<Arc<ManualClock>>,
+) -> RunningServer {
     let mut config = ServerConfig::new(data_dir, "127.0.0.1:0".parse().expect("addr"));
+    config.database_url = database;
     config.clock = clock.map(|c| c as Arc<dyn consola::service::Clock>);
     consola::server::start(config).await.expect("server starts")
 }
@@ -123,5 +149,23 @@ pub fn status_of<T: std::fmt::Debug>(result: Result<T, consola::client::ClientEr
         Err(err) => err
             .status()
             .unwrap_or_else(|| panic!("not an API error: {err}")),
+    }
+}
+
+/// Whether the token endpoint authenticates this key and secret (Basic, as integrations
+/// send them): the path production runs. Any answer but 401 `invalid_client` means the
+/// credentials passed; the grant itself may still be refused.
+pub async fn token_endpoint_accepts(server: &RunningServer, client_id: &str, secret: &str) -> bool {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", server.url()))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token endpoint answers");
+    match response.status().as_u16() {
+        401 => false,
+        200 | 400 => true,
+        other => panic!("unexpected token endpoint status {other}"),
     }
 }

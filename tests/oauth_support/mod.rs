@@ -59,6 +59,7 @@ pub async fn start_server_on(
     listen: std::net::SocketAddr,
 ) -> RunningServer {
     let mut config = ServerConfig::new(dir.path().to_path_buf(), listen);
+    config.database_url = crate::common::database::url_for(dir.path());
     config.service = service;
     server::start(config).await.expect("server starts")
 }

@@ -12,7 +12,7 @@ use crate::service::{
     OAuthError, TokenCaller, TokenRequest,
 };
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequest, OriginalUri, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -22,6 +22,12 @@ use std::collections::HashMap;
 // --- errors ---------------------------------------------------------------------------
 
 fn oauth_error(err: OAuthError) -> Response {
+    if matches!(
+        err,
+        OAuthError::InvalidClient | OAuthError::TooManyRequests { .. }
+    ) {
+        crate::service::counters::client_auth_failed();
+    }
     let status = match &err {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
         OAuthError::AccessDenied => StatusCode::FORBIDDEN,
@@ -220,9 +226,15 @@ pub struct TokenParamForm {
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    mut request: Request,
 ) -> Response {
+    // The busiest route takes the headers rather than copying them, as the `HeaderMap`
+    // extractor would.
+    let headers = std::mem::take(request.headers_mut());
+    let body = match RawBody::from_request(request, &state).await {
+        Ok(RawBody(body)) => body,
+        Err(err) => return err.into_response(),
+    };
     let mut params = match form_params(&headers, &body) {
         Ok(p) => p,
         Err(err) => return oauth_error(err),
@@ -240,9 +252,32 @@ pub async fn token(
         refresh_token: take(&mut params, "refresh_token"),
     };
     match state.service.token(ip, auth.as_ref(), request).await {
-        Ok(answer) => super::no_store(Json(answer)),
+        Ok(answer) => token_response(&answer),
         Err(err) => oauth_error(err),
     }
+}
+
+/// The JSON of a token response, written into a buffer sized for it (axum's `Json` starts
+/// at 128 bytes and grows, and a token response is several times that).
+fn token_response(answer: &TokenResponse) -> Response {
+    let size = 128
+        + answer.access_token.expose().len()
+        + answer.scope.len()
+        + answer
+            .refresh_token
+            .as_ref()
+            .map_or(0, |t| t.expose().len());
+    let mut json = Vec::with_capacity(size);
+    if let Err(err) = serde_json::to_writer(&mut json, answer) {
+        return oauth_error(OAuthError::Internal(err.to_string()));
+    }
+    super::no_store((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    ))
 }
 
 #[utoipa::path(operation_id = "oauth_introspect", post, path = "/oauth/introspect", tag = "oauth",
@@ -448,17 +483,19 @@ fn escape(text: &str) -> String {
 
 /// A page that may not be framed (clickjacking) nor cached.
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    page_posting_to(status, title, body, None)
+    page_posting_to(status, title, body, None, None)
 }
 
 /// A page whose form may lead to `redirect_uri`: browsers apply `form-action` to the
 /// redirect that answers the form's POST too, so the (validated) redirect URI's origin is
-/// allowed besides the server's own.
+/// allowed besides the server's own. The form's own target, the public URL, is allowed too:
+/// the page may have been reached under another name than the public one.
 fn page_posting_to(
     status: StatusCode,
     title: &str,
     body: &str,
     redirect_uri: Option<&str>,
+    form_target: Option<&str>,
 ) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
@@ -472,10 +509,15 @@ fn page_posting_to(
     let mut response = super::no_store((status, Html(html)));
     let headers = response.headers_mut();
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    let form_action = match redirect_uri.and_then(csp_source) {
-        Some(source) => format!("'self' {source}"),
-        None => "'self'".to_string(),
-    };
+    let mut form_action = "'self'".to_string();
+    for source in [form_target, redirect_uri]
+        .into_iter()
+        .flatten()
+        .filter_map(csp_source)
+    {
+        form_action.push(' ');
+        form_action.push_str(&source);
+    }
     let policy = format!(
         "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
     );
@@ -515,7 +557,9 @@ fn error_page(message: &str) -> Response {
     )
 }
 
-fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>) -> Response {
+/// The form posts to the public URL's own authorize endpoint: behind a proxy that serves
+/// the server under a path, a bare `/oauth/authorize` would miss it.
+fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>, issuer: &str) -> Response {
     let r = &prompt.request;
     let hidden: String = [
         ("response_type", &r.response_type),
@@ -546,18 +590,20 @@ fn consent_page(prompt: &AuthorizePrompt, message: Option<&str>) -> Response {
         .unwrap_or_default();
     let body = format!(
         "<p><strong>{}</strong> pide acceso a:</p><ul>{scopes}</ul>{message}\
-         <form method=\"post\" action=\"/oauth/authorize\">{hidden}\
+         <form method=\"post\" action=\"{}/oauth/authorize\">{hidden}\
          <label>Usuario <input name=\"username\" autocomplete=\"username\" required></label>\
          <label>Contraseña <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
          <button name=\"decision\" value=\"approve\">Autorizar</button> \
          <button name=\"decision\" value=\"deny\">Denegar</button></form>",
-        escape(&prompt.consumer_name)
+        escape(&prompt.consumer_name),
+        escape(issuer)
     );
     page_posting_to(
         StatusCode::OK,
         "Autorizar acceso",
         &body,
         r.redirect_uri.as_deref(),
+        Some(issuer),
     )
 }
 
@@ -599,7 +645,7 @@ pub async fn authorize_page(State(state): State<AppState>, uri: Uri) -> Response
         Err(message) => return error_page(&message),
     };
     match state.service.check_authorize(&request).await {
-        Ok(prompt) => consent_page(&prompt, None),
+        Ok(prompt) => consent_page(&prompt, None, state.service.issuer()),
         Err(err) => authorize_error(err),
     }
 }
@@ -676,7 +722,9 @@ pub async fn authorize_submit(
         .await
     {
         Ok(AuthorizeOutcome::Redirect(url)) => Redirect::to(&url).into_response(),
-        Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => consent_page(&prompt, Some(&message)),
+        Ok(AuthorizeOutcome::LoginFailed(prompt, message)) => {
+            consent_page(&prompt, Some(&message), state.service.issuer())
+        }
         Err(err) => authorize_error(err),
     }
 }

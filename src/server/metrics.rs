@@ -1,0 +1,131 @@
+//! Prometheus metrics (`--metrics-listen ADDR`): text format at `/metrics`, on a listener of
+//! its own so that it is never public by accident with the API.
+//!
+//! Recording goes through the `metrics` facade, one recorder per process: the service counts
+//! tokens where it issues them without knowing about Prometheus, and without a recorder
+//! (no `--metrics-listen`) every record is a no-op.
+
+use super::listener;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const HTTP_REQUESTS: &str = "consola_http_requests_total";
+pub const HTTP_DURATION: &str = "consola_http_request_duration_seconds";
+
+/// Request durations, in seconds: the token endpoint answers in well under a millisecond,
+/// a password check takes tens of them.
+const DURATION_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+static RECORDER: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a recorder is installed in this process (then requests are measured).
+pub fn installed() -> bool {
+    INSTALLED.load(Ordering::Relaxed)
+}
+
+/// The process's recorder, installed on first use.
+fn recorder() -> anyhow::Result<PrometheusHandle> {
+    let mut slot = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(handle) = slot.as_ref() {
+        return Ok(handle.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &DURATION_BUCKETS)?
+        .install_recorder()?;
+    metrics::describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by route template and status"
+    );
+    metrics::describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request"
+    );
+    crate::service::counters::describe();
+    crate::service::counters::start_recording();
+    metrics_process::Collector::default().describe();
+    INSTALLED.store(true, Ordering::Relaxed);
+    *slot = Some(handle.clone());
+    Ok(handle)
+}
+
+/// One answered request.
+pub fn http_request(route: &str, status: u16, elapsed: Duration) {
+    let route = route.to_owned();
+    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!(HTTP_DURATION, "route" => route).record(elapsed.as_secs_f64());
+}
+
+/// The metrics listener, running on a background task.
+pub struct MetricsServer {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl MetricsServer {
+    /// Installs the recorder (once per process) and listens on `addr`.
+    pub async fn start(addr: SocketAddr) -> anyhow::Result<MetricsServer> {
+        use anyhow::Context;
+        let handle = recorder()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("no se pudo escuchar las métricas en {addr}"))?;
+        let addr = listener.local_addr()?;
+        let app = Router::new().route(
+            "/metrics",
+            get(move || {
+                let handle = handle.clone();
+                async move {
+                    metrics_process::Collector::default().collect();
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                        )],
+                        handle.render(),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+        let limits = listener::ConnectionLimits {
+            max_connections: 16,
+            max_per_address: 8,
+            ..listener::ConnectionLimits::default()
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(listener::serve(listener, app, limits, async {
+            let _ = rx.await;
+        }));
+        tracing::info!(%addr, "metrics listening");
+        Ok(MetricsServer {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Which database a test's server uses: SQLite in its data directory (the default), or,
+//! with `CONSOLA_TEST_POSTGRES=postgres://…` set, a fresh PostgreSQL database of its own on
+//! that server, so the same test functions run on both stores.
+//!
+//! A data directory keeps its database across restarts of its server. Each database is
+//! named `consola_test_…` and remembers (as its comment) the temporary directory it
+//! belongs to; once that directory is gone, the next test that makes a database drops it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
+
+/// The variable that turns the PostgreSQL runs on: a URL whose user may create databases.
+pub const POSTGRES_VAR: &str = "CONSOLA_TEST_POSTGRES";
+
+/// The PostgreSQL server the tests run on, if any.
+pub fn postgres() -> Option<String> {
+    std::env::var(POSTGRES_VAR)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The `--database` URL for a server over `data_dir`: `None` for SQLite in the directory.
+pub fn url_for(data_dir: &Path) -> Option<String> {
+    let server = postgres()?;
+    static MADE: LazyLock<Mutex<HashMap<PathBuf, String>>> = LazyLock::new(Default::default);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(url) = made.get(data_dir) {
+        return Some(url.clone());
+    }
+    let owner = existing_ancestor(data_dir);
+    let url = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(create(&server, &owner))
+            })
+            .join()
+            .expect("database made")
+    });
+    made.insert(data_dir.to_path_buf(), url.clone());
+    Some(url)
+}
+
+/// The directory whose removal ends the database: the test's temporary directory (the data
+/// directory itself may not exist yet).
+fn existing_ancestor(data_dir: &Path) -> PathBuf {
+    let mut dir = data_dir;
+    while !dir.exists() {
+        match dir.parent() {
+            Some(parent) => dir = parent,
+            None => break,
+        }
+    }
+    dir.to_path_buf()
+}
+
+async fn create(server: &str, owner: &Path) -> String {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(server)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_VAR}: no connection: {e}"));
+    drop_orphans(&mut admin).await;
+    let name = format!("consola_test_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("CREATE DATABASE");
+    let owner = owner.to_string_lossy().replace('\'', "''");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "COMMENT ON DATABASE {name} IS '{owner}'"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("COMMENT ON DATABASE");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(server).expect("a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Drops the test databases whose directory is gone (their test has ended), whichever test
+/// binary made them.
+async fn drop_orphans(admin: &mut sqlx::PgConnection) {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT datname::text, shobj_description(oid, 'pg_database')
+         FROM pg_database WHERE datname LIKE 'consola\\_test\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    .expect("list test databases");
+    for (name, owner) in rows {
+        // A database just made by another test has no comment yet: it is not an orphan.
+        let Some(owner) = owner else { continue };
+        if Path::new(&owner).exists() {
+            continue;
+        }
+        // Another binary may drop it at the same time; either way it is gone.
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut *admin)
+        .await;
+    }
+}
+
+/// The size of a test database's files, seen by a connection of its own.
+pub async fn postgres_size(url: &str) -> u64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("a connection");
+    let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_database_size");
+    size.max(0) as u64
+}

@@ -1,0 +1,210 @@
+//! What only the PostgreSQL store has to show: replicas that start together over one new
+//! database apply its migrations once, and a database that goes away is answered 503 (and
+//! `/readyz` says so) until it is back, without a restart.
+//!
+//! They need a PostgreSQL server: `CONSOLA_TEST_POSTGRES=postgres://…` (`.ci/run` starts
+//! one and sets it for its second `cargo test`). Without it they say so and stop; the
+//! variable set, they always run.
+
+mod common;
+
+use common::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+
+fn postgres_or_say_so() -> Option<String> {
+    let server = database::postgres();
+    if server.is_none() {
+        eprintln!(
+            "not tried: set {} to a PostgreSQL URL",
+            database::POSTGRES_VAR
+        );
+    }
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_on_a_new_database_apply_its_migrations_once() {
+    let Some(_) = postgres_or_say_so() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = database::url_for(dir.path()).unwrap();
+    let replicas =
+        futures::future::join_all((0..6).map(|_| consola::store::open_url(&url, None))).await;
+    let mut stores = Vec::new();
+    for (i, opened) in replicas.into_iter().enumerate() {
+        match opened {
+            Ok(store) => stores.push(store),
+            Err(err) => panic!("replica {i} did not start: {err}"),
+        }
+    }
+    // Every replica works on the same schema.
+    for store in &stores {
+        assert_eq!(store.user_count().await.unwrap(), 0);
+    }
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/store/migrations/postgres"
+    ))
+    .unwrap()
+    .count();
+    assert_eq!(applied.len(), files, "each migration once: {applied:?}");
+    for store in &stores {
+        store.close().await;
+    }
+}
+
+/// A TCP hop between the server and PostgreSQL that the test can cut: while down it ends
+/// every connection through it and refuses new ones at once, as a database that has gone
+/// away does.
+struct Hop {
+    addr: std::net::SocketAddr,
+    up: Arc<AtomicBool>,
+    links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Hop {
+    async fn to(target: String) -> Hop {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hop = Hop {
+            addr: listener.local_addr().unwrap(),
+            up: Arc::new(AtomicBool::new(true)),
+            links: Arc::default(),
+        };
+        let (up, links) = (hop.up.clone(), hop.links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is reset
+                }
+                let target = target.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                links.lock().unwrap().push(link);
+            }
+        });
+        hop
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn readyz(base: &str) -> u16 {
+    reqwest::get(format!("{base}/readyz"))
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// Polls `readyz` until it answers `status`, for at most `limit`.
+async fn until_ready_is(base: &str, status: u16, limit: Duration) -> Duration {
+    let start = Instant::now();
+    loop {
+        let now = readyz(base).await;
+        if now == status {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "/readyz still {now}, not {status}, after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_goes_away_is_answered_503_until_it_is_back() {
+    let Some(_) = postgres_or_say_so() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let direct = url::Url::parse(&database::url_for(&data).unwrap()).unwrap();
+    let target = format!(
+        "{}:{}",
+        direct.host_str().unwrap(),
+        direct.port().unwrap_or(5432)
+    );
+    let hop = Hop::to(target).await;
+    let mut through = direct.clone();
+    through.set_port(Some(hop.addr.port())).unwrap();
+    through.set_host(Some("127.0.0.1")).unwrap();
+
+    let mut config =
+        consola::server::ServerConfig::new(data.clone(), "127.0.0.1:0".parse().unwrap());
+    config.database_url = Some(through.to_string());
+    let server = consola::server::start(config).await.expect("server starts");
+    let base = server.url();
+    let anonymous = consola::client::Client::new(&base).unwrap();
+    anonymous
+        .setup(
+            &consola::domain::SetupRequest {
+                account_name: "Planta Norte".into(),
+                username: "superadmin".into(),
+                display_name: "Sara".into(),
+                password: PASSWORD.into(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let login = anonymous.login("superadmin", PASSWORD).await.unwrap();
+    let admin = anonymous.with_token(login.token);
+    group(&admin, "Antes", "reports").await;
+    assert_eq!(readyz(&base).await, 200);
+
+    hop.cut();
+    until_ready_is(&base, 503, Duration::from_secs(10)).await;
+    let refused = admin
+        .create_permission_group(&consola::domain::NewPermissionGroup {
+            name: "Durante".into(),
+            description: String::new(),
+            read_only: true,
+            permissions: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status(), Some(503), "{refused}");
+    assert_eq!(
+        refused.problem().and_then(|p| p.code()),
+        Some("storage_unreachable"),
+        "{refused}"
+    );
+
+    hop.restore();
+    until_ready_is(&base, 200, Duration::from_secs(10)).await;
+    group(&admin, "Después", "reports").await;
+    let names: Vec<String> = admin
+        .permission_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert!(names.contains(&"Antes".to_string()), "{names:?}");
+    assert!(names.contains(&"Después".to_string()), "{names:?}");
+    assert!(!names.contains(&"Durante".to_string()), "{names:?}");
+    server.shutdown().await;
+}
