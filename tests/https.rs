@@ -25,6 +25,8 @@ fn tls_config(data: &Path, cert: &Path, key: &Path) -> ServerConfig {
         key: key.to_path_buf(),
     });
     config.service.issuer = Some(PUBLIC_URL.into());
+    // The store of the harness that made the account (PostgreSQL in its runs).
+    config.database_url = common::database::url_for(data);
     config
 }
 

@@ -13,8 +13,10 @@ use consola::service::ServiceConfig;
 /// A server that trusts the proxy at 127.0.0.1; untrusted callers come from 127.0.0.2.
 async fn start(service: ServiceConfig) -> (tempfile::TempDir, RunningServer) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
+    let data = dir.path().join("data");
+    let mut config = ServerConfig::new(data.clone(), "127.0.0.1:0".parse().unwrap());
     config.service = service;
+    config.database_url = common::database::url_for(&data);
     config.trusted_proxies = vec![consola::server::proxy::parse_cidr("127.0.0.1/32").unwrap()];
     let server = consola::server::start(config).await.unwrap();
     (dir, server)
