@@ -11,9 +11,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, Mutex, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -62,12 +63,45 @@ fn recorder() -> anyhow::Result<PrometheusHandle> {
     Ok(handle)
 }
 
+/// The handles of one route template: its duration histogram, and its counter per status.
+struct RouteHandles {
+    duration: metrics::Histogram,
+    by_status: HashMap<u16, metrics::Counter>,
+}
+
+/// Handles registered once per route and status, so that a request records without building
+/// label strings or looking its key up in the registry. Bounded: routes are the router's
+/// templates (and "unmatched"), statuses the few the API answers.
+static HANDLES: LazyLock<RwLock<HashMap<String, RouteHandles>>> = LazyLock::new(Default::default);
+
 /// One answered request.
 pub fn http_request(route: &str, status: u16, elapsed: Duration) {
-    let route = route.to_owned();
-    metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => status.to_string())
+    let seconds = elapsed.as_secs_f64();
+    {
+        let handles = HANDLES.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = handles.get(route)
+            && let Some(counter) = found.by_status.get(&status)
+        {
+            counter.increment(1);
+            found.duration.record(seconds);
+            return;
+        }
+    }
+    let mut handles = HANDLES.write().unwrap_or_else(|e| e.into_inner());
+    let found = handles
+        .entry(route.to_owned())
+        .or_insert_with(|| RouteHandles {
+            duration: metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()),
+            by_status: HashMap::new(),
+        });
+    found
+        .by_status
+        .entry(status)
+        .or_insert_with(|| {
+            metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string())
+        })
         .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route).record(elapsed.as_secs_f64());
+    found.duration.record(seconds);
 }
 
 /// The metrics listener, running on a background task.
