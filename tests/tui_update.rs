@@ -570,6 +570,30 @@ fn help_lists_the_same_keys_as_the_bar() {
     assert!(!state.help);
 }
 
+/// The help shows each key once: the user menu, which the routing offers on every screen,
+/// is not listed again where a screen (the dashboard) already shows it in its bar.
+#[test]
+fn help_lists_each_command_once() {
+    for (name, state) in [
+        ("dashboard", signed_in(Role::SuperAdmin)),
+        ("consumers", at_consumers(Role::SuperAdmin, 1)),
+        ("users", at_users(Role::SuperAdmin)),
+        ("security", at_security(Role::SuperAdmin)),
+    ] {
+        let bindings = state.bindings();
+        for (i, binding) in bindings.iter().enumerate() {
+            assert!(
+                !bindings[i + 1..]
+                    .iter()
+                    .any(|b| b.command == binding.command && b.label == binding.label),
+                "{name}: {:?} {} listed twice",
+                binding.command,
+                binding.label
+            );
+        }
+    }
+}
+
 #[test]
 fn session_expiry_goes_back_to_login() {
     let mut state = at_consumers(Role::SuperAdmin, 1);

@@ -213,7 +213,10 @@ impl State {
             Phase::Main(main) => {
                 let screen = main.screen();
                 let mut keys = screen.bindings(&self.ctx);
-                if screen.dialog(&self.ctx).is_none() {
+                // Every screen opens the user menu; one that shows it in its bar keeps that.
+                if screen.dialog(&self.ctx).is_none()
+                    && !keys.iter().any(|b| b.command == Command::Menu)
+                {
                     keys.push(help(Command::Menu, "Menú de usuario"));
                 }
                 keys
