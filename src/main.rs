@@ -352,7 +352,14 @@ async fn console(
             .await
             .map_err(|_| anyhow::anyhow!("el servidor embebido no arrancó"))
     };
-    let result = consola::tui::run(connect, consola::tui::Options { lang }).await;
+    let result = consola::tui::run(
+        connect,
+        consola::tui::Options {
+            lang,
+            look: consola::tui::look::Look::from_env(|name| std::env::var(name).ok()),
+        },
+    )
+    .await;
     if let Some(task) = embedded {
         match task.await.context("servidor embebido")? {
             Ok(server) => server.shutdown().await,

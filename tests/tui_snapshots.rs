@@ -7,7 +7,9 @@ use consola::domain::secret::SecretText;
 use consola::domain::*;
 use consola::tui::Lang;
 use consola::tui::api::Response;
+use consola::tui::look::Look;
 use crossterm::event::KeyCode;
+use ratatui::style::{Color, Modifier};
 use support::*;
 
 /// Snapshots in Spanish; in English (see `every_scenario_has_its_english_strings`) only draws.
@@ -248,6 +250,77 @@ fn security_signing_keys() {
     snap("security_rotate_confirm", &state);
 }
 
+/// The look a terminal environment gives (`Look::from_env`), as the console would get it.
+fn look(vars: &[(&str, &str)]) -> Look {
+    Look::from_env(|name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+/// Under a C locale every cell is ASCII: borders, the selection mark, cut labels, accents.
+#[test]
+fn ascii_look_under_a_c_locale() {
+    let mut state = at_consumers(Role::SuperAdmin, 3);
+    state.ctx.look = look(&[("LANG", "C"), ("TERM", "xterm")]);
+    snap("consumers_ascii", &state);
+    let mut dashboard = signed_in(Role::SuperAdmin);
+    dashboard.ctx.look = state.ctx.look;
+    snap("dashboard_ascii", &dashboard);
+    for (w, h) in [(120, 40), (80, 24)] {
+        for state in [&state, &dashboard] {
+            let text = screen_text(state, w, h);
+            assert!(text.is_ascii(), "not ASCII at {w}×{h}:\n{text}");
+        }
+    }
+}
+
+/// The screen's text with, under each line, `#` where a cell is in reverse video.
+fn reverse_video(state: &consola::tui::state::State, w: u16, h: u16) -> String {
+    let terminal = draw(state, w, h);
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let row = (0..w).map(|x| &buffer[(x, y)]);
+        out.extend(row.clone().map(|c| c.symbol()));
+        out.push('\n');
+        let marks: String = row
+            .map(|c| {
+                if c.modifier.contains(Modifier::REVERSED) {
+                    '#'
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        out.push_str(marks.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// With NO_COLOR no cell carries a colour, and what colour marked (the selected row, the
+/// header and status bars, the key bar's keys) is in reverse video.
+#[test]
+fn monochrome_under_no_color_keeps_the_selection_visible() {
+    let mut state = at_consumers(Role::SuperAdmin, 3);
+    state.ctx.look = look(&[("NO_COLOR", "1"), ("LANG", "es_CL.UTF-8")]);
+    for (w, h) in [(120, 40), (80, 24)] {
+        let terminal = draw(&state, w, h);
+        let buffer = terminal.backend().buffer();
+        for cell in buffer.content.iter() {
+            assert_eq!((cell.fg, cell.bg), (Color::Reset, Color::Reset));
+        }
+        if lang() == Lang::Es {
+            insta::assert_snapshot!(
+                format!("consumers_monochrome_{w}x{h}"),
+                reverse_video(&state, w, h)
+            );
+        }
+    }
+}
+
 /// Every scenario above, in English: any text the English table lacks fails the test (it
 /// would show in Spanish).
 #[test]
@@ -267,6 +340,8 @@ fn every_scenario_has_its_english_strings() {
     audit_and_account();
     too_small_and_degenerate_sizes_never_panic();
     security_signing_keys();
+    ascii_look_under_a_c_locale();
+    monochrome_under_no_color_keeps_the_selection_visible();
     // The help of every screen those scenarios pass through lists its keys too.
     assert_eq!(
         consola::tui::i18n::missing_english(),

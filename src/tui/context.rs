@@ -5,6 +5,7 @@
 use super::action::Effect;
 use super::api::{Request, RequestId};
 use super::i18n::Lang;
+use super::look::Look;
 use crate::domain::secret::SecretText;
 use crate::domain::{Role, SessionUser};
 use chrono::NaiveDate;
@@ -15,6 +16,8 @@ pub struct Context {
     /// The local date the console started on (the dashboard's default range ends there).
     pub today: NaiveDate,
     pub size: (u16, u16),
+    /// Colours and characters of the admin's terminal (applied after each frame is drawn).
+    pub look: Look,
     pub user: Option<SessionUser>,
     /// Requests sent and not answered yet.
     pub pending: HashMap<RequestId, Request>,
@@ -47,6 +50,7 @@ impl Context {
             lang,
             today,
             size: (120, 40),
+            look: Look::default(),
             user: None,
             pending: HashMap::new(),
             next_id: 1,

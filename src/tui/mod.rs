@@ -13,6 +13,7 @@ pub mod form;
 pub mod i18n;
 pub mod keymap;
 pub mod last_user;
+pub mod look;
 pub mod pager;
 pub mod render;
 pub mod sanitize;
@@ -31,6 +32,8 @@ use ratatui::backend::CrosstermBackend;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub lang: Lang,
+    /// Colours and characters this terminal takes (`Look::from_env`).
+    pub look: look::Look,
 }
 
 /// Runs the console on this process's terminal until the user quits or a signal arrives.
@@ -48,6 +51,7 @@ pub async fn run(
     let _restore = Restore;
     let today = chrono::Local::now().date_naive();
     let mut state = state::State::new(options.lang, String::new(), today);
+    state.ctx.look = options.look;
     let remembered = last_user::path(|name| std::env::var_os(name));
     if let Some(path) = &remembered {
         state.last_username = last_user::load(path);
@@ -64,14 +68,14 @@ pub async fn run(
     app.run().await
 }
 
-fn enter() -> anyhow::Result<Terminal<CrosstermBackend<std::io::Stdout>>> {
+fn enter() -> anyhow::Result<Terminal<CrosstermBackend<look::NamedColours<std::io::Stdout>>>> {
     crossterm::terminal::enable_raw_mode()?;
     let mut stdout = std::io::stdout();
     if let Err(error) = crossterm::execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
         restore();
         return Err(error.into());
     }
-    match Terminal::new(CrosstermBackend::new(stdout)) {
+    match Terminal::new(CrosstermBackend::new(look::NamedColours::new(stdout))) {
         Ok(terminal) => Ok(terminal),
         Err(error) => {
             restore();

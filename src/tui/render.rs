@@ -16,7 +16,13 @@ use unicode_width::UnicodeWidthStr;
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 
+/// Draws the console, then fits the frame to the terminal's look (colours, charset).
 pub fn render(frame: &mut Frame, state: &State) {
+    draw(frame, state);
+    state.ctx.look.apply(frame.buffer_mut());
+}
+
+fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
     let lang = state.lang();
     let ctx = &state.ctx;
