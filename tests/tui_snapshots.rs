@@ -250,6 +250,55 @@ fn security_signing_keys() {
     snap("security_rotate_confirm", &state);
 }
 
+/// Below 100 columns the sidebar folds to a strip of initials, only while the focus is in
+/// the content; the sidebar itself always shows whole.
+#[test]
+fn below_100_columns_the_sidebar_folds_while_the_focus_is_in_the_content() {
+    let mut state = at_consumers(Role::SuperAdmin, 3);
+    assert!(!screen_text(&state, 99, 30).contains("Cuentas de Usuarios"));
+    assert!(screen_text(&state, 100, 30).contains("Cuentas de Usuarios"));
+    press(&mut state, KeyCode::Esc);
+    assert!(screen_text(&state, 80, 24).contains("Cuentas de Usuarios"));
+}
+
+/// At 80×24 every modal shows its buttons, and a cut label ends in "…".
+#[test]
+fn at_80x24_every_modal_keeps_its_buttons() {
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Char('+'));
+    let text = screen_text(&state, 80, 24);
+    assert!(
+        text.contains("[ Guardar ]") && text.contains("[ Cancelar ]"),
+        "{text}"
+    );
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Nuevo ERP");
+    ctrl_s(&mut state);
+    ok(
+        &mut state,
+        "CreateConsumer",
+        Response::ConsumerCreated(CreatedConsumer {
+            consumer: consumer(9, "Nuevo ERP"),
+            client_secret: SecretText::new(FAKE_SECRET.into()),
+        }),
+    );
+    let text = screen_text(&state, 80, 24);
+    assert!(
+        text.contains("[ Cerrar ]") && text.contains(FAKE_SECRET),
+        "{text}"
+    );
+    let mut state = at_users(Role::SuperAdmin);
+    press(&mut state, KeyCode::Right);
+    press(&mut state, KeyCode::Char('+'));
+    let text = screen_text(&state, 80, 24);
+    assert!(
+        text.contains("[ Guardar ]") && text.contains("[ Cancelar ]"),
+        "{text}"
+    );
+    let dashboard = screen_text(&signed_in(Role::SuperAdmin), 80, 24);
+    assert!(dashboard.contains("Autenticaciones…"), "{dashboard}");
+}
+
 /// The look a terminal environment gives (`Look::from_env`), as the console would get it.
 fn look(vars: &[(&str, &str)]) -> Look {
     Look::from_env(|name| {

@@ -1,7 +1,7 @@
 //! A dialog over the content: a titled frame around a form, sized to its fields, with an
 //! optional line naming what it is about and a warning.
 
-use super::form::{Form, Kind};
+use super::form::Form;
 use super::i18n::Lang;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -58,16 +58,14 @@ pub fn under_header(frame: &mut Frame, table: Rect, text: Option<&str>) {
 
 pub fn render(frame: &mut Frame, area: Rect, lang: Lang, dialog: &Dialog) {
     let form = dialog.form;
-    let rows: u16 = form.fields.iter().filter(|f| !f.hidden).map(|f| match &f.kind {
-        Kind::Matrix(m) => m.rows.len() as u16 + 2,
-        Kind::Heading => 2,
-        _ => 1,
-    } + u16::from(f.error.is_some())).sum::<u16>()
-        + if form.error.is_some() { 2 } else { 0 }
-        // A heading first has no blank line above it (see form::render).
-        - u16::from(form.fields.iter().find(|f| !f.hidden).is_some_and(|f| matches!(f.kind, Kind::Heading)));
+    // As tall as the form's lines at the popup's inner width, so its buttons always show.
+    let width = area.width.min(100);
+    let rows = super::form::lines(form, width.saturating_sub(2), lang, true)
+        .0
+        .len();
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
     let extra = u16::from(dialog.notice.is_some()) * 2 + u16::from(dialog.name.is_some()) * 2;
-    let popup = centered(area, 100, rows + extra + 2);
+    let popup = centered(area, width, rows.saturating_add(extra + 2));
     frame.render_widget(Clear, popup);
     let mut block = Block::default()
         .borders(Borders::ALL)

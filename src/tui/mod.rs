@@ -9,6 +9,7 @@ pub mod clipboard;
 pub mod context;
 pub mod dates;
 pub mod dialog;
+pub mod fit;
 pub mod form;
 pub mod i18n;
 pub mod keymap;

@@ -2,6 +2,7 @@
 //! scrolled so the focused field shows.
 
 use super::model::{Form, Kind, LABEL_WIDTH};
+use crate::tui::fit::{fit, wrap};
 use crate::tui::i18n::Lang;
 use crate::tui::sanitize::clean;
 use ratatui::Frame;
@@ -15,14 +16,26 @@ use unicode_width::UnicodeWidthStr;
 
 /// Draws a form into `area`, scrolled so the focused field is visible.
 pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: bool) {
+    let (lines, focus_line) = lines(form, area.width, lang, focused);
+    let height = area.height as usize;
+    let offset = (focus_line + 2).saturating_sub(height);
+    frame.render_widget(
+        Paragraph::new(lines).scroll((u16::try_from(offset).unwrap_or(u16::MAX), 0)),
+        area,
+    );
+}
+
+/// The lines a form takes at `width` columns (a dialog is as tall as these), and the line of
+/// the focused field. Errors and notes wrap rather than being cut.
+pub fn lines(form: &Form, width: u16, lang: Lang, focused: bool) -> (Vec<Line<'static>>, usize) {
+    let area = Rect::new(0, 0, width, 1);
     let mut lines: Vec<Line> = Vec::new();
     let mut focus_line = 0usize;
     let input_width = area.width.saturating_sub(LABEL_WIDTH + 1) as usize;
     if let Some(error) = &form.error {
-        lines.push(Line::styled(
-            format!("⚠ {}", clean(error)),
-            Style::default().fg(Color::Red),
-        ));
+        for line in wrap(&format!("⚠ {}", clean(error)), usize::from(width)) {
+            lines.push(Line::styled(line, Style::default().fg(Color::Red)));
+        }
         lines.push(Line::default());
     }
     for (i, field) in form.fields.iter().enumerate() {
@@ -60,10 +73,12 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
                 ));
             }
             Kind::Note => {
-                lines.push(Line::styled(
-                    format!("  {}", field.label),
-                    Style::default().add_modifier(Modifier::DIM),
-                ));
+                for line in wrap(&field.label, usize::from(width.saturating_sub(2))) {
+                    lines.push(Line::styled(
+                        format!("  {line}"),
+                        Style::default().add_modifier(Modifier::DIM),
+                    ));
+                }
             }
             Kind::Text { area: text, masked } => {
                 let mut spans = vec![label];
@@ -176,21 +191,15 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
             }
         }
         if let Some(error) = &field.error {
-            lines.push(Line::from(vec![
-                Span::raw(" ".repeat(LABEL_WIDTH as usize)),
-                Span::styled(
-                    format!("⚠ {}", clean(error)),
-                    Style::default().fg(Color::Red),
-                ),
-            ]));
+            for line in wrap(&format!("⚠ {}", clean(error)), input_width) {
+                lines.push(Line::from(vec![
+                    Span::raw(" ".repeat(LABEL_WIDTH as usize)),
+                    Span::styled(line, Style::default().fg(Color::Red)),
+                ]));
+            }
         }
     }
-    let height = area.height as usize;
-    let offset = (focus_line + 2).saturating_sub(height);
-    frame.render_widget(
-        Paragraph::new(lines).scroll((u16::try_from(offset).unwrap_or(u16::MAX), 0)),
-        area,
-    );
+    (lines, focus_line)
 }
 
 fn focus_style(focused: bool) -> Style {
@@ -201,20 +210,12 @@ fn focus_style(focused: bool) -> Style {
     }
 }
 
-/// `prefix` + `text`, cut or padded to `width` columns.
+/// `prefix` + `text`, cut (ending in "…") or padded to `width` columns, the last one blank.
 fn pad(prefix: &str, text: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    for c in prefix.chars().chain(text.chars()) {
-        let w = c.width().unwrap_or(0);
-        if used + w > width.saturating_sub(1) {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push_str(&" ".repeat(width.saturating_sub(used)));
-    out
+    let room = width.saturating_sub(1);
+    let out = fit(&format!("{prefix}{text}"), room).into_owned();
+    let used = out.width();
+    out + &" ".repeat(width.saturating_sub(used))
 }
 
 /// The visible part of a text input, scrolled so the cursor shows.

@@ -9,6 +9,7 @@ use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::Context;
 use crate::tui::dates;
 use crate::tui::dialog::Dialog;
+use crate::tui::fit;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::pager::{Fetch, Pager};
@@ -17,7 +18,7 @@ use chrono::NaiveDate;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Block, Borders, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Table, TableState};
 
 /// Events asked for per page.
 const PAGE: u32 = 100;
@@ -265,41 +266,6 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &AuditScreen) {
     } else {
         "%m-%d %H:%M"
     };
-    let rows = view.log.rows[offset..end].iter().map(|e| {
-        let cells = [
-            e.at.format(date_format).to_string(),
-            clean(&e.ip).into_owned(),
-            clean(&e.actor.name).into_owned(),
-            e.action.as_str().to_string(),
-            clean(&e.module).into_owned(),
-            clean(&e.target).into_owned(),
-            clean(&e.description).into_owned(),
-        ];
-        Row::new(
-            cells
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| keep(*i))
-                .map(|(_, c)| c),
-        )
-    });
-    let titles = [
-        lang.t("Fecha"),
-        "IP",
-        lang.t("Actor"),
-        lang.t("Acción"),
-        lang.t("Módulo"),
-        lang.t("Objetivo"),
-        lang.t("Descripción"),
-    ];
-    let header = Row::new(
-        titles
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| keep(*i))
-            .map(|(_, t)| t),
-    )
-    .style(Style::default().add_modifier(Modifier::BOLD));
     let all_widths = [
         Constraint::Length(if wide { 16 } else { 11 }),
         Constraint::Length(15),
@@ -315,6 +281,46 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &AuditScreen) {
         .filter(|(i, _)| keep(*i))
         .map(|(_, w)| w)
         .collect();
+    // Every cell and header is cut to its column with "…".
+    let columns = fit::column_widths(body.width, &widths);
+    let rows = view.log.rows[offset..end].iter().map(|e| {
+        let cells = [
+            e.at.format(date_format).to_string(),
+            clean(&e.ip).into_owned(),
+            clean(&e.actor.name).into_owned(),
+            e.action.as_str().to_string(),
+            clean(&e.module).into_owned(),
+            clean(&e.target).into_owned(),
+            clean(&e.description).into_owned(),
+        ];
+        fit::plain_row(
+            cells
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, c)| c),
+            &columns,
+        )
+    });
+    let titles = [
+        lang.t("Fecha"),
+        "IP",
+        lang.t("Actor"),
+        lang.t("Acción"),
+        lang.t("Módulo"),
+        lang.t("Objetivo"),
+        lang.t("Descripción"),
+    ];
+    let header = fit::plain_row(
+        titles
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, t)| t),
+        &columns,
+    )
+    .style(Style::default().add_modifier(Modifier::BOLD));
+    let widths = fit::lengths(&columns);
     let mut table_state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(
         Table::new(rows, widths)

@@ -6,6 +6,7 @@ use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::Context;
 use crate::tui::dates;
+use crate::tui::fit::fit;
 use crate::tui::keymap::{Binding, bar, help};
 use chrono::{Days, NaiveDate};
 use ratatui::Frame;
@@ -184,7 +185,11 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &DashboardScreen) 
             lines.push(Line::raw(extra));
         }
         frame.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(fit(title, usize::from(card.width.saturating_sub(2))).into_owned()),
+            ),
             *card,
         );
     }

@@ -21,6 +21,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
+/// Narrower terminals fold the sidebar while the focus is in the content.
+pub const FOLD_BELOW: u16 = 100;
+
 /// Settings sections, in the sidebar's order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Section {
@@ -279,11 +282,24 @@ impl Screen for Settings {
 
 fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &Settings) {
     let lang = ctx.lang;
-    let [sidebar, content] =
-        Layout::horizontal([Constraint::Length(26), Constraint::Min(0)]).areas(area);
+    // Below 100 columns the sidebar folds to a strip of initials while the focus is in the
+    // content, so tables and dialogs get the room (the content's title names the section).
+    let folded = area.width < FOLD_BELOW && main.in_content;
+    let [sidebar, content] = Layout::horizontal([
+        Constraint::Length(if folded { 5 } else { 26 }),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     let items: Vec<ListItem> = Section::ALL
         .iter()
-        .map(|s| ListItem::new(lang.t(s.label())))
+        .map(|s| {
+            let label = lang.t(s.label());
+            ListItem::new(if folded {
+                label.chars().take(1).collect::<String>()
+            } else {
+                label.to_string()
+            })
+        })
         .collect();
     let border = |focused: bool| {
         if focused {
@@ -299,7 +315,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &Settings) {
                 Block::default()
                     .borders(Borders::ALL)
                     .border_style(border(!main.in_content))
-                    .title(lang.t("Configuración")),
+                    .title(if folded { "" } else { lang.t("Configuración") }),
             )
             .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
             .highlight_symbol("› "),

@@ -11,6 +11,7 @@ use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
 use crate::tui::dialog::Dialog;
+use crate::tui::fit;
 use crate::tui::form::{Field, Form, FormOutcome, Matrix, form_bindings, form_command};
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
@@ -534,7 +535,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
         tabs,
     );
     // One table, either tab: its header, rows, widths and the selected row.
-    let (header, rows, widths, selected): (Vec<&str>, Vec<Row>, [Constraint; 5], usize) =
+    let (header, rows, widths, selected): (Vec<&str>, Vec<Vec<String>>, [Constraint; 5], usize) =
         if main.tab == UsersTab::Users {
             if !ctx.is_admin() {
                 frame.render_widget(
@@ -544,7 +545,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
                 return;
             }
             let rows = main.users.iter().map(|u| {
-                Row::new(vec![
+                vec![
                     clean(&u.username).into_owned(),
                     clean(&u.display_name).into_owned(),
                     lang.role(u.role).to_string(),
@@ -555,7 +556,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
                     }
                     .to_string(),
                     u.created_at.format("%Y-%m-%d").to_string(),
-                ])
+                ]
             });
             (
                 vec![
@@ -577,7 +578,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
             )
         } else {
             let rows = main.groups.iter().map(|g| {
-                Row::new(vec![
+                vec![
                     clean(&g.name).into_owned(),
                     clean(&g.description).into_owned(),
                     if g.read_only {
@@ -588,7 +589,7 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
                     .to_string(),
                     g.permissions.len().to_string(),
                     g.consumer_count.to_string(),
-                ])
+                ]
             });
             (
                 vec![
@@ -626,9 +627,17 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
     });
     let mut table_state =
         TableState::default().with_selected((!rows.is_empty()).then_some(selected));
+    // Every cell and header is cut to its column with "…".
+    let columns = fit::column_widths(body.width, &widths);
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|cells| fit::plain_row(cells, &columns))
+        .collect();
+    let header =
+        fit::plain_row(header, &columns).style(Style::default().add_modifier(Modifier::BOLD));
     frame.render_stateful_widget(
-        Table::new(rows, widths)
-            .header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+        Table::new(rows, fit::lengths(&columns))
+            .header(header)
             .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
         body,
         &mut table_state,

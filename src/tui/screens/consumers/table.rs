@@ -3,6 +3,7 @@
 
 use crate::domain::{Consumer, GrantType};
 use crate::tui::context::Context;
+use crate::tui::fit;
 use crate::tui::form::Form;
 use crate::tui::pager::Pager;
 use crate::tui::sanitize::clean;
@@ -10,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Paragraph, Table, TableState};
 
 /// The table: only the rows that fit are built.
 /// `filter`: what the rows were fetched with; `filter_input`: the filter line, when open.
@@ -75,87 +76,91 @@ pub(super) fn render(
             format!("{}…", id.chars().take(14).collect::<String>())
         }
     };
+    let constraints = if narrow {
+        vec![
+            Constraint::Fill(2),
+            Constraint::Length(16),
+            Constraint::Fill(1),
+            Constraint::Length(8),
+        ]
+    } else {
+        vec![
+            Constraint::Fill(3),
+            Constraint::Length(if full_key { 32 } else { 15 }),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Length(if full_key { 17 } else { 10 }),
+            Constraint::Length(8),
+        ]
+    };
+    // Every cell is cut to its column with "…" (the Clave whole with `c`).
+    let columns = fit::column_widths(body.width, &constraints);
+    let plain = Style::default();
     let rows = table.rows[offset..end].iter().map(|c| {
         let state_text = if c.enabled {
             lang.t("Activo")
         } else {
             lang.t("Inactivo")
         };
-        let state_cell = Cell::from(state_text).style(if c.enabled {
-            Style::default().fg(Color::Green)
+        let state_cell = (
+            state_text.to_string(),
+            if c.enabled {
+                Style::default().fg(Color::Green)
+            } else {
+                Style::default().fg(Color::DarkGray)
+            },
+        );
+        let name = (clean(&c.name).into_owned(), plain);
+        let clave = (key_text(&c.client_id), plain);
+        let group = (clean(&c.permission_group_name).into_owned(), plain);
+        let cells = if narrow {
+            vec![name, clave, group, state_cell]
         } else {
-            Style::default().fg(Color::DarkGray)
-        });
-        let name = Cell::from(clean(&c.name).into_owned());
-        let clave = Cell::from(key_text(&c.client_id));
-        let group = Cell::from(clean(&c.permission_group_name).into_owned());
-        if narrow {
-            Row::new(vec![name, clave, group, state_cell])
-        } else {
-            Row::new(vec![
+            let kind = if full_key {
+                lang.grant(c.grant_type)
+            } else {
+                match c.grant_type {
+                    GrantType::ClientCredentials => lang.t("Credenciales"),
+                    GrantType::AuthorizationCode => lang.t("Código"),
+                }
+            };
+            vec![
                 name,
                 clave,
-                Cell::from(if full_key {
-                    lang.grant(c.grant_type)
-                } else {
-                    match c.grant_type {
-                        GrantType::ClientCredentials => lang.t("Credenciales"),
-                        GrantType::AuthorizationCode => lang.t("Código"),
-                    }
-                }),
+                (kind.to_string(), plain),
                 group,
-                Cell::from(c.created_at.format("%Y-%m-%d").to_string()),
+                (c.created_at.format("%Y-%m-%d").to_string(), plain),
                 state_cell,
-            ])
-        }
+            ]
+        };
+        fit::row(cells, &columns)
     });
     let bold = Style::default().add_modifier(Modifier::BOLD);
-    let (header, widths) = if narrow {
-        (
-            Row::new(vec![
-                lang.t("Nombre"),
-                lang.t("Clave"),
-                lang.t("Grupo de permisos"),
-                lang.t("Estado"),
-            ])
-            .style(bold),
-            vec![
-                Constraint::Fill(2),
-                Constraint::Length(16),
-                Constraint::Fill(1),
-                Constraint::Length(8),
-            ],
-        )
+    // A long header gives way to its short form before it is cut.
+    let group_header = [lang.t("Grupo de permisos"), lang.t("Grupo")];
+    let titles: Vec<String> = if narrow {
+        vec![
+            lang.t("Nombre").to_string(),
+            lang.t("Clave").to_string(),
+            fit::fit_one(&group_header, usize::from(columns[2])).into_owned(),
+            lang.t("Estado").to_string(),
+        ]
     } else {
-        (
-            Row::new(vec![
-                lang.t("Nombre"),
-                lang.t("Clave"),
-                lang.t("Tipo"),
-                // The compact layout abbreviates the two long headers.
-                if full_key {
-                    lang.t("Grupo de permisos")
-                } else {
-                    lang.t("Grupo")
-                },
-                if full_key {
-                    lang.t("Fecha de creación")
-                } else {
-                    lang.t("Creación")
-                },
-                lang.t("Estado"),
-            ])
-            .style(bold),
-            vec![
-                Constraint::Fill(3),
-                Constraint::Length(if full_key { 32 } else { 15 }),
-                Constraint::Fill(2),
-                Constraint::Fill(2),
-                Constraint::Length(if full_key { 17 } else { 10 }),
-                Constraint::Length(8),
-            ],
-        )
+        vec![
+            lang.t("Nombre").to_string(),
+            lang.t("Clave").to_string(),
+            lang.t("Tipo").to_string(),
+            fit::fit_one(&group_header, usize::from(columns[3])).into_owned(),
+            fit::fit_one(
+                &[lang.t("Fecha de creación"), lang.t("Creación")],
+                usize::from(columns[4]),
+            )
+            .into_owned(),
+            lang.t("Estado").to_string(),
+        ]
     };
+    let header = fit::plain_row(titles, &columns).style(bold);
+    let widths = fit::lengths(&columns);
     let mut table_state = TableState::default().with_selected(selected);
     let widget = Table::new(rows, widths)
         .header(header)
