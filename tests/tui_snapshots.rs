@@ -148,6 +148,22 @@ fn consumer_modal_new_errors_and_created() {
     snap("consumer_created", &state);
 }
 
+/// With no permission group, the group select offers "+ Nuevo grupo…", which opens the
+/// group form over the consumer modal.
+#[test]
+fn consumer_modal_without_groups_offers_a_new_group() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    state.ctx.send(consola::tui::api::Request::Groups);
+    ok(&mut state, "Groups", Response::Groups(vec![]));
+    press(&mut state, KeyCode::Char('+'));
+    for _ in 0..3 {
+        press(&mut state, KeyCode::Tab);
+    }
+    snap("consumer_new_no_groups", &state);
+    press(&mut state, KeyCode::Enter);
+    snap("consumer_new_group", &state);
+}
+
 #[test]
 fn consumer_edit_rotate_delete() {
     let mut state = at_consumers(Role::SuperAdmin, 3);
@@ -385,6 +401,7 @@ fn every_scenario_has_its_english_strings() {
     consumer_table_for_each_role();
     consumer_modal_new_errors_and_created();
     consumer_edit_rotate_delete();
+    consumer_modal_without_groups_offers_a_new_group();
     users_permissions_and_modals();
     audit_and_account();
     too_small_and_degenerate_sizes_never_panic();

@@ -1120,3 +1120,106 @@ fn the_last_username_opens_the_login_and_a_sign_in_remembers_it() {
         .collect();
     assert_eq!(remembered, ["ana"], "the username, and nothing else");
 }
+
+/// Consumidores OAuth with no permission group at all (the server answered an empty list).
+fn at_consumers_without_groups() -> State {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    state.ctx.send(Request::Groups);
+    ok(&mut state, "Groups", Response::Groups(vec![]));
+    state.ctx.effects.clear();
+    state
+}
+
+fn consumer_dialog(state: &State) -> Option<&ConsumerDialog> {
+    let main = state.main()?;
+    main.settings.api.consumers.dialog.as_ref()
+}
+
+/// With no permission group, the consumer modal's group select offers "+ Nuevo grupo…":
+/// Enter opens the group form; once saved, the modal is back as typed, with the new group
+/// chosen, and Guardar sends it.
+#[test]
+fn new_group_from_the_consumer_modal_comes_back_selected() {
+    let mut state = at_consumers_without_groups();
+    press(&mut state, KeyCode::Char('+'));
+    if state.ctx.pending.values().any(|r| r.name() == "Groups") {
+        ok(&mut state, "Groups", Response::Groups(vec![]));
+    }
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ERP Nuevo");
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Tab);
+    let screen = screen_text(&state, 120, 40);
+    assert!(screen.contains("◀ + Nuevo grupo… ▶"), "{screen}");
+    press(&mut state, KeyCode::Enter);
+    assert!(matches!(
+        consumer_dialog(&state),
+        Some(ConsumerDialog::NewGroup { .. })
+    ));
+    assert!(screen_text(&state, 120, 40).contains("Nuevo grupo de permisos"));
+    type_text(&mut state, "Integraciones");
+    ctrl_s(&mut state);
+    let sent = state.ctx.pending.values().find_map(|r| match r {
+        Request::CreateGroup(g) => Some(g.name.clone()),
+        _ => None,
+    });
+    assert_eq!(sent.as_deref(), Some("Integraciones"));
+    ok(
+        &mut state,
+        "CreateGroup",
+        Response::Group(group(5, "Integraciones")),
+    );
+    let Some(ConsumerDialog::Edit(modal)) = consumer_dialog(&state) else {
+        panic!("the consumer modal is back");
+    };
+    assert_eq!(modal.form.text("name"), "ERP Nuevo");
+    assert!(screen_text(&state, 120, 40).contains("◀ Integraciones ▶"));
+    // Every copy of the groups is refreshed.
+    assert!(state.ctx.pending.values().any(|r| r.name() == "Groups"));
+    ctrl_s(&mut state);
+    let group_id = state.ctx.pending.values().find_map(|r| match r {
+        Request::CreateConsumer(c) => Some(c.permission_group_id),
+        _ => None,
+    });
+    assert_eq!(group_id, Some(group(5, "x").id));
+}
+
+/// Esc on an untouched group form goes back to the consumer modal with what was typed; with
+/// something typed it asks first, and yes still keeps the consumer modal.
+#[test]
+fn leaving_the_group_form_keeps_the_consumer_modal() {
+    let mut state = at_consumers_without_groups();
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "ERP Nuevo");
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Tab);
+    press(&mut state, KeyCode::Enter);
+    press(&mut state, KeyCode::Esc);
+    let Some(ConsumerDialog::Edit(modal)) = consumer_dialog(&state) else {
+        panic!("the consumer modal is back");
+    };
+    assert_eq!(modal.form.text("name"), "ERP Nuevo");
+    press(&mut state, KeyCode::Enter);
+    type_text(&mut state, "a medias");
+    press(&mut state, KeyCode::Esc);
+    assert!(state.ctx.question.is_some());
+    press(&mut state, KeyCode::Char('s'));
+    let Some(ConsumerDialog::Edit(modal)) = consumer_dialog(&state) else {
+        panic!("the consumer modal is back");
+    };
+    assert_eq!(modal.form.text("name"), "ERP Nuevo");
+    // A refused group shows beside its field, the form stays.
+    press(&mut state, KeyCode::Enter);
+    ctrl_s(&mut state);
+    answer(
+        &mut state,
+        "CreateGroup",
+        Err(problem(422, &[("name", "Nombre requerido")])),
+    );
+    assert!(matches!(
+        consumer_dialog(&state),
+        Some(ConsumerDialog::NewGroup { .. })
+    ));
+    assert!(screen_text(&state, 120, 40).contains("Nombre requerido"));
+}

@@ -97,9 +97,11 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Código", "Code"),
     ("Creación", "Created"),
     (
-        "Cree primero un grupo en Cuentas de Usuarios → Permisos",
-        "Create a group first in User accounts → Permissions",
+        "Sin grupos de permisos: Enter en «+ Nuevo grupo…» crea uno",
+        "No permission groups: Enter on «+ New group…» creates one",
     ),
+    ("+ Nuevo grupo…", "+ New group…"),
+    ("Crear grupo", "Create group"),
     ("API Key regenerada", "API Key regenerated"),
     // Names that read the same in English still have their entry: checked, not forgotten.
     ("API Key", "API Key"),

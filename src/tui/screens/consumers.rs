@@ -6,6 +6,7 @@ mod table;
 
 pub use modal::{ConsumerModal, GRACE, RotateModal};
 
+use super::group_modal::GroupModal;
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::secret::SecretText;
@@ -15,6 +16,7 @@ use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
 use crate::tui::dialog::Dialog;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
+use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::pager::{Fetch, Pager};
 use crate::tui::sanitize::clean;
@@ -38,6 +40,11 @@ pub enum ConsumerDialog {
     Secret(Form),
     /// A consumer, read-only: what admin and read_only users see on Enter (never a secret).
     Detail(Form),
+    /// "+ Nuevo grupo…" from the consumer modal, which waits under it with what was typed.
+    NewGroup {
+        group: GroupModal,
+        consumer: ConsumerModal,
+    },
 }
 
 impl ConsumerDialog {
@@ -46,6 +53,15 @@ impl ConsumerDialog {
             ConsumerDialog::Edit(m) => &m.form,
             ConsumerDialog::Rotate(m) => &m.form,
             ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f) => f,
+            ConsumerDialog::NewGroup { group, .. } => &group.form,
+        }
+    }
+
+    /// Holds input not saved yet (the consumer modal under the group form counts).
+    fn dirty(&self) -> bool {
+        match self {
+            ConsumerDialog::NewGroup { group, consumer } => group.form.dirty || consumer.form.dirty,
+            dialog => dialog.form().dirty,
         }
     }
 
@@ -54,6 +70,7 @@ impl ConsumerDialog {
             ConsumerDialog::Edit(m) => &mut m.form,
             ConsumerDialog::Rotate(m) => &mut m.form,
             ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f) => f,
+            ConsumerDialog::NewGroup { group, .. } => &mut group.form,
         }
     }
 }
@@ -66,6 +83,8 @@ pub struct ConsumersScreen {
     pub filter_input: Option<Form>,
     /// For the group select of the modal (a copy of what the server last sent).
     pub groups: Vec<PermissionGroup>,
+    /// For the group form that "+ Nuevo grupo…" opens (a copy of what the server sent).
+    pub modules: Vec<Module>,
     pub dialog: Option<ConsumerDialog>,
 }
 
@@ -76,6 +95,7 @@ impl Default for ConsumersScreen {
             filter: String::new(),
             filter_input: None,
             groups: Vec::new(),
+            modules: Vec::new(),
             dialog: None,
         }
     }
@@ -106,6 +126,18 @@ impl ConsumersScreen {
         if command == Command::Reload {
             if let Some(old) = &modal.editing {
                 ctx.send(Request::Consumer(old.id));
+            }
+            return;
+        }
+        if command == Command::Enter && modal.offers_new_group() {
+            if self.modules.is_empty() {
+                ctx.send(Request::Modules);
+            }
+            if let Some(ConsumerDialog::Edit(consumer)) = self.dialog.take() {
+                self.dialog = Some(ConsumerDialog::NewGroup {
+                    group: GroupModal::new(lang, &self.modules, None),
+                    consumer,
+                });
             }
             return;
         }
@@ -160,7 +192,49 @@ impl ConsumersScreen {
                     _ => {}
                 }
             }
+            Some(ConsumerDialog::NewGroup { group, .. }) => {
+                match form_command(&mut group.form, command) {
+                    FormOutcome::Submit if !group.form.busy => {
+                        group.form.busy = true;
+                        group.form.clear_errors();
+                        ctx.send(group.request());
+                    }
+                    FormOutcome::Cancel if group.form.dirty => {
+                        let lang = ctx.lang;
+                        ctx.ask(
+                            lang.t("Hay cambios sin guardar. ¿Cerrar de todos modos?"),
+                            Then::Discard,
+                        );
+                    }
+                    FormOutcome::Cancel => self.back_to_consumer(ctx.lang, None),
+                    _ => {}
+                }
+            }
             None => {}
+        }
+    }
+
+    /// Closes the group form and shows the consumer modal again, as it was typed, with
+    /// `created` chosen in its group select.
+    fn back_to_consumer(&mut self, lang: Lang, created: Option<PermissionGroup>) {
+        let Some(ConsumerDialog::NewGroup { mut consumer, .. }) = self.dialog.take() else {
+            return;
+        };
+        let select = created.as_ref().map(|g| g.id);
+        if let Some(group) = created
+            && !self.groups.iter().any(|g| g.id == group.id)
+        {
+            self.groups.push(group);
+        }
+        consumer.set_groups_selecting(lang, &self.groups, select);
+        consumer.form.focus_on("permission_group_id");
+        self.dialog = Some(ConsumerDialog::Edit(consumer));
+    }
+
+    fn dialog_discard_group(&mut self) {
+        if let Some(ConsumerDialog::NewGroup { mut consumer, .. }) = self.dialog.take() {
+            consumer.form.focus_on("permission_group_id");
+            self.dialog = Some(ConsumerDialog::Edit(consumer));
         }
     }
 
@@ -348,6 +422,11 @@ impl Screen for ConsumersScreen {
                 // Once created, the modal only shows the credentials: Ctrl+S closes it.
                 let save = if m.created { "Cerrar" } else { "Guardar" };
                 let mut keys = form_bindings(&m.form, save);
+                // On "+ Nuevo grupo…", Enter opens the group form: the bar says so first.
+                if m.offers_new_group() {
+                    keys.retain(|b| b.command != Command::Enter);
+                    keys.insert(0, bar(Command::Enter, "Crear grupo"));
+                }
                 if m.editing.is_some() {
                     keys.push(help(Command::Reload, "Recargar (conserva lo escrito)"));
                 }
@@ -356,6 +435,9 @@ impl Screen for ConsumersScreen {
             Some(ConsumerDialog::Rotate(m)) => return form_bindings(&m.form, "Rotar"),
             Some(ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f)) => {
                 return form_bindings(f, "Cerrar");
+            }
+            Some(ConsumerDialog::NewGroup { group, .. }) => {
+                return form_bindings(&group.form, "Guardar");
             }
             None => {}
         }
@@ -428,6 +510,7 @@ impl Screen for ConsumersScreen {
                 shown.title = lang.t("Secreto nuevo");
                 shown.notice = Some(once);
             }
+            ConsumerDialog::NewGroup { .. } => shown.title = lang.t("Nuevo grupo de permisos"),
         }
         Some(shown)
     }
@@ -457,10 +540,29 @@ impl Screen for ConsumersScreen {
             // The users screen takes them too.
             Response::Groups(ref groups) => {
                 self.groups.clone_from(groups);
-                if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog {
-                    modal.set_groups(groups);
+                match &mut self.dialog {
+                    Some(ConsumerDialog::Edit(modal)) => modal.set_groups(ctx.lang, groups),
+                    Some(ConsumerDialog::NewGroup { consumer, .. }) => {
+                        consumer.set_groups(ctx.lang, groups);
+                    }
+                    _ => {}
                 }
                 return Some(answer);
+            }
+            // The users screen takes them too.
+            Response::Modules(ref modules) => {
+                self.modules.clone_from(modules);
+                return Some(answer);
+            }
+            // The group "+ Nuevo grupo…" created: back to the consumer, with it chosen.
+            Response::Group(ref group)
+                if matches!(self.dialog, Some(ConsumerDialog::NewGroup { .. })) =>
+            {
+                let lang = ctx.lang;
+                self.back_to_consumer(lang, Some(group.clone()));
+                ctx.toast(lang.t("Grupo de permisos guardado"));
+                // Everyone's copy of the groups (Permisos, other modals) catches up.
+                ctx.send(Request::Groups);
             }
             Response::Consumers(page) => {
                 self.table.answer(answer.id, page);
@@ -491,6 +593,9 @@ impl Screen for ConsumersScreen {
                 Request::CreateConsumer(_) | Request::UpdateConsumer { .. },
             ) => &mut m.form,
             (Some(ConsumerDialog::Rotate(m)), Request::RotateSecret(..)) => &mut m.form,
+            (Some(ConsumerDialog::NewGroup { group, .. }), Request::CreateGroup(_)) => {
+                &mut group.form
+            }
             // A toggle from the table: no form to show it in.
             _ => return false,
         };
@@ -499,11 +604,15 @@ impl Screen for ConsumersScreen {
     }
 
     fn dirty(&self) -> bool {
-        self.dialog.as_ref().is_some_and(|d| d.form().dirty)
+        self.dialog.as_ref().is_some_and(ConsumerDialog::dirty)
     }
 
     fn discard(&mut self) -> Flow {
-        self.dialog = None;
+        // Throwing away the group form keeps the consumer modal under it.
+        match &self.dialog {
+            Some(ConsumerDialog::NewGroup { .. }) => self.dialog_discard_group(),
+            _ => self.dialog = None,
+        }
         Flow::Stay
     }
 

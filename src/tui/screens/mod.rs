@@ -8,6 +8,7 @@ pub mod api_key;
 pub mod audit;
 pub mod consumers;
 pub mod dashboard;
+pub mod group_modal;
 pub mod login;
 pub mod security;
 pub mod settings;

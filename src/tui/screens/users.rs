@@ -1,18 +1,16 @@
 //! Cuentas de Usuarios: the tabs Usuarios (list, create, edit role, disable) and Permisos
 //! (permission groups with their module × action matrix).
 
+pub use super::group_modal::GroupModal;
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
-use crate::domain::{
-    Action as Permission, Module, ModulePermission, NewPermissionGroup, NewUser, PermissionGroup,
-    PermissionGroupPatch, Role, User, UserPatch,
-};
+use crate::domain::{Module, NewUser, PermissionGroup, Role, User, UserPatch};
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
 use crate::tui::dialog::Dialog;
 use crate::tui::fit;
-use crate::tui::form::{Field, Form, FormOutcome, Matrix, form_bindings, form_command};
+use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::sanitize::clean;
@@ -145,108 +143,6 @@ impl UserModal {
                     && patch.disabled.is_none();
                 (!empty).then_some(Request::UpdateUser(old.id, patch))
             }
-        }
-    }
-}
-
-pub struct GroupModal {
-    pub form: Form,
-    pub editing: Option<PermissionGroup>,
-}
-
-impl GroupModal {
-    pub fn new(lang: Lang, modules: &[Module], editing: Option<&PermissionGroup>) -> GroupModal {
-        let checked = modules
-            .iter()
-            .map(|m| {
-                let granted = editing
-                    .and_then(|g| g.permissions.iter().find(|p| p.module == m.id))
-                    .map(|p| p.actions.clone())
-                    .unwrap_or_default();
-                Permission::ALL
-                    .iter()
-                    .map(|a| granted.contains(a))
-                    .collect()
-            })
-            .collect();
-        let matrix = Matrix {
-            rows: modules
-                .iter()
-                .map(|m| (m.id.clone(), m.name.clone()))
-                .collect(),
-            columns: Permission::ALL
-                .iter()
-                .map(|a| lang.action(*a).to_string())
-                .collect(),
-            checked,
-            cursor: (0, 0),
-        };
-        let text = |f: fn(&PermissionGroup) -> String| editing.map(f).unwrap_or_default();
-        GroupModal {
-            form: Form::new(vec![
-                Field::text("name", lang.t("Nombre"), &text(|g| g.name.clone())),
-                Field::text(
-                    "description",
-                    lang.t("Descripción"),
-                    &text(|g| g.description.clone()),
-                ),
-                Field::checkbox(
-                    "read_only",
-                    lang.t("Solo lectura"),
-                    editing.is_some_and(|g| g.read_only),
-                ),
-                Field::matrix("permissions", lang.t("Permisos por módulo"), matrix),
-                Field::button("save", lang.t("Guardar")),
-                Field::button("cancel", lang.t("Cancelar")),
-            ]),
-            editing: editing.cloned(),
-        }
-    }
-
-    fn permissions(&self) -> Vec<ModulePermission> {
-        let Some(matrix) = self.form.matrix("permissions") else {
-            return Vec::new();
-        };
-        matrix
-            .rows
-            .iter()
-            .zip(&matrix.checked)
-            .filter_map(|((id, _), row)| {
-                let actions: Vec<Permission> = Permission::ALL
-                    .iter()
-                    .zip(row)
-                    .filter(|(_, on)| **on)
-                    .map(|(a, _)| *a)
-                    .collect();
-                (!actions.is_empty()).then(|| ModulePermission {
-                    module: id.clone(),
-                    actions,
-                })
-            })
-            .collect()
-    }
-
-    fn request(&self) -> Request {
-        let name = self.form.text("name");
-        let description = self.form.text("description");
-        let read_only = self.form.checked("read_only");
-        let permissions = self.permissions();
-        match &self.editing {
-            None => Request::CreateGroup(NewPermissionGroup {
-                name,
-                description,
-                read_only,
-                permissions,
-            }),
-            Some(old) => Request::UpdateGroup(
-                old.id,
-                PermissionGroupPatch {
-                    name: Some(name),
-                    description: Some(description),
-                    read_only: Some(read_only),
-                    permissions: Some(permissions),
-                },
-            ),
         }
     }
 }
@@ -451,11 +347,19 @@ impl Screen for UsersScreen {
     fn on_response(&mut self, ctx: &mut Context, answer: Answer) -> Option<Answer> {
         let lang = ctx.lang;
         match answer.response {
-            Response::Modules(modules) => self.modules = modules,
+            // The consumer screen keeps a copy too (its modal creates groups).
+            Response::Modules(ref modules) => {
+                self.modules.clone_from(modules);
+                return Some(answer);
+            }
             // The consumer screen keeps its own copy for its group select.
             Response::Groups(ref groups) => {
                 self.groups.clone_from(groups);
                 self.clamp();
+                return Some(answer);
+            }
+            // A group saved from elsewhere (the consumer modal's "+ Nuevo grupo…").
+            Response::Group(_) if !matches!(self.dialog, Some(UsersDialog::Group(_))) => {
                 return Some(answer);
             }
             Response::Group(_) => {

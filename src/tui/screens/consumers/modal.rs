@@ -10,7 +10,17 @@ use crate::tui::sanitize::clean;
 use uuid::Uuid;
 
 /// Shown under an empty group select.
-const NO_GROUPS_HINT: &str = "Cree primero un grupo en Cuentas de Usuarios → Permisos";
+const NO_GROUPS_HINT: &str = "Sin grupos de permisos: Enter en «+ Nuevo grupo…» crea uno";
+/// The group select's only option while there is no group: Enter opens the group form.
+pub const NEW_GROUP: &str = "+ Nuevo grupo…";
+
+/// The group select's options: the groups, or "+ Nuevo grupo…" when there are none.
+fn group_options(lang: Lang, groups: &[PermissionGroup]) -> Vec<String> {
+    if groups.is_empty() {
+        return vec![lang.t(NEW_GROUP).to_string()];
+    }
+    groups.iter().map(|g| g.name.clone()).collect()
+}
 /// Shown under URL de retorno: which redirect URIs match on any port (RFC 8252 §7.3).
 const REDIRECT_HINT: &str =
     "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas";
@@ -62,7 +72,7 @@ impl ConsumerModal {
                 let mut field = Field::select(
                     "permission_group_id",
                     lang.t("Grupo de Permisos"),
-                    groups.iter().map(|g| g.name.clone()).collect(),
+                    group_options(lang, groups),
                     group_index,
                 );
                 if groups.is_empty() {
@@ -187,19 +197,37 @@ impl ConsumerModal {
             .set_hidden("access_token_alg", !jwt || self.created);
     }
 
-    pub fn set_groups(&mut self, groups: &[PermissionGroup]) {
+    /// Enter on the group select opens the group form: there is no group to choose yet.
+    pub fn offers_new_group(&self) -> bool {
+        self.group_ids.is_empty() && self.form.focused_name() == "permission_group_id"
+    }
+
+    pub fn set_groups(&mut self, lang: Lang, groups: &[PermissionGroup]) {
+        self.set_groups_selecting(lang, groups, None);
+    }
+
+    /// New groups from the server, with `select` chosen (a group just created here), else
+    /// the one chosen before.
+    pub fn set_groups_selecting(
+        &mut self,
+        lang: Lang,
+        groups: &[PermissionGroup],
+        select: Option<Uuid>,
+    ) {
         let current = self
             .group_ids
             .get(self.form.selected("permission_group_id"))
             .copied();
-        let wanted = current.or(self.editing.as_ref().map(|c| c.permission_group_id));
+        let wanted = select
+            .or(current)
+            .or(self.editing.as_ref().map(|c| c.permission_group_id));
         self.group_ids = groups.iter().map(|g| g.id).collect();
         let index = wanted
             .and_then(|id| groups.iter().position(|g| g.id == id))
             .unwrap_or(0);
         if let Some(field) = self.form.field_mut("permission_group_id") {
             if let Kind::Select { options, index: i } = &mut field.kind {
-                *options = groups.iter().map(|g| g.name.clone()).collect();
+                *options = group_options(lang, groups);
                 *i = index;
             }
             // The hint to create a group first goes once there is one.
