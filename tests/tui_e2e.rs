@@ -62,6 +62,9 @@ impl Console {
         for var in [
             "DISPLAY",
             "WAYLAND_DISPLAY",
+            // Copies go through tmux or screen when the test runs inside one.
+            "TMUX",
+            "STY",
             "CONSOLA_SERVER",
             "CONSOLA_LANG",
             "CONSOLA_PORT",
@@ -330,7 +333,7 @@ async fn create_a_consumer_and_copy_its_clave() {
     assert!(console.text().contains(&consumer.client_id));
 
     console.send("c");
-    console.wait_for("Copiado: Clave");
+    console.wait_for("Copiado: Clave (OSC 52)");
     let encoded = base64::engine::general_purpose::STANDARD.encode(&consumer.client_id);
     let osc = format!("\x1b]52;c;{encoded}\x1b\\");
     let written = console.bytes.lock().expect("bytes").clone();

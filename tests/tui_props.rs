@@ -455,7 +455,7 @@ fn apply(state: &mut State, step: &Step) {
         }
         Step::Copied(what, ok) => state.update(Action::Copied {
             what: what.clone(),
-            ok: *ok,
+            done: ok.then_some(consola::tui::clipboard::Delivery::Terminal),
         }),
     }
     // What the event loop does with effects it cannot perform here: forget them.

@@ -8,6 +8,7 @@ use consola::domain::*;
 use consola::tui::Lang;
 use consola::tui::action::{Action, Command, Effect};
 use consola::tui::api::{Request, Response};
+use consola::tui::clipboard::Delivery;
 use consola::tui::screens::api_key::ApiTab;
 use consola::tui::screens::consumers::{ConsumerDialog, ConsumersScreen};
 use consola::tui::screens::login::LoginScreen;
@@ -236,13 +237,26 @@ fn created_consumer_shows_secret_once_and_copies() {
             ("Copiado: Secreto".to_string(), FAKE_SECRET.to_string()),
         ]
     );
+    // The toast says how the copy went out, and no more than that.
+    for (done, toast) in [
+        (Delivery::Terminal, "Copiado: Clave (OSC 52)"),
+        (Delivery::Tmux, "Copiado: Clave (OSC 52 vía tmux)"),
+        (Delivery::Screen, "Copiado: Clave (OSC 52 vía screen)"),
+        (Delivery::Local, "Copiado: Clave (portapapeles local)"),
+    ] {
+        state.update(Action::Copied {
+            what: "Copiado: Clave".into(),
+            done: Some(done),
+        });
+        assert_eq!(state.ctx.toast.as_ref().map(|t| t.1.as_str()), Some(toast));
+    }
     state.update(Action::Copied {
         what: "Copiado: Clave".into(),
-        ok: true,
+        done: None,
     });
     assert_eq!(
         state.ctx.toast.as_ref().map(|t| t.1.as_str()),
-        Some("Copiado: Clave")
+        Some("No se pudo copiar al portapapeles")
     );
     press(&mut state, KeyCode::Esc);
     assert!(consumers(&state).dialog.is_none(), "no question once saved");

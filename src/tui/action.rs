@@ -3,6 +3,7 @@
 //! it leaves as an `Effect` for the event loop.
 
 use super::api::{Request, RequestId, Response};
+use super::clipboard::Delivery;
 use crate::client::ClientError;
 use crate::domain::secret::SecretText;
 use crossterm::event::KeyEvent;
@@ -54,10 +55,11 @@ pub enum Action {
         id: RequestId,
         result: Result<Response, ClientError>,
     },
-    /// A copy finished; `what` names what was copied (never the value).
+    /// A copy finished; `what` names what was copied (never the value), `done` how it went
+    /// out (`None`: it did not).
     Copied {
         what: String,
-        ok: bool,
+        done: Option<Delivery>,
     },
     /// SIGTERM, SIGHUP, SIGQUIT: leave now.
     Terminate,

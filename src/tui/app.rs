@@ -174,8 +174,8 @@ where
                         });
                     }
                     Effect::Copy { text, what } => {
-                        let ok = self.clipboard.copy(text.expose()).is_ok();
-                        self.state.update(Action::Copied { what, ok });
+                        let done = self.clipboard.copy(text.expose()).ok();
+                        self.state.update(Action::Copied { what, done });
                         changed = true;
                     }
                     Effect::Session(token) => {

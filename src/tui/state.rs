@@ -247,9 +247,11 @@ impl State {
                 }
             }
             Action::Terminate => self.leave(),
-            Action::Copied { what, ok } => {
-                if ok {
-                    self.ctx.toast(what);
+            Action::Copied { what, done } => {
+                if let Some(done) = done {
+                    // Says how it went out, never more ("Copiado: Clave (OSC 52 vía tmux)").
+                    let route = self.lang().t(done.route());
+                    self.ctx.toast(format!("{what} ({route})"));
                 } else {
                     let text = self.lang().t("No se pudo copiar al portapapeles");
                     self.ctx.toast(text);

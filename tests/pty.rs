@@ -1,0 +1,239 @@
+//! The real binary under terminal multiplexers and in pairs: tmux is the pseudo-terminal
+//! (each test has its own private server sockets), the screen is read with `capture-pane`,
+//! keys go in with `send-keys`. Waits are for text on the screen, with a deadline.
+
+use consola::client::Client;
+use consola::domain::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "contraseña-segura-1";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// One tmux server on a private socket.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn new(socket: PathBuf) -> Tmux {
+        Tmux { socket }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        // No user configuration: tmux's defaults, except what a test sets.
+        command
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg("/dev/null");
+        command.env_remove("TMUX");
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = self.command().args(args).output().expect("run tmux");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn screen(&self, target: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", target])
+    }
+
+    fn wait_for(&self, target: &str, needle: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let text = self.screen(target);
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Keys by tmux name (`Enter`, `Tab`, `Right`, `C-s`).
+    fn keys(&self, target: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", target];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    /// Text typed as is.
+    fn type_text(&self, target: &str, text: &str) {
+        self.run(&["send-keys", "-t", target, "-l", text]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").output();
+    }
+}
+
+/// Single-quoted for `sh`.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The shell command that runs the console on `data_dir`, in a clean environment of its own
+/// (configuration and state in `home`, no display, no inherited console settings).
+fn console_command(data_dir: &Path, home: &Path) -> String {
+    let mut parts = vec!["env".to_string()];
+    for var in [
+        "DISPLAY",
+        "WAYLAND_DISPLAY",
+        "STY",
+        "CONSOLA_SERVER",
+        "CONSOLA_LANG",
+        "CONSOLA_PORT",
+        "CONSOLA_CONFIG",
+        "NO_COLOR",
+    ] {
+        parts.push(format!("-u {var}"));
+    }
+    let home = home.display().to_string();
+    parts.push(format!("XDG_CONFIG_HOME={}", quote(&home)));
+    parts.push(format!("XDG_STATE_HOME={}", quote(&home)));
+    parts.push("LANG=C.UTF-8".into());
+    parts.push(quote(env!("CARGO_BIN_EXE_consola")));
+    parts.push("--data-dir".into());
+    parts.push(quote(&data_dir.display().to_string()));
+    parts.join(" ")
+}
+
+/// First run through the keyboard; returns a signed-in client of the console's server.
+async fn setup_and_login(tmux: &Tmux, target: &str) -> Client {
+    tmux.wait_for(target, "Configuración inicial");
+    tmux.type_text(target, "FRACTTAL - Activación\tadmin\tAdministradora\t");
+    tmux.type_text(target, PASSWORD);
+    tmux.type_text(target, "\t");
+    tmux.type_text(target, PASSWORD);
+    tmux.keys(target, &["Enter"]);
+    let text = tmux.wait_for(target, "Administradora ▾");
+    let start = text.find("API http://").expect("api url") + 4;
+    let url = text[start..].split_whitespace().next().expect("url");
+    let client = Client::new(url).expect("client");
+    let login = client.login("admin", PASSWORD).await.expect("api login");
+    client.with_token(login.token)
+}
+
+async fn a_consumer(client: &Client) -> Consumer {
+    let group = client
+        .create_permission_group(&NewPermissionGroup {
+            name: "Integraciones".into(),
+            description: String::new(),
+            read_only: false,
+            permissions: vec![ModulePermission {
+                module: "assets".into(),
+                actions: vec![Action::View],
+            }],
+        })
+        .await
+        .expect("group");
+    client
+        .create_consumer(&NewConsumer {
+            name: "ERP Central".into(),
+            description: String::new(),
+            grant_type: GrantType::ClientCredentials,
+            permission_group_id: group.id,
+            hub_enabled: false,
+            redirect_uris: vec![],
+            token_format: TokenFormat::Opaque,
+            access_token_alg: AccessTokenAlg::EdDSA,
+        })
+        .await
+        .expect("consumer")
+        .consumer
+}
+
+fn open_consumers(tmux: &Tmux, target: &str) {
+    tmux.keys(target, &["m"]);
+    tmux.wait_for(target, "Cerrar sesión");
+    tmux.keys(target, &["Enter"]);
+    tmux.wait_for(target, "Portal de Invitados");
+    for _ in 0..9 {
+        tmux.keys(target, &["j"]);
+    }
+    tmux.keys(target, &["Enter"]);
+    tmux.wait_for(target, "CONEXIÓN API");
+    tmux.keys(target, &["Right"]);
+    tmux.wait_for(target, "Consumidores OAuth (");
+}
+
+/// The console in a tmux with default settings (which drops an application's OSC 52), inside
+/// an outer tmux standing in for the admin's terminal (`set-clipboard on`, an xterm): `c`
+/// hands the Clave to the inner tmux, which sends it on, and it lands in the outer buffer.
+#[tokio::test(flavor = "multi_thread")]
+async fn copy_inside_tmux_reaches_the_outer_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outer = Tmux::new(dir.path().join("outer.sock"));
+    let inner = Tmux::new(dir.path().join("inner.sock"));
+    let data = dir.path().join("data");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let inner_command = format!(
+        "env -u TMUX tmux -S {} -f /dev/null new-session -s inner {}",
+        quote(&inner.socket.display().to_string()),
+        quote(&console_command(&data, &home)),
+    );
+    outer.run(&[
+        "start-server",
+        ";",
+        "set-option",
+        "-g",
+        "default-terminal",
+        "xterm-256color",
+        ";",
+        "set-option",
+        "-g",
+        "set-clipboard",
+        "on",
+        ";",
+        "new-session",
+        "-d",
+        "-s",
+        "outer",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &inner_command,
+    ]);
+    let client = setup_and_login(&outer, "outer").await;
+    let consumer = a_consumer(&client).await;
+    open_consumers(&outer, "outer");
+    outer.wait_for("outer", "ERP Central");
+    outer.keys("outer", &["c"]);
+    outer.wait_for("outer", "Copiado: Clave (OSC 52 vía tmux)");
+    // The inner tmux kept it, and the outer one got it from the inner's OSC 52.
+    assert_eq!(inner.run(&["show-buffer"]), consumer.client_id);
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let buffer = outer
+            .command()
+            .arg("show-buffer")
+            .output()
+            .expect("show-buffer");
+        if String::from_utf8_lossy(&buffer.stdout) == consumer.client_id {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Clave never reached the outer tmux; its buffer: {:?}",
+            String::from_utf8_lossy(&buffer.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    outer.keys("outer", &["q"]);
+}
