@@ -24,6 +24,9 @@ pub struct FileConfig {
     pub lang: Option<Lang>,
     /// Port of the embedded server on 127.0.0.1 (an ephemeral one when taken).
     pub port: Option<u16>,
+    /// Clicks and the wheel in the console (off by default: the terminal keeps its own
+    /// selection).
+    pub mouse: Option<bool>,
     /// Settings of `consola serve`.
     #[serde(default)]
     pub serve: ServeConfig,

@@ -45,6 +45,9 @@ struct Cli {
     /// Port of the embedded server on 127.0.0.1, an ephemeral one when taken [default: 8787].
     #[arg(long, env = "CONSOLA_PORT")]
     port: Option<u16>,
+    /// Clicks and the wheel in the console (the terminal's own selection then needs Shift).
+    #[arg(long)]
+    mouse: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -178,7 +181,8 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
         None => {
             let lang = cli.lang.or(file.lang).unwrap_or_default();
             let port = cli.port.or(file.port).unwrap_or(DEFAULT_PORT);
-            console(server_url, data_dir, lang, port).await
+            let mouse = cli.mouse || file.mouse.unwrap_or(false);
+            console(server_url, data_dir, lang, port, mouse).await
         }
     }
 }
@@ -327,6 +331,7 @@ async fn console(
     data_dir: PathBuf,
     lang: Lang,
     port: u16,
+    mouse: bool,
 ) -> anyhow::Result<()> {
     log_to_file(&data_dir)?;
     // The embedded server starts beside the console's first frame, not before it.
@@ -357,6 +362,7 @@ async fn console(
         consola::tui::Options {
             lang,
             look: consola::tui::look::Look::from_env(|name| std::env::var(name).ok()),
+            mouse,
         },
     )
     .await;

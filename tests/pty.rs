@@ -89,6 +89,10 @@ fn quote(text: &str) -> String {
 /// The shell command that runs the console on `data_dir`, in a clean environment of its own
 /// (configuration and state in `home`, no display, no inherited console settings).
 fn console_command(data_dir: &Path, home: &Path) -> String {
+    console_command_with(data_dir, home, &[])
+}
+
+fn console_command_with(data_dir: &Path, home: &Path, args: &[&str]) -> String {
     let mut parts = vec!["env".to_string()];
     for var in [
         "DISPLAY",
@@ -109,6 +113,7 @@ fn console_command(data_dir: &Path, home: &Path) -> String {
     parts.push(quote(env!("CARGO_BIN_EXE_consola")));
     parts.push("--data-dir".into());
     parts.push(quote(&data_dir.display().to_string()));
+    parts.extend(args.iter().map(|a| quote(a)));
     parts.join(" ")
 }
 
@@ -216,6 +221,13 @@ async fn copy_inside_tmux_reaches_the_outer_terminal() {
     outer.wait_for("outer", "ERP Central");
     outer.keys("outer", &["c"]);
     outer.wait_for("outer", "Copiado: Clave (OSC 52 vía tmux)");
+    // Without --mouse the console leaves the mouse to the terminal.
+    assert_eq!(
+        inner
+            .run(&["display-message", "-p", "-t", "inner", "#{mouse_any_flag}"])
+            .trim(),
+        "0"
+    );
     // The inner tmux kept it, and the outer one got it from the inner's OSC 52.
     assert_eq!(inner.run(&["show-buffer"]), consumer.client_id);
     let deadline = Instant::now() + DEADLINE;
@@ -236,4 +248,55 @@ async fn copy_inside_tmux_reaches_the_outer_terminal() {
         std::thread::sleep(Duration::from_millis(50));
     }
     outer.keys("outer", &["q"]);
+}
+
+/// `--mouse`: the console asks the terminal for the mouse, and a click on the sidebar opens
+/// the section under it (sent as the terminal would: an SGR mouse report).
+#[tokio::test(flavor = "multi_thread")]
+async fn with_mouse_a_click_opens_a_section() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::new(dir.path().join("tmux.sock"));
+    let data = dir.path().join("data");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &console_command_with(&data, &home, &["--mouse"]),
+    ]);
+    setup_and_login(&tmux, "console").await;
+    let flag = tmux.run(&[
+        "display-message",
+        "-p",
+        "-t",
+        "console",
+        "#{mouse_any_flag}",
+    ]);
+    assert_eq!(flag.trim(), "1", "the console asked for the mouse");
+    tmux.keys("console", &["m"]);
+    tmux.wait_for("console", "Cerrar sesión");
+    tmux.keys("console", &["Enter"]);
+    let screen = tmux.wait_for("console", "Portal de Invitados");
+    let (x, y) = screen
+        .lines()
+        .enumerate()
+        .find_map(|(y, line)| {
+            line.find("Seguridad")
+                .map(|byte| (line[..byte].chars().count(), y))
+        })
+        .expect("Seguridad in the sidebar");
+    // Press and release of the left button, 1-based cells.
+    let report = format!("\x1b[<0;{};{}M\x1b[<0;{};{}m", x + 1, y + 1, x + 1, y + 1);
+    let hex: Vec<String> = report.bytes().map(|b| format!("{b:02x}")).collect();
+    let mut args = vec!["send-keys", "-t", "console", "-H"];
+    args.extend(hex.iter().map(String::as_str));
+    tmux.run(&args);
+    tmux.wait_for("console", "Claves de firma");
+    tmux.keys("console", &["q"]);
 }

@@ -1237,3 +1237,115 @@ fn leaving_the_group_form_keeps_the_consumer_modal() {
     ));
     assert!(screen_text(&state, 120, 40).contains("Nombre requerido"));
 }
+
+/// Where `needle` is on the screen at 120×40 (drawing also maps what can be clicked).
+fn find_on_screen(state: &State, needle: &str) -> (u16, u16) {
+    let text = screen_text(state, 120, 40);
+    for (y, line) in text.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            let x = line[..byte].chars().count();
+            return (x as u16, y as u16);
+        }
+    }
+    panic!("{needle:?} not on screen:\n{text}");
+}
+
+/// A left click on the first cell of `needle`, as the terminal reports it.
+fn click(state: &mut State, needle: &str) {
+    let (column, row) = find_on_screen(state, needle);
+    let event = crossterm::event::MouseEvent {
+        kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    let action = consola::tui::mouse::action(event).expect("a click is an action");
+    state.update(action);
+}
+
+fn settings(state: &State) -> &consola::tui::screens::settings::Settings {
+    &state.main().expect("signed in").settings
+}
+
+/// Clicks on the sidebar, the tabs, rows, buttons, checkboxes and copy icons do what their
+/// keys do; the wheel moves like the arrows.
+#[test]
+fn the_mouse_clicks_what_the_keys_reach() {
+    let mut state = at_consumers(Role::SuperAdmin, 5);
+    // A row: the first click selects it, the second opens it.
+    click(&mut state, "Sensores IoT");
+    assert_eq!(consumers(&state).table.selected, 2);
+    click(&mut state, "Sensores IoT");
+    assert!(matches!(
+        consumers(&state).dialog,
+        Some(ConsumerDialog::Edit(_))
+    ));
+    // Under a dialog nothing else is clickable; its checkbox and buttons are.
+    click(&mut state, "Activar Fracttal Hub");
+    let Some(ConsumerDialog::Edit(modal)) = &consumers(&state).dialog else {
+        panic!("the modal stays");
+    };
+    assert!(modal.form.checked("hub_enabled"));
+    // The copy icon of the Clave copies it.
+    click(&mut state, "CLAVE-FICTICIA-00000000000000002 ⎘");
+    assert_eq!(
+        copies(&state),
+        vec![("Copiado: Clave".to_string(), consumer(2, "x").client_id)]
+    );
+    state.ctx.effects.clear();
+    click(&mut state, "[ Cancelar ]");
+    assert!(
+        state.ctx.question.is_some(),
+        "the checkbox changed: it asks"
+    );
+    press(&mut state, KeyCode::Char('s'));
+    assert!(consumers(&state).dialog.is_none());
+    // The wheel.
+    let wheel =
+        |state: &mut State, down| state.update(consola::tui::action::Action::Wheel { down });
+    wheel(&mut state, true);
+    assert_eq!(consumers(&state).table.selected, 3);
+    wheel(&mut state, false);
+    wheel(&mut state, false);
+    assert_eq!(consumers(&state).table.selected, 1);
+    // The tabs.
+    click(&mut state, "API Key │");
+    assert_eq!(settings(&state).api.tab, ApiTab::ApiKey);
+    click(&mut state, "Consumidores OAuth");
+    assert_eq!(settings(&state).api.tab, ApiTab::Consumers);
+    // The sidebar opens a section with the focus in it.
+    click(&mut state, "Seguridad");
+    assert_eq!(settings(&state).section, Section::Security);
+    assert!(settings(&state).in_content);
+    assert!(
+        state
+            .ctx
+            .pending
+            .values()
+            .any(|r| r.name() == "SigningKeys")
+    );
+    // The key bar's keys are buttons too.
+    click(&mut state, "Salir");
+    assert!(
+        state.ctx.effects.iter().any(|e| matches!(e, Effect::Quit)),
+        "{:?}",
+        state.ctx.effects
+    );
+}
+
+/// The user menu and the sidebar while the menu or the help is open: only what is on top.
+#[test]
+fn popups_take_the_clicks() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    click(&mut state, "Configuración");
+    // The header also reads "Configuración"? Only the menu's line is clickable.
+    assert_eq!(state.main().map(|m| m.view), Some(View::Settings));
+    press(&mut state, KeyCode::Char('?'));
+    click(&mut state, "Seguridad");
+    assert_ne!(
+        settings(&state).section,
+        Section::Security,
+        "under the help"
+    );
+}

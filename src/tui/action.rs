@@ -63,6 +63,15 @@ pub enum Action {
     },
     /// SIGTERM, SIGHUP, SIGQUIT: leave now.
     Terminate,
+    /// A left click at this cell (only with the mouse opted in; see `mouse`).
+    Click {
+        column: u16,
+        row: u16,
+    },
+    /// The wheel turned one step.
+    Wheel {
+        down: bool,
+    },
 }
 
 /// Work for the event loop.

@@ -142,6 +142,7 @@ where
         let action = match event {
             Event::Key(key) if key.kind != KeyEventKind::Release => self.state.key_action(key),
             Event::Paste(text) => Some(Action::Paste(text)),
+            Event::Mouse(mouse) => super::mouse::action(mouse),
             // Bursts of resizes end in one draw at the last size.
             Event::Resize(w, h) => Some(Action::Resize(w, h)),
             _ => None,

@@ -6,6 +6,7 @@ use super::action::Effect;
 use super::api::{Request, RequestId};
 use super::i18n::Lang;
 use super::look::Look;
+use super::mouse::HitMap;
 use crate::domain::secret::SecretText;
 use crate::domain::{Role, SessionUser};
 use chrono::NaiveDate;
@@ -27,6 +28,8 @@ pub struct Context {
     pub question: Option<Question>,
     /// Work for the event loop.
     pub effects: Vec<Effect>,
+    /// What the last frame drew where, for clicks (filled while drawing).
+    pub hits: HitMap,
 }
 
 /// A yes/no question and what "yes" does.
@@ -57,6 +60,7 @@ impl Context {
             toast: None,
             question: None,
             effects: Vec::new(),
+            hits: HitMap::default(),
         }
     }
 

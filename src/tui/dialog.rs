@@ -3,6 +3,7 @@
 
 use super::form::Form;
 use super::i18n::Lang;
+use super::mouse::HitMap;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -56,7 +57,7 @@ pub fn under_header(frame: &mut Frame, table: Rect, text: Option<&str>) {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, lang: Lang, dialog: &Dialog) {
+pub fn render(frame: &mut Frame, area: Rect, lang: Lang, hits: &HitMap, dialog: &Dialog) {
     let form = dialog.form;
     // As tall as the form's lines at the popup's inner width, so its buttons always show.
     let width = area.width.min(100);
@@ -98,4 +99,7 @@ pub fn render(frame: &mut Frame, area: Rect, lang: Lang, dialog: &Dialog) {
     }
     frame.render_widget(Paragraph::new(lines), top);
     super::form::render(frame, rest, form, lang, true);
+    // A dialog is modal: only its own fields can be clicked.
+    hits.modal();
+    super::form::clickable(hits, rest, form, lang);
 }

@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod keymap;
 pub mod last_user;
 pub mod look;
+pub mod mouse;
 pub mod pager;
 pub mod render;
 pub mod sanitize;
@@ -24,7 +25,10 @@ pub mod state;
 pub use i18n::Lang;
 
 use crate::client::Client;
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    EventStream,
+};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -35,6 +39,8 @@ pub struct Options {
     pub lang: Lang,
     /// Colours and characters this terminal takes (`Look::from_env`).
     pub look: look::Look,
+    /// Clicks and the wheel (opt in: capturing the mouse takes the terminal's own selection).
+    pub mouse: bool,
 }
 
 /// Runs the console on this process's terminal until the user quits or a signal arrives.
@@ -48,7 +54,7 @@ pub async fn run(
     options: Options,
 ) -> anyhow::Result<()> {
     install_panic_hook();
-    let mut terminal = enter()?;
+    let mut terminal = enter(options.mouse)?;
     let _restore = Restore;
     let today = chrono::Local::now().date_naive();
     let mut state = state::State::new(options.lang, String::new(), today);
@@ -69,10 +75,16 @@ pub async fn run(
     app.run().await
 }
 
-fn enter() -> anyhow::Result<Terminal<CrosstermBackend<look::NamedColours<std::io::Stdout>>>> {
+fn enter(
+    mouse: bool,
+) -> anyhow::Result<Terminal<CrosstermBackend<look::NamedColours<std::io::Stdout>>>> {
     crossterm::terminal::enable_raw_mode()?;
     let mut stdout = std::io::stdout();
     if let Err(error) = crossterm::execute!(stdout, EnterAlternateScreen, EnableBracketedPaste) {
+        restore();
+        return Err(error.into());
+    }
+    if mouse && let Err(error) = crossterm::execute!(stdout, EnableMouseCapture) {
         restore();
         return Err(error.into());
     }
@@ -91,6 +103,7 @@ pub fn restore() {
     let _ = crossterm::execute!(
         std::io::stdout(),
         DisableBracketedPaste,
+        DisableMouseCapture,
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );

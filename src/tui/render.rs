@@ -4,6 +4,7 @@
 use super::action::Command;
 use super::dialog::centered;
 use super::keymap::bar_items;
+use super::mouse::Target;
 use super::sanitize::clean;
 use super::screens::Screen;
 use super::state::{MIN_SIZE, Main, MenuItem, Phase, State, View};
@@ -18,6 +19,8 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 /// Draws the console, then fits the frame to the terminal's look (colours, charset).
 pub fn render(frame: &mut Frame, state: &State) {
+    // Drawing maps what can be clicked anew.
+    state.ctx.hits.clear();
     draw(frame, state);
     state.ctx.look.apply(frame.buffer_mut());
 }
@@ -77,6 +80,8 @@ fn draw(frame: &mut Frame, state: &State) {
     if let Some(confirm) = &ctx.question {
         let popup = centered(area, 64, 7);
         frame.render_widget(Clear, popup);
+        // Answered with the keys only: a stray click must not say yes.
+        ctx.hits.modal();
         frame.render_widget(
             Paragraph::new(vec![
                 Line::raw(clean(&confirm.message).into_owned()),
@@ -103,6 +108,7 @@ fn draw(frame: &mut Frame, state: &State) {
         );
     }
     if state.help {
+        ctx.hits.modal();
         render_help(frame, area, state);
     }
     if let Some((_, toast)) = &ctx.toast {
@@ -188,7 +194,13 @@ fn render_keys(frame: &mut Frame, area: Rect, state: &State) {
     }
     shown.extend(help);
     let mut spans = Vec::new();
-    for (_, keys, label) in shown {
+    let mut x = area.x;
+    for (command, keys, label) in shown {
+        // Each key of the bar is a button.
+        let w = (keys.width() + label.width() + 5) as u16;
+        let button = Rect::new(x, area.y, w, 1).intersection(area);
+        state.ctx.hits.add(button, Target::Commands(vec![command]));
+        x = x.saturating_add(w);
         spans.push(Span::styled(
             format!(" {keys} "),
             Style::default().add_modifier(Modifier::REVERSED),
@@ -240,7 +252,7 @@ fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         View::Settings => main.settings.render(frame, area, ctx, true),
     }
     if let Some(dialog) = main.screen().dialog(ctx) {
-        super::dialog::render(frame, area, ctx.lang, &dialog);
+        super::dialog::render(frame, area, ctx.lang, &ctx.hits, &dialog);
     }
     if let Some(open) = main.menu {
         let width = 24;
@@ -251,6 +263,17 @@ fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
             height: 4.min(area.height),
         };
         frame.render_widget(Clear, popup);
+        ctx.hits.modal();
+        for (i, item) in MenuItem::ALL.iter().enumerate() {
+            let line = Rect::new(popup.x + 1, popup.y + 1 + i as u16, width - 2, 1);
+            let commands = if *item == open {
+                vec![Command::Enter]
+            } else {
+                vec![Command::Down, Command::Enter]
+            };
+            ctx.hits
+                .add(line.intersection(popup), Target::Commands(commands));
+        }
         let lines: Vec<Line> = MenuItem::ALL
             .iter()
             .map(|item| {

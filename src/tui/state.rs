@@ -5,9 +5,10 @@
 use super::action::{Action, Command, Effect};
 use super::api::{Request, RequestId, Response};
 use super::context::{Context, Then};
-use super::form::Form;
+use super::form::{Form, Kind};
 use super::i18n::Lang;
 use super::keymap::{Binding, bar, help, map_key};
+use super::mouse::Target;
 use super::screens::dashboard::DashboardScreen;
 use super::screens::login::LoginScreen;
 use super::screens::settings::Settings;
@@ -275,6 +276,47 @@ impl State {
             }
             Action::Api { id, result } => self.on_api(id, result),
             Action::Command(command) => self.command(command),
+            Action::Click { column, row } => {
+                if let Some(target) = self.ctx.hits.at(column, row) {
+                    self.click(target);
+                }
+            }
+            Action::Wheel { down } => {
+                self.command(if down { Command::Down } else { Command::Up });
+            }
+        }
+    }
+
+    /// A click: the commands its target stands for, as if typed.
+    fn click(&mut self, target: Target) {
+        match target {
+            Target::Commands(commands) => {
+                for command in commands {
+                    self.command(command);
+                }
+            }
+            Target::Field(index) => {
+                let press = self
+                    .active_form_mut()
+                    .and_then(|form| form.focus_index(index))
+                    .and_then(|kind| match kind {
+                        Kind::Button => Some(Command::Enter),
+                        Kind::Checkbox(_) => Some(Command::Toggle),
+                        Kind::Copy { value: Some(_), .. } => Some(Command::Copy),
+                        _ => None,
+                    });
+                if let Some(command) = press {
+                    self.command(command);
+                }
+            }
+            Target::Section(section) => {
+                if let Phase::Main(main) = &mut self.phase
+                    && main.view == View::Settings
+                    && main.menu.is_none()
+                {
+                    main.settings.open_section(&mut self.ctx, section);
+                }
+            }
         }
     }
 

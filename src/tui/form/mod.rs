@@ -8,4 +8,4 @@ mod render;
 
 pub use command::{FormOutcome, form_bindings, form_command};
 pub use model::{Field, Form, Kind, Matrix};
-pub use render::{lines, render};
+pub use render::{clickable, lines, render};

@@ -161,6 +161,16 @@ impl Form {
         self.focused().map(|f| f.name).unwrap_or("")
     }
 
+    /// Focuses field `index` if it can take the focus; what kind of field it is.
+    pub fn focus_index(&mut self, index: usize) -> Option<&Kind> {
+        let field = self.fields.get(index)?;
+        if !field.focusable() {
+            return None;
+        }
+        self.focus = index;
+        Some(&self.fields[index].kind)
+    }
+
     pub fn focus_on(&mut self, name: &str) {
         if let Some(i) = self.index(name)
             && self.fields[i].focusable()

@@ -4,6 +4,7 @@
 use super::model::{Form, Kind, LABEL_WIDTH};
 use crate::tui::fit::{fit, wrap};
 use crate::tui::i18n::Lang;
+use crate::tui::mouse::{HitMap, Target};
 use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -25,9 +26,35 @@ pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: b
     );
 }
 
+/// Maps the fields `render` drew into `area` for clicks (see `mouse`).
+pub fn clickable(hits: &HitMap, area: Rect, form: &Form, lang: Lang) {
+    let (_, focus_line, owners) = layout(form, area.width, lang, true);
+    let offset = (focus_line + 2).saturating_sub(area.height as usize);
+    for (row, owner) in owners.iter().skip(offset).enumerate() {
+        if row >= area.height as usize {
+            break;
+        }
+        if let Some(index) = owner {
+            let line = Rect::new(area.x, area.y + row as u16, area.width, 1);
+            hits.add(line, Target::Field(*index));
+        }
+    }
+}
+
 /// The lines a form takes at `width` columns (a dialog is as tall as these), and the line of
 /// the focused field. Errors and notes wrap rather than being cut.
 pub fn lines(form: &Form, width: u16, lang: Lang, focused: bool) -> (Vec<Line<'static>>, usize) {
+    let (lines, focus_line, _) = layout(form, width, lang, focused);
+    (lines, focus_line)
+}
+
+/// `lines`, and which field each line belongs to.
+fn layout(
+    form: &Form,
+    width: u16,
+    lang: Lang,
+    focused: bool,
+) -> (Vec<Line<'static>>, usize, Vec<Option<usize>>) {
     let area = Rect::new(0, 0, width, 1);
     let mut lines: Vec<Line> = Vec::new();
     let mut focus_line = 0usize;
@@ -38,10 +65,12 @@ pub fn lines(form: &Form, width: u16, lang: Lang, focused: bool) -> (Vec<Line<'s
         }
         lines.push(Line::default());
     }
+    let mut owners: Vec<Option<usize>> = vec![None; lines.len()];
     for (i, field) in form.fields.iter().enumerate() {
         if field.hidden {
             continue;
         }
+        owners.resize(lines.len(), None);
         let has_focus = focused && i == form.focus;
         if has_focus {
             focus_line = lines.len();
@@ -198,8 +227,12 @@ pub fn lines(form: &Form, width: u16, lang: Lang, focused: bool) -> (Vec<Line<'s
                 ]));
             }
         }
+        // The lines this field added are its own (headings and notes are not clickable).
+        let owner = (!matches!(field.kind, Kind::Heading | Kind::Note)).then_some(i);
+        owners.resize(lines.len(), owner);
     }
-    (lines, focus_line)
+    owners.resize(lines.len(), None);
+    (lines, focus_line, owners)
 }
 
 fn focus_style(focused: bool) -> Style {

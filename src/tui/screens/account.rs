@@ -170,5 +170,6 @@ impl Screen for AccountScreen {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
         crate::tui::form::render(frame, area, &self.form, ctx.lang, focused);
+        crate::tui::form::clickable(&ctx.hits, area, &self.form, ctx.lang);
     }
 }

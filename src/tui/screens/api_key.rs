@@ -185,6 +185,8 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &ApiKeyScreen, foc
             ),
         tabs,
     );
+    let titles = [lang.t("API Key"), lang.t("Consumidores OAuth")];
+    crate::tui::mouse::tabs(&ctx.hits, tabs, &titles, main.tab as usize);
     if main.on_consumers() {
         main.consumers.render(frame, body, ctx, focused);
         return;

@@ -321,6 +321,12 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, view: &AuditScreen) {
     )
     .style(Style::default().add_modifier(Modifier::BOLD));
     let widths = fit::lengths(&columns);
+    let first = Rect {
+        y: body.y.saturating_add(1),
+        height: body.height.saturating_sub(1),
+        ..body
+    };
+    crate::tui::mouse::rows(&ctx.hits, first, end - offset, selected);
     let mut table_state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(
         Table::new(rows, widths)

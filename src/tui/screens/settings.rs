@@ -15,6 +15,7 @@ use crate::tui::dialog::Dialog;
 use crate::tui::form::Form;
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
+use crate::tui::mouse::Target;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -144,6 +145,15 @@ impl Settings {
             &mut self.security,
             &mut self.account,
         ]
+    }
+
+    /// Opens `section` with the focus in its content (a click on the sidebar).
+    pub fn open_section(&mut self, ctx: &mut Context, section: Section) {
+        self.section = section;
+        self.in_content = true;
+        if let Some(screen) = self.screen_mut() {
+            screen.open(ctx);
+        }
     }
 
     fn leave(&mut self, flow: Flow) -> Flow {
@@ -322,12 +332,21 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &Settings) {
         sidebar,
         &mut list_state,
     );
+    // Each section's line opens it.
+    for (i, section) in Section::ALL.iter().enumerate() {
+        let y = sidebar.y + 1 + i as u16;
+        if y + 1 < sidebar.bottom() {
+            let line = Rect::new(sidebar.x + 1, y, sidebar.width.saturating_sub(2), 1);
+            ctx.hits.add(line, Target::Section(*section));
+        }
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(border(main.in_content))
         .title(lang.t(main.section.label()));
     let inner = block.inner(content);
     frame.render_widget(block, content);
+    let before = ctx.hits.len();
     match main.screen() {
         Some(screen) => screen.render(frame, inner, ctx, main.in_content),
         None => {
@@ -340,5 +359,12 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &Settings) {
                 inner,
             );
         }
+    }
+    // While the sidebar has the keyboard the content is not clickable; a click on it goes
+    // into it, as Enter would.
+    if !main.in_content {
+        ctx.hits.truncate(before);
+        ctx.hits
+            .add(content, Target::Commands(vec![Command::Enter]));
     }
 }

@@ -131,4 +131,5 @@ pub(super) fn render_welcome(
     .areas(inner);
     frame.render_widget(Paragraph::new(subtitle), sub);
     crate::tui::form::render(frame, rest, form, ctx.lang, true);
+    crate::tui::form::clickable(&ctx.hits, rest, form, ctx.lang);
 }

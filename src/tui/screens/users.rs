@@ -428,6 +428,8 @@ impl Screen for UsersScreen {
 fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
     let lang = ctx.lang;
     let [tabs, body] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let titles = [lang.t("Usuarios"), lang.t("Permisos")];
+    crate::tui::mouse::tabs(&ctx.hits, tabs, &titles, main.tab.index());
     frame.render_widget(
         Tabs::new(vec![lang.t("Usuarios"), lang.t("Permisos")])
             .select(main.tab.index())
@@ -529,8 +531,22 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &UsersScreen) {
         };
         lang.t(if can { hint } else { plain })
     });
-    let mut table_state =
-        TableState::default().with_selected((!rows.is_empty()).then_some(selected));
+    let shown = (!rows.is_empty()).then_some(selected);
+    // The table scrolls just enough to show the selection (its state is new each frame).
+    let visible = usize::from(body.height.saturating_sub(1)).max(1);
+    let offset = selected.saturating_sub(visible - 1);
+    let first = Rect {
+        y: body.y.saturating_add(1),
+        height: body.height.saturating_sub(1),
+        ..body
+    };
+    crate::tui::mouse::rows(
+        &ctx.hits,
+        first,
+        rows.len().saturating_sub(offset),
+        shown.map(|s| s - offset),
+    );
+    let mut table_state = TableState::default().with_selected(shown);
     // Every cell and header is cut to its column with "…".
     let columns = fit::column_widths(body.width, &widths);
     let rows: Vec<Row> = rows

@@ -59,6 +59,7 @@ pub(super) fn render(
             ..inner
         };
         crate::tui::form::render(frame, line, filter, lang, true);
+        crate::tui::form::clickable(&ctx.hits, line, filter, lang);
         body.y = body.y.saturating_add(1);
         body.height = body.height.saturating_sub(1);
     }
@@ -161,6 +162,12 @@ pub(super) fn render(
     };
     let header = fit::plain_row(titles, &columns).style(bold);
     let widths = fit::lengths(&columns);
+    let first = Rect {
+        y: body.y.saturating_add(1),
+        height: body.height.saturating_sub(1),
+        ..body
+    };
+    crate::tui::mouse::rows(&ctx.hits, first, end - offset, selected);
     let mut table_state = TableState::default().with_selected(selected);
     let widget = Table::new(rows, widths)
         .header(header)
