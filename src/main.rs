@@ -336,6 +336,8 @@ async fn console(
     log_to_file(&data_dir)?;
     // The embedded server starts beside the console's first frame, not before it.
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    // Tells an attached console's takeover to stop waiting: the console quits.
+    let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
     let embedded = match server_url {
         Some(url) => {
             let _ = url_tx.send(url);
@@ -346,9 +348,25 @@ async fn console(
             config.fallback_to_ephemeral_port = true;
             Some(tokio::spawn(async move {
                 // One data directory, one server: a second console attaches to the first's.
-                let server = server::instance::start_or_attach(config).await?;
+                let server = server::instance::start_or_attach(config.clone()).await?;
                 let _ = url_tx.send(server.url());
-                anyhow::Ok(server)
+                let server::instance::Served::Attached(holder) = server else {
+                    return anyhow::Ok(server);
+                };
+                // When the console that serves quits, this one takes over, on the same
+                // address: its URL (and whatever the admin typed) stays good.
+                config.listen = holder.address().unwrap_or(config.listen);
+                config.fallback_to_ephemeral_port = false;
+                let stop = async {
+                    let _ = quit_rx.await;
+                };
+                let every = server::instance::TAKE_OVER_EVERY;
+                Ok(
+                    match server::instance::take_over(config, every, stop).await {
+                        Some(started) => server::instance::Served::Started(started),
+                        None => server::instance::Served::Attached(holder),
+                    },
+                )
             }))
         }
     };
@@ -366,6 +384,7 @@ async fn console(
         },
     )
     .await;
+    let _ = quit_tx.send(());
     if let Some(task) = embedded {
         match task.await.context("servidor embebido")? {
             Ok(server) => server.shutdown().await,

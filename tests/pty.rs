@@ -300,3 +300,102 @@ async fn with_mouse_a_click_opens_a_section() {
     tmux.wait_for("console", "Claves de firma");
     tmux.keys("console", &["q"]);
 }
+
+/// A port nobody listens on right now (the console binds it itself).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// DESIGN §4, one data directory, one server: a second console attaches to the first's
+/// server; when the first quits, the second takes over serving, on the same URL, and keeps
+/// working with what was typed in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_serving_console_quits_the_attached_one_takes_over() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::new(dir.path().join("tmux.sock"));
+    let data = dir.path().join("data");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let port = free_port().to_string();
+    let command = console_command_with(&data, &home, &["--port", &port]);
+    let session = |name: &str| {
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &command,
+        ]);
+    };
+    session("first");
+    let client = setup_and_login(&tmux, "first").await;
+    let first = consola::server::instance::holder(&data, Duration::from_secs(5))
+        .expect("holder")
+        .expect("the first console serves");
+    assert!(first.url.ends_with(&format!(":{port}")), "{first:?}");
+
+    session("second");
+    tmux.wait_for("second", &format!("API {}", first.url));
+    tmux.wait_for("second", "Iniciar sesión");
+    tmux.type_text("second", PASSWORD);
+    tmux.keys("second", &["Enter"]);
+    tmux.wait_for("second", "Administradora ▾");
+    tmux.keys("second", &["m"]);
+    tmux.wait_for("second", "Cerrar sesión");
+    tmux.keys("second", &["Enter"]);
+    tmux.wait_for("second", "Portal de Invitados");
+    tmux.keys("second", &["j", "Enter"]);
+    tmux.wait_for("second", "Usuarios │ Permisos");
+    tmux.keys("second", &["+"]);
+    tmux.wait_for("second", "Nuevo usuario");
+    tmux.type_text("second", "beto\tBeto Díaz\t");
+
+    // The serving console quits; its session ends with it.
+    tmux.keys("first", &["q"]);
+    let deadline = Instant::now() + DEADLINE;
+    while tmux
+        .command()
+        .args(["has-session", "-t", "first"])
+        .output()
+        .expect("tmux")
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the first console did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The second one serves now, on the same URL.
+    let deadline = Instant::now() + DEADLINE;
+    let second = loop {
+        if let Ok(Some(holder)) = consola::server::instance::holder(&data, Duration::from_secs(1))
+            && holder.pid != first.pid
+        {
+            break holder;
+        }
+        assert!(Instant::now() < deadline, "nobody took over");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(second.url, first.url);
+
+    // What was typed is still there, and saving it works against the new server (the
+    // session lives in the database).
+    let screen = tmux.wait_for("second", "Beto Díaz");
+    assert!(screen.contains("beto"), "{screen}");
+    tmux.type_text("second", "otra-contraseña-2");
+    tmux.keys("second", &["C-s"]);
+    tmux.wait_for("second", "Usuario guardado");
+    let users = client.users().await.expect("users from the new server");
+    assert!(
+        users
+            .iter()
+            .any(|u| u.username == "beto" && u.display_name == "Beto Díaz")
+    );
+    tmux.keys("second", &["q"]);
+}

@@ -29,6 +29,14 @@ pub struct Holder {
     pub url: String,
 }
 
+impl Holder {
+    /// The address it listens on, from its URL (`http://127.0.0.1:8787` → `127.0.0.1:8787`).
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        let rest = self.url.split_once("://")?.1;
+        rest.split('/').next()?.parse().ok()
+    }
+}
+
 /// A data directory that another process serves, and who, when it has said so yet.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", held_message(.dir, .holder.as_ref()))]
@@ -248,6 +256,40 @@ pub async fn start_or_attach(config: super::ServerConfig) -> anyhow::Result<Serv
     }
 }
 
+/// How often an attached console checks whether the server it uses has gone.
+pub const TAKE_OVER_EVERY: Duration = Duration::from_millis(500);
+
+/// An attached process's turn to serve (DESIGN §4): waits until the holder lets the data
+/// directory go, then starts a server on `config`. Give it the address the holder served,
+/// so the clients already talking to it keep their URL; sessions live in the database, so
+/// they keep working too. Returns `None` when `stop` resolves first (the console quits).
+pub async fn take_over(
+    config: super::ServerConfig,
+    every: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> Option<super::RunningServer> {
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return None,
+            () = tokio::time::sleep(every) => {}
+        }
+        // Quick while held: the claim is asked for before anything is opened.
+        match super::start(config.clone()).await {
+            Ok(server) => {
+                tracing::info!(url = %server.url(), "took over serving the data directory");
+                return Some(server);
+            }
+            Err(error)
+                if error
+                    .downcast_ref::<ClaimError>()
+                    .is_some_and(|e| matches!(e, ClaimError::Held(_))) => {}
+            // The address still taken a moment after the holder left, say: try again.
+            Err(error) => tracing::warn!(%error, "could not take over yet"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +323,60 @@ mod tests {
         assert_eq!(holder(dir.path(), Duration::ZERO).unwrap(), None);
         let again = Claim::try_take(dir.path()).unwrap();
         assert_eq!(again.dir(), dir.path());
+    }
+
+    #[test]
+    fn a_holder_s_address_comes_from_its_url() {
+        let holder = |url: &str| Holder {
+            pid: 1,
+            url: url.into(),
+        };
+        assert_eq!(
+            holder("http://127.0.0.1:8787").address(),
+            Some("127.0.0.1:8787".parse().unwrap())
+        );
+        assert_eq!(
+            holder("https://[::1]:9/").address(),
+            Some("[::1]:9".parse().unwrap())
+        );
+        assert_eq!(holder("no es una URL").address(), None);
+    }
+
+    /// Attached to a holder, `take_over` starts serving once the holder lets go, and not
+    /// before; `stop` ends the wait.
+    #[tokio::test]
+    async fn take_over_serves_once_the_holder_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Claim::try_take(dir.path()).unwrap();
+        first.publish("http://127.0.0.1:9").unwrap();
+        let config = super::super::ServerConfig::new(
+            dir.path().to_path_buf(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        // Held the whole time: stopped, it never served.
+        let stopped = take_over(
+            config.clone(),
+            Duration::from_millis(10),
+            tokio::time::sleep(Duration::from_millis(100)),
+        )
+        .await;
+        assert!(stopped.is_none());
+        let waiting = tokio::spawn(take_over(
+            config,
+            Duration::from_millis(10),
+            std::future::pending(),
+        ));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "served while the holder was there");
+        drop(first);
+        let server = tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("took over in time")
+            .unwrap()
+            .expect("a server");
+        let holder = holder(dir.path(), Duration::from_secs(5)).unwrap().unwrap();
+        assert_eq!(holder.url, server.url());
+        server.shutdown().await;
     }
 
     #[test]
