@@ -249,7 +249,7 @@ fn audit_and_account() {
 #[test]
 fn too_small_and_degenerate_sizes_never_panic() {
     let state = at_consumers(Role::SuperAdmin, 3);
-    let terminal = draw(&state, 79, 23);
+    let terminal = draw(&state, 79, 22);
     if lang() == Lang::Es {
         insta::assert_snapshot!("too_small", terminal.backend());
     }
@@ -275,6 +275,24 @@ fn below_100_columns_the_sidebar_folds_while_the_focus_is_in_the_content() {
     assert!(screen_text(&state, 100, 30).contains("Cuentas de Usuarios"));
     press(&mut state, KeyCode::Esc);
     assert!(screen_text(&state, 80, 24).contains("Cuentas de Usuarios"));
+}
+
+/// Inside a tmux at 80×24 (23 rows under its status line) the tallest dialog, the group
+/// form with its module matrix, still shows its buttons.
+#[test]
+fn under_a_tmux_status_line_the_group_form_keeps_its_buttons() {
+    let mut state = at_users(Role::SuperAdmin);
+    press(&mut state, KeyCode::Right);
+    press(&mut state, KeyCode::Char('+'));
+    let terminal = draw(&state, 80, 23);
+    if lang() == Lang::Es {
+        insta::assert_snapshot!("group_new_80x23", terminal.backend());
+    }
+    let text = screen_text(&state, 80, 23);
+    for button in ["Guardar", "Cancelar"] {
+        let shown = format!("[ {} ]", lang().t(button));
+        assert!(text.contains(&shown), "{shown} missing:\n{text}");
+    }
 }
 
 /// At 80×24 every modal shows its buttons, and a cut label ends in "…".
@@ -406,6 +424,7 @@ fn every_scenario_has_its_english_strings() {
     audit_and_account();
     too_small_and_degenerate_sizes_never_panic();
     security_signing_keys();
+    under_a_tmux_status_line_the_group_form_keeps_its_buttons();
     ascii_look_under_a_c_locale();
     monochrome_under_no_color_keeps_the_selection_visible();
     // The help of every screen those scenarios pass through lists its keys too.

@@ -57,7 +57,16 @@ pub fn under_header(frame: &mut Frame, table: Rect, text: Option<&str>) {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, lang: Lang, hits: &HitMap, dialog: &Dialog) {
+/// Draws `dialog` in the middle of `area`, or of `room` (more of the screen, the header
+/// included) when it is taller than `area`, so its buttons always show.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    room: Rect,
+    lang: Lang,
+    hits: &HitMap,
+    dialog: &Dialog,
+) {
     let form = dialog.form;
     // As tall as the form's lines at the popup's inner width, so its buttons always show.
     let width = area.width.min(100);
@@ -66,7 +75,12 @@ pub fn render(frame: &mut Frame, area: Rect, lang: Lang, hits: &HitMap, dialog: 
         .len();
     let rows = u16::try_from(rows).unwrap_or(u16::MAX);
     let extra = u16::from(dialog.notice.is_some()) * 2 + u16::from(dialog.name.is_some()) * 2;
-    let popup = centered(area, width, rows.saturating_add(extra + 2));
+    let height = rows.saturating_add(extra + 2);
+    let popup = centered(
+        if height > area.height { room } else { area },
+        width,
+        height,
+    );
     frame.render_widget(Clear, popup);
     let mut block = Block::default()
         .borders(Borders::ALL)

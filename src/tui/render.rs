@@ -252,7 +252,13 @@ fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
         View::Settings => main.settings.render(frame, area, ctx, true),
     }
     if let Some(dialog) = main.screen().dialog(ctx) {
-        super::dialog::render(frame, area, ctx.lang, &ctx.hits, &dialog);
+        // A tall dialog may cover the header too.
+        let room = Rect {
+            y: 0,
+            height: area.bottom(),
+            ..area
+        };
+        super::dialog::render(frame, area, room, ctx.lang, &ctx.hits, &dialog);
     }
     if let Some(open) = main.menu {
         let width = 24;

@@ -20,8 +20,9 @@ use crate::domain::secret::SecretText;
 use chrono::NaiveDate;
 use crossterm::event::KeyEvent;
 
-/// Smallest terminal the console draws into.
-pub const MIN_SIZE: (u16, u16) = (80, 24);
+/// Smallest terminal the console draws into: 80×24 less the status line of a tmux or screen
+/// around it.
+pub const MIN_SIZE: (u16, u16) = (80, 23);
 
 pub struct State {
     /// What screens may reach: language, session, requests, toasts, questions, effects.
