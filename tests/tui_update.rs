@@ -1349,3 +1349,41 @@ fn popups_take_the_clicks() {
         "under the help"
     );
 }
+
+/// Back from Configuración, the dashboard asks for its figures again: what was created
+/// there counts at once.
+#[test]
+fn the_dashboard_is_brought_up_to_date_on_return() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.main().map(|m| m.view), Some(View::Settings));
+    assert!(!state.ctx.pending.values().any(|r| r.name() == "Dashboard"));
+    press(&mut state, KeyCode::Esc);
+    assert_eq!(state.main().map(|m| m.view), Some(View::Dashboard));
+    assert!(state.ctx.pending.values().any(|r| r.name() == "Dashboard"));
+}
+
+/// In a text input the help lists the keys that work there: not `q`, `j` or `m`, which type.
+#[test]
+fn the_help_over_a_text_input_lists_only_keys_that_work_there() {
+    let mut state = signed_in(Role::SuperAdmin);
+    press(&mut state, KeyCode::Char('m'));
+    press(&mut state, KeyCode::Enter);
+    for _ in 0..11 {
+        press(&mut state, KeyCode::Down);
+    }
+    press(&mut state, KeyCode::Enter);
+    assert!(state.text_focus(), "Cuenta starts in its name field");
+    press(&mut state, KeyCode::F(1));
+    let help = screen_text(&state, 120, 40);
+    assert!(help.contains("Ctrl+C"), "{help}");
+    assert!(!help.contains("q/Ctrl+C"), "{help}");
+    assert!(!help.contains("↓/j"), "{help}");
+    assert!(!help.contains("Menú de usuario"), "{help}");
+    // Over a table the letters act, and the help says so.
+    let mut state = at_consumers(Role::SuperAdmin, 3);
+    press(&mut state, KeyCode::Char('?'));
+    let help = screen_text(&state, 120, 40);
+    assert!(help.contains("q/Ctrl+C") && help.contains("↓/j"), "{help}");
+}

@@ -213,6 +213,12 @@ impl Command {
         join(self.all_keys().iter())
     }
 
+    /// The keys that work now, as the help prints them; `letters` as in `keys_now` (in a
+    /// text input `q`, `j`, `m` type, so the help leaves them out). Empty: none works now.
+    pub fn help_keys_now(self, letters: bool) -> String {
+        join(self.all_keys().iter().filter(|k| letters || !k.typed))
+    }
+
     /// Whether `key` means this command. `letters` is false while a text input has focus,
     /// so letters type instead of acting.
     pub fn matches(self, key: &KeyEvent, letters: bool) -> bool {

@@ -299,18 +299,26 @@ fn render_main(frame: &mut Frame, area: Rect, state: &State, main: &Main) {
 }
 
 fn render_help(frame: &mut Frame, area: Rect, state: &State) {
-    // The help lists what the screen under it binds.
+    // The help lists what the screen under it binds, with the keys that work there now: in a
+    // text input the letters type, so only the other keys are listed.
     let under = State::bindings_without_help(state);
+    let letters = state.ctx.question.is_some()
+        || !state
+            .active_form()
+            .is_some_and(super::form::Form::focus_is_text);
     let lines: Vec<Line> = under
         .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {:<12}", b.command.help_keys()),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(state.lang().t(b.label)),
-            ])
+        .filter_map(|b| {
+            let keys = b.command.help_keys_now(letters);
+            (!keys.is_empty()).then(|| {
+                Line::from(vec![
+                    Span::styled(
+                        format!(" {keys:<12}"),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(state.lang().t(b.label)),
+                ])
+            })
         })
         .collect();
     let popup = centered(area, 60, lines.len() as u16 + 2);

@@ -558,7 +558,11 @@ fn main_command(main: &mut Main, ctx: &mut Context, command: Command) {
     match main.screen_mut().command(ctx, command) {
         Flow::Stay => {}
         Flow::Menu => main.menu = Some(MenuItem::Settings),
-        // Leaving the sidebar goes back to the dashboard.
-        Flow::Leave => main.view = View::Dashboard,
+        // Leaving the sidebar goes back to the dashboard, with its figures brought up to date
+        // (what was just created or deleted counts).
+        Flow::Leave => {
+            main.view = View::Dashboard;
+            main.dashboard.refresh(ctx);
+        }
     }
 }
