@@ -250,6 +250,7 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Filtrar por nombre o clave", "Filter by name or key"),
     ("Formato del token", "Token format"),
     ("Algoritmo de firma", "Signing algorithm"),
+    ("Algoritmo", "Algorithm"),
     (
         "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas",
         "127.0.0.1 and [::1] match on any port; localhost and others, exactly",

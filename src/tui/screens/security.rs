@@ -92,9 +92,11 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &SecurityScreen) {
         Paragraph::new(intro.join("\n")).wrap(Wrap { trim: true }),
         top,
     );
+    // Each algorithm has its own current key: the column tells the three "Vigente" apart.
     let rows = main.signing_keys.iter().map(|k| {
         Row::new(vec![
             clean(&k.kid).into_owned(),
+            k.alg.as_str().to_string(),
             k.created_at.format("%Y-%m-%d %H:%M").to_string(),
             if k.current {
                 lang.t("Vigente")
@@ -106,12 +108,14 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &SecurityScreen) {
     });
     let header = Row::new(vec![
         lang.t("Clave (kid)"),
+        lang.t("Algoritmo"),
         lang.t("Creada"),
         lang.t("Estado"),
     ])
     .style(Style::default().add_modifier(Modifier::BOLD));
     let widths = [
         Constraint::Length(18),
+        Constraint::Length(9),
         Constraint::Length(16),
         Constraint::Min(8),
     ];
