@@ -809,8 +809,8 @@ fn security_lists_the_signing_keys_and_rotates_them_after_asking() {
     let mut state = at_security(Role::SuperAdmin);
     let screen = screen_text(&state, 120, 40);
     assert!(screen.contains("KID-FICTICIO-0"), "{screen}");
-    assert!(screen.contains("KID-FICTICIO-0      2024-01-02 03:04  Vigente"));
-    assert!(screen.contains("KID-FICTICIO-1      2024-01-02 03:04  Anterior"));
+    assert!(screen.contains("KID-FICTICIO-0      EdDSA      2024-01-02 03:04  Vigente"));
+    assert!(screen.contains("KID-FICTICIO-1      EdDSA      2024-01-02 03:04  Anterior"));
 
     press(&mut state, KeyCode::Char('r'));
     let message = &state.ctx.question.as_ref().expect("asks first").message;
