@@ -9,12 +9,13 @@ mod groups;
 mod keys;
 mod output;
 mod prompt;
+pub mod remote;
 mod resolve;
 pub mod session;
 mod target;
 mod users;
 
-pub use output::{Format, OutputArgs};
+pub use output::{Format, OutputArgs, Streams};
 pub use target::Context;
 
 use crate::client::ClientError;
