@@ -165,9 +165,15 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         return Err(error("serve.max_revocations: debe ser al menos 1".into()));
     }
     for (key, value) in [
-        ("ssh_idle_minutes", serve.ssh_idle_minutes.map(|n| n as usize)),
+        (
+            "ssh_idle_minutes",
+            serve.ssh_idle_minutes.map(|n| n as usize),
+        ),
         ("ssh_max_sessions", serve.ssh_max_sessions),
-        ("ssh_max_sessions_per_address", serve.ssh_max_sessions_per_address),
+        (
+            "ssh_max_sessions_per_address",
+            serve.ssh_max_sessions_per_address,
+        ),
     ] {
         if value == Some(0) {
             return Err(error(format!("serve.{key}: debe ser al menos 1")));

@@ -106,7 +106,9 @@ impl Streams {
 }
 
 fn write_to(sink: &Sink, text: &str) -> CliResult {
-    let mut sink = sink.lock().map_err(|_| Failure::failed("la salida no está disponible"))?;
+    let mut sink = sink
+        .lock()
+        .map_err(|_| Failure::failed("la salida no está disponible"))?;
     sink.write_all(text.as_bytes())?;
     sink.flush()?;
     Ok(())

@@ -139,8 +139,7 @@ mod tests {
 
     #[test]
     fn words_are_split_without_a_shell_and_parsed_like_the_command_line() {
-        let Parsed::Run(Command::Consumers { output, .. }) = parse("consumers list -o json")
-        else {
+        let Parsed::Run(Command::Consumers { output, .. }) = parse("consumers list -o json") else {
             panic!()
         };
         assert_eq!(output.format, super::super::Format::Json);
@@ -164,7 +163,12 @@ mod tests {
 
     #[test]
     fn help_is_an_answer_with_status_zero() {
-        let Parsed::Done { text, status, to_stderr } = parse("--help") else {
+        let Parsed::Done {
+            text,
+            status,
+            to_stderr,
+        } = parse("--help")
+        else {
             panic!()
         };
         assert_eq!((status, to_stderr), (0, false));

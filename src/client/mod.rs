@@ -2,8 +2,8 @@
 //! console, the command line and the tests alike; it holds no business state.
 
 use crate::domain::secret::SecretText;
-use crate::domain::*;
 use crate::domain::ssh_key::{NewSshKey, SshKey};
+use crate::domain::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;

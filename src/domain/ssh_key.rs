@@ -107,8 +107,7 @@ mod tests {
     use super::*;
 
     // Made with `ssh-keygen -t ed25519 -C alice@laptop`.
-    const ED25519: &str =
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKo7m7qJEb+Z1NFP0N7NnfH7i2ucH0cijAZuwuM978KG alice@laptop";
+    const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKo7m7qJEb+Z1NFP0N7NnfH7i2ucH0cijAZuwuM978KG alice@laptop";
 
     fn new(name: &str, key: &str) -> NewSshKey {
         NewSshKey {
@@ -123,7 +122,11 @@ mod tests {
         assert_eq!(valid.name, "Portátil");
         assert!(!valid.public_key.contains("alice"), "{}", valid.public_key);
         assert!(valid.public_key.starts_with("ssh-ed25519 AAAA"));
-        assert!(valid.fingerprint.starts_with("SHA256:"), "{}", valid.fingerprint);
+        assert!(
+            valid.fingerprint.starts_with("SHA256:"),
+            "{}",
+            valid.fingerprint
+        );
         // The same key with another comment is the same key.
         let again = validate(&new("x", &ED25519.replace("alice@laptop", "otro"))).unwrap();
         assert_eq!(again.fingerprint, valid.fingerprint);
@@ -134,7 +137,10 @@ mod tests {
         let cases = [
             ("", "Pegue la clave"),
             ("hola", "No es una clave pública"),
-            ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n", "una sola clave"),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n",
+                "una sola clave",
+            ),
             ("-----BEGIN OPENSSH PRIVATE KEY-----", "clave privada"),
             (&format!("{ED25519}\n{ED25519}"), "una sola clave"),
             ("ssh-ed25519 AAAA", "No es una clave pública"),

@@ -79,7 +79,11 @@ impl FrontDoor {
 
 /// Believes `Forwarded` only on a request that carries the secret; the secret itself goes
 /// no further than this layer.
-async fn vouch(State(secret): State<Arc<SecretText>>, mut request: Request, next: Next) -> Response {
+async fn vouch(
+    State(secret): State<Arc<SecretText>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let vouched = request
         .headers()
         .get(FRONT_SECRET_HEADER)

@@ -207,7 +207,7 @@ pub struct RunningServer {
     /// The data directory's lock (DESIGN §4), released last, once the database is closed.
     claim: Option<instance::Claim>,
     /// The API for in-process front ends, when asked for.
-    front: Option<front::FrontDoor>,
+    front: Option<Box<front::FrontDoor>>,
 }
 
 impl RunningServer {
@@ -237,7 +237,7 @@ impl RunningServer {
 
     /// The API for in-process front ends (the SSH console), with `front_door`.
     pub fn front_door(&self) -> Option<&front::FrontDoor> {
-        self.front.as_ref()
+        self.front.as_deref()
     }
 
     /// The database (tests use it to prove a path reads none).
@@ -398,7 +398,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         ));
     }
     let front = if config.front_door {
-        Some(front::FrontDoor::open(app.clone()).await?)
+        Some(Box::new(front::FrontDoor::open(app.clone()).await?))
     } else {
         None
     };

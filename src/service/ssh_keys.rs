@@ -60,7 +60,11 @@ impl Service {
     }
 
     /// Any user's keys: the Súper Administrador's view.
-    pub async fn user_ssh_keys(&self, caller: &Caller, user_id: Uuid) -> ServiceResult<Vec<SshKey>> {
+    pub async fn user_ssh_keys(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+    ) -> ServiceResult<Vec<SshKey>> {
         self.super_admin(caller)?;
         self.store.user(user_id).await?;
         self.keys_of(user_id).await

@@ -90,7 +90,12 @@ impl russh::server::Handler for Handler {
         key: russh::server::VerifiedPublicKey<'_>,
     ) -> Result<Auth, Self::Error> {
         let fingerprint = ssh_key::fingerprint(key.public_key);
-        match self.shared.service.ssh_login(&self.caller(), &fingerprint).await {
+        match self
+            .shared
+            .service
+            .ssh_login(&self.caller(), &fingerprint)
+            .await
+        {
             Ok(Some(login)) => {
                 self.identity = Some(Identity::Key(Box::new(login)));
                 Ok(Auth::Accept)

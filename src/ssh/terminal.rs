@@ -23,17 +23,24 @@ impl PtySize {
         size
     }
 
-    /// Values a client may send beyond a terminal's range are clamped, never wrapped.
+    /// Values a client may send beyond a terminal's range are clamped, never wrapped; a
+    /// zero is "unknown" (RFC 4254 §6.2: `ssh -tt` without a terminal sends it), and the
+    /// console takes a VT100's 80×24.
     pub fn set_from_request(&self, columns: u32, rows: u32) -> (u16, u16) {
-        let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX).clamp(1, 1000);
-        let (w, h) = (clamp(columns), clamp(rows));
+        let clamp = |v: u32, unknown: u16| match v {
+            0 => unknown,
+            v => u16::try_from(v).unwrap_or(u16::MAX).clamp(1, 1000),
+        };
+        let (w, h) = (clamp(columns, 80), clamp(rows, 24));
         self.set(w, h);
         (w, h)
     }
 
     fn set(&self, width: u16, height: u16) {
-        self.0
-            .store((u32::from(width) << 16) | u32::from(height), Ordering::Relaxed);
+        self.0.store(
+            (u32::from(width) << 16) | u32::from(height),
+            Ordering::Relaxed,
+        );
     }
 
     pub fn get(&self) -> (u16, u16) {
@@ -335,7 +342,8 @@ mod tests {
     fn a_pty_size_is_clamped_to_a_terminal() {
         let size = PtySize::new(80, 24);
         assert_eq!(size.get(), (80, 24));
-        assert_eq!(size.set_from_request(0, 100_000), (1, 1000));
+        assert_eq!(size.set_from_request(1, 100_000), (1, 1000));
+        assert_eq!(size.set_from_request(0, 0), (80, 24));
         assert_eq!(size.set_from_request(200, 50), (200, 50));
         assert_eq!(size.get(), (200, 50));
     }

@@ -74,6 +74,9 @@ pub async fn remove_of_user(
     caller: Caller,
     IdsPath(user, key): IdsPath,
 ) -> ApiResult<StatusCode> {
-    state.service.delete_user_ssh_key(&caller, user, key).await?;
+    state
+        .service
+        .delete_user_ssh_key(&caller, user, key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
