@@ -173,6 +173,16 @@ mod tests {
         };
         assert_eq!((status, to_stderr), (0, false));
         assert!(text.contains("consumers"), "{text}");
-        assert!(!text.contains("serve"), "{text}");
+        // Only the nouns: no `serve` or `setup` to offer.
+        let commands: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert!(commands.contains(&"consumers"), "{commands:?}");
+        assert!(
+            !commands.contains(&"serve") && !commands.contains(&"setup"),
+            "{commands:?}"
+        );
     }
 }
