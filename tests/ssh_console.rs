@@ -320,6 +320,15 @@ async fn disabling_the_user_or_removing_the_key_ends_the_session_within_a_second
 
     let mut ssh = world.console(&admin_key);
     ssh.wait_for("Ana Admin ▾");
+    // And a session without a key where Ana signed in with her password.
+    let stranger = KeyFile::new(world.dir.path(), "stranger");
+    let mut by_password = world.console(&stranger);
+    by_password.wait_for("Iniciar sesión");
+    by_password.type_text("ana");
+    by_password.send("\t");
+    by_password.type_text(PASSWORD);
+    by_password.send("\r");
+    by_password.wait_for("Ana Admin ▾");
     world
         .sup
         .update_user(
@@ -336,6 +345,12 @@ async fn disabling_the_user_or_removing_the_key_ends_the_session_within_a_second
     assert!(
         status.is_some(),
         "still connected {:?} after the user was disabled",
+        disabled.elapsed()
+    );
+    let left = Duration::from_secs(1).saturating_sub(disabled.elapsed());
+    assert!(
+        by_password.wait_exit(left).is_some(),
+        "the password session still runs {:?} after",
         disabled.elapsed()
     );
     // The person is told why, on a screen left as it was.

@@ -230,7 +230,7 @@ async fn watch_sessions(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>)
             _ = tick.tick() => {}
         }
         for (id, user, key) in shared.live.snapshot() {
-            match shared.service.ssh_session_allowed(user, Some(key)).await {
+            match shared.service.ssh_session_allowed(user, key).await {
                 Ok(true) => {}
                 Ok(false) => shared.live.end(id),
                 // The database cannot say now: the session goes on until it can.
@@ -240,7 +240,7 @@ async fn watch_sessions(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>)
     }
 }
 
-/// The sessions signed in with a key, so that the watcher can end them.
+/// The consoles open now and who is signed in on each, so that the watcher can end them.
 #[derive(Default)]
 struct Registry {
     next: AtomicU64,
@@ -248,8 +248,10 @@ struct Registry {
 }
 
 struct Live {
-    user: Uuid,
-    key: Uuid,
+    /// Who the console has signed in, if anybody (it may sign out and in again).
+    signed_in: watch::Receiver<Option<Uuid>>,
+    /// The key the connection signed in with, and its user's id.
+    key: Option<(Uuid, Uuid)>,
     end: watch::Sender<bool>,
 }
 
@@ -270,10 +272,18 @@ impl Registry {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn snapshot(&self) -> Vec<(u64, Uuid, Uuid)> {
+    /// Each signed-in console: its id, its user, and its key while that user is the
+    /// key's (after signing in as another user with a password, the key is not theirs).
+    fn snapshot(&self) -> Vec<(u64, Uuid, Option<Uuid>)> {
         self.lock()
             .iter()
-            .map(|(id, live)| (*id, live.user, live.key))
+            .filter_map(|(id, live)| {
+                let user = (*live.signed_in.borrow())?;
+                let key = live
+                    .key
+                    .and_then(|(key, holder)| (holder == user).then_some(key));
+                Some((*id, user, key))
+            })
             .collect()
     }
 
@@ -284,10 +294,21 @@ impl Registry {
     }
 }
 
-fn register(shared: &Arc<Shared>, user: Uuid, key: Uuid) -> (Registration, watch::Receiver<bool>) {
+fn register(
+    shared: &Arc<Shared>,
+    signed_in: watch::Receiver<Option<Uuid>>,
+    key: Option<(Uuid, Uuid)>,
+) -> (Registration, watch::Receiver<bool>) {
     let id = shared.live.next.fetch_add(1, Ordering::Relaxed);
     let (end, ended) = watch::channel(false);
-    shared.live.lock().insert(id, Live { user, key, end });
+    shared.live.lock().insert(
+        id,
+        Live {
+            signed_in,
+            key,
+            end,
+        },
+    );
     (
         Registration {
             shared: shared.clone(),

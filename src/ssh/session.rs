@@ -134,19 +134,16 @@ async fn console(
         .unwrap_or_default();
     let today = chrono::Local::now().date_naive();
     let client = shared.api.on_behalf_of(peer, &shared.secret);
-    let (state, watched) = match identity {
+    let (signed_in, who) = watch::channel(None);
+    let (state, key) = match identity {
         Identity::Key(login) => {
-            let watched = register(&shared, login.login.user.id, login.key_id);
+            let key = (login.key_id, login.login.user.id);
             let state = State::signed_in(lang, shared.shown_url.clone(), today, login.login);
-            (state, Some(watched))
+            (state, Some(key))
         }
         Identity::Anonymous => (State::new(lang, shared.shown_url.clone(), today), None),
     };
-    let (registration, mut revoked) = match watched {
-        Some((registration, revoked)) => (Some(registration), revoked),
-        // Never ends: only key sessions are watched.
-        None => (None, watch::channel(false).1),
-    };
+    let (registration, mut revoked) = register(&shared, who, key);
     let terminal = match ratatui::Terminal::new(SessionBackend::new(output.clone(), size.clone())) {
         Ok(terminal) => terminal,
         Err(err) => {
@@ -160,7 +157,7 @@ async fn console(
     }));
     let clipboard = Clipboard::terminal_only(Box::new(output.clone()));
     let pace: Arc<dyn Pace> = Arc::new(output.clone());
-    let mut app = App::new(terminal, incoming, state, client, clipboard).remote(pace);
+    let mut app = App::new(terminal, incoming, state, client, clipboard).remote(pace, signed_in);
     let idle = shared.options.idle_timeout;
     let end = tokio::select! {
         result = app.run() => {

@@ -48,8 +48,12 @@ enum Seat {
     /// remembered on this machine.
     Local,
     /// A terminal at the end of a link (SSH): the process's signals and files are not the
-    /// console's, and frames go at the link's pace.
-    Remote(std::sync::Arc<dyn Pace>),
+    /// console's, and frames go at the link's pace. Who is signed in is told to the front
+    /// end, which ends the session when that user is disabled.
+    Remote {
+        pace: std::sync::Arc<dyn Pace>,
+        signed_in: tokio::sync::watch::Sender<Option<uuid::Uuid>>,
+    },
 }
 
 impl<B, E> App<B, E>
@@ -83,10 +87,28 @@ where
         }
     }
 
-    /// The console runs on a remote terminal whose link sets the pace of frames.
-    pub fn remote(mut self, pace: std::sync::Arc<dyn Pace>) -> Self {
-        self.seat = Seat::Remote(pace);
+    /// The console runs on a remote terminal whose link sets the pace of frames;
+    /// `signed_in` is kept up to date with the id of the user signed in.
+    pub fn remote(
+        mut self,
+        pace: std::sync::Arc<dyn Pace>,
+        signed_in: tokio::sync::watch::Sender<Option<uuid::Uuid>>,
+    ) -> Self {
+        self.seat = Seat::Remote { pace, signed_in };
+        self.tell_who();
         self
+    }
+
+    /// Tells a remote front end who is signed in now, when that changed.
+    fn tell_who(&self) {
+        if let Seat::Remote { signed_in, .. } = &self.seat {
+            let now = self.state.ctx.user.as_ref().map(|u| u.id);
+            signed_in.send_if_modified(|was| {
+                let changed = *was != now;
+                *was = now;
+                changed
+            });
+        }
     }
 
     /// The client as the console left it (signed in or not).
@@ -98,7 +120,7 @@ where
     pub async fn run(&mut self) -> anyhow::Result<()> {
         let mut signals = match self.seat {
             Seat::Local => Some(Signals::new()?),
-            Seat::Remote(_) => None,
+            Seat::Remote { .. } => None,
         };
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -118,7 +140,7 @@ where
             let ticking = self.state.busy();
             let toast = self.toast_deadline;
             let pace = match &self.seat {
-                Seat::Remote(pace) if self.dirty => Some(pace.clone()),
+                Seat::Remote { pace, .. } if self.dirty => Some(pace.clone()),
                 _ => None,
             };
             tokio::select! {
@@ -166,12 +188,13 @@ where
             }
             let (effects_changed, quit) = self.apply_effects();
             changed |= effects_changed;
+            self.tell_who();
             if quit {
                 break;
             }
             if changed || self.dirty {
                 match &self.seat {
-                    Seat::Remote(pace) if !pace.is_ready() => self.dirty = true,
+                    Seat::Remote { pace, .. } if !pace.is_ready() => self.dirty = true,
                     _ => {
                         self.dirty = false;
                         self.draw()?;
