@@ -43,8 +43,20 @@ impl KeyFile {
 /// The address the SSH client connects from.
 pub const CLIENT_ADDRESS: &str = "127.0.0.2";
 
+const INSTALL: &str = "this test needs the OpenSSH client: install it with \
+    `apt-get install -y openssh-client` (Debian), or run .ci/run, which does";
+
+/// Fails the test with what to install when `ssh` is not on PATH.
+fn require_ssh() {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("ssh").is_file())
+    });
+    assert!(found, "{INSTALL}");
+}
+
 /// The options that keep `ssh` to the test's own files.
 pub fn ssh_command(addr: SocketAddr, key: &KeyFile, known_hosts: &Path) -> Vec<String> {
+    require_ssh();
     vec![
         "-F".into(),
         "/dev/null".into(),
