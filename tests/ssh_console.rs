@@ -411,6 +411,23 @@ async fn a_command_without_a_pty_runs_as_the_keys_user() {
     let (_, err, status) = ssh_run(&world.args(&world.key), &["serve"]);
     assert_eq!(status, 2, "{err}");
     assert!(err.contains("servidor mismo"), "{err}");
+    // The keys noun, as the key's user; a file of the server is not read for anyone.
+    let (out, err, status) = ssh_run(&world.args(&world.key), &["ssh-keys", "list", "-o", "json"]);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains(&world.key.fingerprint), "{out}");
+    let (_, err, status) = ssh_run(
+        &world.args(&world.key),
+        &[
+            "ssh-keys",
+            "create",
+            "--name",
+            "x",
+            "--public-key-file",
+            "/etc/passwd",
+        ],
+    );
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("--public-key"), "{err}");
     // The words are never given to a shell.
     let (_, err, status) = ssh_run(&world.args(&world.key), &["consumers list; touch /tmp/x"]);
     assert_ne!(status, 0, "{err}");

@@ -120,6 +120,9 @@ pub async fn run(command: Command, client: Client, streams: Streams) -> Result<(
         Command::ApiKey { output, verb } => {
             super::keys::api_key(client, output.printer_to(streams), verb).await
         }
+        Command::SshKeys { output, verb } => {
+            super::ssh_keys::run(client, output.printer_to(streams), verb).await
+        }
     }
 }
 

@@ -48,9 +48,8 @@ const INSTALL: &str = "this test needs the OpenSSH client: install it with \
 
 /// Fails the test with what to install when `ssh` is not on PATH.
 fn require_ssh() {
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join("ssh").is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("ssh").is_file()));
     assert!(found, "{INSTALL}");
 }
 
