@@ -5,6 +5,13 @@
 //! just the cells that changed (`diff_bytes`); then prints the bytes written in 5 s of
 //! nothing happening (`idle_bytes`).
 //!
+//! `pty front --consola BIN --data DIR --runs N`: the console over `serve --ssh-listen` and
+//! the real OpenSSH client, against the same steps locally in the same run: the bytes for
+//! one ↓ in the consumer table (`local_down_bytes`, `ssh_down_bytes`), the time from
+//! spawning to the first complete frame (`local_first_frame_ms`, `ssh_first_frame_ms`,
+//! medians), and the server's resident memory with 50 idle sessions (`rss_idle_kib`,
+//! `rss_50_kib`, `per_session_kib`).
+//!
 //! `pty startup --consola BIN --data DIR --baseline BIN --runs N`: the time from spawning the
 //! process to its first complete frame (the status bar, the last row ratatui paints), for
 //! the console and for the minimal ratatui program `first_frame`, alternately; prints both
@@ -160,13 +167,9 @@ impl Drop for Pty {
     }
 }
 
-fn ssh(consola: &str, data: &str) -> anyhow::Result<()> {
-    let mut pty = Pty::spawn(consola, &["--data-dir", data, "--port", "0"])?;
-    pty.wait_for("Iniciar sesión")?;
-    pty.wait_quiet(Duration::from_millis(300));
-    pty.type_text("bench\t")?;
-    pty.type_text(PASSWORD)?;
-    pty.send("\r")?;
+/// Opens Consumidores OAuth on a console already signed in as `bench`, presses ↓ once, and
+/// returns the bytes written for it and the bytes of a vt100 diff of the changed cells.
+fn one_down(pty: &mut Pty) -> anyhow::Result<(usize, usize)> {
     pty.wait_for("Bench ▾")?;
     pty.send("m")?;
     pty.wait_for("Cerrar sesión")?;
@@ -191,12 +194,252 @@ fn ssh(consola: &str, data: &str) -> anyhow::Result<()> {
         let s = pty.screen.lock().expect("screen");
         (s.parser.screen().clone(), s.bytes)
     };
-    let diff = after.contents_diff(&before).len();
-    println!("down_bytes: {}", end - start);
+    Ok((end - start, after.contents_diff(&before).len()))
+}
+
+/// The local console, signed in as `bench`.
+fn local_console(consola: &str, data: &str) -> anyhow::Result<Pty> {
+    let mut pty = Pty::spawn(consola, &["--data-dir", data, "--port", "0"])?;
+    pty.wait_for("Iniciar sesión")?;
+    pty.wait_quiet(Duration::from_millis(300));
+    pty.type_text("bench\t")?;
+    pty.type_text(PASSWORD)?;
+    pty.send("\r")?;
+    Ok(pty)
+}
+
+fn ssh(consola: &str, data: &str) -> anyhow::Result<()> {
+    let mut pty = local_console(consola, data)?;
+    let (down, diff) = one_down(&mut pty)?;
+    println!("down_bytes: {down}");
     println!("diff_bytes: {diff}");
     let idle_from = pty.bytes();
     std::thread::sleep(Duration::from_secs(5));
     println!("idle_bytes: {}", pty.bytes() - idle_from);
+    Ok(())
+}
+
+/// `consola serve` with the SSH front end over `data`, and `bench`'s registered key.
+struct Front {
+    child: std::process::Child,
+    ssh: String,
+    port: String,
+    key: std::path::PathBuf,
+    known_hosts: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Front {
+    fn start(consola: &str, data: &str) -> anyhow::Result<Front> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(consola)
+            .args(["--data-dir", data, "serve", "--listen", "127.0.0.1:0"])
+            .args([
+                "--ssh-listen",
+                "127.0.0.1:0",
+                "--ssh-max-sessions-per-address",
+                "100",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let (mut url, mut ssh) = (None, None);
+        while url.is_none() || ssh.is_none() {
+            let Some(line) = lines.next() else {
+                anyhow::bail!("serve stopped before printing its addresses")
+            };
+            let line = line?;
+            if let Some(rest) = line.strip_prefix("consola escuchando en ") {
+                url = Some(rest.to_string());
+            }
+            if let Some(rest) = line.strip_prefix("consola por SSH en ") {
+                ssh = rest.split_whitespace().next().map(str::to_string);
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let (url, ssh) = (url.expect("url"), ssh.expect("ssh"));
+        let dir = tempfile::tempdir()?;
+        let key = dir.path().join("bench_key");
+        let mut private = russh::keys::ssh_key::PrivateKey::from(
+            russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&rand::random()),
+        );
+        private.set_comment("bench");
+        std::fs::write(
+            &key,
+            private
+                .to_openssh(russh::keys::ssh_key::LineEnding::LF)?
+                .as_bytes(),
+        )?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        }
+        let public = private.public_key().to_openssh()?;
+        tokio::runtime::Runtime::new()?.block_on(async {
+            let client = consola::client::Client::new(&url)?;
+            let login = client.login("bench", PASSWORD).await?;
+            let client = client.with_token(login.token);
+            // A key from an earlier run stays registered: this run's is added beside it.
+            client
+                .add_my_ssh_key(&consola::domain::ssh_key::NewSshKey {
+                    name: format!("bench {}", std::process::id()),
+                    public_key: public,
+                })
+                .await?;
+            anyhow::Ok(())
+        })?;
+        let (host, port) = ssh.rsplit_once(':').expect("host:port");
+        Ok(Front {
+            child,
+            ssh: host.to_string(),
+            port: port.to_string(),
+            known_hosts: dir.path().join("known_hosts"),
+            key,
+            _dir: dir,
+        })
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = ["-F", "/dev/null", "-o", "IdentitiesOnly=yes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend([
+            "-o".into(),
+            "IdentityAgent=none".into(),
+            "-o".into(),
+            "StrictHostKeyChecking=accept-new".into(),
+            "-o".into(),
+            format!("UserKnownHostsFile={}", self.known_hosts.display()),
+            "-o".into(),
+            "LogLevel=ERROR".into(),
+            "-i".into(),
+            self.key.display().to_string(),
+            "-p".into(),
+            self.port.clone(),
+            self.ssh.clone(),
+        ]);
+        args
+    }
+
+    /// Resident memory of the server, in KiB.
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no VmRSS"))
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An `ssh -tt` session whose output is watched for `marker`; it stays until dropped.
+struct Idle {
+    child: std::process::Child,
+    seen: Arc<Mutex<bool>>,
+}
+
+impl Idle {
+    fn open(args: &[String], marker: &'static str) -> anyhow::Result<Idle> {
+        let mut child = std::process::Command::new("ssh")
+            .arg("-tt")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let mut stdout = child.stdout.take().expect("stdout");
+        let seen = Arc::new(Mutex::new(false));
+        let flag = seen.clone();
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                all.extend_from_slice(&buf[..n]);
+                if String::from_utf8_lossy(&all).contains(marker) {
+                    *flag.lock().expect("flag") = true;
+                    all.clear();
+                }
+            }
+        });
+        Ok(Idle { child, seen })
+    }
+
+    fn ready(&self) -> bool {
+        *self.seen.lock().expect("flag")
+    }
+}
+
+impl Drop for Idle {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const IDLE_SESSIONS: usize = 50;
+
+fn front(consola: &str, data: &str, runs: usize) -> anyhow::Result<()> {
+    // Locally first (the local console runs its own server over the data directory).
+    let (local_down, _) = one_down(&mut local_console(consola, data)?)?;
+    let mut local_ms = Vec::new();
+    for _ in 0..runs {
+        local_ms.push(first_frame(
+            consola,
+            &["--data-dir", data, "--port", "0"],
+            "Sin sesión",
+        )?);
+    }
+    let front = Front::start(consola, data)?;
+    let args = front.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // One connection first accepts the host key and warms the server.
+    first_frame("ssh", &args, "API http")?;
+    let (ssh_down, _) = one_down(&mut Pty::spawn("ssh", &args)?)?;
+    let mut ssh_ms = Vec::new();
+    for _ in 0..runs {
+        ssh_ms.push(first_frame("ssh", &args, "API http")?);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let idle = front.rss_kib()?;
+    let owned = front.args();
+    let sessions: Vec<Idle> = (0..IDLE_SESSIONS)
+        .map(|_| Idle::open(&owned, "Dashboard"))
+        .collect::<anyhow::Result<_>>()?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !sessions.iter().all(Idle::ready) {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the idle sessions did not all open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let with = front.rss_kib()?;
+    println!("local_down_bytes: {local_down}");
+    println!("ssh_down_bytes: {ssh_down}");
+    println!("local_first_frame_ms: {:.2}", median(local_ms));
+    println!("ssh_first_frame_ms: {:.2}", median(ssh_ms));
+    println!("rss_idle_kib: {idle}");
+    println!("rss_50_kib: {with}");
+    println!(
+        "per_session_kib: {}",
+        with.saturating_sub(idle) / IDLE_SESSIONS as u64
+    );
+    drop(sessions);
     Ok(())
 }
 
@@ -236,11 +479,19 @@ fn startup(consola: &str, data: &str, baseline: &str, runs: usize) -> anyhow::Re
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(consola), Some(data)) = (arg(&args, "--consola"), arg(&args, "--data")) else {
-        println!("pty: run through benches/run.py (needs ssh|startup --consola BIN --data DIR)");
+        println!(
+            "pty: run through benches/run.py (needs ssh|front|startup --consola BIN --data DIR)"
+        );
         return Ok(());
     };
     match args.get(1).map(String::as_str) {
         Some("ssh") => ssh(&consola, &data),
+        Some("front") => {
+            let runs = arg(&args, "--runs")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(9);
+            front(&consola, &data, runs)
+        }
         Some("startup") => {
             let baseline = arg(&args, "--baseline").unwrap_or_default();
             let runs = arg(&args, "--runs")

@@ -59,6 +59,16 @@ pub struct ServeConfig {
     pub password_hashing_concurrency: Option<u64>,
     /// Revoked tokens and ended grants kept in memory (at least 1).
     pub max_revocations: Option<u64>,
+    /// Address of the SSH console (`ssh -p PORT host`).
+    pub ssh_listen: Option<SocketAddr>,
+    /// Refuse SSH connections without a registered key.
+    pub ssh_require_key: Option<bool>,
+    /// Minutes without input after which an SSH session is signed out (at least 1).
+    pub ssh_idle_minutes: Option<u64>,
+    /// SSH connections at once, in all (at least 1).
+    pub ssh_max_sessions: Option<usize>,
+    /// SSH connections at once from one address (at least 1).
+    pub ssh_max_sessions_per_address: Option<usize>,
 }
 
 /// How `serve` writes its log lines on stderr.
@@ -156,6 +166,21 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     }
     if serve.max_revocations == Some(0) {
         return Err(error("serve.max_revocations: debe ser al menos 1".into()));
+    }
+    for (key, value) in [
+        (
+            "ssh_idle_minutes",
+            serve.ssh_idle_minutes.map(|n| n as usize),
+        ),
+        ("ssh_max_sessions", serve.ssh_max_sessions),
+        (
+            "ssh_max_sessions_per_address",
+            serve.ssh_max_sessions_per_address,
+        ),
+    ] {
+        if value == Some(0) {
+            return Err(error(format!("serve.{key}: debe ser al menos 1")));
+        }
     }
     let base = path.parent().unwrap_or(Path::new("."));
     for file in [&mut config.serve.tls_cert, &mut config.serve.tls_key]

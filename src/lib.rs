@@ -8,5 +8,6 @@ pub mod config;
 pub mod domain;
 pub mod server;
 pub mod service;
+pub mod ssh;
 pub mod store;
 pub mod tui;

@@ -67,6 +67,8 @@ enum Command {
         limits: ServeLimits,
         #[command(flatten)]
         network: ServeNetwork,
+        #[command(flatten)]
+        ssh: ServeSsh,
     },
     /// Create the account and its Súper Administrador without the console (scripted first run).
     Setup {
@@ -133,18 +135,21 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
             database,
             limits,
             network,
+            ssh,
         }) => {
             let listen = listen
                 .or(file.serve.listen)
                 .unwrap_or_else(|| loopback(DEFAULT_PORT));
             let network = network.or_file(&file.serve)?;
             let limits = limits.or_file(&file.serve);
+            let ssh = ssh.or_file(&file.serve).options();
             serve(
                 data_dir,
                 listen,
                 database.or(file.serve.database.clone()),
                 limits,
                 network,
+                ssh,
             )
             .await
         }
@@ -214,14 +219,39 @@ async fn serve(
     database: Option<String>,
     limits: ServeLimits,
     network: ServeNetwork,
+    ssh: Option<consola::ssh::SshOptions>,
 ) -> anyhow::Result<()> {
     log_to_stderr(network.log_format.unwrap_or_default());
     let mut config = ServerConfig::new(data_dir.clone(), listen);
     config.database_url = database;
+    config.front_door = ssh.is_some();
     limits.apply(&mut config.service);
     network.apply(&mut config)?;
     let running = server::start(config).await?;
     println!("consola escuchando en {}", running.url());
+    let ssh = match (ssh, running.front_door()) {
+        (Some(options), Some(front)) => {
+            let started =
+                consola::ssh::SshServer::start(options, &data_dir, running.service.clone(), front)
+                    .await;
+            match started {
+                Ok(ssh) => {
+                    println!(
+                        "consola por SSH en {} (ssh -p {} HOST); huella de la clave de host: {}",
+                        ssh.addr,
+                        ssh.addr.port(),
+                        ssh.fingerprint
+                    );
+                    Some(ssh)
+                }
+                Err(err) => {
+                    running.shutdown().await;
+                    return Err(err);
+                }
+            }
+        }
+        _ => None,
+    };
     if let Some(token) = running.service.issue_setup_token().await? {
         println!(
             "Configuración inicial pendiente. Desde otra máquina use este token de un solo uso\n\
@@ -230,6 +260,9 @@ async fn serve(
     }
     wait_for_signal(&running).await;
     println!("consola: deteniendo…");
+    if let Some(ssh) = ssh {
+        ssh.shutdown().await;
+    }
     running.shutdown().await;
     Ok(())
 }
@@ -470,6 +503,60 @@ impl ServeNetwork {
         config.trusted_proxies = self.trusted_proxy;
         config.metrics_listen = self.metrics_listen;
         Ok(())
+    }
+}
+
+/// The console over SSH (DESIGN §7).
+#[derive(clap::Args, Debug, Default)]
+struct ServeSsh {
+    /// Serve the console over SSH on this address (e.g. 0.0.0.0:2222): `ssh -p 2222 HOST`
+    /// opens it, signed in as the user whose key (Cuenta → Claves SSH) the client offers
+    /// [default: no SSH].
+    #[arg(long, env = "CONSOLA_SSH_LISTEN")]
+    ssh_listen: Option<SocketAddr>,
+    /// Refuse SSH connections without a registered key, instead of showing Iniciar sesión.
+    #[arg(long, env = "CONSOLA_SSH_REQUIRE_KEY")]
+    ssh_require_key: bool,
+    /// Minutes without a key pressed after which an SSH session is signed out [default: 30].
+    #[arg(long, env = "CONSOLA_SSH_IDLE_MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
+    ssh_idle_minutes: Option<u64>,
+    /// SSH connections at once, in all [default: 100].
+    #[arg(long, env = "CONSOLA_SSH_MAX_SESSIONS", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    ssh_max_sessions: Option<u64>,
+    /// SSH connections at once from one address [default: 10].
+    #[arg(long, env = "CONSOLA_SSH_MAX_SESSIONS_PER_ADDRESS", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    ssh_max_sessions_per_address: Option<u64>,
+}
+
+impl ServeSsh {
+    /// Fills what the flags and the environment left unset from the file's `[serve]`.
+    fn or_file(self, file: &config::ServeConfig) -> ServeSsh {
+        ServeSsh {
+            ssh_listen: self.ssh_listen.or(file.ssh_listen),
+            ssh_require_key: self.ssh_require_key || file.ssh_require_key.unwrap_or(false),
+            ssh_idle_minutes: self.ssh_idle_minutes.or(file.ssh_idle_minutes),
+            ssh_max_sessions: self
+                .ssh_max_sessions
+                .or(file.ssh_max_sessions.map(|n| n as u64)),
+            ssh_max_sessions_per_address: self
+                .ssh_max_sessions_per_address
+                .or(file.ssh_max_sessions_per_address.map(|n| n as u64)),
+        }
+    }
+
+    fn options(self) -> Option<consola::ssh::SshOptions> {
+        let mut options = consola::ssh::SshOptions::new(self.ssh_listen?);
+        options.require_key = self.ssh_require_key;
+        if let Some(minutes) = self.ssh_idle_minutes {
+            options.idle_timeout = std::time::Duration::from_secs(minutes.max(1) * 60);
+        }
+        if let Some(n) = self.ssh_max_sessions {
+            options.max_sessions = n as usize;
+        }
+        if let Some(n) = self.ssh_max_sessions_per_address {
+            options.max_sessions_per_address = n as usize;
+        }
+        Some(options)
     }
 }
 

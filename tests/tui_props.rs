@@ -258,6 +258,16 @@ fn page<T>(items: Vec<T>, n: u64, text: &str) -> Page<T> {
     }
 }
 
+/// A key with a name and fingerprint from the hostile texts.
+fn hostile_ssh_key(n: u128, text: &str) -> consola::domain::ssh_key::SshKey {
+    consola::domain::ssh_key::SshKey {
+        id: uuid::Uuid::from_u128(n),
+        name: text.to_string(),
+        fingerprint: format!("SHA256:{text}"),
+        created_at: at(),
+    }
+}
+
 /// A success shaped like what the server answers to `request`.
 fn success(request: &Request, text: &str, n: u64) -> Response {
     let count = n % 12;
@@ -278,6 +288,13 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
             created_at: at(),
         }),
         Request::ChangePassword(_) => Response::PasswordChanged,
+        Request::SshKeys => Response::SshKeys(
+            (0..count)
+                .map(|i| hostile_ssh_key(i as u128, text))
+                .collect(),
+        ),
+        Request::AddSshKey(_) => Response::SshKeyAdded(hostile_ssh_key(n as u128, text)),
+        Request::DeleteSshKey(id) => Response::SshKeyDeleted(*id),
         Request::Dashboard(_) => Response::Dashboard(Dashboard {
             since: at(),
             until: at(),

@@ -312,12 +312,12 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             shown.remove(5);
             out.one(&created, &created.consumer.id.to_string(), shown)?;
             if out.quiet {
-                eprintln!(
-                    "consola: con -q no se imprimió el secreto; obtenga uno nuevo con \
-                     `consola consumers rotate-secret`"
-                );
+                out.warn(
+                    "con -q no se imprimió el secreto; obtenga uno nuevo con \
+                     `consola consumers rotate-secret`",
+                )?;
             } else {
-                out.secret_warning();
+                out.secret_warning()?;
             }
             Ok(())
         }
@@ -365,12 +365,12 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 "¿Eliminar el consumidor «{}»?",
                 crate::tui::sanitize::clean(&c.name)
             );
-            if !prompt::confirm(&question, yes)? {
+            if !prompt::confirm(&question, yes, &out.streams)? {
                 return Err(Failure::failed("cancelado: no se eliminó nada"));
             }
             client.delete_consumer(c.id).await?;
             if out.quiet {
-                println!("{}", c.id);
+                out.line(&c.id.to_string())?;
             }
             out.note(&format!("Consumidor «{}» eliminado", c.name))
         }
@@ -403,9 +403,9 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 ],
             )?;
             if out.quiet {
-                eprintln!("consola: con -q no se imprimió el secreto nuevo");
+                out.warn("con -q no se imprimió el secreto nuevo")?;
             } else {
-                out.secret_warning();
+                out.secret_warning()?;
             }
             Ok(())
         }

@@ -199,12 +199,12 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 "¿Eliminar el grupo «{}»?",
                 crate::tui::sanitize::clean(&g.name)
             );
-            if !prompt::confirm(&question, yes)? {
+            if !prompt::confirm(&question, yes, &out.streams)? {
                 return Err(Failure::failed("cancelado: no se eliminó nada"));
             }
             client.delete_permission_group(g.id).await?;
             if out.quiet {
-                println!("{}", g.id);
+                out.line(&g.id.to_string())?;
             }
             out.note(&format!("Grupo «{}» eliminado", g.name))
         }

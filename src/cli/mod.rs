@@ -9,12 +9,14 @@ mod groups;
 mod keys;
 mod output;
 mod prompt;
+pub mod remote;
 mod resolve;
 pub mod session;
+mod ssh_keys;
 mod target;
 mod users;
 
-pub use output::{Format, OutputArgs};
+pub use output::{Format, OutputArgs, Streams};
 pub use target::Context;
 
 use crate::client::ClientError;
@@ -57,6 +59,13 @@ pub enum Command {
         output: OutputArgs,
         #[command(subcommand)]
         verb: keys::SigningVerb,
+    },
+    /// Claves SSH: with one of them, `ssh -p PORT host` opens the console as its user.
+    SshKeys {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(subcommand)]
+        verb: ssh_keys::Verb,
     },
     /// The legacy API key ("Método de autenticación deprecado").
     ApiKey {
@@ -223,6 +232,12 @@ pub async fn run(
         Command::ApiKey { output, verb } => {
             target::signed_in(&context, |client| {
                 keys::api_key(client, output.printer(), verb.clone())
+            })
+            .await
+        }
+        Command::SshKeys { output, verb } => {
+            target::signed_in(&context, |client| {
+                ssh_keys::run(client, output.printer(), verb.clone())
             })
             .await
         }

@@ -36,6 +36,7 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// A printer to this process's standard output and error.
     pub fn printer(&self) -> Printer {
         let colour = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -43,7 +44,97 @@ impl OutputArgs {
             format: self.format,
             quiet: self.quiet,
             colour,
+            streams: Streams::process(),
         }
+    }
+
+    /// A printer to `streams` (a command run over SSH), without colour.
+    pub fn printer_to(&self, streams: Streams) -> Printer {
+        Printer {
+            format: self.format,
+            quiet: self.quiet,
+            colour: false,
+            streams,
+        }
+    }
+}
+
+/// One end of a command's output, shared by its printer and whoever collects it.
+pub type Sink = std::sync::Arc<std::sync::Mutex<dyn Write + Send>>;
+
+/// Where a command writes, and whether a person at this process's terminal may be asked
+/// things (a command run over SSH has no such person: it never prompts here).
+#[derive(Clone)]
+pub struct Streams {
+    pub out: Sink,
+    pub err: Sink,
+    pub local: bool,
+}
+
+impl Streams {
+    /// This process's standard output and error, with its terminal.
+    pub fn process() -> Streams {
+        Streams {
+            out: std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout())),
+            err: std::sync::Arc::new(std::sync::Mutex::new(std::io::stderr())),
+            local: true,
+        }
+    }
+
+    /// Buffers, for a command whose output goes elsewhere; `local` is false.
+    pub fn buffers() -> (Streams, Buffer, Buffer) {
+        let out = Buffer::default();
+        let err = Buffer::default();
+        (
+            Streams {
+                out: std::sync::Arc::new(std::sync::Mutex::new(out.clone())),
+                err: std::sync::Arc::new(std::sync::Mutex::new(err.clone())),
+                local: false,
+            },
+            out,
+            err,
+        )
+    }
+
+    pub fn write_out(&self, text: &str) -> CliResult {
+        write_to(&self.out, text)
+    }
+
+    pub fn write_err(&self, text: &str) -> CliResult {
+        write_to(&self.err, text)
+    }
+}
+
+fn write_to(sink: &Sink, text: &str) -> CliResult {
+    let mut sink = sink
+        .lock()
+        .map_err(|_| Failure::failed("la salida no está disponible"))?;
+    sink.write_all(text.as_bytes())?;
+    sink.flush()?;
+    Ok(())
+}
+
+/// Bytes collected in memory; clones share them.
+#[derive(Clone, Default)]
+pub struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Buffer {
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -140,14 +231,22 @@ pub struct Printer {
     pub format: Format,
     pub quiet: bool,
     colour: bool,
+    pub streams: Streams,
 }
 
 impl Printer {
     fn write(&self, text: &str) -> CliResult {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(text.as_bytes())?;
-        stdout.flush()?;
-        Ok(())
+        self.streams.write_out(text)
+    }
+
+    /// A line on the output as it is (an id after `-q`).
+    pub fn line(&self, text: &str) -> CliResult {
+        self.write(&format!("{text}\n"))
+    }
+
+    /// A line for people on the error stream: `consola: ` and the text.
+    pub fn warn(&self, text: &str) -> CliResult {
+        self.streams.write_err(&format!("consola: {text}\n"))
     }
 
     /// The value as one JSON or YAML document (table mode prints nothing here).
@@ -215,13 +314,14 @@ impl Printer {
 
     /// The warning that goes with a secret printed once: on stderr, so stdout stays
     /// pipeable, and only in table mode (a JSON or YAML reader knows what it asked for).
-    pub fn secret_warning(&self) {
+    pub fn secret_warning(&self) -> CliResult {
         if self.format == Format::Table {
-            eprintln!(
-                "consola: guarde el secreto ahora: no se volverá a mostrar \
-                 (the secret will not be shown again)"
-            );
+            self.warn(
+                "guarde el secreto ahora: no se volverá a mostrar \
+                 (the secret will not be shown again)",
+            )?;
         }
+        Ok(())
     }
 }
 

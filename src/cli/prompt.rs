@@ -6,7 +6,13 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 /// The password from standard input (`from_stdin`, the whole input without its final line
 /// break) or asked on the terminal without echo. Without a terminal and without
 /// `--password-stdin` it is a usage error: a script must say where the password comes from.
-pub fn password(from_stdin: bool, label: &str) -> CliResult<String> {
+pub fn password(from_stdin: bool, label: &str, local: bool) -> CliResult<String> {
+    if !local {
+        return Err(Failure::Usage(
+            "por SSH no se leen contraseñas: use la consola (ssh -t) o consola en su máquina"
+                .into(),
+        ));
+    }
     if from_stdin {
         let mut text = String::new();
         std::io::stdin()
@@ -25,11 +31,11 @@ pub fn password(from_stdin: bool, label: &str) -> CliResult<String> {
 
 /// True when the person confirms `question` on the terminal, or `yes` was given. Without
 /// a terminal and without `--yes` it is a usage error: nothing is deleted by surprise.
-pub fn confirm(question: &str, yes: bool) -> CliResult<bool> {
+pub fn confirm(question: &str, yes: bool, streams: &super::output::Streams) -> CliResult<bool> {
     if yes {
         return Ok(true);
     }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    if !(streams.local && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(Failure::Usage(format!(
             "{question}: sin terminal hay que confirmarlo con --yes"
         )));

@@ -213,7 +213,7 @@ pub struct LoginArgs {
 }
 
 pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
-    let password = prompt::password(args.password_stdin, "Contraseña: ")?;
+    let password = prompt::password(args.password_stdin, "Contraseña: ", true)?;
     let store = context.sessions()?;
     let answer = on_server(context, |client| {
         let (username, password) = (args.username.clone(), password.clone());

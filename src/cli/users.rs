@@ -139,6 +139,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             let password = SecretText::new(prompt::password(
                 password_stdin,
                 "Contraseña del usuario nuevo: ",
+                out.streams.local,
             )?);
             let u = client
                 .create_user(&NewUser {
@@ -164,6 +165,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 Some(SecretText::new(prompt::password(
                     password_stdin,
                     "Contraseña nueva: ",
+                    out.streams.local,
                 )?))
             } else {
                 None
@@ -192,12 +194,12 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 "¿Eliminar el usuario «{}»?",
                 crate::tui::sanitize::clean(&u.username)
             );
-            if !prompt::confirm(&question, yes)? {
+            if !prompt::confirm(&question, yes, &out.streams)? {
                 return Err(Failure::failed("cancelado: no se eliminó nada"));
             }
             client.delete_user(u.id).await?;
             if out.quiet {
-                println!("{}", u.id);
+                out.line(&u.id.to_string())?;
             }
             out.note(&format!("Usuario «{}» eliminado", u.username))
         }

@@ -2,6 +2,7 @@
 //! console, the command line and the tests alike; it holds no business state.
 
 use crate::domain::secret::SecretText;
+use crate::domain::ssh_key::{NewSshKey, SshKey};
 use crate::domain::*;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -79,7 +80,20 @@ pub struct Client {
     http: reqwest::Client,
     base: Arc<str>,
     token: Option<SecretText>,
+    /// Set by a front end of the server's own process (the SSH console): who is really
+    /// asking, vouched for by the front end's secret.
+    front: Option<Arc<FrontHeaders>>,
 }
+
+/// The headers an in-process front end adds to each request: `Forwarded: for=…` and
+/// the secret that makes the server believe it.
+struct FrontHeaders {
+    forwarded: reqwest::header::HeaderValue,
+    secret: reqwest::header::HeaderValue,
+}
+
+/// The header that carries an in-process front end's secret.
+pub const FRONT_SECRET_HEADER: &str = "consola-front-secret";
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +120,28 @@ impl Client {
             http,
             base: base_url.trim_end_matches('/').into(),
             token: None,
+            front: None,
         })
+    }
+
+    /// The same client, asking on behalf of a person at `address`: for a front end inside
+    /// the server's process, whose `secret` the server checks before it believes the
+    /// address (throttles and the audit log then see the person, not loopback).
+    pub fn on_behalf_of(&self, address: std::net::IpAddr, secret: &SecretText) -> Client {
+        let forwarded = match address {
+            std::net::IpAddr::V4(v4) => format!("for={v4}"),
+            std::net::IpAddr::V6(v6) => format!("for=\"[{v6}]\""),
+        };
+        let headers = reqwest::header::HeaderValue::from_str(&forwarded)
+            .ok()
+            .zip(reqwest::header::HeaderValue::from_str(secret.expose()).ok());
+        Client {
+            front: headers.map(|(forwarded, mut secret)| {
+                secret.set_sensitive(true);
+                Arc::new(FrontHeaders { forwarded, secret })
+            }),
+            ..self.clone()
+        }
     }
 
     /// The same client, signed in with a session token.
@@ -134,7 +169,12 @@ impl Client {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let builder = self.http.request(method, format!("{}{path}", self.base));
+        let mut builder = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(front) = &self.front {
+            builder = builder
+                .header(reqwest::header::FORWARDED, front.forwarded.clone())
+                .header(FRONT_SECRET_HEADER, front.secret.clone());
+        }
         match &self.token {
             Some(token) => builder.bearer_auth(token.expose()),
             None => builder,
@@ -343,6 +383,32 @@ impl Client {
 
     pub async fn delete_user(&self, id: Uuid) -> ClientResult<()> {
         Self::empty(self.request(Method::DELETE, &format!("/api/v1/users/{id}"))).await
+    }
+
+    // --- SSH keys -------------------------------------------------------------------------
+
+    pub async fn my_ssh_keys(&self) -> ClientResult<Vec<SshKey>> {
+        Self::json(self.request(Method::GET, "/api/v1/me/ssh-keys")).await
+    }
+
+    pub async fn add_my_ssh_key(&self, key: &NewSshKey) -> ClientResult<SshKey> {
+        Self::json(self.request(Method::POST, "/api/v1/me/ssh-keys").json(key)).await
+    }
+
+    pub async fn delete_my_ssh_key(&self, id: Uuid) -> ClientResult<()> {
+        Self::empty(self.request(Method::DELETE, &format!("/api/v1/me/ssh-keys/{id}"))).await
+    }
+
+    pub async fn user_ssh_keys(&self, user: Uuid) -> ClientResult<Vec<SshKey>> {
+        Self::json(self.request(Method::GET, &format!("/api/v1/users/{user}/ssh-keys"))).await
+    }
+
+    pub async fn delete_user_ssh_key(&self, user: Uuid, id: Uuid) -> ClientResult<()> {
+        Self::empty(self.request(
+            Method::DELETE,
+            &format!("/api/v1/users/{user}/ssh-keys/{id}"),
+        ))
+        .await
     }
 
     // --- consumers ----------------------------------------------------------------------

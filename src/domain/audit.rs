@@ -135,6 +135,7 @@ pub mod modules {
     pub const API_KEY: &str = "API Key";
     pub const ACCOUNT: &str = "Cuenta";
     pub const OAUTH: &str = "OAuth";
+    pub const SSH_KEYS: &str = "Claves SSH";
 }
 
 /// Dashboard figures for a range.

@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod permission;
 pub mod problem;
 pub mod secret;
+pub mod ssh_key;
 pub mod user;
 pub mod validation;
 

@@ -241,6 +241,25 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     }
 }
 
+/// Two object ids in the path (an object under another, e.g. a user's SSH key); anything
+/// that is not an id is simply not found.
+pub struct IdsPath(pub Uuid, pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdsPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path((first, second)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+        match (Uuid::parse_str(&first), Uuid::parse_str(&second)) {
+            (Ok(first), Ok(second)) => Ok(IdsPath(first, second)),
+            _ => Err(ApiError::not_found()),
+        }
+    }
+}
+
 /// The version named by `If-Match` (`"3"`, `W/"3"` or `3`); `*` or no header: none.
 pub struct IfMatch(pub Option<i64>);
 

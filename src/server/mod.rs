@@ -3,6 +3,7 @@
 
 pub mod data_dir;
 pub mod extract;
+pub mod front;
 pub mod instance;
 pub mod listener;
 pub mod metrics;
@@ -19,7 +20,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use problem::ApiError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,12 +44,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn all_routes(state: AppState) -> Router {
-    use routes::{account, consumers, groups, oauth, session, users};
+    use routes::{account, consumers, groups, oauth, session, ssh_keys, users};
     let api = Router::new()
         .route("/setup", get(session::setup_status).post(session::setup))
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))
         .route("/me/password", put(session::change_password))
+        .route("/me/ssh-keys", get(ssh_keys::mine).post(ssh_keys::add))
+        .route("/me/ssh-keys/{id}", delete(ssh_keys::remove))
         .route("/modules", get(session::modules))
         .route("/account", get(account::get).patch(account::rename))
         .route("/api-key", get(account::api_key))
@@ -62,6 +65,11 @@ fn all_routes(state: AppState) -> Router {
         .route(
             "/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route("/users/{id}/ssh-keys", get(ssh_keys::of_user))
+        .route(
+            "/users/{id}/ssh-keys/{key_id}",
+            delete(ssh_keys::remove_of_user),
         )
         .route("/permission-groups", get(groups::list).post(groups::create))
         .route(
@@ -153,6 +161,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where Prometheus scrapes `/metrics`; no metrics without it.
     pub metrics_listen: Option<SocketAddr>,
+    /// Open the front door of in-process front ends (the SSH console; see `front`).
+    pub front_door: bool,
 }
 
 impl ServerConfig {
@@ -170,6 +180,7 @@ impl ServerConfig {
             insecure_http: false,
             trusted_proxies: Vec::new(),
             metrics_listen: None,
+            front_door: false,
         }
     }
 }
@@ -195,6 +206,8 @@ pub struct RunningServer {
     flusher: Option<JoinHandle<()>>,
     /// The data directory's lock (DESIGN §4), released last, once the database is closed.
     claim: Option<instance::Claim>,
+    /// The API for in-process front ends, when asked for.
+    front: Option<Box<front::FrontDoor>>,
 }
 
 impl RunningServer {
@@ -222,6 +235,11 @@ impl RunningServer {
         self.metrics.as_ref().map(|m| m.addr)
     }
 
+    /// The API for in-process front ends (the SSH console), with `front_door`.
+    pub fn front_door(&self) -> Option<&front::FrontDoor> {
+        self.front.as_deref()
+    }
+
     /// The database (tests use it to prove a path reads none).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -230,6 +248,9 @@ impl RunningServer {
     async fn stop(&mut self) {
         if let Some(claim) = &self.claim {
             claim.withdraw();
+        }
+        if let Some(front) = self.front.as_mut() {
+            front.close().await;
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -376,6 +397,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             observe::requests,
         ));
     }
+    let front = if config.front_door {
+        Some(Box::new(front::FrontDoor::open(app.clone()).await?))
+    } else {
+        None
+    };
     let mut limits = config.limits.clone();
     limits.max_connections =
         listener::fitting_cap(limits.max_connections, listener::raise_open_files_limit());
@@ -408,6 +434,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         task: Some(task),
         flusher: Some(flusher),
         claim: Some(claim),
+        front,
     })
 }
 

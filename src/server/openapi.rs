@@ -1,6 +1,6 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::routes::{account, consumers, groups, oauth, session, users};
+use super::routes::{account, consumers, groups, oauth, session, ssh_keys, users};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -28,6 +28,7 @@ impl Modify for BearerAuth {
         account::regenerate_api_key, account::audit, account::dashboard,
         account::signing_keys, account::rotate_signing_key,
         users::list, users::create, users::get, users::update, users::delete,
+        ssh_keys::mine, ssh_keys::add, ssh_keys::remove, ssh_keys::of_user, ssh_keys::remove_of_user,
         groups::list, groups::create, groups::get, groups::update, groups::delete,
         consumers::list, consumers::create, consumers::get, consumers::update,
         consumers::delete, consumers::rotate_secret,

@@ -10,6 +10,7 @@ mod guard;
 mod hawk;
 mod passwords;
 mod sessions;
+mod ssh_keys;
 mod throttle;
 pub mod token_keys;
 pub mod tokens;
@@ -17,6 +18,7 @@ mod users;
 pub mod vault;
 
 pub use authorize::{AuthorizeError, AuthorizeOutcome, AuthorizePrompt, AuthorizeRequest};
+pub use ssh_keys::SshLogin;
 pub use throttle::Throttle;
 pub use token_keys::TokenKeys;
 pub use tokens::{AccessDenied, ClientAuth, OAuthError, TokenCaller, TokenRequest};

@@ -121,6 +121,18 @@ impl Service {
                 return Err(ServiceError::Unauthenticated);
             }
         };
+        self.open_session(caller, &user, "Inicio de sesión".to_string())
+            .await
+    }
+
+    /// A new console session for `user`, who proved who they are; audited as LOGIN with
+    /// `detail`.
+    pub(crate) async fn open_session(
+        &self,
+        caller: &Caller,
+        user: &User,
+        detail: String,
+    ) -> ServiceResult<LoginResponse> {
         let token = secret::generate(SecretKind::Session);
         let digest = secret::digest(&token);
         let now = self.now();
@@ -132,7 +144,7 @@ impl Service {
                 AuditAction::Login,
                 modules::SESSION,
                 &user.username,
-                "Inicio de sesión",
+                detail,
             )
         };
         self.store
@@ -141,7 +153,7 @@ impl Service {
         Ok(LoginResponse {
             token: SecretText::new(token),
             expires_at,
-            user: SessionUser::from(&user),
+            user: SessionUser::from(user),
         })
     }
 

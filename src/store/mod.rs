@@ -12,6 +12,7 @@ mod health;
 mod postgres;
 mod security;
 mod sqlite;
+mod ssh_keys;
 mod users;
 
 pub use account::AccountStore;
@@ -23,6 +24,7 @@ pub use health::HealthStore;
 pub use postgres::PostgresStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
+pub use ssh_keys::{SshKeyRecord, SshKeyStore};
 pub use users::UserStore;
 
 use crate::domain::*;
@@ -290,6 +292,7 @@ pub trait Store:
     + GrantStore
     + HealthStore
     + SecurityStore
+    + SshKeyStore
     + Send
     + Sync
     + 'static
@@ -305,6 +308,7 @@ impl<T> Store for T where
         + GrantStore
         + HealthStore
         + SecurityStore
+        + SshKeyStore
         + Send
         + Sync
         + 'static

@@ -17,6 +17,7 @@ mod grants;
 mod groups;
 mod health;
 mod security;
+mod ssh_keys;
 mod users;
 mod writer;
 
@@ -99,6 +100,7 @@ fn backend(err: sqlx::Error) -> StoreError {
                 Some("users_username_key_key") => "username",
                 Some("users_one_super_admin") => "super_admin",
                 Some("account_pkey") => "account",
+                Some("ssh_keys_fingerprint_key") => "fingerprint",
                 _ => "name",
             };
             return StoreError::Duplicate(key);

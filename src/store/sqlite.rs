@@ -17,6 +17,7 @@ mod grants;
 mod groups;
 mod health;
 mod security;
+mod ssh_keys;
 mod users;
 mod writer;
 
@@ -49,6 +50,8 @@ fn backend(err: sqlx::Error) -> StoreError {
                 "username"
             } else if message.contains("users.role") || message.contains("super_admin") {
                 "super_admin"
+            } else if message.contains("ssh_keys.fingerprint") {
+                "fingerprint"
             } else if message.contains("account.id") {
                 "account"
             } else {

@@ -48,6 +48,9 @@ pub enum Request {
     Audit(AuditQuery),
     SigningKeys,
     RotateSigningKey,
+    SshKeys,
+    AddSshKey(crate::domain::ssh_key::NewSshKey),
+    DeleteSshKey(Uuid),
 }
 
 // By hand: the derived one would print passwords.
@@ -89,6 +92,9 @@ impl Request {
             Request::Audit(_) => "Audit",
             Request::SigningKeys => "SigningKeys",
             Request::RotateSigningKey => "RotateSigningKey",
+            Request::SshKeys => "SshKeys",
+            Request::AddSshKey(_) => "AddSshKey",
+            Request::DeleteSshKey(_) => "DeleteSshKey",
         }
     }
 }
@@ -120,6 +126,9 @@ pub enum Response {
     SigningKeyRotated(Vec<crate::domain::oauth::SigningKeyInfo>),
     SecretRotated(Uuid, RotatedSecret),
     Audit(Page<AuditEvent>),
+    SshKeys(Vec<crate::domain::ssh_key::SshKey>),
+    SshKeyAdded(crate::domain::ssh_key::SshKey),
+    SshKeyDeleted(Uuid),
 }
 
 /// Runs one request.
@@ -185,5 +194,11 @@ pub async fn execute(client: &Client, request: Request) -> Result<Response, Clie
             Response::SecretRotated(id, client.rotate_secret(id, &rotate).await?)
         }
         Request::Audit(query) => Response::Audit(client.audit(&query).await?),
+        Request::SshKeys => Response::SshKeys(client.my_ssh_keys().await?),
+        Request::AddSshKey(key) => Response::SshKeyAdded(client.add_my_ssh_key(&key).await?),
+        Request::DeleteSshKey(id) => {
+            client.delete_my_ssh_key(id).await?;
+            Response::SshKeyDeleted(id)
+        }
     })
 }

@@ -30,6 +30,30 @@ pub struct App<B: Backend, E> {
     results: mpsc::UnboundedSender<ApiResult>,
     incoming: mpsc::UnboundedReceiver<ApiResult>,
     toast_deadline: Option<(u64, Instant)>,
+    /// Where the console runs: this process's terminal, or a remote one.
+    seat: Seat,
+    /// A frame waits to be drawn until the link has taken the last one.
+    dirty: bool,
+}
+
+/// Whether a link is ready for the next frame: an SSH channel's output is, once it has
+/// sent the last one. Frames drawn while it is not would only queue up behind it.
+pub trait Pace: Send + Sync {
+    fn is_ready(&self) -> bool;
+    fn ready(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+enum Seat {
+    /// This process's terminal: its signals end the console, and the last username is
+    /// remembered on this machine.
+    Local,
+    /// A terminal at the end of a link (SSH): the process's signals and files are not the
+    /// console's, and frames go at the link's pace. Who is signed in is told to the front
+    /// end, which ends the session when that user is disabled.
+    Remote {
+        pace: std::sync::Arc<dyn Pace>,
+        signed_in: tokio::sync::watch::Sender<Option<uuid::Uuid>>,
+    },
 }
 
 impl<B, E> App<B, E>
@@ -58,12 +82,46 @@ where
             results,
             incoming,
             toast_deadline: None,
+            seat: Seat::Local,
+            dirty: false,
         }
+    }
+
+    /// The console runs on a remote terminal whose link sets the pace of frames;
+    /// `signed_in` is kept up to date with the id of the user signed in.
+    pub fn remote(
+        mut self,
+        pace: std::sync::Arc<dyn Pace>,
+        signed_in: tokio::sync::watch::Sender<Option<uuid::Uuid>>,
+    ) -> Self {
+        self.seat = Seat::Remote { pace, signed_in };
+        self.tell_who();
+        self
+    }
+
+    /// Tells a remote front end who is signed in now, when that changed.
+    fn tell_who(&self) {
+        if let Seat::Remote { signed_in, .. } = &self.seat {
+            let now = self.state.ctx.user.as_ref().map(|u| u.id);
+            signed_in.send_if_modified(|was| {
+                let changed = *was != now;
+                *was = now;
+                changed
+            });
+        }
+    }
+
+    /// The client as the console left it (signed in or not).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Runs until the user quits, a signal arrives, or the event stream ends.
     pub async fn run(&mut self) -> anyhow::Result<()> {
-        let mut signals = Signals::new()?;
+        let mut signals = match self.seat {
+            Seat::Local => Some(Signals::new()?),
+            Seat::Remote { .. } => None,
+        };
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         if self.apply_effects().1 {
@@ -72,13 +130,19 @@ where
         self.draw()?;
         // Test hook, used only by the pseudo-terminal test of panic restore (tests/tui_e2e.rs):
         // a real panic with the console on screen. The message carries no state.
-        if std::env::var_os("CONSOLA_TEST_PANIC").is_some_and(|v| v == "1") {
+        if matches!(self.seat, Seat::Local)
+            && std::env::var_os("CONSOLA_TEST_PANIC").is_some_and(|v| v == "1")
+        {
             panic!("CONSOLA_TEST_PANIC: forced panic after the first frame");
         }
         loop {
             let mut changed = false;
             let ticking = self.state.busy();
             let toast = self.toast_deadline;
+            let pace = match &self.seat {
+                Seat::Remote { pace, .. } if self.dirty => Some(pace.clone()),
+                _ => None,
+            };
             tokio::select! {
                 event = self.events.next() => match event {
                     Some(Ok(event)) => changed |= self.on_event(event),
@@ -89,8 +153,11 @@ where
                     self.state.update(Action::Api { id, result });
                     changed = true;
                 }
-                () = signals.recv() => {
+                () = recv_signal(signals.as_mut()) => {
                     self.state.update(Action::Terminate);
+                }
+                () = async { if let Some(pace) = &pace { pace.ready().await } }, if pace.is_some() => {
+                    changed = true;
                 }
                 _ = tick.tick(), if ticking => {
                     self.state.update(Action::Tick);
@@ -121,11 +188,18 @@ where
             }
             let (effects_changed, quit) = self.apply_effects();
             changed |= effects_changed;
+            self.tell_who();
             if quit {
                 break;
             }
-            if changed {
-                self.draw()?;
+            if changed || self.dirty {
+                match &self.seat {
+                    Seat::Remote { pace, .. } if !pace.is_ready() => self.dirty = true,
+                    _ => {
+                        self.dirty = false;
+                        self.draw()?;
+                    }
+                }
             }
         }
         Ok(())
@@ -185,6 +259,8 @@ where
                             None => self.client.without_token(),
                         };
                     }
+                    // Only on this machine's console: a remote one's user is not ours.
+                    Effect::RememberUser(_) if !matches!(self.seat, Seat::Local) => {}
                     Effect::RememberUser(username) => {
                         // A convenience: failing to keep it is no reason to stop.
                         if let Some(path) = super::last_user::path(|n| std::env::var_os(n))
@@ -204,6 +280,13 @@ where
             self.toast_deadline = Some((*id, Instant::now() + TOAST));
         }
         (changed, quit)
+    }
+}
+
+async fn recv_signal(signals: Option<&mut Signals>) {
+    match signals {
+        Some(signals) => signals.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -437,6 +437,29 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Conexiones API", "API connections"),
     ("Portal de Invitados", "Guest portal"),
     ("Cuenta", "Account"),
+    ("Claves SSH", "SSH keys"),
+    (
+        "Con una de estas claves, ssh abre la consola como usted.",
+        "With one of these keys, ssh opens the console as you.",
+    ),
+    (
+        "Enter sobre una clave la elimina.",
+        "Enter on a key removes it.",
+    ),
+    ("Añadir clave SSH…", "Add SSH key…"),
+    ("Clave pública", "Public key"),
+    (
+        "Pegue la línea de su archivo .pub (por ejemplo ~/.ssh/id_ed25519.pub).",
+        "Paste the line of your .pub file (for example ~/.ssh/id_ed25519.pub).",
+    ),
+    ("Nueva clave SSH", "New SSH key"),
+    ("¿Eliminar la clave SSH {}?", "Remove the SSH key {}?"),
+    (
+        "Sus sesiones SSH abiertas con ella terminan.",
+        "Your SSH sessions opened with it end.",
+    ),
+    ("Clave SSH añadida", "SSH key added"),
+    ("Clave SSH eliminada", "SSH key removed"),
 ];
 
 #[cfg(test)]

@@ -110,7 +110,21 @@ pub struct Failure {
 
 impl State {
     pub fn new(lang: Lang, api_url: String, today: NaiveDate) -> State {
-        let mut state = State {
+        let mut state = State::blank(lang, api_url, today);
+        state.ctx.send(Request::SetupStatus);
+        state
+    }
+
+    /// A console whose user is already known (an SSH key named them): it opens on the
+    /// Dashboard, with no Iniciar sesión.
+    pub fn signed_in(lang: Lang, api_url: String, today: NaiveDate, login: LoginResponse) -> State {
+        let mut state = State::blank(lang, api_url, today);
+        state.logged_in(login);
+        state
+    }
+
+    fn blank(lang: Lang, api_url: String, today: NaiveDate) -> State {
+        State {
             ctx: Context::new(lang, today),
             api_url,
             phase: Phase::Connecting,
@@ -119,9 +133,7 @@ impl State {
             help: false,
             failure: None,
             spinner: 0,
-        };
-        state.ctx.send(Request::SetupStatus);
-        state
+        }
     }
 
     pub fn lang(&self) -> Lang {

@@ -24,6 +24,11 @@ pub fn consola() -> Command {
         "CONSOLA_TRUSTED_PROXY",
         "CONSOLA_METRICS_LISTEN",
         "CONSOLA_LOG_FORMAT",
+        "CONSOLA_SSH_LISTEN",
+        "CONSOLA_SSH_REQUIRE_KEY",
+        "CONSOLA_SSH_IDLE_MINUTES",
+        "CONSOLA_SSH_MAX_SESSIONS",
+        "CONSOLA_SSH_MAX_SESSIONS_PER_ADDRESS",
     ] {
         command.env_remove(var);
     }

@@ -5,6 +5,7 @@ pub mod consumers;
 pub mod groups;
 pub mod oauth;
 pub mod session;
+pub mod ssh_keys;
 pub mod users;
 
 use axum::http::{HeaderValue, header};

@@ -3,10 +3,10 @@
 use super::*;
 use crate::store::UserStore;
 
-const USER_COLUMNS: &str =
+pub(super) const USER_COLUMNS: &str =
     "id, username, display_name, role, password_hash, disabled, created_at, updated_at, version";
 
-fn user_of(row: &SqliteRow) -> StoreResult<UserRecord> {
+pub(super) fn user_of(row: &SqliteRow) -> StoreResult<UserRecord> {
     let role: String = row.try_get("role").map_err(backend)?;
     Ok(UserRecord {
         user: User {

@@ -1,0 +1,90 @@
+//! The SSH server's host key: Ed25519, made on first start and kept in the data directory
+//! (mode 0600, OpenSSH format, so `ssh-keygen -l -f` reads it). Admins compare its
+//! fingerprint, printed by `consola serve`, on their first connection.
+
+use anyhow::Context;
+use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData};
+use russh::keys::ssh_key::{HashAlg, LineEnding, PrivateKey};
+use std::io::Write;
+use std::path::Path;
+
+/// The file's name in the data directory.
+pub const FILE_NAME: &str = "ssh_host_ed25519_key";
+
+/// Reads the host key, or makes and stores one. A file that is there but unreadable stops
+/// the start: a new key would make every admin's `known_hosts` cry wolf.
+pub fn load_or_create(data_dir: &Path) -> anyhow::Result<PrivateKey> {
+    let path = data_dir.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let key = PrivateKey::from_openssh(text.trim()).map_err(|err| {
+                anyhow::anyhow!(
+                    "{} no es una clave privada OpenSSH válida ({err}); restáurela, o bórrela \
+                     para crear otra (los clientes verán una huella nueva)",
+                    path.display()
+                )
+            })?;
+            if !matches!(key.key_data(), KeypairData::Ed25519(_)) {
+                anyhow::bail!("{} no es una clave Ed25519", path.display());
+            }
+            Ok(key)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let seed: [u8; 32] = rand::random();
+            let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+            let text = key
+                .to_openssh(LineEnding::LF)
+                .map_err(|err| anyhow::anyhow!("no se pudo escribir la clave de host: {err}"))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("no se pudo crear {}", path.display()))?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            Ok(key)
+        }
+        Err(err) => Err(err).with_context(|| format!("no se pudo leer {}", path.display())),
+    }
+}
+
+/// The fingerprint admins compare: `SHA256:…`, as `ssh` shows it.
+pub fn fingerprint(key: &PrivateKey) -> String {
+    key.public_key().fingerprint(HashAlg::Sha256).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_made_once_private_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(dir.path()).unwrap();
+        let again = load_or_create(dir.path()).unwrap();
+        assert_eq!(fingerprint(&first), fingerprint(&again));
+        assert!(fingerprint(&first).starts_with("SHA256:"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_damaged_file_stops_the_start_and_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "no es una clave").unwrap();
+        let err = load_or_create(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(FILE_NAME) && err.contains("bórrela"), "{err}");
+    }
+}

@@ -1,0 +1,405 @@
+//! The console over SSH (DESIGN §7): `consola serve --ssh-listen ADDR` serves the console to
+//! `ssh -p PORT host`, with nothing installed on the admin's machine.
+//!
+//! - `handler`: who connects (a registered key, or *Iniciar sesión*), one session channel
+//!   per connection;
+//! - `session`: that channel's console (its own `App` over the channel) or command;
+//! - `terminal`: the backend that writes to the channel with backpressure, and the input
+//!   parser that reads it;
+//! - `host_key`: the server's Ed25519 key.
+//!
+//! Every session talks to this process's API through the server's front door, over the
+//! same typed client as every console.
+
+mod handler;
+pub mod host_key;
+mod session;
+pub mod terminal;
+
+use crate::client::Client;
+use crate::domain::secret::SecretText;
+use crate::server::front::FrontDoor;
+use crate::service::Service;
+use anyhow::Context;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// How the SSH front end behaves.
+#[derive(Debug, Clone)]
+pub struct SshOptions {
+    pub listen: SocketAddr,
+    /// Refuse connections without a registered key (no *Iniciar sesión* over SSH).
+    pub require_key: bool,
+    /// A session without input this long is signed out.
+    pub idle_timeout: Duration,
+    /// Connections at once, in all.
+    pub max_sessions: usize,
+    /// Connections at once from one address.
+    pub max_sessions_per_address: usize,
+}
+
+impl SshOptions {
+    pub fn new(listen: SocketAddr) -> SshOptions {
+        SshOptions {
+            listen,
+            require_key: false,
+            idle_timeout: Duration::from_secs(30 * 60),
+            max_sessions: 100,
+            max_sessions_per_address: 10,
+        }
+    }
+}
+
+/// What every connection of this server shares.
+struct Shared {
+    service: Arc<Service>,
+    /// The front door's client, signed out; sessions derive theirs from it (one pool).
+    api: Client,
+    /// The server's public URL, shown in the console's status bar (for curl).
+    shown_url: String,
+    secret: SecretText,
+    options: SshOptions,
+    slots: Slots,
+    live: Registry,
+}
+
+/// The running SSH front end.
+pub struct SshServer {
+    pub addr: SocketAddr,
+    /// The host key's fingerprint, for admins to compare on first connection.
+    pub fingerprint: String,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SshServer {
+    /// Listens on `options.listen` with the host key of `data_dir`, serving consoles that
+    /// talk to the API behind `front`.
+    pub async fn start(
+        options: SshOptions,
+        data_dir: &Path,
+        service: Arc<Service>,
+        front: &FrontDoor,
+    ) -> anyhow::Result<SshServer> {
+        let host_key = host_key::load_or_create(data_dir)?;
+        let fingerprint = host_key::fingerprint(&host_key);
+        let listener = TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("no se pudo escuchar SSH en {}", options.listen))?;
+        let addr = listener.local_addr()?;
+        let config = Arc::new(russh::server::Config {
+            server_id: russh::SshId::Standard(
+                format!("SSH-2.0-consola_{}", env!("CARGO_PKG_VERSION")).into(),
+            ),
+            keys: vec![host_key],
+            // A rejected key costs the client this long; it hides nothing here (keys are
+            // not secret), so it stays short for people with several keys in their agent.
+            auth_rejection_time: Duration::from_millis(200),
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            // The console's own idle timeout signs out first; this collects dead links.
+            inactivity_timeout: Some(options.idle_timeout + Duration::from_secs(60)),
+            keepalive_interval: Some(Duration::from_secs(30)),
+            keepalive_max: 3,
+            nodelay: true,
+            ..Default::default()
+        });
+        let shared = Arc::new(Shared {
+            api: Client::new(&front.url)?,
+            shown_url: service.issuer().to_string(),
+            secret: front.secret.clone(),
+            slots: Slots::new(options.max_sessions, options.max_sessions_per_address),
+            live: Registry::default(),
+            options,
+            service,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let tasks = tokio::spawn(run(listener, config, shared.clone(), stopped));
+        tracing::info!(%addr, %fingerprint, "SSH listening");
+        Ok(SshServer {
+            addr,
+            fingerprint,
+            shared,
+            stop,
+            tasks: Some(tasks),
+        })
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.shared.slots.count()
+    }
+
+    /// Stops accepting, tells every session the server stops, and waits for them (5 s at
+    /// most).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(tasks) = self.tasks.take() {
+            let _ = tasks.await;
+        }
+    }
+}
+
+/// Accepts connections until told to stop, then ends them; also watches the sessions
+/// signed in with a key.
+async fn run(
+    listener: TcpListener,
+    config: Arc<russh::server::Config>,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut connections = JoinSet::new();
+    let watcher = tokio::spawn(watch_sessions(shared.clone(), stopped.clone()));
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (socket, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of descriptors and the like: wait rather than spin.
+                        tracing::warn!(error = %err, "SSH accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Some(slot) = shared.slots.take(peer.ip()) else {
+                    tracing::warn!(%peer, "SSH connection refused: too many sessions");
+                    continue;
+                };
+                let handler = handler::Handler::new(shared.clone(), peer, slot);
+                let config = config.clone();
+                let mut stopped = stopped.clone();
+                connections.spawn(async move {
+                    let _ = socket.set_nodelay(true);
+                    let session = match russh::server::run_stream(config, socket, handler).await {
+                        Ok(session) => session,
+                        Err(err) => {
+                            tracing::debug!(%peer, error = %err, "SSH handshake failed");
+                            return;
+                        }
+                    };
+                    let handle = session.handle();
+                    tokio::pin!(session);
+                    tokio::select! {
+                        _ = &mut session => {}
+                        _ = stopped.changed() => {
+                            let _ = handle
+                                .disconnect(
+                                    russh::Disconnect::ByApplication,
+                                    "consola: el servidor se detiene".into(),
+                                    "es".into(),
+                                )
+                                .await;
+                            let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    connections.shutdown().await;
+    watcher.abort();
+    let _ = watcher.await;
+}
+
+/// How often the watcher checks that key sessions may go on: twice a second, so a user
+/// disabled or a key removed ends its sessions within one.
+const WATCH_EVERY: Duration = Duration::from_millis(400);
+
+async fn watch_sessions(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {}
+        }
+        for (id, user, key) in shared.live.snapshot() {
+            match shared.service.ssh_session_allowed(user, key).await {
+                Ok(true) => {}
+                Ok(false) => shared.live.end(id),
+                // The database cannot say now: the session goes on until it can.
+                Err(err) => tracing::debug!(error = %err, "SSH session check failed"),
+            }
+        }
+    }
+}
+
+/// The consoles open now and who is signed in on each, so that the watcher can end them.
+#[derive(Default)]
+struct Registry {
+    next: AtomicU64,
+    live: Mutex<HashMap<u64, Live>>,
+}
+
+struct Live {
+    /// Who the console has signed in, if anybody (it may sign out and in again).
+    signed_in: watch::Receiver<Option<Uuid>>,
+    /// The key the connection signed in with, and its user's id.
+    key: Option<(Uuid, Uuid)>,
+    end: watch::Sender<bool>,
+}
+
+/// A session's place in the registry; leaving it unregisters.
+struct Registration {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.shared.live.lock().remove(&self.id);
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Live>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Each signed-in console: its id, its user, and its key while that user is the
+    /// key's (after signing in as another user with a password, the key is not theirs).
+    fn snapshot(&self) -> Vec<(u64, Uuid, Option<Uuid>)> {
+        self.lock()
+            .iter()
+            .filter_map(|(id, live)| {
+                let user = (*live.signed_in.borrow())?;
+                let key = live
+                    .key
+                    .and_then(|(key, holder)| (holder == user).then_some(key));
+                Some((*id, user, key))
+            })
+            .collect()
+    }
+
+    fn end(&self, id: u64) {
+        if let Some(live) = self.lock().get(&id) {
+            let _ = live.end.send(true);
+        }
+    }
+}
+
+fn register(
+    shared: &Arc<Shared>,
+    signed_in: watch::Receiver<Option<Uuid>>,
+    key: Option<(Uuid, Uuid)>,
+) -> (Registration, watch::Receiver<bool>) {
+    let id = shared.live.next.fetch_add(1, Ordering::Relaxed);
+    let (end, ended) = watch::channel(false);
+    shared.live.lock().insert(
+        id,
+        Live {
+            signed_in,
+            key,
+            end,
+        },
+    );
+    (
+        Registration {
+            shared: shared.clone(),
+            id,
+        },
+        ended,
+    )
+}
+
+/// Caps on connections, in all and per address. Cheap to clone.
+#[derive(Clone)]
+struct Slots(Arc<SlotsInner>);
+
+struct SlotsInner {
+    max: usize,
+    max_per_address: usize,
+    /// Connections per address; the sum is the total.
+    taken: Mutex<HashMap<IpAddr, usize>>,
+    total: AtomicUsize,
+}
+
+/// A connection's place under the caps, given back when dropped.
+struct Slot {
+    slots: Slots,
+    address: IpAddr,
+}
+
+impl Slots {
+    fn new(max: usize, max_per_address: usize) -> Slots {
+        Slots(Arc::new(SlotsInner {
+            max: max.max(1),
+            max_per_address: max_per_address.max(1),
+            taken: Mutex::new(HashMap::new()),
+            total: AtomicUsize::new(0),
+        }))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.0.taken.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A place for a connection from `address`, if the caps allow one more.
+    fn take(&self, address: IpAddr) -> Option<Slot> {
+        let mut taken = self.lock();
+        let here = taken.get(&address).copied().unwrap_or(0);
+        if here >= self.0.max_per_address || self.0.total.load(Ordering::Acquire) >= self.0.max {
+            return None;
+        }
+        taken.insert(address, here + 1);
+        self.0.total.fetch_add(1, Ordering::AcqRel);
+        Some(Slot {
+            slots: self.clone(),
+            address,
+        })
+    }
+
+    fn count(&self) -> usize {
+        self.0.total.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut taken = self.slots.lock();
+        if let Some(here) = taken.get_mut(&self.address) {
+            *here -= 1;
+            if *here == 0 {
+                taken.remove(&self.address);
+            }
+        }
+        self.slots.0.total.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_hold_in_all_and_per_address_and_places_come_back() {
+        let slots = Slots::new(3, 2);
+        let a: IpAddr = [192, 0, 2, 1].into();
+        let b: IpAddr = [192, 0, 2, 2].into();
+        let first = slots.take(a).unwrap();
+        let _second = slots.take(a).unwrap();
+        assert!(slots.take(a).is_none(), "a third from one address");
+        let _third = slots.take(b).unwrap();
+        assert!(slots.take(b).is_none(), "a fourth in all");
+        assert_eq!(slots.count(), 3);
+        drop(first);
+        assert_eq!(slots.count(), 2);
+        assert!(slots.take(a).is_some());
+    }
+}

@@ -1,0 +1,11 @@
+-- Users' SSH public keys: `ssh host` with one of them opens the console as its user. A key
+-- belongs to one user only (its fingerprint is unique), and goes with its user.
+CREATE TABLE ssh_keys (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX ssh_keys_user ON ssh_keys (user_id);
