@@ -114,7 +114,7 @@ const LEAVE: &[u8] = b"\x1b[?2004l\x1b[?1049l\x1b[?25h";
 async fn console(
     mut read: ChannelReadHalf,
     write: &ChannelWriteHalf<Msg>,
-    (_term, columns, rows): (String, u32, u32),
+    (term, columns, rows): (String, u32, u32),
     env: &HashMap<String, String>,
     connection: Connection,
 ) -> u32 {
@@ -144,6 +144,8 @@ async fn console(
         Identity::Anonymous => (State::new(lang, shared.shown_url.clone(), today), None),
     };
     let (registration, mut revoked) = register(&shared, who, key);
+    let mut state = state;
+    state.ctx.look = super::terminal::look(&term, env);
     let terminal = match ratatui::Terminal::new(SessionBackend::new(output.clone(), size.clone())) {
         Ok(terminal) => terminal,
         Err(err) => {

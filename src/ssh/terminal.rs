@@ -2,6 +2,7 @@
 //! frames to the channel with backpressure, and the client's bytes read back as key, paste
 //! and mouse events.
 
+use crate::tui::look::{Look, NamedColours};
 use crossterm::event::Event;
 use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
@@ -168,19 +169,34 @@ impl Drop for Output {
 }
 
 /// A crossterm backend over the channel whose size is the client's PTY, not this
-/// process's terminal.
+/// process's terminal; basic colours go out as their named codes, as locally.
 pub struct SessionBackend {
-    inner: CrosstermBackend<Output>,
+    inner: CrosstermBackend<NamedColours<Output>>,
     size: Arc<PtySize>,
 }
 
 impl SessionBackend {
     pub fn new(output: Output, size: Arc<PtySize>) -> SessionBackend {
         SessionBackend {
-            inner: CrosstermBackend::new(output),
+            inner: CrosstermBackend::new(NamedColours::new(output)),
             size,
         }
     }
+}
+
+/// The console's look from what the SSH client sent: `NO_COLOR` and the locale variables
+/// when it sent them (OpenSSH does for `SendEnv`/`SetEnv`), and `TERM` from its PTY
+/// request (`dumb`: no colours). A client that sent no locale at all is taken to be UTF-8,
+/// as every current terminal is: OpenSSH sends none unless configured to.
+pub fn look(term: &str, env: &std::collections::HashMap<String, String>) -> Look {
+    let sent_locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .any(|name| env.get(*name).is_some_and(|v| !v.is_empty()));
+    Look::from_env(|name| match name {
+        "NO_COLOR" if term == "dumb" => Some("1".into()),
+        "LANG" if !sent_locale => Some("C.UTF-8".into()),
+        name => env.get(name).cloned(),
+    })
 }
 
 impl Backend for SessionBackend {
@@ -336,6 +352,31 @@ mod tests {
         let mut parser = InputParser::default();
         let events = parser.feed(b"\x1b[99;99;99Qx");
         assert_eq!(keys(&events).last(), Some(&KeyCode::Char('x')));
+    }
+
+    #[test]
+    fn the_look_follows_what_the_client_sent() {
+        use crate::tui::look::{Charset, Colours};
+        let env = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let plain = look("xterm-256color", &env(&[]));
+        assert_eq!(
+            (plain.colours, plain.charset),
+            (Colours::Named, Charset::Unicode)
+        );
+        let c = look("xterm", &env(&[("LANG", "C")]));
+        assert_eq!(c.charset, Charset::Ascii);
+        let utf8 = look("xterm", &env(&[("LC_ALL", "es_CL.UTF-8"), ("LANG", "C")]));
+        assert_eq!(utf8.charset, Charset::Unicode);
+        assert_eq!(
+            look("xterm", &env(&[("NO_COLOR", "1")])).colours,
+            Colours::Monochrome
+        );
+        assert_eq!(look("dumb", &env(&[])).colours, Colours::Monochrome);
     }
 
     #[test]
