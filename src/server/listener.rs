@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
@@ -279,40 +279,62 @@ impl Drop for AddressSlot {
     }
 }
 
-/// When a connection last did something, and whether a request is in flight.
+/// What a connection has done lately: a count of what it did (bytes read, responses), and
+/// whether a request is in flight. A count rather than a time: reading the clock on every
+/// read and response was a measurable part of the token endpoint's profile, and the idle
+/// check only needs to see that nothing happened between two of its ticks.
 struct Activity {
-    origin: Instant,
-    /// Milliseconds from `origin` to the last byte read or the last response.
-    last: AtomicU64,
+    progress: AtomicU64,
     in_flight: AtomicUsize,
+    /// The body of the request in flight missed its deadline (HTTP/1.1: one at a time).
+    body_expired: AtomicBool,
 }
 
 impl Activity {
     fn new() -> Self {
         Activity {
-            origin: Instant::now(),
-            last: AtomicU64::new(0),
+            progress: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            body_expired: AtomicBool::new(false),
         }
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(ms, Ordering::Relaxed);
-    }
-
-    /// How long the connection has had nothing to do (zero while a request is in flight).
-    fn idle_for(&self) -> Duration {
-        if self.in_flight.load(Ordering::Relaxed) > 0 {
-            return Duration::ZERO;
-        }
-        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
-        self.origin.elapsed().saturating_sub(last)
+        self.progress.fetch_add(1, Ordering::Relaxed);
     }
 
     fn busy(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.body_expired.store(false, Ordering::Relaxed);
         Busy(self.clone())
+    }
+}
+
+/// The idle check's view of an `Activity`, kept by the connection's ticker.
+struct IdleWatch {
+    seen: u64,
+    since: Instant,
+}
+
+impl IdleWatch {
+    fn new(activity: &Activity) -> Self {
+        IdleWatch {
+            seen: activity.progress.load(Ordering::Relaxed),
+            since: Instant::now(),
+        }
+    }
+
+    /// How long the connection has had nothing to do (zero while a request is in flight),
+    /// to the precision of the ticks: from the first tick that saw its latest activity.
+    fn idle_for(&mut self, activity: &Activity) -> Duration {
+        let now = Instant::now();
+        let progress = activity.progress.load(Ordering::Relaxed);
+        if progress != self.seen || activity.in_flight.load(Ordering::Relaxed) > 0 {
+            self.seen = progress;
+            self.since = now;
+            return Duration::ZERO;
+        }
+        now.saturating_duration_since(self.since)
     }
 }
 
@@ -408,7 +430,7 @@ async fn serve_connection<S>(
     peer: Peer,
     app: Router,
     limits: Arc<ConnectionLimits>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     _held: (OwnedSemaphorePermit, AddressSlot),
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -432,31 +454,59 @@ async fn serve_connection<S>(
         .header_read_timeout(limits.header_read_timeout)
         .serve_connection(io, service);
     let mut connection = pin!(connection);
-    let check_every =
-        (limits.keep_alive_idle / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
-    let mut tick = tokio::time::interval(check_every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The shutdown signal and the idle ticker are watched by a task of their own: as
+    // branches of the select below they were polled again at every wake-up of the
+    // connection, several per request, for nothing (see BENCHMARKS.md).
+    let (close_tx, mut close) = oneshot::channel::<()>();
+    let watcher = tokio::spawn(watch_connection(
+        activity,
+        limits.keep_alive_idle,
+        stop,
+        close_tx,
+    ));
     let mut closing = false;
     loop {
         tokio::select! {
+            biased;
             result = connection.as_mut() => {
                 if let Err(err) = result {
                     tracing::debug!(error = %err, "connection ended with an error");
                 }
                 break;
             }
-            _ = stop.changed(), if !closing => {
+            _ = &mut close, if !closing => {
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            _ = tick.tick(), if !closing => {
-                if activity.idle_for() >= limits.keep_alive_idle {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
+        }
+    }
+    watcher.abort();
+}
+
+/// Asks the connection to close (`close`) at shutdown, or once it has been idle for
+/// `keep_alive_idle`.
+async fn watch_connection(
+    activity: Arc<Activity>,
+    keep_alive_idle: Duration,
+    mut stop: watch::Receiver<bool>,
+    close: oneshot::Sender<()>,
+) {
+    let check_every =
+        (keep_alive_idle / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(check_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut idle = IdleWatch::new(&activity);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tick.tick() => {
+                if idle.idle_for(&activity) >= keep_alive_idle {
+                    break;
                 }
             }
         }
     }
+    let _ = close.send(());
 }
 
 async fn handle(
@@ -464,16 +514,15 @@ async fn handle(
     request: Request<Incoming>,
     peer: Peer,
     body_timeout: Duration,
-    _busy: Busy,
+    busy: Busy,
 ) -> Result<Response, Infallible> {
-    let expired = Arc::new(AtomicBool::new(false));
     let deadline = Instant::now() + body_timeout;
     let mut request = request.map(|body| {
         Body::new(DeadlineBody {
             inner: body,
             deadline,
             sleep: None,
-            expired: expired.clone(),
+            activity: busy.0.clone(),
         })
     });
     request.extensions_mut().insert(ConnectInfo(peer.addr));
@@ -481,7 +530,7 @@ async fn handle(
         request.extensions_mut().insert(proxy);
     }
     let response = app.call(request).await?;
-    if expired.load(Ordering::Relaxed) {
+    if busy.0.body_expired.load(Ordering::Relaxed) {
         return Ok(body_timed_out());
     }
     Ok(response)
@@ -507,7 +556,8 @@ struct DeadlineBody {
     deadline: Instant,
     /// Armed only once the body makes the server wait.
     sleep: Option<Pin<Box<Sleep>>>,
-    expired: Arc<AtomicBool>,
+    /// Where the miss is noted, for the 408.
+    activity: Arc<Activity>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -531,7 +581,7 @@ impl hyper::body::Body for DeadlineBody {
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         if sleep.as_mut().poll(cx).is_ready() {
-            this.expired.store(true, Ordering::Relaxed);
+            this.activity.body_expired.store(true, Ordering::Relaxed);
             return Poll::Ready(Some(Err(Box::new(BodyDeadline))));
         }
         Poll::Pending

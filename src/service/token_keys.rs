@@ -327,6 +327,32 @@ impl TokenKeys {
         mac.update(body.as_bytes());
         mac.verify_slice(tag).is_ok()
     }
+
+    /// HMAC-SHA256 tag of a version-2 opaque token's body, which leaves out the issuer and
+    /// the audience: the tag covers them instead, so the token is valid only where both
+    /// are the same. Each is length-prefixed; the prefix's first byte is zero, which never
+    /// starts a version-1 body (base64url), so neither version's tag can pass for the other.
+    pub fn bound_tag(&self, issuer: &str, audience: &str, body: &str) -> [u8; 32] {
+        let mut mac = self.bound_mac(issuer, audience);
+        mac.update(body.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// True when `tag` is the version-2 body's for this issuer and audience (constant time).
+    pub fn check_bound_tag(&self, issuer: &str, audience: &str, body: &str, tag: &[u8]) -> bool {
+        let mut mac = self.bound_mac(issuer, audience);
+        mac.update(body.as_bytes());
+        mac.verify_slice(tag).is_ok()
+    }
+
+    fn bound_mac(&self, issuer: &str, audience: &str) -> Hmac<Sha256> {
+        let mut mac = self.opaque_mac.clone();
+        for part in [issuer, audience] {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac
+    }
 }
 
 fn opaque_mac(key: &[u8; 32]) -> Hmac<Sha256> {
