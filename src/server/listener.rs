@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -285,6 +285,8 @@ impl Drop for AddressSlot {
 /// check only needs to see that nothing happened between two of its ticks.
 struct Activity {
     progress: AtomicU64,
+    /// Responses and writes: while it moves, the connection is not waiting for a head.
+    answered: AtomicU64,
     in_flight: AtomicUsize,
     /// The body of the request in flight missed its deadline (HTTP/1.1: one at a time).
     body_expired: AtomicBool,
@@ -294,6 +296,7 @@ impl Activity {
     fn new() -> Self {
         Activity {
             progress: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             body_expired: AtomicBool::new(false),
         }
@@ -303,6 +306,10 @@ impl Activity {
         self.progress.fetch_add(1, Ordering::Relaxed);
     }
 
+    fn answer(&self) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn busy(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.body_expired.store(false, Ordering::Relaxed);
@@ -310,31 +317,46 @@ impl Activity {
     }
 }
 
-/// The idle check's view of an `Activity`, kept by the connection's ticker.
-struct IdleWatch {
+/// The connection watcher's view of an `Activity`: since when nothing happened, and since
+/// when nothing was answered while no request was in flight (the wait for a request head),
+/// each to the precision of its ticks: from the first tick that saw the latest change.
+struct Watched {
     seen: u64,
-    since: Instant,
+    quiet_since: Instant,
+    answered: u64,
+    waiting_since: Instant,
 }
 
-impl IdleWatch {
+impl Watched {
     fn new(activity: &Activity) -> Self {
-        IdleWatch {
+        let now = Instant::now();
+        Watched {
             seen: activity.progress.load(Ordering::Relaxed),
-            since: Instant::now(),
+            quiet_since: now,
+            answered: activity.answered.load(Ordering::Relaxed),
+            waiting_since: now,
         }
     }
 
     /// How long the connection has had nothing to do (zero while a request is in flight),
-    /// to the precision of the ticks: from the first tick that saw its latest activity.
-    fn idle_for(&mut self, activity: &Activity) -> Duration {
+    /// and how long it has waited for a request head.
+    fn look(&mut self, activity: &Activity) -> (Duration, Duration) {
         let now = Instant::now();
+        let busy = activity.in_flight.load(Ordering::Relaxed) > 0;
         let progress = activity.progress.load(Ordering::Relaxed);
-        if progress != self.seen || activity.in_flight.load(Ordering::Relaxed) > 0 {
+        if progress != self.seen || busy {
             self.seen = progress;
-            self.since = now;
-            return Duration::ZERO;
+            self.quiet_since = now;
         }
-        now.saturating_duration_since(self.since)
+        let answered = activity.answered.load(Ordering::Relaxed);
+        if answered != self.answered || busy {
+            self.answered = answered;
+            self.waiting_since = now;
+        }
+        (
+            now.saturating_duration_since(self.quiet_since),
+            now.saturating_duration_since(self.waiting_since),
+        )
     }
 }
 
@@ -343,11 +365,12 @@ struct Busy(Arc<Activity>);
 impl Drop for Busy {
     fn drop(&mut self) {
         self.0.touch();
+        self.0.answer();
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// A stream that notes when bytes arrive.
+/// A stream that notes when bytes arrive and leave.
 struct Tracked<S> {
     inner: S,
     activity: Arc<Activity>,
@@ -374,7 +397,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.answer();
+        }
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -390,7 +417,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.answer();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -449,21 +480,16 @@ async fn serve_connection<S>(
             handle(app, request, peer.clone(), body_timeout, busy)
         })
     };
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .serve_connection(io, service);
+    // No hyper timer: its head timeout armed a timer per request (an allocation, the
+    // timer wheel twice, a clock read), for a deadline the watcher below checks at its
+    // ticks.
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
     let mut connection = pin!(connection);
-    // The shutdown signal and the idle ticker are watched by a task of their own: as
+    // The shutdown signal and the timeouts are watched by a task of their own: as
     // branches of the select below they were polled again at every wake-up of the
     // connection, several per request, for nothing (see BENCHMARKS.md).
-    let (close_tx, mut close) = oneshot::channel::<()>();
-    let watcher = tokio::spawn(watch_connection(
-        activity,
-        limits.keep_alive_idle,
-        stop,
-        close_tx,
-    ));
+    let (close_tx, mut close) = oneshot::channel::<Close>();
+    let watcher = tokio::spawn(watch_connection(activity, limits, stop, close_tx));
     let mut closing = false;
     loop {
         tokio::select! {
@@ -474,39 +500,58 @@ async fn serve_connection<S>(
                 }
                 break;
             }
-            _ = &mut close, if !closing => {
+            close = &mut close, if !closing => {
                 closing = true;
-                connection.as_mut().graceful_shutdown();
+                match close {
+                    Ok(Close::Now) => {
+                        tracing::debug!("request head not received in time");
+                        break;
+                    }
+                    Ok(Close::Gracefully) | Err(_) => connection.as_mut().graceful_shutdown(),
+                }
             }
         }
     }
     watcher.abort();
 }
 
-/// Asks the connection to close (`close`) at shutdown, or once it has been idle for
-/// `keep_alive_idle`.
+/// How the watcher asks a connection to close.
+enum Close {
+    /// After the request in flight, if any (shutdown, idle).
+    Gracefully,
+    /// At once: no request is in flight and its head is late (a slow-loris client).
+    Now,
+}
+
+/// Asks the connection to close (`close`) at shutdown, once it has been idle for
+/// `keep_alive_idle`, or, at once, when a request head has not arrived within
+/// `header_read_timeout` of the wait for it.
 async fn watch_connection(
     activity: Arc<Activity>,
-    keep_alive_idle: Duration,
+    limits: Arc<ConnectionLimits>,
     mut stop: watch::Receiver<bool>,
-    close: oneshot::Sender<()>,
+    close: oneshot::Sender<Close>,
 ) {
-    let check_every =
-        (keep_alive_idle / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let shortest = limits.keep_alive_idle.min(limits.header_read_timeout);
+    let check_every = (shortest / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let mut tick = tokio::time::interval(check_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut idle = IdleWatch::new(&activity);
-    loop {
+    let mut watched = Watched::new(&activity);
+    let how = loop {
         tokio::select! {
-            _ = stop.changed() => break,
+            _ = stop.changed() => break Close::Gracefully,
             _ = tick.tick() => {
-                if idle.idle_for(&activity) >= keep_alive_idle {
-                    break;
+                let (quiet, waiting) = watched.look(&activity);
+                if waiting >= limits.header_read_timeout {
+                    break Close::Now;
+                }
+                if quiet >= limits.keep_alive_idle {
+                    break Close::Gracefully;
                 }
             }
         }
-    }
-    let _ = close.send(());
+    };
+    let _ = close.send(how);
 }
 
 async fn handle(
