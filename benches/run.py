@@ -672,13 +672,34 @@ def earlier_rows(path):
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
+                if line.rstrip("\n") == NOTES_HEADING:
+                    break
                 if line.startswith("| ") and not line.startswith("| target ") and "---" not in line:
                     rows[line.split(" | ")[0][2:]] = line.rstrip("\n")
     return rows
 
 
+# A hand-written section of BENCHMARKS.md from this heading to its end (profiles, what
+# was changed and why): a run keeps it as it is.
+NOTES_HEADING = "## Notes"
+
+
+def kept_notes(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        lines = f.read().split("\n")
+    if NOTES_HEADING not in lines:
+        return []
+    notes = lines[lines.index(NOTES_HEADING):]
+    while notes and not notes[-1]:
+        notes.pop()
+    return notes
+
+
 def write_report(command, chosen, everything):
     path = os.path.join(ROOT, "BENCHMARKS.md")
+    notes = kept_notes(path)
     lines = [
         "# Benchmarks",
         "",
@@ -719,6 +740,9 @@ def write_report(command, chosen, everything):
     lines.append(f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
                  f"{os.cpu_count()} cores, targets: {', '.join(chosen)}"
                  + ("" if everything or not kept else "; the other rows are from an earlier run") + ".")
+    if notes:
+        lines.append("")
+        lines.extend(notes)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
