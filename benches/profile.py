@@ -4,6 +4,7 @@ figure every run, where requests per second on this shared machine are not.
 
     python3 benches/profile.py                # off (no metrics), on (--metrics-listen), floor
     python3 benches/profile.py off floor 30   # those variants, 30 functions each
+    python3 benches/profile.py --no-build     # the binaries already in target/release
 
 For each variant: a release server (or the minimal axum floor) under valgrind, warmed up,
 its counters zeroed, 10 s of wrk (4 connections), then instructions per request in total
@@ -52,9 +53,12 @@ def self_costs(path):
 
 def main():
     args = sys.argv[1:]
+    skip_build = "--no-build" in args  # the binaries already in target/release
+    args = [a for a in args if a != "--no-build"]
     top = int(args.pop()) if args and args[-1].isdigit() else 20
     variants = args or ["off", "on", "floor"]
-    run.build()
+    if not skip_build:
+        run.build()
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "data")
         server = run.consola_serve(data)

@@ -4,6 +4,7 @@
     python3 benches/run.py            # all targets, about 10 minutes
     python3 benches/run.py list       # only the named targets (list, token, network, render, ssh,
                                       # startup, logins)
+    python3 benches/run.py --no-build token   # the binaries already in target/release
 
 Every figure is compared with a baseline measured in the same run, because this machine
 is shared and noisy: the servers of a target run side by side, and each measurement is
@@ -748,16 +749,23 @@ def write_report(command, chosen, everything):
 
 
 def main():
-    chosen = sys.argv[1:] or list(TARGETS)
+    args = sys.argv[1:]
+    # --no-build: measure the binaries already in target/release (a release build with
+    # whole-program LTO takes a long while on a busy machine).
+    skip_build = "--no-build" in args
+    chosen = [a for a in args if a != "--no-build"] or list(TARGETS)
     ensure_tools()
-    build()
+    if not skip_build:
+        build()
     try:
         for name in chosen:
             TARGETS[name]()
     finally:
         if PREPARED_ROOT:
             shutil.rmtree(PREPARED_ROOT, ignore_errors=True)
-    write_report("python3 benches/run.py", chosen, set(chosen) == set(TARGETS))
+    command = " ".join(["python3 benches/run.py", *(["--no-build"] if skip_build else []),
+                        *([] if set(chosen) == set(TARGETS) else chosen)])
+    write_report(command, chosen, set(chosen) == set(TARGETS))
     goals = [r for r in results if r[5] is not None]
     missed = [r for r in goals if not r[5]]
     log(f"{len(goals) - len(missed)} targets met, {len(missed)} missed")
