@@ -53,17 +53,16 @@ fn random_base62(len: usize) -> String {
         .collect()
 }
 
-fn base62_fixed(mut value: u64, len: usize) -> String {
-    let mut out = vec![b'0'; len];
+/// The checksum of a random part: its CRC32 in base62, on the stack (the token endpoint
+/// checks one per request).
+fn checksum(random: &str) -> [u8; CHECKSUM_LEN] {
+    let mut value = u64::from(crc32fast::hash(random.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8(out).unwrap_or_default()
-}
-
-fn checksum(random: &str) -> String {
-    base62_fixed(u64::from(crc32fast::hash(random.as_bytes())), CHECKSUM_LEN)
+    out
 }
 
 /// A new secret of the given kind.
@@ -73,7 +72,10 @@ pub fn generate(kind: SecretKind) -> String {
 
 /// The secret of that kind around a random part: prefix, the part, its checksum.
 fn format_secret(kind: SecretKind, random: &str) -> String {
-    format!("{}{random}{}", kind.prefix(), checksum(random))
+    // The checksum is base62, so ASCII.
+    let checksum = checksum(random);
+    let checksum = std::str::from_utf8(&checksum).unwrap_or_default();
+    format!("{}{random}{checksum}", kind.prefix())
 }
 
 /// True when the text has the shape of a secret of that kind, checksum included.
@@ -85,7 +87,7 @@ pub fn is_well_formed(kind: SecretKind, text: &str) -> bool {
         return false;
     }
     let (random, sum) = body.split_at(RANDOM_LEN);
-    checksum(random) == sum
+    checksum(random) == sum.as_bytes()
 }
 
 /// A consumer's public identifier ("Clave"): 32 base62 characters from the CSPRNG.

@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -26,7 +26,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
@@ -279,40 +279,84 @@ impl Drop for AddressSlot {
     }
 }
 
-/// When a connection last did something, and whether a request is in flight.
+/// What a connection has done lately: a count of what it did (bytes read, responses), and
+/// whether a request is in flight. A count rather than a time: reading the clock on every
+/// read and response was a measurable part of the token endpoint's profile, and the idle
+/// check only needs to see that nothing happened between two of its ticks.
 struct Activity {
-    origin: Instant,
-    /// Milliseconds from `origin` to the last byte read or the last response.
-    last: AtomicU64,
+    progress: AtomicU64,
+    /// Responses and writes: while it moves, the connection is not waiting for a head.
+    answered: AtomicU64,
     in_flight: AtomicUsize,
+    /// The body of the request in flight missed its deadline (HTTP/1.1: one at a time).
+    body_expired: AtomicBool,
 }
 
 impl Activity {
     fn new() -> Self {
         Activity {
-            origin: Instant::now(),
-            last: AtomicU64::new(0),
+            progress: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            body_expired: AtomicBool::new(false),
         }
     }
 
     fn touch(&self) {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(ms, Ordering::Relaxed);
+        self.progress.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// How long the connection has had nothing to do (zero while a request is in flight).
-    fn idle_for(&self) -> Duration {
-        if self.in_flight.load(Ordering::Relaxed) > 0 {
-            return Duration::ZERO;
-        }
-        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
-        self.origin.elapsed().saturating_sub(last)
+    fn answer(&self) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
     }
 
     fn busy(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.body_expired.store(false, Ordering::Relaxed);
         Busy(self.clone())
+    }
+}
+
+/// The connection watcher's view of an `Activity`: since when nothing happened, and since
+/// when nothing was answered while no request was in flight (the wait for a request head),
+/// each to the precision of its ticks: from the first tick that saw the latest change.
+struct Watched {
+    seen: u64,
+    quiet_since: Instant,
+    answered: u64,
+    waiting_since: Instant,
+}
+
+impl Watched {
+    fn new(activity: &Activity) -> Self {
+        let now = Instant::now();
+        Watched {
+            seen: activity.progress.load(Ordering::Relaxed),
+            quiet_since: now,
+            answered: activity.answered.load(Ordering::Relaxed),
+            waiting_since: now,
+        }
+    }
+
+    /// How long the connection has had nothing to do (zero while a request is in flight),
+    /// and how long it has waited for a request head.
+    fn look(&mut self, activity: &Activity) -> (Duration, Duration) {
+        let now = Instant::now();
+        let busy = activity.in_flight.load(Ordering::Relaxed) > 0;
+        let progress = activity.progress.load(Ordering::Relaxed);
+        if progress != self.seen || busy {
+            self.seen = progress;
+            self.quiet_since = now;
+        }
+        let answered = activity.answered.load(Ordering::Relaxed);
+        if answered != self.answered || busy {
+            self.answered = answered;
+            self.waiting_since = now;
+        }
+        (
+            now.saturating_duration_since(self.quiet_since),
+            now.saturating_duration_since(self.waiting_since),
+        )
     }
 }
 
@@ -321,11 +365,12 @@ struct Busy(Arc<Activity>);
 impl Drop for Busy {
     fn drop(&mut self) {
         self.0.touch();
+        self.0.answer();
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// A stream that notes when bytes arrive.
+/// A stream that notes when bytes arrive and leave.
 struct Tracked<S> {
     inner: S,
     activity: Arc<Activity>,
@@ -352,7 +397,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.answer();
+        }
+        polled
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -368,7 +417,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.answer();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -408,7 +461,7 @@ async fn serve_connection<S>(
     peer: Peer,
     app: Router,
     limits: Arc<ConnectionLimits>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     _held: (OwnedSemaphorePermit, AddressSlot),
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -427,36 +480,78 @@ async fn serve_connection<S>(
             handle(app, request, peer.clone(), body_timeout, busy)
         })
     };
-    let connection = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .serve_connection(io, service);
+    // No hyper timer: its head timeout armed a timer per request (an allocation, the
+    // timer wheel twice, a clock read), for a deadline the watcher below checks at its
+    // ticks.
+    let connection = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
     let mut connection = pin!(connection);
-    let check_every =
-        (limits.keep_alive_idle / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
-    let mut tick = tokio::time::interval(check_every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The shutdown signal and the timeouts are watched by a task of their own: as
+    // branches of the select below they were polled again at every wake-up of the
+    // connection, several per request, for nothing (see BENCHMARKS.md).
+    let (close_tx, mut close) = oneshot::channel::<Close>();
+    let watcher = tokio::spawn(watch_connection(activity, limits, stop, close_tx));
     let mut closing = false;
     loop {
         tokio::select! {
+            biased;
             result = connection.as_mut() => {
                 if let Err(err) = result {
                     tracing::debug!(error = %err, "connection ended with an error");
                 }
                 break;
             }
-            _ = stop.changed(), if !closing => {
+            close = &mut close, if !closing => {
                 closing = true;
-                connection.as_mut().graceful_shutdown();
-            }
-            _ = tick.tick(), if !closing => {
-                if activity.idle_for() >= limits.keep_alive_idle {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
+                match close {
+                    Ok(Close::Now) => {
+                        tracing::debug!("request head not received in time");
+                        break;
+                    }
+                    Ok(Close::Gracefully) | Err(_) => connection.as_mut().graceful_shutdown(),
                 }
             }
         }
     }
+    watcher.abort();
+}
+
+/// How the watcher asks a connection to close.
+enum Close {
+    /// After the request in flight, if any (shutdown, idle).
+    Gracefully,
+    /// At once: no request is in flight and its head is late (a slow-loris client).
+    Now,
+}
+
+/// Asks the connection to close (`close`) at shutdown, once it has been idle for
+/// `keep_alive_idle`, or, at once, when a request head has not arrived within
+/// `header_read_timeout` of the wait for it.
+async fn watch_connection(
+    activity: Arc<Activity>,
+    limits: Arc<ConnectionLimits>,
+    mut stop: watch::Receiver<bool>,
+    close: oneshot::Sender<Close>,
+) {
+    let shortest = limits.keep_alive_idle.min(limits.header_read_timeout);
+    let check_every = (shortest / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(check_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut watched = Watched::new(&activity);
+    let how = loop {
+        tokio::select! {
+            _ = stop.changed() => break Close::Gracefully,
+            _ = tick.tick() => {
+                let (quiet, waiting) = watched.look(&activity);
+                if waiting >= limits.header_read_timeout {
+                    break Close::Now;
+                }
+                if quiet >= limits.keep_alive_idle {
+                    break Close::Gracefully;
+                }
+            }
+        }
+    };
+    let _ = close.send(how);
 }
 
 async fn handle(
@@ -464,16 +559,15 @@ async fn handle(
     request: Request<Incoming>,
     peer: Peer,
     body_timeout: Duration,
-    _busy: Busy,
+    busy: Busy,
 ) -> Result<Response, Infallible> {
-    let expired = Arc::new(AtomicBool::new(false));
     let deadline = Instant::now() + body_timeout;
     let mut request = request.map(|body| {
         Body::new(DeadlineBody {
             inner: body,
             deadline,
             sleep: None,
-            expired: expired.clone(),
+            activity: busy.0.clone(),
         })
     });
     request.extensions_mut().insert(ConnectInfo(peer.addr));
@@ -481,7 +575,7 @@ async fn handle(
         request.extensions_mut().insert(proxy);
     }
     let response = app.call(request).await?;
-    if expired.load(Ordering::Relaxed) {
+    if busy.0.body_expired.load(Ordering::Relaxed) {
         return Ok(body_timed_out());
     }
     Ok(response)
@@ -507,7 +601,8 @@ struct DeadlineBody {
     deadline: Instant,
     /// Armed only once the body makes the server wait.
     sleep: Option<Pin<Box<Sleep>>>,
-    expired: Arc<AtomicBool>,
+    /// Where the miss is noted, for the 408.
+    activity: Arc<Activity>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -531,7 +626,7 @@ impl hyper::body::Body for DeadlineBody {
             .sleep
             .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
         if sleep.as_mut().poll(cx).is_ready() {
-            this.expired.store(true, Ordering::Relaxed);
+            this.activity.body_expired.store(true, Ordering::Relaxed);
             return Poll::Ready(Some(Err(Box::new(BodyDeadline))));
         }
         Poll::Pending

@@ -14,7 +14,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{LazyLock, Mutex, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -28,6 +28,10 @@ pub const HTTP_DURATION: &str = "consola_http_request_duration_seconds";
 const DURATION_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
+
+/// The exporter keeps every histogram sample until something drains it: a scrape, or this
+/// upkeep. Without it a server that nobody scrapes grows by 16 bytes per request.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 static RECORDER: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -65,43 +69,82 @@ fn recorder() -> anyhow::Result<PrometheusHandle> {
 
 /// The handles of one route template: its duration histogram, and its counter per status.
 struct RouteHandles {
+    route: String,
     duration: metrics::Histogram,
-    by_status: HashMap<u16, metrics::Counter>,
+    /// Few: the statuses the API answers on one route.
+    by_status: RwLock<Vec<(u16, metrics::Counter)>>,
 }
 
-/// Handles registered once per route and status, so that a request records without building
-/// label strings or looking its key up in the registry. Bounded: routes are the router's
-/// templates (and "unmatched"), statuses the few the API answers.
-static HANDLES: LazyLock<RwLock<HashMap<String, RouteHandles>>> = LazyLock::new(Default::default);
-
-/// One answered request.
-pub fn http_request(route: &str, status: u16, elapsed: Duration) {
-    let seconds = elapsed.as_secs_f64();
-    {
-        let handles = HANDLES.read().unwrap_or_else(|e| e.into_inner());
-        if let Some(found) = handles.get(route)
-            && let Some(counter) = found.by_status.get(&status)
-        {
-            counter.increment(1);
-            found.duration.record(seconds);
-            return;
+impl RouteHandles {
+    fn new(route: &str) -> RouteHandles {
+        RouteHandles {
+            route: route.to_owned(),
+            duration: metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()),
+            by_status: RwLock::new(Vec::new()),
         }
     }
-    let mut handles = HANDLES.write().unwrap_or_else(|e| e.into_inner());
-    let found = handles
+
+    fn record(&self, status: u16, seconds: f64) {
+        self.duration.record(seconds);
+        {
+            let by_status = self.by_status.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, counter)) = by_status.iter().find(|(s, _)| *s == status) {
+                counter.increment(1);
+                return;
+            }
+        }
+        let mut by_status = self.by_status.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, counter)) = by_status.iter().find(|(s, _)| *s == status) {
+            counter.increment(1);
+            return;
+        }
+        let counter = metrics::counter!(
+            HTTP_REQUESTS,
+            "route" => self.route.clone(),
+            "status" => status.to_string()
+        );
+        counter.increment(1);
+        by_status.push((status, counter));
+    }
+}
+
+/// Every route's handles, registered once per route template: a request records without
+/// building label strings or looking its key up in the recorder's registry. Bounded:
+/// routes are the router's templates (and "unmatched").
+static HANDLES: LazyLock<RwLock<HashMap<String, Arc<RouteHandles>>>> =
+    LazyLock::new(Default::default);
+
+fn handles_of(route: &str) -> Arc<RouteHandles> {
+    if let Some(found) = HANDLES.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+        return found.clone();
+    }
+    HANDLES
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
         .entry(route.to_owned())
-        .or_insert_with(|| RouteHandles {
-            duration: metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()),
-            by_status: HashMap::new(),
-        });
-    found
-        .by_status
-        .entry(status)
-        .or_insert_with(|| {
-            metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "status" => status.to_string())
-        })
-        .increment(1);
-    found.duration.record(seconds);
+        .or_insert_with(|| Arc::new(RouteHandles::new(route)))
+        .clone()
+}
+
+/// The metrics of the requests that one route's endpoint answers (see `observe`). The
+/// endpoint's route template does not change, so its handles are looked up on its first
+/// request and kept; another template (a fallback's "unmatched") goes to the shared map.
+#[derive(Default)]
+pub struct RouteMetrics {
+    handles: OnceLock<Arc<RouteHandles>>,
+}
+
+impl RouteMetrics {
+    /// One answered request.
+    pub fn record(&self, route: &str, status: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let handles = self.handles.get_or_init(|| handles_of(route));
+        if handles.route == route {
+            handles.record(status, seconds);
+        } else {
+            handles_of(route).record(status, seconds);
+        }
+    }
 }
 
 /// The metrics listener, running on a background task.
@@ -109,6 +152,8 @@ pub struct MetricsServer {
     pub addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Drains the histograms' samples into their buckets between scrapes.
+    upkeep: JoinHandle<()>,
 }
 
 impl MetricsServer {
@@ -116,6 +161,7 @@ impl MetricsServer {
     pub async fn start(addr: SocketAddr) -> anyhow::Result<MetricsServer> {
         use anyhow::Context;
         let handle = recorder()?;
+        let upkeep_handle = handle.clone();
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("no se pudo escuchar las métricas en {addr}"))?;
@@ -146,11 +192,20 @@ impl MetricsServer {
         let task = tokio::spawn(listener::serve(listener, app, limits, async {
             let _ = rx.await;
         }));
+        let upkeep = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(UPKEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                upkeep_handle.run_upkeep();
+            }
+        });
         tracing::info!(%addr, "metrics listening");
         Ok(MetricsServer {
             addr,
             shutdown: Some(tx),
             task: Some(task),
+            upkeep,
         })
     }
 
@@ -161,5 +216,11 @@ impl MetricsServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.upkeep.abort();
     }
 }

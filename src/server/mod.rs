@@ -120,20 +120,28 @@ fn all_routes(state: AppState) -> Router {
 
 /// What guards every route: the body limit, the headers on every response, and a panic
 /// turned into a 500 problem+json (the connection survives it).
+/// One stack, layered once: each `Router::layer` boxes every route again, and a request
+/// paid for cloning and boxing each of those levels (see BENCHMARKS.md). Outermost first;
+/// the request metrics and log lines (`observe`) only when something records them (a
+/// metrics recorder is installed before the router is built).
 fn defended(routes: Router) -> Router {
-    routes
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(problem::panic_response))
-        // No content sniffing, and no referrer leaves the server (the authorization
-        // page's URL carries the request's parameters).
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+    let observe = observe::Observe::current();
+    routes.layer(
+        tower::ServiceBuilder::new()
+            .option_layer(observe.any().then(|| observe::ObserveLayer::new(observe)))
+            // No content sniffing, and no referrer leaves the server (the authorization
+            // page's URL carries the request's parameters).
+            .layer(SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(CatchPanicLayer::custom(problem::panic_response))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+    )
 }
 
 /// Where the server keeps its data and where it listens.
@@ -387,16 +395,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             }
         }
     });
-    let mut app = router(AppState {
+    let app = router(AppState {
         service: service.clone(),
     });
-    let observe = observe::Observe::current();
-    if observe.any() {
-        app = app.layer(axum::middleware::from_fn_with_state(
-            observe,
-            observe::requests,
-        ));
-    }
     let front = if config.front_door {
         Some(Box::new(front::FrontDoor::open(app.clone()).await?))
     } else {

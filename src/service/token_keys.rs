@@ -21,7 +21,7 @@ use private_key::PrivateKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// Signing keys kept per algorithm after a rotation whatever their age, the current one
 /// included.
@@ -124,6 +124,9 @@ pub struct TokenKeys {
     /// The opaque tokens' HMAC, keyed and past its domain prefix once: each token clones it
     /// rather than deriving the key's pads again.
     opaque_mac: Hmac<Sha256>,
+    /// `opaque_mac` past the issuer and audience of version 2 tokens too, for the first
+    /// (in practice the only) pair it is asked for.
+    bound_mac: OnceLock<(String, String, Hmac<Sha256>)>,
     signing: RwLock<Arc<KeySets>>,
     /// Where the signing keys persist; `None` keeps them in memory only.
     path: Option<PathBuf>,
@@ -166,6 +169,7 @@ impl TokenKeys {
         });
         TokenKeys {
             opaque_mac: opaque_mac(&crate::domain::secret::random_bytes::<32>()),
+            bound_mac: OnceLock::new(),
             signing: RwLock::new(Arc::new(sets)),
             path: None,
         }
@@ -198,6 +202,7 @@ impl TokenKeys {
         };
         Ok(TokenKeys {
             opaque_mac: opaque_mac(&hmac_key),
+            bound_mac: OnceLock::new(),
             signing: RwLock::new(Arc::new(sets)),
             path: Some(signing_path.to_path_buf()),
         })
@@ -326,6 +331,42 @@ impl TokenKeys {
         let mut mac = self.opaque_mac.clone();
         mac.update(body.as_bytes());
         mac.verify_slice(tag).is_ok()
+    }
+
+    /// HMAC-SHA256 tag of a version-2 opaque token's body, which leaves out the issuer and
+    /// the audience: the tag covers them instead, so the token is valid only where both
+    /// are the same. Each is length-prefixed; the prefix's first byte is zero, which never
+    /// starts a version-1 body (base64url), so neither version's tag can pass for the other.
+    pub fn bound_tag(&self, issuer: &str, audience: &str, body: &str) -> [u8; 32] {
+        let mut mac = self.bound_mac(issuer, audience);
+        mac.update(body.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// True when `tag` is the version-2 body's for this issuer and audience (constant time).
+    pub fn check_bound_tag(&self, issuer: &str, audience: &str, body: &str, tag: &[u8]) -> bool {
+        let mut mac = self.bound_mac(issuer, audience);
+        mac.update(body.as_bytes());
+        mac.verify_slice(tag).is_ok()
+    }
+
+    fn bound_mac(&self, issuer: &str, audience: &str) -> Hmac<Sha256> {
+        let bind = || {
+            let mut mac = self.opaque_mac.clone();
+            for part in [issuer, audience] {
+                mac.update(&(part.len() as u64).to_be_bytes());
+                mac.update(part.as_bytes());
+            }
+            mac
+        };
+        let (bound_issuer, bound_audience, mac) = self
+            .bound_mac
+            .get_or_init(|| (issuer.to_owned(), audience.to_owned(), bind()));
+        if bound_issuer == issuer && bound_audience == audience {
+            mac.clone()
+        } else {
+            bind()
+        }
     }
 }
 

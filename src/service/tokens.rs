@@ -175,6 +175,8 @@ pub enum AccessDenied {
 pub(crate) struct CachedClient {
     pub credentials: ConsumerCredentials,
     pub scopes: BTreeSet<String>,
+    /// `scopes` joined: what a token request that names no scope is granted.
+    pub all_scopes: String,
 }
 
 impl CachedClient {
@@ -238,15 +240,19 @@ impl TokenState {
     }
 }
 
+/// The body of an opaque access token. Version 1 carries its issuer and audience; version
+/// 2, issued now, leaves them to its tag (`TokenKeys::bound_tag`): they were a third of
+/// the token, and the token endpoint's profile grows with its length (JSON, base64,
+/// HMAC blocks, the response). Version 1 tokens are still read until they expire.
 #[derive(Serialize, Deserialize)]
 struct OpaqueBody<'a> {
     v: u8,
-    #[serde(borrow)]
-    iss: Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    iss: Option<Cow<'a, str>>,
     #[serde(borrow)]
     sub: Cow<'a, str>,
-    #[serde(borrow)]
-    aud: Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    aud: Option<Cow<'a, str>>,
     iat: i64,
     exp: i64,
     #[serde(borrow)]
@@ -485,6 +491,7 @@ impl Service {
             .scopes();
         let entry = Arc::new(CachedClient {
             credentials,
+            all_scopes: join_scopes(&scopes),
             scopes,
         });
         let mut clients = write(&self.tokens.clients);
@@ -650,9 +657,19 @@ impl Service {
                 if consumer.grant_type != GrantType::ClientCredentials {
                     Err(OAuthError::UnauthorizedClient)
                 } else {
-                    let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
-                        .map_err(|_| OAuthError::InvalidScope)?;
-                    self.issue(&client, &join_scopes(&scopes), None).await
+                    let asked = request
+                        .scope
+                        .as_deref()
+                        .filter(|asked| !asked.bytes().all(|b| b == b' '));
+                    match asked {
+                        // No scope asked for: all of the group's, joined once per client.
+                        None => self.issue(&client, &client.all_scopes, None).await,
+                        Some(asked) => {
+                            let scopes = narrow_scopes(&client.scopes, Some(asked))
+                                .map_err(|_| OAuthError::InvalidScope)?;
+                            self.issue(&client, &join_scopes(&scopes), None).await
+                        }
+                    }
                 }
             }
             "authorization_code" => {
@@ -775,10 +792,10 @@ impl Service {
                 self.keys.sign_jwt(consumer.access_token_alg, &claims)?
             }
             TokenFormat::Opaque => self.seal_opaque(&OpaqueBody {
-                v: 1,
-                iss: self.issuer().into(),
+                v: 2,
+                iss: None,
                 sub: sub.into(),
-                aud: self.audience().into(),
+                aud: None,
                 iat,
                 exp,
                 jti: jti.into(),
@@ -790,8 +807,9 @@ impl Service {
         Ok(SecretText::new(token))
     }
 
-    /// `ocat_` + the body's JSON in base64url + `.` + its HMAC tag, written into one string
-    /// sized for it: the token endpoint's busiest allocation.
+    /// `consola_at_` + the (version 2) body's JSON in base64url + `.` + its HMAC tag bound to
+    /// the issuer and audience, written into one string sized for it: the token endpoint's
+    /// busiest allocation.
     fn seal_opaque(&self, body: &OpaqueBody<'_>) -> Result<String, OAuthError> {
         let mut json = Vec::with_capacity(384);
         serde_json::to_writer(&mut json, body).map_err(|e| OAuthError::Internal(e.to_string()))?;
@@ -799,7 +817,11 @@ impl Service {
         let mut token = String::with_capacity(OPAQUE_PREFIX.len() + encoded_len + 1 + 43);
         token.push_str(OPAQUE_PREFIX);
         URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-        let tag = self.keys.tag(&token[OPAQUE_PREFIX.len()..]);
+        let tag = self.keys.bound_tag(
+            self.issuer(),
+            self.audience(),
+            &token[OPAQUE_PREFIX.len()..],
+        );
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(tag, &mut token);
         Ok(token)
@@ -991,16 +1013,26 @@ impl Service {
         if let Some(rest) = token.strip_prefix(OPAQUE_PREFIX) {
             let (body, tag) = rest.split_once('.')?;
             let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-            if !self.keys.check_tag(body, &tag) {
+            // Version 2 (bound to this issuer and audience), or a version 1 token from
+            // before it, which names its own.
+            let bound = self
+                .keys
+                .check_bound_tag(self.issuer(), self.audience(), body, &tag);
+            if !bound && !self.keys.check_tag(body, &tag) {
                 return None;
             }
             let json = URL_SAFE_NO_PAD.decode(body).ok()?;
             let body: OpaqueBody<'_> = serde_json::from_slice(&json).ok()?;
-            return (body.v == 1).then(|| AccessClaims {
-                iss: body.iss.into_owned(),
+            let (iss, aud) = match (bound, body.v, body.iss, body.aud) {
+                (true, 2, None, None) => (self.issuer().to_owned(), self.audience().to_owned()),
+                (false, 1, Some(iss), Some(aud)) => (iss.into_owned(), aud.into_owned()),
+                _ => return None,
+            };
+            return Some(AccessClaims {
+                iss,
                 client_id: body.cid.unwrap_or_else(|| body.sub.clone()).into_owned(),
                 sub: body.sub.into_owned(),
-                aud: body.aud.into_owned(),
+                aud,
                 iat: body.iat,
                 exp: body.exp,
                 jti: body.jti.into_owned(),

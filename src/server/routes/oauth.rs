@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
 use bytes::Bytes;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 // --- errors ---------------------------------------------------------------------------
@@ -68,7 +69,7 @@ fn oauth_error(err: OAuthError) -> Response {
 
 /// The parameters of a form body: `application/x-www-form-urlencoded`, each at most once
 /// (RFC 6749 §3.2).
-fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
+fn form_params<'a>(headers: &HeaderMap, body: &'a Bytes) -> Result<FormParams<'a>, OAuthError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -85,19 +86,41 @@ fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, Stri
             "El cuerpo debe ser application/x-www-form-urlencoded".into(),
         ));
     }
-    let mut params = HashMap::new();
-    for (name, value) in form_urlencoded::parse(body) {
-        if params.insert(name.to_string(), value.to_string()).is_some() {
-            return Err(OAuthError::InvalidRequest(format!(
-                "Parámetro repetido: {}",
-                name.escape_debug()
-            )));
-        }
-    }
-    Ok(params)
+    FormParams::parse(body).map_err(|name| {
+        OAuthError::InvalidRequest(format!("Parámetro repetido: {}", name.escape_debug()))
+    })
 }
 
-fn take(params: &mut HashMap<String, String>, name: &str) -> Option<String> {
+/// A form's parameters sorted by name, borrowed from the body where no decoding was needed:
+/// a token request has a handful, and hashing each name (as a `HashMap` would, for every
+/// insert and every lookup) cost more than this.
+struct FormParams<'a>(Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>);
+
+impl<'a> FormParams<'a> {
+    /// The parameters, or the name of one that came twice.
+    fn parse(body: &'a [u8]) -> Result<FormParams<'a>, Cow<'a, str>> {
+        let mut params: Vec<_> = form_urlencoded::parse(body)
+            .map(|(name, value)| (name, Some(value)))
+            .collect();
+        // Stable, so that the check below sees every repeated name next to its twin.
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = params.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            return Err(pair[0].0.clone());
+        }
+        Ok(FormParams(params))
+    }
+
+    /// The parameter's value, once: a second call gets `None`.
+    fn remove(&mut self, name: &str) -> Option<String> {
+        let index = self
+            .0
+            .binary_search_by(|(n, _)| n.as_ref().cmp(name))
+            .ok()?;
+        self.0[index].1.take().map(Cow::into_owned)
+    }
+}
+
+fn take(params: &mut FormParams<'_>, name: &str) -> Option<String> {
     params.remove(name).filter(|v| !v.is_empty())
 }
 
@@ -135,7 +158,7 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, OAuthErr
 /// The client's credentials from Basic or from the body, never both.
 fn client_auth(
     headers: &HeaderMap,
-    params: &mut HashMap<String, String>,
+    params: &mut FormParams<'_>,
 ) -> Result<Option<ClientAuth>, OAuthError> {
     let basic = basic_credentials(headers)?;
     let post_id = take(params, "client_id");
@@ -176,7 +199,7 @@ fn token_form(headers: &HeaderMap, body: &Bytes) -> Result<(TokenCaller, String)
 /// Who calls introspection or revocation: a consumer, or a console session.
 fn token_caller(
     headers: &HeaderMap,
-    params: &mut HashMap<String, String>,
+    params: &mut FormParams<'_>,
 ) -> Result<TokenCaller, OAuthError> {
     if let Some(auth) = client_auth(headers, params)? {
         return Ok(TokenCaller::Client(auth));
@@ -257,18 +280,31 @@ pub async fn token(
     }
 }
 
-/// The JSON of a token response, written into a buffer sized for it (axum's `Json` starts
-/// at 128 bytes and grows, and a token response is several times that).
+/// The JSON of a token response, as serde would write it, into a buffer sized for it.
+/// The tokens are most of it and need no escaping (they are base64url, `_` and `.`), so
+/// they are copied rather than scanned byte by byte for quotes; anything else is escaped.
 fn token_response(answer: &TokenResponse) -> Response {
-    let size = 128
-        + answer.access_token.expose().len()
-        + answer.scope.len()
-        + answer
-            .refresh_token
-            .as_ref()
-            .map_or(0, |t| t.expose().len());
+    let access_token = answer.access_token.expose();
+    let refresh_token = answer.refresh_token.as_ref().map(SecretText::expose);
+    let size = 128 + access_token.len() + answer.scope.len() + refresh_token.map_or(0, str::len);
     let mut json = Vec::with_capacity(size);
-    if let Err(err) = serde_json::to_writer(&mut json, answer) {
+    let written = (|| {
+        json.extend_from_slice(b"{\"access_token\":");
+        json_token(&mut json, access_token)?;
+        json.extend_from_slice(b",\"token_type\":");
+        serde_json::to_writer(&mut json, &answer.token_type)?;
+        json.extend_from_slice(b",\"expires_in\":");
+        serde_json::to_writer(&mut json, &answer.expires_in)?;
+        json.extend_from_slice(b",\"scope\":");
+        serde_json::to_writer(&mut json, &answer.scope)?;
+        if let Some(refresh_token) = refresh_token {
+            json.extend_from_slice(b",\"refresh_token\":");
+            json_token(&mut json, refresh_token)?;
+        }
+        json.push(b'}');
+        Ok::<(), serde_json::Error>(())
+    })();
+    if let Err(err) = written {
         return oauth_error(OAuthError::Internal(err.to_string()));
     }
     super::no_store((
@@ -278,6 +314,23 @@ fn token_response(answer: &TokenResponse) -> Response {
         )],
         json,
     ))
+}
+
+/// A token as a JSON string: copied when it has no character JSON escapes (a control
+/// character, `"` or `\\`), escaped by serde otherwise. The check has no early exit, so
+/// that it compiles to a few vector instructions rather than a branch per byte.
+fn json_token(json: &mut Vec<u8>, token: &str) -> Result<(), serde_json::Error> {
+    let needs_escaping = token.bytes().fold(false, |found, b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !needs_escaping {
+        json.push(b'"');
+        json.extend_from_slice(token.as_bytes());
+        json.push(b'"');
+        Ok(())
+    } else {
+        serde_json::to_writer(json, token)
+    }
 }
 
 #[utoipa::path(operation_id = "oauth_introspect", post, path = "/oauth/introspect", tag = "oauth",
@@ -753,5 +806,61 @@ mod tests {
             Some("com.example.app:")
         );
         assert_eq!(csp_source("not a url"), None);
+    }
+
+    #[test]
+    fn form_params_refuse_a_repeated_name_and_give_each_value_once() {
+        use super::FormParams;
+        let mut params = FormParams::parse(b"scope=a+b&grant_type=client_credentials&x=%41")
+            .unwrap_or_else(|name| panic!("refused {name}"));
+        assert_eq!(
+            params.remove("grant_type").as_deref(),
+            Some("client_credentials")
+        );
+        assert_eq!(params.remove("grant_type"), None, "a value is taken once");
+        assert_eq!(params.remove("scope").as_deref(), Some("a b"));
+        assert_eq!(params.remove("x").as_deref(), Some("A"));
+        assert_eq!(params.remove("missing"), None);
+        for repeated in [&b"a=1&b=2&a=3"[..], b"b=&a=&b=", b"%61=1&a=2"] {
+            assert_eq!(
+                FormParams::parse(repeated).err().as_deref(),
+                Some(if repeated[0] == b'b' { "b" } else { "a" })
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_token_response_is_the_json_serde_writes() {
+        use crate::domain::oauth::TokenResponse;
+        use crate::domain::secret::SecretText;
+        let answers = [
+            TokenResponse {
+                access_token: SecretText::new("consola_at_eyJ2IjoxfQ.abc-_".into()),
+                token_type: "Bearer".into(),
+                expires_in: 3600,
+                scope: "reports:view reports:report".into(),
+                refresh_token: None,
+            },
+            // Characters a token of ours never has still come out as valid JSON.
+            TokenResponse {
+                access_token: SecretText::new("a\"b\\c\u{1}ñ".into()),
+                token_type: "Bearer".into(),
+                expires_in: 0,
+                scope: "q\"uote".into(),
+                refresh_token: Some(SecretText::new("consola_rt_x\"".into())),
+            },
+        ];
+        for answer in answers {
+            let response = super::token_response(&answer);
+            assert_eq!(response.status(), 200);
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap_or_default();
+            let expected = serde_json::to_vec(&answer).unwrap_or_default();
+            assert_eq!(
+                String::from_utf8_lossy(&body),
+                String::from_utf8_lossy(&expected)
+            );
+        }
     }
 }
