@@ -3,7 +3,7 @@
 
     python3 benches/run.py            # all targets, about 10 minutes
     python3 benches/run.py list       # only the named targets (list, token, network, render, ssh,
-                                      # startup, logins)
+                                      # front, startup, logins)
     python3 benches/run.py --no-build token   # the binaries already in target/release
 
 Every figure is compared with a baseline measured in the same run, because this machine
@@ -540,6 +540,33 @@ def target_ssh():
            idle == 0)
 
 
+FRONT_RUNS = 9
+
+
+def target_front():
+    """The console over `serve --ssh-listen` and the OpenSSH client, against the same steps
+    in the local pty: bytes for one ↓ in the consumer table (1,000,000 consumers), time to the
+    first complete frame, and the server's memory per idle session at 50 sessions."""
+    data = prepared(1_000_000)
+    out = subprocess.run([bench_binary("pty"), "front", "--consola", CONSOLA, "--data", data,
+                          "--runs", str(FRONT_RUNS)],
+                         check=True, capture_output=True, text=True).stdout
+    f = figures(out)
+    log(f"front: {f}")
+    local, remote = int(f["local_down_bytes"]), int(f["ssh_down_bytes"])
+    ratio = remote / max(local, 1)
+    record("Bytes over SSH for one ↓ in the consumer table vs the same step in the local pty",
+           f"{remote} B", f"{local} B", f"{ratio:.2f}×", "≤ 1.2×", ratio <= 1.2)
+    ours, base = float(f["ssh_first_frame_ms"]), float(f["local_first_frame_ms"])
+    record("SSH connection to the first complete frame vs the local start-up",
+           f"{ours:.1f} ms", f"{base:.1f} ms", f"{ours / base:.2f}×", "reference", None,
+           f"median of {FRONT_RUNS}; key exchange, key login and the Dashboard's first answers included")
+    per, idle, full = int(f["per_session_kib"]), int(f["rss_idle_kib"]), int(f["rss_50_kib"])
+    record("Server memory per idle SSH session, at 50 sessions",
+           f"{per / 1024:.2f} MiB", f"{idle / 1024:.1f} MiB idle", f"{full / 1024:.1f} MiB with 50",
+           "< 4 MiB", per < 4 * 1024)
+
+
 STARTUP_RUNS = 15
 
 
@@ -657,12 +684,14 @@ def target_logins():
 
 TARGETS = {"list": target_list, "token": target_token, "network": target_network,
            "render": target_render,
-           "ssh": target_ssh, "startup": target_startup, "logins": target_logins}
+           "ssh": target_ssh, "front": target_front, "startup": target_startup,
+           "logins": target_logins}
 # How each target's rows begin, so that a run of some targets drops all of their earlier
 # rows, renamed ones included, and keeps the others'.
 ROW_PREFIXES = {"list": ("Consumer list",), "token": ("Token endpoint, ",),
                 "network": ("Token endpoint with metrics", "Token endpoint over HTTP"),
-                "render": ("Console frame", "Console RSS"), "ssh": ("Bytes",),
+                "render": ("Console frame", "Console RSS"), "ssh": ("Bytes for", "Bytes written"),
+                "front": ("Bytes over SSH", "SSH connection", "Server memory per idle SSH"),
                 "startup": ("Start-up",),
                 "logins": ("Peak RSS under", "Token endpoint during the login flood")}
 

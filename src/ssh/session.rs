@@ -219,6 +219,8 @@ async fn pump(
 ) -> End {
     let mut parser = InputParser::default();
     let mut deadline = Instant::now() + idle;
+    // Watched until the registry lets go of the session (it does so only after this ends).
+    let mut watched = true;
     loop {
         tokio::select! {
             message = read.wait() => match message {
@@ -240,11 +242,11 @@ async fn pump(
                 Some(_) => {}
             },
             () = tokio::time::sleep_until(deadline) => return End::Idle(idle),
-            changed = revoked.changed() => {
-                if changed.is_ok() && *revoked.borrow() {
-                    return End::Revoked;
-                }
-            }
+            changed = revoked.changed(), if watched => match changed {
+                Ok(()) if *revoked.borrow() => return End::Revoked,
+                Ok(()) => {}
+                Err(_) => watched = false,
+            },
         }
     }
 }
