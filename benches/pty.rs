@@ -55,6 +55,11 @@ impl Pty {
         let mut command = CommandBuilder::new(program);
         command.args(args);
         command.env("TERM", "xterm-256color");
+        // Nothing remembered from the machine user's own consoles (the last username).
+        let state =
+            std::env::temp_dir().join(format!("consola-bench-state-{}", std::process::id()));
+        command.env("XDG_STATE_HOME", &state);
+        command.env("XDG_CONFIG_HOME", &state);
         for var in [
             "DISPLAY",
             "WAYLAND_DISPLAY",
