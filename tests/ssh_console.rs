@@ -257,6 +257,32 @@ async fn a_resize_lays_the_screen_out_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_clients_locale_and_no_color_choose_the_look() {
+    let world = World::start(&[]).await;
+    let mut args = world.args(&world.key);
+    // Sent as the client's own variables (OpenSSH's SetEnv), before the host.
+    let host = args.pop().unwrap();
+    args.extend(["-o".into(), "SetEnv=LANG=C NO_COLOR=1".into(), host]);
+    let mut ssh = SshTerminal::open(&args, 120, 40);
+    // ASCII borders and no accents under a C locale; no colour at all with NO_COLOR.
+    let text = ssh.wait_for("Sara Super");
+    assert!(!text.contains('┌') && !text.contains('ú'), "{text}");
+    let bytes = String::from_utf8_lossy(&ssh.bytes()).into_owned();
+    let coloured = (30..38)
+        .chain(90..98)
+        .map(|code| format!("\x1b[{code}m"))
+        .chain(["\x1b[38;5;".to_string(), "\x1b[48;5;".to_string()])
+        .find(|sgr| bytes.contains(sgr.as_str()));
+    assert_eq!(coloured, None, "{bytes:?}");
+    ssh.kill();
+    // Without them, the same console is in Unicode.
+    let mut ssh = world.console(&world.key);
+    let text = ssh.wait_for("Sara Súper ▾");
+    assert!(text.contains('┌'), "{text}");
+    ssh.kill();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_key_gets_iniciar_sesion_and_a_password_works() {
     let world = World::start(&[]).await;
     let stranger = KeyFile::new(world.dir.path(), "stranger");
