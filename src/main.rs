@@ -227,6 +227,7 @@ async fn serve(
     config.front_door = ssh.is_some();
     limits.apply(&mut config.service);
     network.apply(&mut config)?;
+    let signals = ServeSignals::install();
     let running = server::start(config).await?;
     println!("consola escuchando en {}", running.url());
     let ssh = match (ssh, running.front_door()) {
@@ -258,7 +259,7 @@ async fn serve(
              (cabecera X-Setup-Token, o `consola setup --setup-token`):\n{token}"
         );
     }
-    wait_for_signal(&running).await;
+    signals.wait(&running).await;
     println!("consola: deteniendo…");
     if let Some(ssh) = ssh {
         ssh.shutdown().await;
@@ -267,30 +268,60 @@ async fn serve(
     Ok(())
 }
 
-/// Returns at SIGTERM or SIGINT; SIGHUP reads the TLS files again and serving goes on.
-async fn wait_for_signal(running: &server::RunningServer) {
+/// `serve`'s signals, taken over before it says where it listens: a SIGHUP that arrives
+/// once the address is printed (a certificate renewed at once) must reload, not kill.
+struct ServeSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut hup = signal(SignalKind::hangup()).ok();
-        loop {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => return,
-                _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return,
-                _ = async { match hup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                    match running.reload_tls() {
+    streams: [Option<tokio::signal::unix::Signal>; 3],
+}
+
+impl ServeSignals {
+    fn install() -> ServeSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            ServeSignals {
+                streams: [
+                    signal(SignalKind::terminate()).ok(),
+                    signal(SignalKind::interrupt()).ok(),
+                    signal(SignalKind::hangup()).ok(),
+                ],
+            }
+        }
+        #[cfg(not(unix))]
+        ServeSignals {}
+    }
+
+    /// Returns at SIGTERM or SIGINT; SIGHUP reads the TLS files again and serving goes on.
+    async fn wait(mut self, running: &server::RunningServer) {
+        #[cfg(unix)]
+        {
+            async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            let [term, int, hup] = &mut self.streams;
+            loop {
+                tokio::select! {
+                    () = recv(term) => return,
+                    () = recv(int) => return,
+                    () = recv(hup) => match running.reload_tls() {
                         Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
                         // The chain in force stays; the admin fixes the files and signals again.
                         Err(err) => tracing::error!(error = %err, "SIGHUP: TLS certificate not reloaded"),
-                    }
+                    },
                 }
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = running;
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
