@@ -59,15 +59,26 @@ fn form(lang: Lang, account_name: &str, keys: &[SshKey]) -> Form {
         fields.push(Field::button(
             SSH_KEY,
             &format!(
-                "{} · {} · {}",
+                "{} · {}",
                 clean(&key.name),
-                key.fingerprint,
-                key.created_at.format("%Y-%m-%d")
+                short_fingerprint(&key.fingerprint)
             ),
         ));
     }
     fields.push(Field::button("add_ssh_key", lang.t("Añadir clave SSH…")));
     Form::new(fields)
+}
+
+/// Enough of a fingerprint to tell keys apart in a button that fits 80 columns
+/// (`SHA256:` and ten characters); `consola ssh-keys list` shows it whole.
+fn short_fingerprint(fingerprint: &str) -> String {
+    const SHOWN: usize = "SHA256:".len() + 10;
+    if fingerprint.chars().count() <= SHOWN {
+        return fingerprint.to_string();
+    }
+    let mut short: String = fingerprint.chars().take(SHOWN).collect();
+    short.push('…');
+    short
 }
 
 fn adding_form(lang: Lang) -> Form {
