@@ -102,6 +102,18 @@ pub enum Shell {
     Fish,
 }
 
+impl Shell {
+    /// Writes the completion script of `definition` for this shell.
+    pub fn generate(self, definition: &mut clap::Command, out: &mut dyn std::io::Write) {
+        let shell = match self {
+            Shell::Bash => clap_complete::Shell::Bash,
+            Shell::Zsh => clap_complete::Shell::Zsh,
+            Shell::Fish => clap_complete::Shell::Fish,
+        };
+        clap_complete::generate(shell, definition, "consola", out);
+    }
+}
+
 /// Why a command failed, and so its exit status: 2 for a usage error, 1 for the rest.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -184,13 +196,7 @@ pub async fn run(
 ) -> CliResult {
     match command {
         Command::Completions { shell } => {
-            let shell = match shell {
-                Shell::Bash => clap_complete::Shell::Bash,
-                Shell::Zsh => clap_complete::Shell::Zsh,
-                Shell::Fish => clap_complete::Shell::Fish,
-            };
-            let mut definition = command_line();
-            clap_complete::generate(shell, &mut definition, "consola", &mut std::io::stdout());
+            shell.generate(&mut command_line(), &mut std::io::stdout());
             Ok(())
         }
         Command::Man => {

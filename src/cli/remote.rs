@@ -4,7 +4,7 @@
 //! server itself or read its files is refused.
 
 use super::output::Streams;
-use super::{Command, Failure, Shell};
+use super::{Command, Failure};
 use crate::client::Client;
 use clap::{CommandFactory, Parser};
 
@@ -83,18 +83,8 @@ pub async fn run(command: Command, client: Client, streams: Streams) -> Result<(
             "por SSH la sesión es la de la clave: login y logout no hacen falta".into(),
         )),
         Command::Completions { shell } => {
-            let shell = match shell {
-                Shell::Bash => clap_complete::Shell::Bash,
-                Shell::Zsh => clap_complete::Shell::Zsh,
-                Shell::Fish => clap_complete::Shell::Fish,
-            };
             let mut out = Vec::new();
-            clap_complete::generate(
-                shell,
-                &mut RemoteCommandLine::command(),
-                "consola",
-                &mut out,
-            );
+            shell.generate(&mut RemoteCommandLine::command(), &mut out);
             streams.write_out(&String::from_utf8_lossy(&out))
         }
         Command::Man => {

@@ -135,7 +135,7 @@ async fn console(
     let today = chrono::Local::now().date_naive();
     let client = shared.api.on_behalf_of(peer, &shared.secret);
     let (signed_in, who) = watch::channel(None);
-    let (state, key) = match identity {
+    let (mut state, key) = match identity {
         Identity::Key(login) => {
             let key = (login.key_id, login.login.user.id);
             let state = State::signed_in(lang, shared.shown_url.clone(), today, login.login);
@@ -144,7 +144,6 @@ async fn console(
         Identity::Anonymous => (State::new(lang, shared.shown_url.clone(), today), None),
     };
     let (registration, mut revoked) = register(&shared, who, key);
-    let mut state = state;
     state.ctx.look = super::terminal::look(&term, env);
     let terminal = match ratatui::Terminal::new(SessionBackend::new(output.clone(), size.clone())) {
         Ok(terminal) => terminal,
