@@ -8,11 +8,9 @@
 
 mod common;
 
+use common::hop::Hop;
 use common::*;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
 
 fn postgres_or_say_so() -> Option<String> {
     let server = database::postgres();
@@ -64,53 +62,6 @@ async fn replicas_starting_together_on_a_new_database_apply_its_migrations_once(
     }
 }
 
-/// A TCP hop between the server and PostgreSQL that the test can cut: while down it ends
-/// every connection through it and refuses new ones at once, as a database that has gone
-/// away does.
-struct Hop {
-    addr: std::net::SocketAddr,
-    up: Arc<AtomicBool>,
-    links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Hop {
-    async fn to(target: String) -> Hop {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let hop = Hop {
-            addr: listener.local_addr().unwrap(),
-            up: Arc::new(AtomicBool::new(true)),
-            links: Arc::default(),
-        };
-        let (up, links) = (hop.up.clone(), hop.links.clone());
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !up.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection is reset
-                }
-                let target = target.clone();
-                let link = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                links.lock().unwrap().push(link);
-            }
-        });
-        hop
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for link in self.links.lock().unwrap().drain(..) {
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
 async fn readyz(base: &str) -> u16 {
     reqwest::get(format!("{base}/readyz"))
         .await
@@ -141,20 +92,11 @@ async fn a_database_that_goes_away_is_answered_503_until_it_is_back() {
     };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let direct = url::Url::parse(&database::url_for(&data).unwrap()).unwrap();
-    let target = format!(
-        "{}:{}",
-        direct.host_str().unwrap(),
-        direct.port().unwrap_or(5432)
-    );
-    let hop = Hop::to(target).await;
-    let mut through = direct.clone();
-    through.set_port(Some(hop.addr.port())).unwrap();
-    through.set_host(Some("127.0.0.1")).unwrap();
+    let (hop, through) = Hop::before(&database::url_for(&data).unwrap()).await;
 
     let mut config =
         consola::server::ServerConfig::new(data.clone(), "127.0.0.1:0".parse().unwrap());
-    config.database_url = Some(through.to_string());
+    config.database_url = Some(through);
     let server = consola::server::start(config).await.expect("server starts");
     let base = server.url();
     let anonymous = consola::client::Client::new(&base).unwrap();

@@ -3,6 +3,7 @@
 
 mod account;
 mod authorize;
+mod changes;
 mod consumers;
 pub mod counters;
 mod groups;

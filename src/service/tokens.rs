@@ -12,8 +12,8 @@ use super::*;
 use crate::domain::oauth::*;
 use crate::domain::secret::SecretText;
 use crate::store::{
-    CodeUse, ConsumerCredentials, RefreshTokenRecord, RefreshUse, Revocation, RevocationKind,
-    TokenStat,
+    CodeUse, ConsumerCredentials, ConsumerTokenState, RefreshTokenRecord, RefreshUse, Revocation,
+    RevocationKind, TokenStat,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Prefix of `opaque` access tokens, so secret scanners can find a leaked one.
 pub const OPAQUE_PREFIX: &str = "consola_at_";
@@ -192,34 +193,38 @@ impl CachedClient {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-struct ClientCut {
-    disabled: bool,
-    deleted: bool,
+pub(super) struct ClientCut {
+    pub(super) disabled: bool,
+    pub(super) deleted: bool,
     /// Tokens issued before this instant (ms) are refused.
-    not_before_ms: i64,
+    pub(super) not_before_ms: i64,
 }
 
 /// What the service keeps in memory for tokens.
 #[derive(Default)]
 pub(crate) struct TokenState {
     clients: RwLock<HashMap<String, Arc<CachedClient>>>,
-    cuts: RwLock<HashMap<String, ClientCut>>,
+    /// Counts the forgetting of cached clients: a client read from the database is cached
+    /// only if nothing was forgotten meanwhile, so that a read which started before a
+    /// change committed cannot bring the old state back after the change was seen.
+    forgotten: AtomicU64,
+    pub(super) cuts: RwLock<HashMap<String, ClientCut>>,
     /// Revoked access-token ids and their expiry (s).
-    revoked: RwLock<HashMap<String, i64>>,
+    pub(super) revoked: RwLock<HashMap<String, i64>>,
     /// Grants (refresh-token families) that ended early, and when the last access token
     /// issued under them expires (s).
-    ended_grants: RwLock<HashMap<String, i64>>,
+    pub(super) ended_grants: RwLock<HashMap<String, i64>>,
     /// Issued and failed counts per Unix hour, not yet flushed.
     pending: Mutex<BTreeMap<i64, (u64, u64)>>,
     /// Hawk nonces seen, with their timestamps.
     pub(crate) hawk_nonces: Mutex<HashMap<String, i64>>,
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -232,11 +237,20 @@ impl TokenState {
     }
 
     pub(crate) fn forget_client(&self, client_id: &str) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         write(&self.clients).remove(client_id);
     }
 
     pub(crate) fn forget_all_clients(&self) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
         write(&self.clients).clear();
+    }
+
+    /// Forgets the consumers of a permission group, whose scopes may have changed.
+    pub(crate) fn forget_group(&self, group_id: Uuid) {
+        self.forgotten.fetch_add(1, Ordering::SeqCst);
+        write(&self.clients)
+            .retain(|_, client| client.credentials.consumer.permission_group_id != group_id);
     }
 }
 
@@ -442,6 +456,16 @@ impl Service {
         cut.disabled = !consumer.enabled;
     }
 
+    /// A consumer's state as the database holds it now (a change made elsewhere).
+    pub(crate) fn consumer_state_seen(&self, state: &ConsumerTokenState) {
+        let mut cuts = write(&self.tokens.cuts);
+        let cut = cuts.entry(state.client_id.clone()).or_default();
+        cut.disabled = !state.enabled;
+        cut.not_before_ms = cut
+            .not_before_ms
+            .max(state.tokens_not_before.timestamp_millis());
+    }
+
     pub(crate) fn consumer_tokens_cut(&self, client_id: &str, at: DateTime<Utc>) {
         self.tokens.forget_client(client_id);
         let mut cuts = write(&self.tokens.cuts);
@@ -479,6 +503,7 @@ impl Service {
         if let Some(found) = read(&self.tokens.clients).get(client_id) {
             return Ok(Some(found.clone()));
         }
+        let generation = self.tokens.forgotten.load(Ordering::SeqCst);
         let credentials = match self.store.consumer_credentials(client_id).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => return Ok(None),
@@ -495,6 +520,11 @@ impl Service {
             scopes,
         });
         let mut clients = write(&self.tokens.clients);
+        // Under the lock that forgetting takes too: nothing is forgotten between the check
+        // and the insert.
+        if self.tokens.forgotten.load(Ordering::SeqCst) != generation {
+            return Ok(Some(entry));
+        }
         if clients.len() >= MAX_CACHED_CLIENTS {
             clients.clear();
         }
@@ -1258,7 +1288,7 @@ impl Service {
 
     /// True when one more entry fits under the operator's bound
     /// (`max_revocations_in_memory`), after forgetting the moot ones.
-    fn room_for_revocation(&self, map: &RwLock<HashMap<String, i64>>) -> bool {
+    pub(super) fn room_for_revocation(&self, map: &RwLock<HashMap<String, i64>>) -> bool {
         let bound = self.config.max_revocations_in_memory;
         let mut map = write(map);
         if map.len() >= bound {

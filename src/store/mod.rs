@@ -5,6 +5,7 @@
 
 mod account;
 mod audit;
+mod changes;
 mod consumers;
 mod grants;
 mod groups;
@@ -17,6 +18,7 @@ mod users;
 
 pub use account::AccountStore;
 pub use audit::AuditStore;
+pub use changes::{Change, ChangeFeed, ChangeStore};
 pub use consumers::ConsumerStore;
 pub use grants::GrantStore;
 pub use groups::GroupStore;
@@ -293,6 +295,7 @@ pub trait Store:
     + HealthStore
     + SecurityStore
     + SshKeyStore
+    + ChangeStore
     + Send
     + Sync
     + 'static
@@ -309,6 +312,7 @@ impl<T> Store for T where
         + HealthStore
         + SecurityStore
         + SshKeyStore
+        + ChangeStore
         + Send
         + Sync
         + 'static

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 mod account;
 mod audit;
+mod changes;
 mod consumers;
 mod grants;
 mod groups;

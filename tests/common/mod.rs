@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod database;
+pub mod hop;
 
 use chrono::Utc;
 use consola::client::Client;

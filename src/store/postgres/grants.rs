@@ -14,6 +14,15 @@ fn revocation_kind(kind: RevocationKind) -> &'static str {
     }
 }
 
+/// The kind a `revocations.kind` names.
+pub(super) fn kind_named(kind: &str) -> RevocationKind {
+    match kind {
+        "client" => RevocationKind::Client,
+        "grant" => RevocationKind::Grant,
+        _ => RevocationKind::Token,
+    }
+}
+
 const REFRESH_SELECT: &str = "SELECT digest, family_id, consumer_id, client_id, user_id, scope,
         issued_at, expires_at, used_at, revoked
      FROM refresh_tokens";
@@ -253,11 +262,7 @@ impl GrantStore for PostgresStore {
             .map(|row| {
                 let kind: String = row.try_get("kind").map_err(backend)?;
                 Ok(Revocation {
-                    kind: match kind.as_str() {
-                        "client" => RevocationKind::Client,
-                        "grant" => RevocationKind::Grant,
-                        _ => RevocationKind::Token,
-                    },
+                    kind: kind_named(&kind),
                     id: row.try_get("id").map_err(backend)?,
                     client_id: row.try_get("client_id").map_err(backend)?,
                     at: from_ms(row.try_get("at").map_err(backend)?),
