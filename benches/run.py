@@ -3,7 +3,7 @@
 
     python3 benches/run.py            # all targets, about 10 minutes
     python3 benches/run.py list       # only the named targets (list, token, network, render, ssh,
-                                      # front, startup, logins)
+                                      # front, startup, logins, replicas)
     python3 benches/run.py --no-build token   # the binaries already in target/release
 
 Every figure is compared with a baseline measured in the same run, because this machine
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -682,10 +683,234 @@ def target_logins():
            f"{ratio:.0%}", "≥ 80 %", ratio >= 0.8, f"best of {ROUNDS}")
 
 
+# --- replicas over PostgreSQL (issue 12) ------------------------------------------------
+
+PG = {}  # the PostgreSQL server of this run: url, and how to stop it
+
+
+def postgres():
+    """A PostgreSQL server for the run: CONSOLA_BENCH_POSTGRES if set, else a throwaway
+    cluster of Debian's PostgreSQL in a temporary directory, on loopback only (owned by
+    `nobody` when run as root, since PostgreSQL refuses root), stopped at the end."""
+    if "url" in PG:
+        return PG["url"]
+    given = os.environ.get("CONSOLA_BENCH_POSTGRES")
+    if given:
+        PG["url"] = given
+        return given
+    bins = sorted(d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()) \
+        if os.path.isdir("/usr/lib/postgresql") else []
+    if not bins:
+        log("installing PostgreSQL from Debian's packages")
+        sh(["apt-get", "install", "-y", "-qq", "postgresql"], stdout=subprocess.DEVNULL)
+        bins = sorted(d for d in os.listdir("/usr/lib/postgresql") if d.isdigit())
+    pg_bin = f"/usr/lib/postgresql/{bins[-1]}/bin"
+    pg_dir = tempfile.mkdtemp(prefix="consola-bench-pg-")
+    as_pg = []
+    if os.getuid() == 0:
+        os.chown(pg_dir, 65534, 65534)
+        as_pg = ["runuser", "-u", "nobody", "--"]
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = os.path.join(pg_dir, "data")
+    sh(as_pg + [f"{pg_bin}/initdb", "-D", data, "-U", "consola", "--auth=trust", "-E", "UTF8",
+                "--locale=C.UTF-8"], stdout=subprocess.DEVNULL, cwd="/")
+    sh(as_pg + [f"{pg_bin}/pg_ctl", "-D", data, "-l", os.path.join(pg_dir, "log"), "-w", "-o",
+                f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={pg_dir}"
+                " -c max_connections=200", "start"], stdout=subprocess.DEVNULL, cwd="/")
+    PG["stop"] = lambda: (subprocess.run(as_pg + [f"{pg_bin}/pg_ctl", "-D", data, "-m", "fast", "stop"],
+                                         stdout=subprocess.DEVNULL, cwd="/"),
+                          shutil.rmtree(pg_dir, ignore_errors=True))
+    PG["url"] = f"postgres://consola@127.0.0.1:{port}/postgres"
+    return PG["url"]
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", "-q", "-X", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def new_database(name):
+    """A fresh database on the run's PostgreSQL server; its URL."""
+    server = postgres()
+    psql(server, f"DROP DATABASE IF EXISTS {name}")
+    psql(server, f"CREATE DATABASE {name}")
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+SYSTEM_SECRET = None
+
+
+def replica_flags(tmp, database):
+    """What a replica over `database` needs: the database, and the system secret (one file
+    for every replica) when this build has the option."""
+    global SYSTEM_SECRET
+    flags = ["--database", database]
+    help_text = subprocess.run([CONSOLA, "serve", "--help"], capture_output=True, text=True).stdout
+    if "--system-secret-file" in help_text:
+        if SYSTEM_SECRET is None:
+            SYSTEM_SECRET = os.path.join(tmp, "system-secret")
+            with open(SYSTEM_SECRET, "w") as f:
+                f.write(uuid.uuid4().hex + uuid.uuid4().hex + "\n")
+        flags += ["--system-secret-file", SYSTEM_SECRET]
+    return flags
+
+
+def seed_postgres_consumers(url, count):
+    """`count` consumers straight into PostgreSQL in one statement. The change triggers
+    are off meanwhile (no server listens yet), and the consumer counter is set after."""
+    psql(url, f"""
+        BEGIN;
+        ALTER TABLE consumers DISABLE TRIGGER USER;
+        INSERT INTO consumers (id, name, name_key, description, grant_type, permission_group_id,
+            hub_enabled, enabled, token_format, redirect_uris, client_id, secret_digest,
+            secret_last_four, created_at, created_by, updated_at)
+        SELECT gen_random_uuid(), 'Consumidor ' || lpad(i::text, 7, '0'),
+               'consumidor ' || lpad(i::text, 7, '0'), '', 'client_credentials',
+               (SELECT id FROM permission_groups LIMIT 1), false, true, 'opaque', '[]',
+               md5(i::text), sha256(i::text::bytea), 'abcd', 0, 'bench', 0
+        FROM generate_series(1, {count}) AS i;
+        ALTER TABLE consumers ENABLE TRIGGER USER;
+        UPDATE counters SET value = (SELECT count(*) FROM consumers) WHERE name = 'consumers';
+        COMMIT;
+        ANALYZE consumers;""")
+
+
+def target_replicas():
+    """PostgreSQL and replicas: the token endpoint on PostgreSQL vs on SQLite (side by side,
+    interleaved rounds); the consumer list's p99 at 1M vs 1k consumers on PostgreSQL; and
+    the time from a revoke on replica A until replica B refuses the token, over 200 revokes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = []
+        try:
+            # Token endpoint: SQLite vs PostgreSQL.
+            sqlite_server = consola_serve(os.path.join(tmp, "sqlite"))
+            servers.append(sqlite_server)
+            pg_url = new_database("bench_token")
+            pg_server = consola_serve(os.path.join(tmp, "pg"), *replica_flags(tmp, pg_url))
+            servers.append(pg_server)
+            runs = {}
+            for name, server in (("sqlite", sqlite_server), ("postgres", pg_server)):
+                token = set_up(server.url)
+                runs[name] = token_load(tmp, server.url + "/oauth/token",
+                                        consumer_with_format(server.url, token, "opaque"))
+            best = best_of(runs)
+            ratio = best["postgres"][0] / best["sqlite"][0]
+            record("Token endpoint on PostgreSQL vs on SQLite, opaque", fmt_rps(best["postgres"]),
+                   fmt_rps(best["sqlite"]), f"{ratio:.0%}", "≥ 95%", ratio >= 0.95,
+                   f"best of {ROUNDS}")
+            for server in servers:
+                server.stop()
+            servers = []
+
+            # Consumer list on PostgreSQL: 1k vs 1M.
+            runs = {}
+            for count in (1_000, 1_000_000):
+                url = new_database(f"bench_list_{count}")
+                data = os.path.join(tmp, f"list-{count}")
+                flags = replica_flags(tmp, url)
+                server = consola_serve(data, *flags)
+                token = set_up(server.url)
+                request("POST", server.url + "/api/v1/permission-groups",
+                        {"name": "Reportes", "permissions": [{"module": "reports", "actions": ["view"]}]},
+                        token)
+                server.stop()
+                log(f"seeding {count} consumers in PostgreSQL")
+                seed_postgres_consumers(url, count)
+                server = consola_serve(data, *flags)
+                servers.append(server)
+                token = login(server.url)
+                auth = "Authorization: Bearer " + token
+                cursor = psql(url, f"SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET {count // 2}")
+                runs[("first", count)] = lambda u=server.url, a=auth: wrk(
+                    u + "/api/v1/consumers?limit=100", headers=[a])
+                runs[("deep", count)] = lambda u=server.url, a=auth, c=cursor: wrk(
+                    u + "/api/v1/consumers?limit=100&cursor=" + c, headers=[a])
+            best = best_of(runs, better=lambda new, old: new[2] < old[2])
+            for page in ("first", "deep"):
+                small, large = best[(page, 1_000)][2], best[(page, 1_000_000)][2]
+                ratio = large / small
+                record(f"Consumer list on PostgreSQL, {page} page, p99 at 1M vs 1k",
+                       f"{large:.2f} ms", f"{small:.2f} ms", f"{ratio:.2f}×", "≤ 2×", ratio <= 2.0,
+                       f"best of {ROUNDS}")
+            for server in servers:
+                server.stop()
+            servers = []
+
+            # Propagation: revoke on A, poll B until it refuses.
+            url = new_database("bench_replicas")
+            flags = replica_flags(tmp, url)
+            a = consola_serve(os.path.join(tmp, "replica-a"), *flags)
+            servers.append(a)
+            token = set_up(a.url)
+            client_id, secret = consumer_with_format(a.url, token, "opaque")
+            if "--system-secret-file" not in flags:
+                # Before the keys lived in the database, replicas shared the key files.
+                os.makedirs(os.path.join(tmp, "replica-b"), exist_ok=True)
+                for f in ("token.key", "vault.key", "jwt-signing-keys.json"):
+                    shutil.copy(os.path.join(tmp, "replica-a", f), os.path.join(tmp, "replica-b", f))
+            b = consola_serve(os.path.join(tmp, "replica-b"), *flags)
+            servers.append(b)
+            delays = propagation(a.url, b.url, client_id, secret, PROPAGATION_REVOKES)
+            delays.sort()
+            p50 = delays[len(delays) // 2]
+            p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+            record(f"Propagation of a revoke from replica A to B, p99 over {len(delays)} revokes",
+                   f"{p99:.1f} ms", f"p50 {p50:.1f} ms", f"{p99 / 1000:.3f} s", "< 1 s (aim 50 ms)",
+                   p99 < 1000.0, f"slowest {delays[-1]:.1f} ms")
+        finally:
+            for server in servers:
+                server.stop()
+            if "stop" in PG:
+                PG.pop("stop")()
+                PG.clear()
+
+
+PROPAGATION_REVOKES = 200
+
+
+def propagation(a_url, b_url, client_id, secret, revokes):
+    """For each revoke: a token from A that B takes, revoked on A, then B asked again and
+    again until it refuses; the time from A's answer to B's first refusal, in ms."""
+    auth = basic(client_id, secret)
+    form = {"content-type": "application/x-www-form-urlencoded", "authorization": auth}
+
+    def post(url, body):
+        req = urllib.request.Request(url, data=body.encode(), method="POST", headers=form)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read().decode()
+
+    def takes(token):
+        req = urllib.request.Request(b_url + "/api/v1/modules/reports/access",
+                                     headers={"authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(req, timeout=10):
+                return True
+        except urllib.error.HTTPError as e:
+            if e.code == 401:
+                return False
+            raise
+
+    delays = []
+    for _ in range(revokes):
+        token = json.loads(post(a_url + "/oauth/token", "grant_type=client_credentials"))["access_token"]
+        if not takes(token):
+            raise SystemExit("replica B refused a fresh token")
+        post(a_url + "/oauth/revoke", "token=" + urllib.parse.quote(token))
+        revoked = time.perf_counter()
+        while takes(token):
+            if time.perf_counter() - revoked > 10:
+                raise SystemExit("replica B still takes a token revoked 10 s ago on A")
+        delays.append((time.perf_counter() - revoked) * 1000)
+    return delays
+
+
 TARGETS = {"list": target_list, "token": target_token, "network": target_network,
            "render": target_render,
            "ssh": target_ssh, "front": target_front, "startup": target_startup,
-           "logins": target_logins}
+           "logins": target_logins, "replicas": target_replicas}
 # How each target's rows begin, so that a run of some targets drops all of their earlier
 # rows, renamed ones included, and keeps the others'.
 ROW_PREFIXES = {"list": ("Consumer list",), "token": ("Token endpoint, ",),
@@ -693,7 +918,9 @@ ROW_PREFIXES = {"list": ("Consumer list",), "token": ("Token endpoint, ",),
                 "render": ("Console frame", "Console RSS"), "ssh": ("Bytes for", "Bytes written"),
                 "front": ("Bytes over SSH", "SSH connection", "Server memory per idle SSH"),
                 "startup": ("Start-up",),
-                "logins": ("Peak RSS under", "Token endpoint during the login flood")}
+                "logins": ("Peak RSS under", "Token endpoint during the login flood"),
+                "replicas": ("Token endpoint on PostgreSQL", "Consumer list on PostgreSQL",
+                             "Propagation of a revoke")}
 
 
 def earlier_rows(path):

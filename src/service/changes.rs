@@ -9,13 +9,25 @@ use super::*;
 use crate::store::{Change, ChangeFeed, Revocation, RevocationKind};
 
 impl Service {
-    /// Applies the feed's changes until it ends (the store closed). A failure to reload is
-    /// logged and the next change is applied anyway; a full reload is tried again on the
-    /// next [`Change::Resync`] or, failing that, the next failure is logged again.
+    /// Applies the feed's changes until it ends (the store closed). A full reload that
+    /// fails (the database went away again) is tried again, with a growing pause, before
+    /// the next change: until it succeeds this replica may not know what changed.
     pub async fn follow_changes(self: Arc<Self>, mut feed: ChangeFeed) {
         while let Some(change) = feed.recv().await {
-            if let Err(err) = self.apply_change(change).await {
-                tracing::warn!(error = %err, "a change made elsewhere could not be applied");
+            let mut pause = std::time::Duration::from_millis(100);
+            loop {
+                match self.apply_change(change.clone()).await {
+                    Ok(()) => break,
+                    Err(err) if change == Change::Resync => {
+                        tracing::warn!(error = %err, "cannot reload what other replicas changed; retrying");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "a change made elsewhere could not be applied");
+                        break;
+                    }
+                }
             }
         }
     }
