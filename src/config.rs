@@ -69,6 +69,11 @@ pub struct ServeConfig {
     pub ssh_max_sessions: Option<usize>,
     /// SSH connections at once from one address (at least 1).
     pub ssh_max_sessions_per_address: Option<usize>,
+    /// A file holding the system secret (at least 32 bytes) the keys in the database are
+    /// sealed under; required with PostgreSQL.
+    pub system_secret_file: Option<PathBuf>,
+    /// A file holding the system secret before a rotation.
+    pub previous_system_secret_file: Option<PathBuf>,
 }
 
 /// How `serve` writes its log lines on stderr.
@@ -183,9 +188,14 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         }
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    for file in [&mut config.serve.tls_cert, &mut config.serve.tls_key]
-        .into_iter()
-        .flatten()
+    for file in [
+        &mut config.serve.tls_cert,
+        &mut config.serve.tls_key,
+        &mut config.serve.system_secret_file,
+        &mut config.serve.previous_system_secret_file,
+    ]
+    .into_iter()
+    .flatten()
     {
         if file.is_relative() {
             *file = base.join(&*file);
@@ -324,6 +334,22 @@ mod tests {
             "a [serve] key has no example: {serve}"
         );
         assert!(config.server.is_some() && config.data_dir.is_some());
+    }
+
+    #[test]
+    fn secret_files_are_relative_to_the_file() {
+        let config = parse_at(
+            "[serve]\nsystem_secret_file = \"secreto\"\nprevious_system_secret_file = \"/srv/anterior\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.serve.system_secret_file.as_deref(),
+            Some(Path::new("/etc/consola/secreto"))
+        );
+        assert_eq!(
+            config.serve.previous_system_secret_file.as_deref(),
+            Some(Path::new("/srv/anterior"))
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ enum Command {
         network: ServeNetwork,
         #[command(flatten)]
         ssh: ServeSsh,
+        #[command(flatten)]
+        secret: Box<ServeSystemSecret>,
     },
     /// Create the account and its Súper Administrador without the console (scripted first run).
     Setup {
@@ -136,6 +138,7 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
             limits,
             network,
             ssh,
+            secret,
         }) => {
             let listen = listen
                 .or(file.serve.listen)
@@ -143,6 +146,7 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
             let network = network.or_file(&file.serve)?;
             let limits = limits.or_file(&file.serve);
             let ssh = ssh.or_file(&file.serve).options();
+            let secret = secret.read(&file.serve, |name| std::env::var_os(name))?;
             serve(
                 data_dir,
                 listen,
@@ -150,6 +154,7 @@ async fn run(cli: Cli, file: config::FileConfig) -> anyhow::Result<()> {
                 limits,
                 network,
                 ssh,
+                secret,
             )
             .await
         }
@@ -220,9 +225,12 @@ async fn serve(
     limits: ServeLimits,
     network: ServeNetwork,
     ssh: Option<consola::ssh::SshOptions>,
+    secret: SystemSecrets,
 ) -> anyhow::Result<()> {
     log_to_stderr(network.log_format.unwrap_or_default());
     let mut config = ServerConfig::new(data_dir.clone(), listen);
+    config.system_secret = secret.current;
+    config.previous_system_secret = secret.previous;
     config.database_url = database;
     config.front_door = ssh.is_some();
     limits.apply(&mut config.service);
@@ -615,4 +623,80 @@ impl ServeLimits {
             service.max_revocations_in_memory = usize::try_from(n).unwrap_or(usize::MAX);
         }
     }
+}
+
+/// The system secret the keys in the database are sealed under (DESIGN §6), and the one
+/// before it while it is being rotated. The variables hold the secrets themselves, for
+/// platforms that hand secrets over in the environment; the flags name files.
+#[derive(clap::Args, Debug, Default)]
+struct ServeSystemSecret {
+    /// File holding the system secret (at least 32 bytes; one trailing newline is not part of
+    /// it), the same on every replica; required with PostgreSQL. The keys live in the database
+    /// sealed under it. CONSOLA_SYSTEM_SECRET gives the secret itself instead of a file.
+    #[arg(long, value_name = "PATH", env = "CONSOLA_SYSTEM_SECRET_FILE")]
+    system_secret_file: Option<PathBuf>,
+    /// File holding the system secret before a rotation: what it sealed is opened and sealed
+    /// again under the current one. CONSOLA_PREVIOUS_SYSTEM_SECRET gives the secret itself.
+    #[arg(long, value_name = "PATH", env = "CONSOLA_PREVIOUS_SYSTEM_SECRET_FILE")]
+    previous_system_secret_file: Option<PathBuf>,
+}
+
+/// The secrets read, as the server takes them.
+struct SystemSecrets {
+    current: Option<consola::domain::system_secret::SystemSecret>,
+    previous: Option<consola::domain::system_secret::SystemSecret>,
+}
+
+impl ServeSystemSecret {
+    /// Reads each secret: from the file its flag (or `*_FILE` variable) names, else from its
+    /// variable (`env`), else from the file the configuration file names. Flags and the
+    /// environment win over the configuration file, as everywhere.
+    fn read(
+        self,
+        file: &config::ServeConfig,
+        env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> anyhow::Result<SystemSecrets> {
+        let one = |given: Option<PathBuf>, var: &str, in_file: &Option<PathBuf>| {
+            if let Some(path) = given {
+                return server::data_dir::read_system_secret(&path).map(Some);
+            }
+            if let Some(value) = env(var) {
+                return secret_from_env(value)
+                    .map(Some)
+                    .with_context(|| format!("el secreto del sistema de {var}"));
+            }
+            match in_file {
+                Some(path) => server::data_dir::read_system_secret(path).map(Some),
+                None => Ok(None),
+            }
+        };
+        Ok(SystemSecrets {
+            current: one(
+                self.system_secret_file,
+                "CONSOLA_SYSTEM_SECRET",
+                &file.system_secret_file,
+            )?,
+            previous: one(
+                self.previous_system_secret_file,
+                "CONSOLA_PREVIOUS_SYSTEM_SECRET",
+                &file.previous_system_secret_file,
+            )?,
+        })
+    }
+}
+
+fn secret_from_env(
+    value: std::ffi::OsString,
+) -> anyhow::Result<consola::domain::system_secret::SystemSecret> {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStringExt;
+        value.into_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = value
+        .into_string()
+        .map_err(|_| anyhow::anyhow!("no es UTF-8"))?
+        .into_bytes();
+    Ok(consola::domain::system_secret::SystemSecret::new(bytes)?)
 }

@@ -299,6 +299,7 @@ async fn password_checks_beyond_the_cap_and_its_queue_get_503_with_retry_after()
     let mut config =
         consola::server::ServerConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap());
     config.database_url = database::url_for(&config.data_dir);
+    config.system_secret = database::system_secret_for(config.database_url.as_deref());
     config.service.password_hashing_concurrency = 1;
     config.service.password_hashing_queue = 1;
     let server = consola::server::start(config).await.unwrap();

@@ -27,6 +27,7 @@ fn tls_config(data: &Path, cert: &Path, key: &Path) -> ServerConfig {
     config.service.issuer = Some(PUBLIC_URL.into());
     // The store of the harness that made the account (PostgreSQL in its runs).
     config.database_url = common::database::url_for(data);
+    config.system_secret = common::database::system_secret_for(config.database_url.as_deref());
     config
 }
 

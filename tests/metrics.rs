@@ -101,6 +101,7 @@ async fn scraped_metrics_follow_the_tokens_issued_and_refused() {
     config.service = ServiceConfig::default();
     config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     config.database_url = common::database::url_for(dir.path());
+    config.system_secret = common::database::system_secret_for(config.database_url.as_deref());
     let server = consola::server::start(config).await.unwrap();
     let metrics = server.metrics_addr().expect("a metrics listener");
     assert_ne!(metrics, server.addr, "a listener of its own");

@@ -97,6 +97,7 @@ async fn a_database_that_goes_away_is_answered_503_until_it_is_back() {
     let mut config =
         consola::server::ServerConfig::new(data.clone(), "127.0.0.1:0".parse().unwrap());
     config.database_url = Some(through);
+    config.system_secret = Some(database::test_system_secret());
     let server = consola::server::start(config).await.expect("server starts");
     let base = server.url();
     let anonymous = consola::client::Client::new(&base).unwrap();

@@ -291,6 +291,8 @@ fn serve_help_names_the_environment_variable_of_every_option() {
         "--trusted-proxy",
         "--metrics-listen",
         "--log-format",
+        "--system-secret-file",
+        "--previous-system-secret-file",
     ] {
         assert!(names.contains(&expected), "{expected} not in {names:?}");
     }

@@ -46,6 +46,10 @@ impl Served {
             .stderr(Stdio::null());
         if let Some(url) = common::database::url_for(data) {
             command.args(["--database", &url]);
+            command.env(
+                "CONSOLA_SYSTEM_SECRET",
+                common::database::TEST_SYSTEM_SECRET,
+            );
         }
         let mut child = command.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

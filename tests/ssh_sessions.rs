@@ -29,6 +29,7 @@ impl World {
         let data = dir.path().join("data");
         let mut config = ServerConfig::new(data.clone(), "127.0.0.1:0".parse().unwrap());
         config.database_url = common::database::url_for(&data);
+        config.system_secret = common::database::system_secret_for(config.database_url.as_deref());
         config.front_door = true;
         let server = consola::server::start(config).await.unwrap();
         let mut ssh_options = SshOptions::new("127.0.0.1:0".parse().unwrap());

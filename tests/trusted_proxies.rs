@@ -17,6 +17,7 @@ async fn start(service: ServiceConfig) -> (tempfile::TempDir, RunningServer) {
     let mut config = ServerConfig::new(data.clone(), "127.0.0.1:0".parse().unwrap());
     config.service = service;
     config.database_url = common::database::url_for(&data);
+    config.system_secret = common::database::system_secret_for(config.database_url.as_deref());
     config.trusted_proxies = vec![consola::server::proxy::parse_cidr("127.0.0.1/32").unwrap()];
     let server = consola::server::start(config).await.unwrap();
     (dir, server)

@@ -11,6 +11,7 @@ pub mod permission;
 pub mod problem;
 pub mod secret;
 pub mod ssh_key;
+pub mod system_secret;
 pub mod user;
 pub mod validation;
 

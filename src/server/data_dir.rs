@@ -44,3 +44,14 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
         Err(err) => Err(err).with_context(|| format!("no se pudo leer {}", path.display())),
     }
 }
+
+/// Reads the system secret from `path` (`--system-secret-file`). An unreadable file or a
+/// short secret is refused naming the file and why, never its bytes.
+pub fn read_system_secret(
+    path: &Path,
+) -> anyhow::Result<crate::domain::system_secret::SystemSecret> {
+    let bytes = fs::read(path)
+        .with_context(|| format!("no se pudo leer el secreto del sistema {}", path.display()))?;
+    crate::domain::system_secret::SystemSecret::from_file_contents(bytes)
+        .with_context(|| format!("el secreto del sistema {}", path.display()))
+}

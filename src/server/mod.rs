@@ -14,6 +14,7 @@ pub mod proxy;
 pub mod routes;
 pub mod tls;
 
+use crate::domain::system_secret::SystemSecret;
 use crate::service::{Clock, Service, ServiceConfig, ServiceError, SystemClock, TokenKeys, Vault};
 use crate::store::{SqliteStore, Store};
 use anyhow::Context;
@@ -171,6 +172,12 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Open the front door of in-process front ends (the SSH console; see `front`).
     pub front_door: bool,
+    /// The secret the keys kept in the database are sealed under; required with PostgreSQL,
+    /// the same on every replica.
+    pub system_secret: Option<SystemSecret>,
+    /// The secret before a rotation: what it sealed still opens, and is sealed again under
+    /// `system_secret`.
+    pub previous_system_secret: Option<SystemSecret>,
 }
 
 impl ServerConfig {
@@ -189,6 +196,8 @@ impl ServerConfig {
             trusted_proxies: Vec::new(),
             metrics_listen: None,
             front_door: false,
+            system_secret: None,
+            previous_system_secret: None,
         }
     }
 }
@@ -293,6 +302,7 @@ impl RunningServer {
 pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     // What can be refused from the options alone is refused before anything is created.
     refuse_plain_http_beyond_loopback(&config)?;
+    refuse_postgres_without_system_secret(&config)?;
     let certificates = match &config.tls {
         Some(files) => Some(tls::Certificates::load(files.clone())?),
         None => None,
@@ -447,6 +457,31 @@ fn refuse_plain_http_beyond_loopback(config: &ServerConfig) -> anyhow::Result<()
             "no se sirve HTTP sin cifrar en {} (fuera de loopback): use --tls-cert y --tls-key \
              para HTTPS, o --insecure-http si un proxy delante termina TLS",
             config.listen
+        );
+    }
+    Ok(())
+}
+
+/// Replicas over PostgreSQL share their keys through the database, sealed under the system
+/// secret: without it there is nothing to seal them with. Refused before the database is
+/// touched.
+fn refuse_postgres_without_system_secret(config: &ServerConfig) -> anyhow::Result<()> {
+    let postgres = config
+        .database_url
+        .as_deref()
+        .is_some_and(crate::store::is_postgres_url);
+    if postgres && config.system_secret.is_none() {
+        anyhow::bail!(
+            "con PostgreSQL (--database postgres://…) serve necesita el secreto del sistema, \
+             el mismo en cada réplica: --system-secret-file RUTA o la variable \
+             CONSOLA_SYSTEM_SECRET (al menos {} bytes)",
+            crate::domain::system_secret::MIN_SYSTEM_SECRET_LEN
+        );
+    }
+    if config.previous_system_secret.is_some() && config.system_secret.is_none() {
+        anyhow::bail!(
+            "--previous-system-secret-file (o CONSOLA_PREVIOUS_SYSTEM_SECRET) necesita el \
+             secreto actual: --system-secret-file RUTA o CONSOLA_SYSTEM_SECRET"
         );
     }
     Ok(())

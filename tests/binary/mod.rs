@@ -29,6 +29,10 @@ pub fn consola() -> Command {
         "CONSOLA_SSH_IDLE_MINUTES",
         "CONSOLA_SSH_MAX_SESSIONS",
         "CONSOLA_SSH_MAX_SESSIONS_PER_ADDRESS",
+        "CONSOLA_SYSTEM_SECRET",
+        "CONSOLA_SYSTEM_SECRET_FILE",
+        "CONSOLA_PREVIOUS_SYSTEM_SECRET",
+        "CONSOLA_PREVIOUS_SYSTEM_SECRET_FILE",
     ] {
         command.env_remove(var);
     }

@@ -20,6 +20,24 @@ pub fn postgres() -> Option<String> {
         .filter(|url| !url.is_empty())
 }
 
+/// The system secret of every test server on PostgreSQL (which requires one), as
+/// `CONSOLA_SYSTEM_SECRET` takes it.
+pub const TEST_SYSTEM_SECRET: &str = "consola-test-system-secret-0123456789abcdef";
+
+/// The system secret a test server over `database` is given: the test one on PostgreSQL,
+/// none on SQLite (whose keys stay in the data directory's files).
+pub fn system_secret_for(
+    database: Option<&str>,
+) -> Option<consola::domain::system_secret::SystemSecret> {
+    database.filter(|url| consola::store::is_postgres_url(url))?;
+    Some(test_system_secret())
+}
+
+pub fn test_system_secret() -> consola::domain::system_secret::SystemSecret {
+    consola::domain::system_secret::SystemSecret::new(TEST_SYSTEM_SECRET.as_bytes().to_vec())
+        .expect("a long enough secret")
+}
+
 /// The `--database` URL for a server over `data_dir`: `None` for SQLite in the directory.
 pub fn url_for(data_dir: &Path) -> Option<String> {
     let server = postgres()?;

@@ -110,6 +110,7 @@ async fn start_server_over(
     clock: Option<Arc<ManualClock>>,
 ) -> RunningServer {
     let mut config = ServerConfig::new(data_dir, "127.0.0.1:0".parse().expect("addr"));
+    config.system_secret = database::system_secret_for(database.as_deref());
     config.database_url = database;
     config.clock = clock.map(|c| c as Arc<dyn consola::service::Clock>);
     consola::server::start(config).await.expect("server starts")

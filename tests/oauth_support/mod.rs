@@ -60,6 +60,8 @@ pub async fn start_server_on(
 ) -> RunningServer {
     let mut config = ServerConfig::new(dir.path().to_path_buf(), listen);
     config.database_url = crate::common::database::url_for(dir.path());
+    config.system_secret =
+        crate::common::database::system_secret_for(config.database_url.as_deref());
     config.service = service;
     server::start(config).await.expect("server starts")
 }
