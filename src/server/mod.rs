@@ -221,6 +221,8 @@ pub struct RunningServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
     flusher: Option<JoinHandle<()>>,
+    /// Brings other replicas' changes into the service's memory (PostgreSQL).
+    follower: Option<JoinHandle<()>>,
     /// The data directory's lock (DESIGN §4), released last, once the database is closed.
     claim: Option<instance::Claim>,
     /// The API for in-process front ends, when asked for.
@@ -275,9 +277,12 @@ impl RunningServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some(flusher) = self.flusher.take() {
-            flusher.abort();
-            let _ = flusher.await;
+        for task in [self.flusher.take(), self.follower.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+            let _ = task.await;
         }
         if let Some(metrics) = self.metrics.take() {
             metrics.shutdown().await;
@@ -370,6 +375,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("no se pudo cargar el estado de los tokens")?;
+    // After the first load: the feed starts with a full reload of its own, once it listens.
+    let follower = store
+        .follow_changes()
+        .await
+        .map(|feed| tokio::spawn(service.clone().follow_changes(feed)));
     // Last of what can fail, before any task starts: the URL others attach to.
     claim
         .publish(&format!("{scheme}://{addr}"))
@@ -444,6 +454,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         shutdown: Some(tx),
         task: Some(task),
         flusher: Some(flusher),
+        follower,
         claim: Some(claim),
         front,
     })
