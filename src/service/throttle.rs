@@ -7,12 +7,17 @@
 //! the first of them fails; a success gives its reservation back. Keys are kept as
 //! fixed-size digests, so raw input of any length costs the same few bytes, and a full table
 //! forgets its oldest unblocked keys, never an active block.
+//!
+//! This is one replica's copy. The database holds the shared one (see `shared_throttles`):
+//! failures are counted there too, and a block found there is mirrored here with
+//! [`Throttle::mirror`], so that the checks on the hot path stay in memory.
 
+use crate::store::ThrottleRule;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Failures older than this are forgotten.
@@ -30,9 +35,20 @@ pub const MAX_KEYS: usize = 100_000;
 const EVICT_FRACTION: usize = 16;
 
 /// A throttle key: the first 16 bytes of the SHA-256 of its text.
-type KeyDigest = [u8; 16];
+pub(crate) type KeyDigest = crate::store::ThrottleKey;
 
-fn key_digest(key: &str) -> KeyDigest {
+/// The rule of a key refused from its `limit`-th failure: the same in memory and in the
+/// database.
+pub(crate) fn rule(limit: u32) -> ThrottleRule {
+    ThrottleRule {
+        limit,
+        window: WINDOW,
+        first_block: FIRST_BLOCK,
+        longest_block: LONGEST_BLOCK,
+    }
+}
+
+pub(crate) fn key_digest(key: &str) -> KeyDigest {
     let full = Sha256::digest(key.as_bytes());
     let mut out = [0u8; 16];
     out.copy_from_slice(&full[..16]);
@@ -77,6 +93,11 @@ pub struct Throttle {
     /// endpoint asks on every request.
     last_block_end: AtomicU64,
     origin: Instant,
+    /// The shared throttle's database failed last time it was asked (logged once per
+    /// episode; meanwhile this copy alone decides).
+    pub(crate) shared_down: AtomicBool,
+    /// When the shared throttle's old rows were last pruned, in Unix ms.
+    pub(crate) shared_pruned_at: AtomicI64,
 }
 
 impl Default for Throttle {
@@ -101,6 +122,8 @@ impl Throttle {
             capacity: capacity.max(1),
             last_block_end: AtomicU64::new(0),
             origin: Instant::now(),
+            shared_down: AtomicBool::new(false),
+            shared_pruned_at: AtomicI64::new(0),
         }
     }
 
@@ -196,14 +219,40 @@ impl Throttle {
             entry.in_flight += 1;
         }
         entry.last_failure = now;
-        if entry.failures >= limit {
-            let extra = (entry.failures - limit).min(5);
-            let block = (FIRST_BLOCK * 2u32.pow(extra)).min(LONGEST_BLOCK);
+        if let Some(block) = rule(limit).block_for(entry.failures) {
             entry.blocked_until = Some(now + block);
             self.last_block_end
                 .fetch_max(self.since_origin(now + block), Ordering::AcqRel);
         }
         (SLOW_DOWN_STEP * (entry.failures - 1).min(10)).min(LONGEST_SLOW_DOWN)
+    }
+
+    /// Adopts what the shared throttle says of a key: at least `failures` failures, and
+    /// refused at least until `until`. Nothing here is lowered: this copy may know of
+    /// failures the database has not heard of (it was unavailable).
+    pub(crate) fn mirror(&self, key: &KeyDigest, failures: u32, until: Option<Instant>) {
+        let now = Instant::now();
+        let until = until.filter(|until| *until > now);
+        if failures == 0 && until.is_none() {
+            return;
+        }
+        let mut entries = self.lock();
+        if !entries.contains_key(key) && !self.make_room(&mut entries, now) {
+            tracing::warn!("throttle table full of active blocks; a shared block goes unseen");
+            return;
+        }
+        let entry = entries.entry(*key).or_insert(Entry {
+            failures: 0,
+            in_flight: 0,
+            last_failure: now,
+            blocked_until: None,
+        });
+        entry.failures = entry.failures.max(failures);
+        if let Some(until) = until {
+            entry.blocked_until = Some(entry.blocked_until.map_or(until, |b| b.max(until)));
+            self.last_block_end
+                .fetch_max(self.since_origin(until), Ordering::AcqRel);
+        }
     }
 
     /// Counts a failure; the key is refused from the `limit`-th one on. Returns how long to

@@ -13,6 +13,7 @@ mod postgres;
 mod security;
 mod sqlite;
 mod ssh_keys;
+mod throttles;
 mod users;
 
 pub use account::AccountStore;
@@ -25,6 +26,7 @@ pub use postgres::PostgresStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use ssh_keys::{SshKeyRecord, SshKeyStore};
+pub use throttles::{SharedThrottle, ThrottleKey, ThrottleRule, ThrottleStore};
 pub use users::UserStore;
 
 use crate::domain::*;
@@ -293,6 +295,7 @@ pub trait Store:
     + HealthStore
     + SecurityStore
     + SshKeyStore
+    + ThrottleStore
     + Send
     + Sync
     + 'static
@@ -309,6 +312,7 @@ impl<T> Store for T where
         + HealthStore
         + SecurityStore
         + SshKeyStore
+        + ThrottleStore
         + Send
         + Sync
         + 'static

@@ -18,6 +18,7 @@ mod groups;
 mod health;
 mod security;
 mod ssh_keys;
+mod throttles;
 mod users;
 mod writer;
 
