@@ -76,10 +76,10 @@ impl Service {
         if let Some((until, key)) = shared {
             user_attempt.give_back();
             ip_attempt.give_back();
-            self.mirror_shared(key, 0, Some(until));
+            self.mirror_shared(key, until);
             self.record_throttled(caller, denials.module, key, username, denials.throttled)
                 .await;
-            let left = (until - self.now()).num_seconds();
+            let left = (until - Utc::now()).num_seconds();
             return Ok(Err(PasswordRefused::Throttled(
                 u64::try_from(left).unwrap_or(0).max(1),
             )));

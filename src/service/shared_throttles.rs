@@ -11,6 +11,13 @@ use super::*;
 use crate::store::StoreResult;
 use std::sync::atomic::Ordering;
 
+/// The shared throttle's time: the wall clock, which replicas share, never the service's
+/// clock (a test's may stand still): the memory throttle's blocks end in real time too,
+/// and both must end together.
+fn wall_clock() -> DateTime<Utc> {
+    Utc::now()
+}
+
 /// Old rows are pruned at most this often, on the back of a counted failure.
 const PRUNE_EVERY: Duration = Duration::minutes(1);
 /// Failures older than this no longer count (the throttle's window), nor blocks
@@ -24,28 +31,29 @@ impl Service {
     pub(crate) async fn shared_block(&self, key: &str) -> Option<DateTime<Utc>> {
         let answer = self
             .store
-            .throttle_block(&throttle::key_digest(key), self.now())
+            .throttle_block(&throttle::key_digest(key), wall_clock())
             .await;
         self.shared_answer(answer).flatten()
     }
 
     /// Copies a block found in the database into memory.
-    pub(crate) fn mirror_shared(&self, key: &str, failures: u32, until: Option<DateTime<Utc>>) {
-        self.mirror_digest(&throttle::key_digest(key), failures, until);
+    pub(crate) fn mirror_shared(&self, key: &str, until: DateTime<Utc>) {
+        self.mirror_digest(&throttle::key_digest(key), until);
     }
 
-    fn mirror_digest(&self, key: &KeyDigest, failures: u32, until: Option<DateTime<Utc>>) {
-        let until = until.and_then(|until| {
-            let left = (until - self.now()).to_std().ok()?;
-            std::time::Instant::now().checked_add(left)
-        });
-        self.throttle.mirror(key, failures, until);
+    fn mirror_digest(&self, key: &KeyDigest, until: DateTime<Utc>) {
+        let Ok(left) = (until - wall_clock()).to_std() else {
+            return;
+        };
+        if let Some(until) = std::time::Instant::now().checked_add(left) {
+            self.throttle.mirror(key, until);
+        }
     }
 
     /// A block another replica set, told by the database's change feed: in force here at
     /// once, without waiting for a failure of this replica to find it.
     pub fn block_seen_elsewhere(&self, key: [u8; 16], until: DateTime<Utc>) {
-        self.mirror_digest(&key, 0, Some(until));
+        self.mirror_digest(&key, until);
     }
 
     /// Counts one failure of each `(key, limit)` in the database, in one transaction, and
@@ -53,7 +61,7 @@ impl Service {
     /// refused by the shared throttle (that failure was not counted there): the caller
     /// answers it as throttled, as it would a block of its own.
     pub(crate) async fn count_shared_failures(&self, keys: &[(&str, u32)]) -> Option<(usize, u64)> {
-        let now = self.now();
+        let now = wall_clock();
         let failures: Vec<_> = keys
             .iter()
             .map(|(key, limit)| (throttle::key_digest(key), throttle::rule(*limit)))
@@ -62,11 +70,11 @@ impl Service {
         let states = self.shared_answer(answer)?;
         let mut refused = None;
         for (i, ((digest, _), state)) in failures.iter().zip(&states).enumerate() {
-            self.mirror_digest(digest, state.failures, state.blocked_until);
-            if !state.counted
-                && refused.is_none()
-                && let Some(until) = state.blocked_until
-            {
+            let Some(until) = state.blocked_until else {
+                continue;
+            };
+            self.mirror_digest(digest, until);
+            if !state.counted && refused.is_none() {
                 refused = Some((i, retry_after(until, now)));
             }
         }
@@ -84,8 +92,12 @@ impl Service {
     /// change feed reconnects (blocks set meanwhile were not told).
     pub(crate) async fn load_shared_blocks(&self) -> ServiceResult<()> {
         let limit = u32::try_from(throttle::MAX_KEYS).unwrap_or(u32::MAX);
-        for (key, until) in self.store.active_throttle_blocks(self.now(), limit).await? {
-            self.mirror_digest(&key, 0, Some(until));
+        for (key, until) in self
+            .store
+            .active_throttle_blocks(wall_clock(), limit)
+            .await?
+        {
+            self.mirror_digest(&key, until);
         }
         Ok(())
     }

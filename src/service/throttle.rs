@@ -227,13 +227,13 @@ impl Throttle {
         (SLOW_DOWN_STEP * (entry.failures - 1).min(10)).min(LONGEST_SLOW_DOWN)
     }
 
-    /// Adopts what the shared throttle says of a key: at least `failures` failures, and
-    /// refused at least until `until`. Nothing here is lowered: this copy may know of
-    /// failures the database has not heard of (it was unavailable).
-    pub(crate) fn mirror(&self, key: &KeyDigest, failures: u32, until: Option<Instant>) {
+    /// Adopts a block the shared throttle holds: `key` is refused at least until `until`.
+    /// Only blocks are copied, not counts of failures: a success on another replica
+    /// forgets the key's failures in the database but not here, and a copied count would
+    /// then outlive it. Nothing here is lowered either.
+    pub(crate) fn mirror(&self, key: &KeyDigest, until: Instant) {
         let now = Instant::now();
-        let until = until.filter(|until| *until > now);
-        if failures == 0 && until.is_none() {
+        if until <= now {
             return;
         }
         let mut entries = self.lock();
@@ -247,12 +247,9 @@ impl Throttle {
             last_failure: now,
             blocked_until: None,
         });
-        entry.failures = entry.failures.max(failures);
-        if let Some(until) = until {
-            entry.blocked_until = Some(entry.blocked_until.map_or(until, |b| b.max(until)));
-            self.last_block_end
-                .fetch_max(self.since_origin(until), Ordering::AcqRel);
-        }
+        entry.blocked_until = Some(entry.blocked_until.map_or(until, |b| b.max(until)));
+        self.last_block_end
+            .fetch_max(self.since_origin(until), Ordering::AcqRel);
     }
 
     /// Counts a failure; the key is refused from the `limit`-th one on. Returns how long to
