@@ -25,6 +25,7 @@ struct Replicas {
     clock: Arc<ManualClock>,
     a: RunningServer,
     b: RunningServer,
+    restarts: u32,
 }
 
 /// The database the replicas of a test share: its PostgreSQL database, or a SQLite file
@@ -40,6 +41,14 @@ impl Replicas {
         let database = shared_database(dir.path());
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let a = start_replica(dir.path().join("a"), &database, Some(clock.clone())).await;
+        // The same vault key, as replicas share their keys: B can open the legacy API
+        // secret A sealed.
+        std::fs::create_dir_all(dir.path().join("b")).expect("b");
+        std::fs::copy(
+            dir.path().join("a").join("vault.key"),
+            dir.path().join("b").join("vault.key"),
+        )
+        .expect("vault key");
         let b = start_replica(dir.path().join("b"), &database, Some(clock.clone())).await;
         Replicas {
             dir,
@@ -47,6 +56,7 @@ impl Replicas {
             clock,
             a,
             b,
+            restarts: 0,
         }
     }
 
@@ -78,12 +88,10 @@ impl Replicas {
 
     /// A restart of A: a new process, with nothing in memory.
     async fn restart_a(&mut self) {
-        let fresh = start_replica(
-            self.data_dir("a2"),
-            &self.database,
-            Some(self.clock.clone()),
-        );
-        let old = std::mem::replace(&mut self.a, fresh.await);
+        self.restarts += 1;
+        let dir = self.data_dir(&format!("a{}", self.restarts));
+        let fresh = start_replica(dir, &self.database, Some(self.clock.clone())).await;
+        let old = std::mem::replace(&mut self.a, fresh);
         old.shutdown().await;
     }
 }
@@ -208,6 +216,75 @@ async fn a_block_outlives_a_restart() {
     assert_eq!(login_on(&r.a, PASSWORD).await, "throttled");
     assert_eq!(token_status(&r.a, &client_id, &wrong).await, 429);
     assert_eq!(token_status(&r.a, &client_id, &right).await, 200);
+    // The blocks were copied into memory at start: they hold even while the table cannot
+    // be read.
+    r.restart_a().await;
+    execute(
+        &r.database,
+        "ALTER TABLE throttles RENAME TO throttles_gone",
+    )
+    .await;
+    assert_eq!(login_on(&r.a, PASSWORD).await, "throttled");
+    assert_eq!(token_status(&r.a, &client_id, &wrong).await, 429);
+    assert_eq!(token_status(&r.a, &client_id, &right).await, 200);
+}
+
+/// A Hawk request for `module` on `server`, signed with `secret`: its status and the
+/// reason given.
+async fn hawk_call(server: &RunningServer, key: &str, secret: &str, nonce: &str) -> (u16, String) {
+    let path = "/api/v1/modules/reports/access";
+    let (_, header) = consola::domain::hawk::sign(
+        key,
+        secret,
+        Utc::now().timestamp(),
+        nonce,
+        &consola::domain::hawk::HawkRequest {
+            method: "GET",
+            resource: path,
+            host: "127.0.0.1",
+            port: server.addr.port(),
+        },
+    );
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .header("authorization", header)
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    (
+        status,
+        body["error_description"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+#[tokio::test]
+async fn hawk_failures_over_two_replicas_block_the_address_on_both() {
+    let r = Replicas::start().await;
+    let sup = r.setup().await;
+    let revealed = sup.api_key_secret().await.expect("the legacy key");
+    let (key, secret) = (revealed.key, revealed.secret.expose().to_string());
+    assert_eq!(hawk_call(&r.b, &key, &secret, "n-0").await.0, 200);
+    // The address's limit (50) of bad signatures, half on each replica.
+    for i in 0..50 {
+        let server = if i % 2 == 0 { &r.a } else { &r.b };
+        let (status, why) = hawk_call(server, &key, "consola_ak_otro", &format!("m-{i}")).await;
+        assert_eq!(
+            (status, why.as_str()),
+            (401, "API Key (Hawk): firma inválida"),
+            "{i}"
+        );
+    }
+    // B counted the fiftieth: refused there, even signed right.
+    let (status, why) = hawk_call(&r.b, &key, &secret, "n-1").await;
+    assert_eq!(status, 401);
+    assert!(why.contains("demasiados intentos fallidos"), "{why}");
+    // A learns of it at its next failure, and refuses from then on.
+    let (_, why) = hawk_call(&r.a, &key, "consola_ak_otro", "m-50").await;
+    assert!(why.contains("demasiados intentos fallidos"), "{why}");
+    let (_, why) = hawk_call(&r.a, &key, &secret, "n-2").await;
+    assert!(why.contains("demasiados intentos fallidos"), "{why}");
 }
 
 /// The first 16 bytes of the SHA-256 of a throttle key's text.
