@@ -11,7 +11,7 @@ use consola::domain::secret::{self, SecretKind, SecretText};
 use consola::domain::*;
 use consola::server::RunningServer;
 use consola::service::{Caller, ManualClock, ServiceError};
-use consola::store::{ThrottleRule, ThrottleStore};
+use consola::store::ThrottleRule;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -525,6 +525,25 @@ mod tests {
         assert_eq!(t.len(), 3);
     }
 
+    /// A block copied from the shared throttle is refused like one of this replica's
+    /// own, shows on the lock-free check, and never shortens a longer one.
+    #[test]
+    fn a_mirrored_block_is_refused_and_never_shortened() {
+        let t = Throttle::new();
+        let now = Instant::now();
+        t.mirror(&key_digest("client:x"), now + Duration::from_secs(60));
+        assert!(t.anything_blocked());
+        assert!((31..=60).contains(&t.check("client:x").unwrap_err()));
+        assert!(t.reserve("client:x", 5).is_err());
+        assert!(t.check("client:y").is_ok());
+        t.mirror(&key_digest("client:x"), now + Duration::from_secs(10));
+        assert!((31..=60).contains(&t.check("client:x").unwrap_err()));
+        // A block already over, from a replica whose clock runs behind, changes nothing.
+        t.mirror(&key_digest("client:z"), now);
+        assert!(t.check("client:z").is_ok());
+        assert_eq!(t.len(), 1);
+    }
+
     #[test]
     fn long_keys_cost_a_fixed_size() {
         let t = Throttle::new();
