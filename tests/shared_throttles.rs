@@ -444,3 +444,22 @@ async fn concurrent_failures_over_two_stores_are_each_counted_once() {
     one.close().await;
     two.close().await;
 }
+
+#[tokio::test]
+async fn with_its_database_gone_a_replica_still_answers_right_and_throttles_alone() {
+    let r = Replicas::start().await;
+    let sup = r.setup().await;
+    let (client_id, right, wrong) = consumer(&sup).await;
+    assert_eq!(token_status(&r.a, &client_id, &right).await, 200);
+    r.a.store().close().await;
+    // The right secret reads nothing from the database: it still gets its token.
+    assert_eq!(token_status(&r.a, &client_id, &right).await, 200);
+    // Failures cannot be shared: refused all the same, then throttled by A alone.
+    for i in 0..10 {
+        assert_eq!(token_status(&r.a, &client_id, &wrong).await, 401, "{i}");
+    }
+    assert_eq!(token_status(&r.a, &client_id, &wrong).await, 429);
+    assert_eq!(token_status(&r.a, &client_id, &right).await, 200);
+    // B, which shares nothing with A now, counted none of them.
+    assert_eq!(token_status(&r.b, &client_id, &wrong).await, 401);
+}
