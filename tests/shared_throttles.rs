@@ -447,6 +447,14 @@ async fn concurrent_failures_over_two_stores_are_each_counted_once() {
 
 #[tokio::test]
 async fn with_its_database_gone_a_replica_still_answers_right_and_throttles_alone() {
+    // This test's log (its server tasks run on this thread).
+    let log = Log::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(log.clone())
+            .with_max_level(tracing::Level::WARN)
+            .finish(),
+    );
     let r = Replicas::start().await;
     let sup = r.setup().await;
     let (client_id, right, wrong) = consumer(&sup).await;
@@ -462,4 +470,38 @@ async fn with_its_database_gone_a_replica_still_answers_right_and_throttles_alon
     assert_eq!(token_status(&r.a, &client_id, &right).await, 200);
     // B, which shares nothing with A now, counted none of them.
     assert_eq!(token_status(&r.b, &client_id, &wrong).await, 401);
+    assert_eq!(
+        log.text().matches("shared throttles unavailable").count(),
+        1,
+        "said once, not once per failure"
+    );
+}
+
+/// A log kept in memory.
+#[derive(Clone, Default)]
+struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Log {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
+    type Writer = Log;
+
+    fn make_writer(&'a self) -> Log {
+        self.clone()
+    }
 }
