@@ -79,9 +79,8 @@ impl Service {
             self.mirror_shared(key, until);
             self.record_throttled(caller, denials.module, key, username, denials.throttled)
                 .await;
-            let left = (until - Utc::now()).num_seconds();
             return Ok(Err(PasswordRefused::Throttled(
-                u64::try_from(left).unwrap_or(0).max(1),
+                super::shared_throttles::seconds_until(until),
             )));
         }
         let record = match self.store.user_by_username(username).await {

@@ -152,3 +152,8 @@ fn retry_after(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
         .unwrap_or(0)
         .max(1)
 }
+
+/// The seconds to wait for a shared block (the `Retry-After` of its refusal).
+pub(crate) fn seconds_until(until: DateTime<Utc>) -> u64 {
+    retry_after(until, wall_clock())
+}
