@@ -68,6 +68,17 @@ impl Service {
         })
     }
 
+    /// Counts a failed Hawk request of an address, here and in the shared throttle; an
+    /// address another replica already refuses is told so.
+    async fn hawk_failure(&self, ip_key: &str, what: &'static str) -> AccessDenied {
+        let limit = self.config.client_failures_per_ip;
+        self.throttle.fail(ip_key, limit);
+        match self.count_shared_failures(&[(ip_key, limit)]).await {
+            Some(_) => AccessDenied::Hawk("demasiados intentos fallidos"),
+            None => AccessDenied::Hawk(what),
+        }
+    }
+
     /// The key of a valid Hawk request.
     async fn check_hawk(
         &self,
@@ -91,14 +102,12 @@ impl Service {
             key.as_bytes(),
         ));
         if !key_ok || !hawk::verify(&secret, &header, request) {
-            self.throttle
-                .fail(&ip_key, self.config.client_failures_per_ip);
-            return Err(AccessDenied::Hawk("firma inválida"));
+            return Err(self.hawk_failure(&ip_key, "firma inválida").await);
         }
         if !hawk::verify_payload(&header, payload) {
-            self.throttle
-                .fail(&ip_key, self.config.client_failures_per_ip);
-            return Err(AccessDenied::Hawk("hash del contenido inválido"));
+            return Err(self
+                .hawk_failure(&ip_key, "hash del contenido inválido")
+                .await);
         }
         let now = self.now().timestamp();
         let skew = self.config.hawk_skew.num_seconds();

@@ -11,6 +11,7 @@ mod guard;
 mod hawk;
 mod passwords;
 mod sessions;
+mod shared_throttles;
 mod ssh_keys;
 mod throttle;
 pub mod token_keys;

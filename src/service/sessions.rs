@@ -63,6 +63,26 @@ impl Service {
                 return Ok(Err(PasswordRefused::Throttled(retry_after)));
             }
         };
+        // Another replica may have refused either key (or this one, before a restart):
+        // the database says, before argon2 runs. The reservations go back first, so that
+        // giving them back cannot lift the block mirrored next.
+        let shared = match self.shared_block(&user_key).await {
+            Some(until) => Some((until, &user_key)),
+            None => self
+                .shared_block(&ip_key)
+                .await
+                .map(|until| (until, &ip_key)),
+        };
+        if let Some((until, key)) = shared {
+            user_attempt.give_back();
+            ip_attempt.give_back();
+            self.mirror_shared(key, until);
+            self.record_throttled(caller, denials.module, key, username, denials.throttled)
+                .await;
+            return Ok(Err(PasswordRefused::Throttled(
+                super::shared_throttles::seconds_until(until),
+            )));
+        }
         let record = match self.store.user_by_username(username).await {
             Ok(record) => Some(record),
             Err(StoreError::NotFound) => None,
@@ -86,11 +106,20 @@ impl Service {
             Some(r) if password_ok && !r.user.disabled => {
                 user_attempt.succeeded();
                 ip_attempt.give_back();
+                self.forget_shared(&user_key).await;
                 Ok(Ok(r.user))
             }
             _ => {
                 let delay = user_attempt.failed();
                 let _ = ip_attempt.failed();
+                // Counted on every replica's behalf; the answer stays a wrong password
+                // whatever the database says (or fails to).
+                let _ = self
+                    .count_shared_failures(&[
+                        (&user_key, self.config.login_failures_per_user),
+                        (&ip_key, self.config.login_failures_per_ip),
+                    ])
+                    .await;
                 self.record_denied(caller, denials.module, username, denials.wrong)
                     .await;
                 Ok(Err(PasswordRefused::Wrong(delay)))

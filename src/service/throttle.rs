@@ -7,12 +7,17 @@
 //! the first of them fails; a success gives its reservation back. Keys are kept as
 //! fixed-size digests, so raw input of any length costs the same few bytes, and a full table
 //! forgets its oldest unblocked keys, never an active block.
+//!
+//! This is one replica's copy. The database holds the shared one (see `shared_throttles`):
+//! failures are counted there too, and a block found there is mirrored here with
+//! [`Throttle::mirror`], so that the checks on the hot path stay in memory.
 
+use crate::store::ThrottleRule;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Failures older than this are forgotten.
@@ -30,9 +35,20 @@ pub const MAX_KEYS: usize = 100_000;
 const EVICT_FRACTION: usize = 16;
 
 /// A throttle key: the first 16 bytes of the SHA-256 of its text.
-type KeyDigest = [u8; 16];
+pub(crate) type KeyDigest = crate::store::ThrottleKey;
 
-fn key_digest(key: &str) -> KeyDigest {
+/// The rule of a key refused from its `limit`-th failure: the same in memory and in the
+/// database.
+pub(crate) fn rule(limit: u32) -> ThrottleRule {
+    ThrottleRule {
+        limit,
+        window: WINDOW,
+        first_block: FIRST_BLOCK,
+        longest_block: LONGEST_BLOCK,
+    }
+}
+
+pub(crate) fn key_digest(key: &str) -> KeyDigest {
     let full = Sha256::digest(key.as_bytes());
     let mut out = [0u8; 16];
     out.copy_from_slice(&full[..16]);
@@ -77,6 +93,11 @@ pub struct Throttle {
     /// endpoint asks on every request.
     last_block_end: AtomicU64,
     origin: Instant,
+    /// The shared throttle's database failed last time it was asked (logged once per
+    /// episode; meanwhile this copy alone decides).
+    pub(crate) shared_down: AtomicBool,
+    /// When the shared throttle's old rows were last pruned, in Unix ms.
+    pub(crate) shared_pruned_at: AtomicI64,
 }
 
 impl Default for Throttle {
@@ -101,6 +122,8 @@ impl Throttle {
             capacity: capacity.max(1),
             last_block_end: AtomicU64::new(0),
             origin: Instant::now(),
+            shared_down: AtomicBool::new(false),
+            shared_pruned_at: AtomicI64::new(0),
         }
     }
 
@@ -196,14 +219,37 @@ impl Throttle {
             entry.in_flight += 1;
         }
         entry.last_failure = now;
-        if entry.failures >= limit {
-            let extra = (entry.failures - limit).min(5);
-            let block = (FIRST_BLOCK * 2u32.pow(extra)).min(LONGEST_BLOCK);
+        if let Some(block) = rule(limit).block_for(entry.failures) {
             entry.blocked_until = Some(now + block);
             self.last_block_end
                 .fetch_max(self.since_origin(now + block), Ordering::AcqRel);
         }
         (SLOW_DOWN_STEP * (entry.failures - 1).min(10)).min(LONGEST_SLOW_DOWN)
+    }
+
+    /// Adopts a block the shared throttle holds: `key` is refused at least until `until`.
+    /// Only blocks are copied, not counts of failures: a success on another replica
+    /// forgets the key's failures in the database but not here, and a copied count would
+    /// then outlive it. Nothing here is lowered either.
+    pub(crate) fn mirror(&self, key: &KeyDigest, until: Instant) {
+        let now = Instant::now();
+        if until <= now {
+            return;
+        }
+        let mut entries = self.lock();
+        if !entries.contains_key(key) && !self.make_room(&mut entries, now) {
+            tracing::warn!("throttle table full of active blocks; a shared block goes unseen");
+            return;
+        }
+        let entry = entries.entry(*key).or_insert(Entry {
+            failures: 0,
+            in_flight: 0,
+            last_failure: now,
+            blocked_until: None,
+        });
+        entry.blocked_until = Some(entry.blocked_until.map_or(until, |b| b.max(until)));
+        self.last_block_end
+            .fetch_max(self.since_origin(until), Ordering::AcqRel);
     }
 
     /// Counts a failure; the key is refused from the `limit`-th one on. Returns how long to
@@ -477,6 +523,25 @@ mod tests {
         }
         assert!(t.check("d").is_ok());
         assert_eq!(t.len(), 3);
+    }
+
+    /// A block copied from the shared throttle is refused like one of this replica's
+    /// own, shows on the lock-free check, and never shortens a longer one.
+    #[test]
+    fn a_mirrored_block_is_refused_and_never_shortened() {
+        let t = Throttle::new();
+        let now = Instant::now();
+        t.mirror(&key_digest("client:x"), now + Duration::from_secs(60));
+        assert!(t.anything_blocked());
+        assert!((31..=60).contains(&t.check("client:x").unwrap_err()));
+        assert!(t.reserve("client:x", 5).is_err());
+        assert!(t.check("client:y").is_ok());
+        t.mirror(&key_digest("client:x"), now + Duration::from_secs(10));
+        assert!((31..=60).contains(&t.check("client:x").unwrap_err()));
+        // A block already over, from a replica whose clock runs behind, changes nothing.
+        t.mirror(&key_digest("client:z"), now);
+        assert!(t.check("client:z").is_ok());
+        assert_eq!(t.len(), 1);
     }
 
     #[test]

@@ -392,7 +392,8 @@ impl Service {
         *write(&self.tokens.cuts) = cuts;
         *write(&self.tokens.revoked) = revoked;
         *write(&self.tokens.ended_grants) = ended_grants;
-        Ok(())
+        // Blocks are shared state too: a restarted replica keeps refusing what was refused.
+        self.load_shared_blocks().await
     }
 
     /// Writes the counts aggregated since the last flush to the hourly `token_stats`.
@@ -588,6 +589,12 @@ impl Service {
             }
             self.throttle
                 .fail(&ip_key, self.config.client_failures_per_ip);
+            if let Some((_, retry_after)) = self
+                .count_shared_failures(&[(&ip_key, self.config.client_failures_per_ip)])
+                .await
+            {
+                return Err(self.refuse_throttled(ip, None, &ip_key, retry_after).await);
+            }
             self.tokens.count(self.now(), 0, 1);
             self.deny_client(ip, None, "solicitud OAuth sin credenciales de cliente")
                 .await;
@@ -633,6 +640,17 @@ impl Service {
                 let _ = self
                     .throttle
                     .fail(&ip_key, self.config.client_failures_per_ip);
+                // Failures only: the right credentials above never wait for the database.
+                // A key another replica already refuses is answered as throttled here too.
+                let keys = [
+                    (client_key.as_str(), self.config.client_failures_per_client),
+                    (ip_key.as_str(), self.config.client_failures_per_ip),
+                ];
+                if let Some((i, retry_after)) = self.count_shared_failures(&keys).await {
+                    return Err(self
+                        .refuse_throttled(ip, Some(client_id), keys[i].0, retry_after)
+                        .await);
+                }
                 self.tokens.count(self.now(), 0, 1);
                 let what = match found {
                     Some(c) if !c.credentials.consumer.enabled => {

@@ -14,6 +14,7 @@ mod postgres;
 mod security;
 mod sqlite;
 mod ssh_keys;
+mod throttles;
 mod users;
 
 pub use account::AccountStore;
@@ -27,6 +28,7 @@ pub use postgres::PostgresStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use ssh_keys::{SshKeyRecord, SshKeyStore};
+pub use throttles::{SharedThrottle, ThrottleKey, ThrottleRule, ThrottleStore};
 pub use users::UserStore;
 
 use crate::domain::*;
@@ -296,6 +298,7 @@ pub trait Store:
     + SecurityStore
     + SshKeyStore
     + ChangeStore
+    + ThrottleStore
     + Send
     + Sync
     + 'static
@@ -313,6 +316,7 @@ impl<T> Store for T where
         + SecurityStore
         + SshKeyStore
         + ChangeStore
+        + ThrottleStore
         + Send
         + Sync
         + 'static

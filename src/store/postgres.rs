@@ -19,6 +19,7 @@ mod groups;
 mod health;
 mod security;
 mod ssh_keys;
+mod throttles;
 mod users;
 mod writer;
 

@@ -104,6 +104,16 @@ pub async fn start_server(data_dir: PathBuf, clock: Option<Arc<ManualClock>>) ->
     start_server_over(data_dir, database, clock).await
 }
 
+/// A server over `data_dir` and the database `database` (a `sqlite:` or `postgres://` URL)
+/// that other servers share: a replica.
+pub async fn start_replica(
+    data_dir: PathBuf,
+    database: &str,
+    clock: Option<Arc<ManualClock>>,
+) -> RunningServer {
+    start_server_over(data_dir, Some(database.to_string()), clock).await
+}
+
 async fn start_server_over(
     data_dir: PathBuf,
     database: Option<String>,
