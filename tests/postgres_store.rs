@@ -151,3 +151,104 @@ async fn a_database_that_goes_away_is_answered_503_until_it_is_back() {
     assert!(!names.contains(&"Durante".to_string()), "{names:?}");
     server.shutdown().await;
 }
+
+/// The next change of `feed` that `wanted` accepts, within a second (the feed carries the
+/// changes of every test step, and the server's own writes too).
+async fn next_change(
+    feed: &mut consola::store::ChangeFeed,
+    wanted: impl Fn(&consola::store::Change) -> bool,
+) -> consola::store::Change {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let change = tokio::time::timeout_at(deadline, feed.recv())
+            .await
+            .expect("the change arrives within a second")
+            .expect("the feed is open");
+        if wanted(&change) {
+            return change;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_change_feed_tells_every_change_the_caches_depend_on() {
+    use consola::store::{Change, RevocationKind, ThrottleRule};
+    let Some(_) = postgres_or_say_so() else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let admin = server.setup().await;
+    let url = database::url_for(&server.data_dir()).unwrap();
+    // Another replica's store, listening.
+    let other = consola::store::open_url(&url, None).await.unwrap();
+    let mut feed = other.follow_changes().await.expect("PostgreSQL has a feed");
+    assert_eq!(
+        feed.recv().await,
+        Some(Change::Resync),
+        "first, a full reload"
+    );
+
+    let group = group(&admin, "Reportes", "reports").await;
+    let created = admin
+        .create_consumer(&new_consumer("ERP", group.id))
+        .await
+        .unwrap();
+    let client_id = created.consumer.client_id.clone();
+    let is_consumer = |enabled: bool| {
+        let client_id = client_id.clone();
+        move |c: &Change| {
+            matches!(c, Change::Consumer { client_id: id, state: Some(s) }
+                if *id == client_id && s.enabled == enabled)
+        }
+    };
+    next_change(&mut feed, is_consumer(true)).await;
+    let patch = consola::domain::ConsumerPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    admin
+        .update_consumer(created.consumer.id, &patch, None)
+        .await
+        .unwrap();
+    next_change(&mut feed, is_consumer(false)).await;
+
+    admin
+        .update_permission_group(
+            group.id,
+            &consola::domain::PermissionGroupPatch {
+                description: Some("Solo lectura".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    next_change(&mut feed, |c| *c == Change::Group { id: group.id }).await;
+
+    admin.delete_consumer(created.consumer.id).await.unwrap();
+    next_change(&mut feed, |c| {
+        matches!(c, Change::Revocation(r) if r.kind == RevocationKind::Client && r.id == client_id)
+    })
+    .await;
+    next_change(
+        &mut feed,
+        |c| matches!(c, Change::Consumer { client_id: id, state: None } if *id == client_id),
+    )
+    .await;
+
+    // A shared throttle's new block, with its key.
+    let key = [7u8; 16];
+    let rule = ThrottleRule {
+        limit: 1,
+        window: Duration::from_secs(60),
+        first_block: Duration::from_secs(30),
+        longest_block: Duration::from_secs(60),
+    };
+    let now = chrono::Utc::now();
+    let counted = other
+        .count_throttle_failures(&[(key, rule)], now)
+        .await
+        .unwrap();
+    let until = counted[0].blocked_until.expect("blocked at the limit");
+    next_change(&mut feed, |c| *c == Change::Blocked { key, until }).await;
+    other.close().await;
+}

@@ -596,6 +596,46 @@ async fn a_hawk_nonce_used_on_one_replica_is_refused_on_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_count_the_attempts_made_on_every_replica() {
+    let Some(cluster) = Cluster::start(3).await else {
+        return;
+    };
+    // Five wrong passwords spread over A, B and C lock the user on all three.
+    for i in [0, 1, 2, 0, 1] {
+        let wrong = cluster
+            .anon(i)
+            .login("superadmin", "no es la contraseña")
+            .await;
+        assert_eq!(status_of(wrong), 401, "attempt on replica {i}");
+    }
+    for i in 0..3 {
+        let locked = cluster.anon(i).login("superadmin", PASSWORD).await;
+        assert_eq!(status_of(locked), 429, "the right password on replica {i}");
+    }
+
+    // Ten wrong secrets for one Clave over A and B block it on C too, which saw none of
+    // them. The right secret still passes, as on one server: a block slows guessing, and
+    // nobody guesses a 256-bit secret.
+    let (_, erp) = cluster.consumer("ERP", GrantType::ClientCredentials).await;
+    let wrong = SecretText::from(consola::domain::secret::generate(
+        consola::domain::secret::SecretKind::ClientSecret,
+    ));
+    for n in 0..10 {
+        let refused = cluster
+            .anon(n % 2)
+            .token_client_credentials(&erp.consumer.client_id, &wrong, None)
+            .await;
+        assert_eq!(status_of(refused), 401, "wrong secret {n}");
+    }
+    let blocked = cluster
+        .anon(2)
+        .token_client_credentials(&erp.consumer.client_id, &wrong, None)
+        .await;
+    assert_eq!(status_of(blocked), 429, "the eleventh, on replica 2");
+    cluster.token(2, &erp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_under_writes_loses_no_acknowledged_write_and_catches_up() {
     let Some(mut cluster) = Cluster::start(3).await else {
         return;

@@ -47,6 +47,7 @@ impl Service {
             }
             Change::Group { id } => self.tokens.forget_group(id),
             Change::Revocation(revocation) => self.revocation_seen(revocation),
+            Change::Blocked { key, until } => self.block_seen_elsewhere(key, until),
         }
         Ok(())
     }

@@ -22,6 +22,11 @@ pub enum Change {
     Group { id: Uuid },
     /// Tokens, a grant or a deleted consumer's tokens were revoked.
     Revocation(Revocation),
+    /// A shared throttle key (its digest, see `store::throttles`) is refused until then.
+    Blocked {
+        key: super::ThrottleKey,
+        until: DateTime<Utc>,
+    },
 }
 
 /// The receiving end of a store's feed of changes.

@@ -1,5 +1,5 @@
 //! PostgreSQL side of [`ChangeStore`]: a `LISTEN consola_changes` connection of its own,
-//! fed by the triggers of migration 0005. A lost connection is made again (with a pause
+//! fed by the triggers of migrations 0005 and 0006. A lost connection is made again (with a pause
 //! that grows while the database stays away) and then announced as [`Change::Resync`]:
 //! notifications sent meanwhile are gone, so the caches are read again in full.
 
@@ -88,7 +88,7 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// A trigger's payload (see migration 0005): one of these shapes.
+/// A trigger's payload (see migrations 0005 and 0006): one of these shapes.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Payload {
@@ -103,6 +103,10 @@ enum Payload {
     },
     Group {
         group: Uuid,
+    },
+    Throttle {
+        throttle: String,
+        blocked_until: i64,
     },
     Revocation {
         revocation: String,
@@ -129,6 +133,13 @@ fn parse(payload: &str) -> Option<Change> {
             client_id: consumer,
         },
         Payload::Group { group } => Change::Group { id: group },
+        Payload::Throttle {
+            throttle,
+            blocked_until,
+        } => Change::Blocked {
+            key: hex::decode(throttle).ok()?.try_into().ok()?,
+            until: from_ms(blocked_until),
+        },
         Payload::Revocation {
             revocation,
             id,
@@ -183,6 +194,18 @@ mod tests {
                 at: from_ms(1000),
                 expires_at: from_ms(2000),
             }))
+        );
+        assert_eq!(
+            parse(r#"{"throttle":"000102030405060708090a0b0c0d0e0f","blocked_until":3000}"#),
+            Some(Change::Blocked {
+                key: std::array::from_fn(|i| i as u8),
+                until: from_ms(3000),
+            })
+        );
+        assert_eq!(
+            parse(r#"{"throttle":"0001","blocked_until":3000}"#),
+            None,
+            "a key of another length"
         );
         assert_eq!(parse("not json"), None);
         assert_eq!(parse(r#"{"something":"else"}"#), None);
