@@ -25,8 +25,38 @@ pub fn password(from_stdin: bool, label: &str, local: bool) -> CliResult<String>
             "sin terminal no se puede preguntar la contraseña; use --password-stdin".into(),
         ));
     }
-    rpassword::prompt_password(label)
+    prompt_without_echo(label)
         .map_err(|e| Failure::failed(format!("no se pudo leer la contraseña: {e}")))
+}
+
+/// Asks on the terminal with its echo off from before the prompt shows: rpassword writes
+/// the prompt first and turns the echo off after, so a password typed (or pasted) the moment
+/// the prompt appeared could be shown on the screen.
+fn prompt_without_echo(label: &str) -> std::io::Result<String> {
+    use std::os::fd::AsRawFd;
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: tcgetattr fills the termios it is given, for an open descriptor.
+    let mut original: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(fd, &mut original) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut quiet = original;
+    quiet.c_lflag &= !(libc::ECHO | libc::ECHOE | libc::ECHOK);
+    // SAFETY: the settings were read from this terminal, with the echo flags cleared.
+    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let read = tty
+        .write_all(label.as_bytes())
+        .and_then(|()| tty.flush())
+        .and_then(|()| rpassword::read_password());
+    // SAFETY: puts back what tcgetattr read, whatever the read gave.
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &original) };
+    read
 }
 
 /// True when the person confirms `question` on the terminal, or `yes` was given. Without
