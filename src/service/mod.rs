@@ -9,8 +9,10 @@ mod groups;
 mod guard;
 mod hawk;
 mod passwords;
+pub mod sealed_keys;
 mod sessions;
 mod ssh_keys;
+mod stored_keys;
 mod throttle;
 pub mod token_keys;
 pub mod tokens;
@@ -246,6 +248,9 @@ pub struct Service {
     /// the configuration, since every token carries both.
     issuer: String,
     audience: String,
+    /// The keys kept in the database under the system secret; `None` when they live in
+    /// the data directory's files.
+    sealed: Option<sealed_keys::SealedKeys>,
 }
 
 impl Service {
@@ -278,6 +283,7 @@ impl Service {
             setup_token: Mutex::new(None),
             keys: Arc::new(TokenKeys::ephemeral()),
             tokens: tokens::TokenState::default(),
+            sealed: None,
         }
     }
 

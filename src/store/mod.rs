@@ -10,6 +10,7 @@ mod grants;
 mod groups;
 mod health;
 mod postgres;
+mod sealed_keys;
 mod security;
 mod sqlite;
 mod ssh_keys;
@@ -22,6 +23,7 @@ pub use grants::GrantStore;
 pub use groups::GroupStore;
 pub use health::HealthStore;
 pub use postgres::PostgresStore;
+pub use sealed_keys::SealedKeyStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use ssh_keys::{SshKeyRecord, SshKeyStore};
@@ -293,6 +295,7 @@ pub trait Store:
     + HealthStore
     + SecurityStore
     + SshKeyStore
+    + SealedKeyStore
     + Send
     + Sync
     + 'static
@@ -309,6 +312,7 @@ impl<T> Store for T where
         + HealthStore
         + SecurityStore
         + SshKeyStore
+        + SealedKeyStore
         + Send
         + Sync
         + 'static
