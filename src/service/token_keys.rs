@@ -227,7 +227,8 @@ impl TokenKeys {
     /// alive (it stopped signing less than `token_ttl` ago), and the newest three are kept
     /// whatever their age; never more than ten, so that rotating in a hurry still bounds
     /// the JWKS. Returns the new keys' ids. Slow (an RSA key): call it off the async
-    /// workers.
+    /// workers. Keys kept in the database rotate through the service instead, which
+    /// writes the set there (`rotate_stored`); this would change this process only.
     pub fn rotate(
         &self,
         now: DateTime<Utc>,
