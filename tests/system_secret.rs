@@ -551,6 +551,11 @@ async fn the_system_secret_rotates_with_the_previous_one_for_one_start() {
     };
     assert!(err.contains("--previous-system-secret-file"), "{err}");
     assert!(!err.contains("primer-secreto"), "{err}");
+    // And it changed nothing: S2 alone still serves.
+    let server = start_ok(&data, S2, None).await;
+    assert_eq!(sealed_rows(&server).await, after);
+    still_holds(&server, &issued).await;
+    server.shutdown().await;
 }
 
 /// Another replica rotated: `reload_signing_keys` puts the new set in force here, in the
