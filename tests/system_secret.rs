@@ -118,6 +118,14 @@ fn a_short_missing_or_unreadable_secret_file_stops_serve_naming_the_file() {
         !err.contains("tortuga"),
         "the secret's bytes are never shown: {err}"
     );
+    // The flag names a file on purpose: it wins over a variable left in the environment.
+    let mut command = serve(&data);
+    command
+        .arg("--system-secret-file")
+        .arg(&short)
+        .env("CONSOLA_SYSTEM_SECRET", SECRET_32);
+    let err = refused(command);
+    assert!(err.contains(&short.display().to_string()), "{err}");
 
     let missing = dir.path().join("no-existe");
     let mut command = serve(&data);
