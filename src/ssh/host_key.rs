@@ -31,11 +31,9 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<PrivateKey> {
             Ok(key)
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            let seed: [u8; 32] = rand::random();
-            let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
-            let text = key
-                .to_openssh(LineEnding::LF)
-                .map_err(|err| anyhow::anyhow!("no se pudo escribir la clave de host: {err}"))?;
+            let text = new_key_text()?;
+            let key = PrivateKey::from_openssh(&text)
+                .map_err(|err| anyhow::anyhow!("no se pudo leer la clave de host: {err}"))?;
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
