@@ -78,7 +78,7 @@ async fn a_version_1_opaque_token_from_before_still_passes() {
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let (id, secret) = oauth_support::creds(&c);
     let issued = body_of(h.token(&c).await.access_token.expose());
-    let key = std::fs::read(h.dir.path().join("token.key")).expect("token key");
+    let key = common::database::token_hmac_key(&h.server, h.dir.path()).await;
     let mut claims = serde_json::json!({
         "v": 1,
         "iss": h.url(),

@@ -5,6 +5,7 @@ pub mod data_dir;
 pub mod extract;
 pub mod front;
 pub mod instance;
+pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod observe;
@@ -15,7 +16,7 @@ pub mod routes;
 pub mod tls;
 
 use crate::domain::system_secret::SystemSecret;
-use crate::service::{Clock, Service, ServiceConfig, ServiceError, SystemClock, TokenKeys, Vault};
+use crate::service::{Clock, Service, ServiceConfig, ServiceError, SystemClock};
 use crate::store::{SqliteStore, Store};
 use anyhow::Context;
 use axum::Router;
@@ -320,7 +321,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     data_dir::ensure_private_dir(&config.data_dir)?;
     // Before the database is opened: a second server over it refuses and names the first.
     let claim = instance::Claim::take(&config.data_dir).await?;
-    let key = data_dir::load_or_create_key(&config.data_dir.join("vault.key"))?;
     let store: Arc<dyn Store> = match &config.database_url {
         Some(url) => crate::store::open_url(url, config.database_max_pages)
             .await
@@ -354,22 +354,32 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     if service_config.issuer.is_none() {
         service_config.issuer = Some(format!("{scheme}://{addr}"));
     }
-    let token_key = data_dir::load_or_create_key(&config.data_dir.join("token.key"))?;
-    let token_keys =
-        TokenKeys::load_or_create(token_key, &config.data_dir.join("jwt-signing-keys.json"))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let service = Arc::new(
-        Service::with_clock(
-            store.clone(),
-            Vault::from_key(&key),
-            service_config,
-            config
-                .clock
-                .clone()
-                .unwrap_or_else(|| Arc::new(SystemClock)),
-        )
-        .with_token_keys(token_keys),
-    );
+    let keys = match &config.system_secret {
+        Some(secret) => {
+            keys::of_database(
+                store.clone(),
+                &config.data_dir,
+                secret,
+                config.previous_system_secret.as_ref(),
+            )
+            .await?
+        }
+        None => keys::of_files(&config.data_dir)?,
+    };
+    let mut service = Service::with_clock(
+        store.clone(),
+        keys.vault,
+        service_config,
+        config
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(SystemClock)),
+    )
+    .with_token_keys(keys.token_keys);
+    if let Some(sealed) = keys.sealed {
+        service = service.with_sealed_keys(sealed);
+    }
+    let service = Arc::new(service);
     service
         .load_token_state()
         .await

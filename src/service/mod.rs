@@ -10,9 +10,11 @@ mod groups;
 mod guard;
 mod hawk;
 mod passwords;
+pub mod sealed_keys;
 mod sessions;
 mod shared_throttles;
 mod ssh_keys;
+mod stored_keys;
 mod throttle;
 pub mod token_keys;
 pub mod tokens;
@@ -248,6 +250,9 @@ pub struct Service {
     /// the configuration, since every token carries both.
     issuer: String,
     audience: String,
+    /// The keys kept in the database under the system secret; `None` when they live in
+    /// the data directory's files.
+    sealed: Option<sealed_keys::SealedKeys>,
 }
 
 impl Service {
@@ -280,6 +285,7 @@ impl Service {
             setup_token: Mutex::new(None),
             keys: Arc::new(TokenKeys::ephemeral()),
             tokens: tokens::TokenState::default(),
+            sealed: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! key set is created or rotated, off the async workers).
 
 mod private_key;
+mod stored;
 
 use super::{ServiceError, ServiceResult};
 use crate::domain::consumer::AccessTokenAlg;
@@ -88,6 +89,19 @@ impl KeySets {
 
     fn iter(&self) -> impl Iterator<Item = &SigningEntry> {
         self.0.iter().flatten()
+    }
+
+    /// Gives a key to each algorithm that has none (a file from before ES256 and RS256);
+    /// returns whether it did.
+    fn complete(&mut self) -> ServiceResult<bool> {
+        let mut completed = false;
+        for alg in AccessTokenAlg::ALL {
+            if self.0[alg.index()].is_empty() {
+                self.0[alg.index()].push(SigningEntry::generate(alg, Utc::now())?);
+                completed = true;
+            }
+        }
+        Ok(completed)
     }
 
     /// A set with one new key of each algorithm: slow (an RSA key), never on a hot path.
@@ -181,14 +195,7 @@ impl TokenKeys {
         let sets = match std::fs::read(signing_path) {
             Ok(bytes) => {
                 let mut sets = read_key_file(&bytes, signing_path)?;
-                let mut completed = false;
-                for alg in AccessTokenAlg::ALL {
-                    if sets.0[alg.index()].is_empty() {
-                        sets.0[alg.index()].push(SigningEntry::generate(alg, Utc::now())?);
-                        completed = true;
-                    }
-                }
-                if completed {
+                if sets.complete()? {
                     write_key_file(signing_path, &sets)?;
                 }
                 sets
@@ -220,7 +227,8 @@ impl TokenKeys {
     /// alive (it stopped signing less than `token_ttl` ago), and the newest three are kept
     /// whatever their age; never more than ten, so that rotating in a hurry still bounds
     /// the JWKS. Returns the new keys' ids. Slow (an RSA key): call it off the async
-    /// workers.
+    /// workers. Keys kept in the database rotate through the service instead, which
+    /// writes the set there (`rotate_stored`); this would change this process only.
     pub fn rotate(
         &self,
         now: DateTime<Utc>,
@@ -229,13 +237,7 @@ impl TokenKeys {
         // Generated before taking the lock, so that signing never waits for a new RSA key.
         let fresh = KeySets::generate(now)?;
         let mut guard = self.signing.write().unwrap_or_else(|e| e.into_inner());
-        let mut sets = fresh;
-        for alg in AccessTokenAlg::ALL {
-            let previous = guard.of(alg);
-            let created: Vec<DateTime<Utc>> = previous.iter().map(|e| e.created_at).collect();
-            let kept = previous_keys_kept(&created, now, token_ttl);
-            sets.0[alg.index()].extend(previous[..kept].iter().cloned());
-        }
+        let sets = rotated(&guard, fresh, now, token_ttl);
         if let Some(path) = &self.path {
             write_key_file(path, &sets)?;
         }
@@ -370,6 +372,22 @@ impl TokenKeys {
     }
 }
 
+/// `fresh` first, then the keys of `previous` still kept beside it (see `rotate`).
+fn rotated(
+    previous: &KeySets,
+    mut fresh: KeySets,
+    now: DateTime<Utc>,
+    token_ttl: chrono::Duration,
+) -> KeySets {
+    for alg in AccessTokenAlg::ALL {
+        let previous = previous.of(alg);
+        let created: Vec<DateTime<Utc>> = previous.iter().map(|e| e.created_at).collect();
+        let kept = previous_keys_kept(&created, now, token_ttl);
+        fresh.0[alg.index()].extend(previous[..kept].iter().cloned());
+    }
+    fresh
+}
+
 fn opaque_mac(key: &[u8; 32]) -> Hmac<Sha256> {
     // HMAC pads a short key with zeros to SHA-256's 64-byte block; padding it here gives
     // the same tags through the infallible constructor.
@@ -432,24 +450,7 @@ fn read_key_file(bytes: &[u8], path: &Path) -> ServiceResult<KeySets> {
 /// leaves half a key.
 fn write_key_file(path: &Path, sets: &KeySets) -> ServiceResult<()> {
     use std::io::Write;
-    let mut keys = Vec::new();
-    for e in sets.iter() {
-        let encoded = URL_SAFE_NO_PAD.encode(e.key.to_bytes()?);
-        let (seed, pkcs8) = match e.alg {
-            AccessTokenAlg::EdDSA => (Some(encoded), None),
-            AccessTokenAlg::ES256 | AccessTokenAlg::RS256 => (None, Some(encoded)),
-        };
-        keys.push(KeyFileEntry {
-            kid: e.kid.clone(),
-            alg: e.alg,
-            seed,
-            pkcs8,
-            created_at: e.created_at,
-        });
-    }
-    let file = KeyFile { keys };
-    let bytes =
-        serde_json::to_vec_pretty(&file).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let bytes = key_file_bytes(sets)?;
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
@@ -466,6 +467,26 @@ fn write_key_file(path: &Path, sets: &KeySets) -> ServiceResult<()> {
         .and_then(|()| out.sync_all())
         .map_err(|e| internal("no se pudo escribir", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| internal("no se pudo guardar", path, e))
+}
+
+/// The key file's JSON: the same in the data directory and, sealed, in the database.
+fn key_file_bytes(sets: &KeySets) -> ServiceResult<Vec<u8>> {
+    let mut keys = Vec::new();
+    for e in sets.iter() {
+        let encoded = URL_SAFE_NO_PAD.encode(e.key.to_bytes()?);
+        let (seed, pkcs8) = match e.alg {
+            AccessTokenAlg::EdDSA => (Some(encoded), None),
+            AccessTokenAlg::ES256 | AccessTokenAlg::RS256 => (None, Some(encoded)),
+        };
+        keys.push(KeyFileEntry {
+            kid: e.kid.clone(),
+            alg: e.alg,
+            seed,
+            pkcs8,
+            created_at: e.created_at,
+        });
+    }
+    serde_json::to_vec_pretty(&KeyFile { keys }).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 #[cfg(test)]

@@ -335,11 +335,17 @@ impl Service {
     /// kept set. Audited.
     pub async fn rotate_signing_key(&self, caller: &Caller) -> ServiceResult<Vec<SigningKeyInfo>> {
         self.super_admin(caller)?;
-        // Writing and syncing the key file blocks: off the async workers.
-        let (keys, now, ttl) = (self.keys.clone(), self.now(), self.config.access_token_ttl);
-        let kids = tokio::task::spawn_blocking(move || keys.rotate(now, ttl))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        let kids = match self.rotate_stored_signing_keys().await? {
+            Some(kids) => kids,
+            None => {
+                // Writing and syncing the key file blocks: off the async workers.
+                let (keys, now, ttl) =
+                    (self.keys.clone(), self.now(), self.config.access_token_ttl);
+                tokio::task::spawn_blocking(move || keys.rotate(now, ttl))
+                    .await
+                    .map_err(|e| ServiceError::Internal(e.to_string()))??
+            }
+        };
         let event = self.audit(
             caller,
             AuditAction::Rotate,

@@ -1,5 +1,6 @@
 //! The SSH server's host key: Ed25519, made on first start and kept in the data directory
-//! (mode 0600, OpenSSH format, so `ssh-keygen -l -f` reads it). Admins compare its
+//! (mode 0600, OpenSSH format, so `ssh-keygen -l -f` reads it), or, with a system secret,
+//! in the database, sealed, so that every replica shows the same. Admins compare its
 //! fingerprint, printed by `consola serve`, on their first connection.
 
 use anyhow::Context;
@@ -30,11 +31,9 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<PrivateKey> {
             Ok(key)
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            let seed: [u8; 32] = rand::random();
-            let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
-            let text = key
-                .to_openssh(LineEnding::LF)
-                .map_err(|err| anyhow::anyhow!("no se pudo escribir la clave de host: {err}"))?;
+            let text = new_key_text()?;
+            let key = PrivateKey::from_openssh(&text)
+                .map_err(|err| anyhow::anyhow!("no se pudo leer la clave de host: {err}"))?;
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -51,6 +50,45 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<PrivateKey> {
         }
         Err(err) => Err(err).with_context(|| format!("no se pudo leer {}", path.display())),
     }
+}
+
+/// The host key kept in the database (DESIGN §7), made on first start: from the data
+/// directory's file when there is one (admins already trust it), else a new one.
+pub async fn load_or_create_sealed(
+    sealed: &crate::service::sealed_keys::SealedKeys,
+    data_dir: &Path,
+) -> anyhow::Result<PrivateKey> {
+    use crate::service::sealed_keys::KeyName;
+    let path = data_dir.join(FILE_NAME);
+    let text = sealed
+        .load_or_create(KeyName::SshHostKey, || {
+            if let Some(bytes) = crate::server::keys::existing(&path)? {
+                return Ok(bytes);
+            }
+            new_key_text()
+                .map(String::into_bytes)
+                .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))
+        })
+        .await?;
+    let text = String::from_utf8(text)
+        .map_err(|_| anyhow::anyhow!("la clave de host de la base de datos no es texto"))?;
+    let key = PrivateKey::from_openssh(text.trim()).map_err(|err| {
+        anyhow::anyhow!("la clave de host de la base de datos no es OpenSSH válida ({err})")
+    })?;
+    if !matches!(key.key_data(), KeypairData::Ed25519(_)) {
+        anyhow::bail!("la clave de host de la base de datos no es Ed25519");
+    }
+    Ok(key)
+}
+
+/// A new Ed25519 key in OpenSSH format.
+fn new_key_text() -> anyhow::Result<String> {
+    let seed: [u8; 32] = rand::random();
+    let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+    Ok(key
+        .to_openssh(LineEnding::LF)
+        .map_err(|err| anyhow::anyhow!("no se pudo escribir la clave de host: {err}"))?
+        .to_string())
 }
 
 /// The fingerprint admins compare: `SHA256:…`, as `ssh` shows it.

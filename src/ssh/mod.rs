@@ -90,7 +90,10 @@ impl SshServer {
         service: Arc<Service>,
         front: &FrontDoor,
     ) -> anyhow::Result<SshServer> {
-        let host_key = host_key::load_or_create(data_dir)?;
+        let host_key = match service.sealed_keys() {
+            Some(sealed) => host_key::load_or_create_sealed(sealed, data_dir).await?,
+            None => host_key::load_or_create(data_dir)?,
+        };
         let fingerprint = host_key::fingerprint(&host_key);
         let listener = TcpListener::bind(options.listen)
             .await

@@ -11,6 +11,7 @@ mod grants;
 mod groups;
 mod health;
 mod postgres;
+mod sealed_keys;
 mod security;
 mod sqlite;
 mod ssh_keys;
@@ -25,6 +26,7 @@ pub use grants::GrantStore;
 pub use groups::GroupStore;
 pub use health::HealthStore;
 pub use postgres::PostgresStore;
+pub use sealed_keys::SealedKeyStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use ssh_keys::{SshKeyRecord, SshKeyStore};
@@ -299,6 +301,7 @@ pub trait Store:
     + SshKeyStore
     + ChangeStore
     + ThrottleStore
+    + SealedKeyStore
     + Send
     + Sync
     + 'static
@@ -317,6 +320,7 @@ impl<T> Store for T where
         + SshKeyStore
         + ChangeStore
         + ThrottleStore
+        + SealedKeyStore
         + Send
         + Sync
         + 'static

@@ -17,6 +17,7 @@ mod consumers;
 mod grants;
 mod groups;
 mod health;
+mod sealed_keys;
 mod security;
 mod ssh_keys;
 mod throttles;

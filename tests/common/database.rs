@@ -137,3 +137,20 @@ pub async fn postgres_size(url: &str) -> u64 {
         .expect("pg_database_size");
     size.max(0) as u64
 }
+
+/// The key that tags opaque tokens, where the server keeps it: sealed in the database when
+/// it has a system secret (always on PostgreSQL), else in the data directory's file.
+pub async fn token_hmac_key(server: &consola::server::RunningServer, data_dir: &Path) -> Vec<u8> {
+    use consola::service::sealed_keys::KeyName;
+    match server.service.sealed_keys() {
+        Some(sealed) => {
+            sealed
+                .read(KeyName::TokenHmac)
+                .await
+                .expect("the key opens")
+                .expect("a token key")
+                .plain
+        }
+        None => std::fs::read(data_dir.join("token.key")).expect("token key"),
+    }
+}
