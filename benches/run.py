@@ -740,22 +740,14 @@ def new_database(name):
     return server.rsplit("/", 1)[0] + "/" + name
 
 
-SYSTEM_SECRET = None
-
-
 def replica_flags(tmp, database):
-    """What a replica over `database` needs: the database, and the system secret (one file
-    for every replica) when this build has the option."""
-    global SYSTEM_SECRET
-    flags = ["--database", database]
-    help_text = subprocess.run([CONSOLA, "serve", "--help"], capture_output=True, text=True).stdout
-    if "--system-secret-file" in help_text:
-        if SYSTEM_SECRET is None:
-            SYSTEM_SECRET = os.path.join(tmp, "system-secret")
-            with open(SYSTEM_SECRET, "w") as f:
-                f.write(uuid.uuid4().hex + uuid.uuid4().hex + "\n")
-        flags += ["--system-secret-file", SYSTEM_SECRET]
-    return flags
+    """What a replica over `database` needs: the database, and the system secret, one file
+    for every replica of the run."""
+    secret = os.path.join(tmp, "system-secret")
+    if not os.path.exists(secret):
+        with open(secret, "w") as f:
+            f.write(uuid.uuid4().hex + uuid.uuid4().hex + "\n")
+    return ["--database", database, "--system-secret-file", secret]
 
 
 def seed_postgres_consumers(url, count):
@@ -846,11 +838,6 @@ def target_replicas():
             servers.append(a)
             token = set_up(a.url)
             client_id, secret = consumer_with_format(a.url, token, "opaque")
-            if "--system-secret-file" not in flags:
-                # Before the keys lived in the database, replicas shared the key files.
-                os.makedirs(os.path.join(tmp, "replica-b"), exist_ok=True)
-                for f in ("token.key", "vault.key", "jwt-signing-keys.json"):
-                    shutil.copy(os.path.join(tmp, "replica-a", f), os.path.join(tmp, "replica-b", f))
             b = consola_serve(os.path.join(tmp, "replica-b"), *flags)
             servers.append(b)
             delays = propagation(a.url, b.url, client_id, secret, PROPAGATION_REVOKES)

@@ -235,6 +235,15 @@ async fn the_change_feed_tells_every_change_the_caches_depend_on() {
     )
     .await;
 
+    // A signing-key rotation writes the sealed set.
+    admin.rotate_signing_key().await.unwrap();
+    next_change(&mut feed, |c| {
+        *c == Change::SealedKey {
+            name: "jwt_signing_keys".into(),
+        }
+    })
+    .await;
+
     // A shared throttle's new block, with its key.
     let key = [7u8; 16];
     let rule = ThrottleRule {

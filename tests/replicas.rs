@@ -108,7 +108,6 @@ impl Cluster {
 
     /// Starts replica `i` over `database` (the shared one, or a hop before it).
     fn spawn(&self, i: usize, database: &str) -> Replica {
-        share_keys(&self.data_dir(0), &self.data_dir(i));
         let mut child = serve(
             &self.data_dir(i),
             database,
@@ -190,17 +189,6 @@ fn serve(data: &Path, database: &str, secret: &Path) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap()
-}
-
-/// Until the keys live in the database: every replica gets the first one's key files.
-fn share_keys(first: &Path, other: &Path) {
-    if first == other || !first.exists() {
-        return;
-    }
-    std::fs::create_dir_all(other).unwrap();
-    for file in ["token.key", "vault.key", "jwt-signing-keys.json"] {
-        std::fs::copy(first.join(file), other.join(file)).unwrap();
-    }
 }
 
 /// Whether replica's protected endpoint takes the token for `reports`.

@@ -4,6 +4,7 @@
 //! the hot path still reads nothing from the database. The replica's own changes come
 //! back through the feed too; applying one twice changes nothing.
 
+use super::sealed_keys::KeyName;
 use super::tokens::{read, write};
 use super::*;
 use crate::store::{Change, ChangeFeed, Revocation, RevocationKind};
@@ -18,7 +19,8 @@ impl Service {
             loop {
                 match self.apply_change(change.clone()).await {
                     Ok(()) => break,
-                    Err(err) if change == Change::Resync => {
+                    // A reload, whole or of the keys, is what the replica may not miss.
+                    Err(err) if matches!(change, Change::Resync | Change::SealedKey { .. }) => {
                         tracing::warn!(error = %err, "cannot reload what other replicas changed; retrying");
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(std::time::Duration::from_secs(2));
@@ -38,6 +40,12 @@ impl Service {
             Change::Resync => {
                 self.tokens.forget_all_clients();
                 self.load_token_state().await?;
+                self.reload_signing_keys().await?;
+            }
+            Change::SealedKey { name } => {
+                if name == KeyName::SigningKeys.as_str() {
+                    self.reload_signing_keys().await?;
+                }
             }
             Change::Consumer { client_id, state } => {
                 self.tokens.forget_client(&client_id);

@@ -22,6 +22,9 @@ pub enum Change {
     Group { id: Uuid },
     /// Tokens, a grant or a deleted consumer's tokens were revoked.
     Revocation(Revocation),
+    /// A key sealed under the system secret was written (its name; a rotation of the
+    /// signing keys, or a key sealed again under a new secret).
+    SealedKey { name: String },
     /// A shared throttle key (its digest, see `store::throttles`) is refused until then.
     Blocked {
         key: super::ThrottleKey,

@@ -1,5 +1,5 @@
 //! PostgreSQL side of [`ChangeStore`]: a `LISTEN consola_changes` connection of its own,
-//! fed by the triggers of migrations 0005 and 0006. A lost connection is made again (with a pause
+//! fed by the triggers of migrations 0005 to 0007. A lost connection is made again (with a pause
 //! that grows while the database stays away) and then announced as [`Change::Resync`]:
 //! notifications sent meanwhile are gone, so the caches are read again in full.
 
@@ -88,7 +88,7 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// A trigger's payload (see migrations 0005 and 0006): one of these shapes.
+/// A trigger's payload (see migrations 0005 to 0007): one of these shapes.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Payload {
@@ -103,6 +103,9 @@ enum Payload {
     },
     Group {
         group: Uuid,
+    },
+    SealedKey {
+        sealed_key: String,
     },
     Throttle {
         throttle: String,
@@ -133,6 +136,7 @@ fn parse(payload: &str) -> Option<Change> {
             client_id: consumer,
         },
         Payload::Group { group } => Change::Group { id: group },
+        Payload::SealedKey { sealed_key } => Change::SealedKey { name: sealed_key },
         Payload::Throttle {
             throttle,
             blocked_until,
@@ -206,6 +210,12 @@ mod tests {
             parse(r#"{"throttle":"0001","blocked_until":3000}"#),
             None,
             "a key of another length"
+        );
+        assert_eq!(
+            parse(r#"{"sealed_key":"jwt_signing_keys"}"#),
+            Some(Change::SealedKey {
+                name: "jwt_signing_keys".into(),
+            })
         );
         assert_eq!(parse("not json"), None);
         assert_eq!(parse(r#"{"something":"else"}"#), None);
