@@ -833,7 +833,8 @@ def target_replicas():
 
             # Propagation: revoke on A, poll B until it refuses.
             url = new_database("bench_replicas")
-            flags = replica_flags(tmp, url)
+            # Behind one load balancer: the same issuer on both.
+            flags = replica_flags(tmp, url) + ["--public-url", "http://consola.bench.test"]
             a = consola_serve(os.path.join(tmp, "replica-a"), *flags)
             servers.append(a)
             token = set_up(a.url)

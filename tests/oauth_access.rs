@@ -116,8 +116,10 @@ async fn protected_endpoint_answers_rfc_6750() {
 
 #[tokio::test]
 async fn expired_tokens_are_refused_and_inactive() {
+    // Three seconds: `exp` is in whole seconds, so a token lives between two and three,
+    // long enough to be used once at first even on a busy machine.
     let h = start_with(ServiceConfig {
-        access_token_ttl: chrono::Duration::seconds(1),
+        access_token_ttl: chrono::Duration::seconds(3),
         ..ServiceConfig::default()
     })
     .await;
@@ -130,7 +132,7 @@ async fn expired_tokens_are_refused_and_inactive() {
             .await
             .is_ok()
     );
-    eventually("the token expires", Duration::from_secs(10), || async {
+    eventually("the token expires", Duration::from_secs(15), || async {
         h.anon
             .module_access(&token.access_token, "reports")
             .await

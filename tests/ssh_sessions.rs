@@ -115,6 +115,10 @@ impl World {
     }
 }
 
+/// The memory test measures this process, which the other tests of this file share: it
+/// runs alone (write), the others together (read).
+static MEASURED: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn alive_tasks() -> usize {
     tokio::runtime::Handle::current()
         .metrics()
@@ -142,6 +146,7 @@ async fn eventually(what: &str, within: Duration, mut done: impl FnMut() -> bool
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_sessions_come_and_go_and_leave_no_task_behind() {
+    let _alone = MEASURED.write().await;
     // All from one address: the cap per address (10 by default) is raised for them.
     let world = World::start(|o| o.max_sessions_per_address = 20).await;
     // One session first, so that what is made once (pools, caches) is made.
@@ -209,6 +214,7 @@ async fn twenty_sessions_come_and_go_and_leave_no_task_behind() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_session_is_signed_out_and_told_so() {
+    let _shared = MEASURED.read().await;
     let world = World::start(|o| o.idle_timeout = Duration::from_secs(2)).await;
     let mut ssh = SshTerminal::open(&world.args(), 100, 30);
     ssh.wait_for("Sara Súper ▾");
@@ -220,6 +226,7 @@ async fn an_idle_session_is_signed_out_and_told_so() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_caps_refuse_one_connection_too_many() {
+    let _shared = MEASURED.read().await;
     let world = World::start(|o| o.max_sessions_per_address = 2).await;
     let (mut a, seen_a) = world.session();
     let (mut b, seen_b) = world.session();
@@ -258,6 +265,7 @@ async fn the_caps_refuse_one_connection_too_many() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_front_door_believes_an_address_only_with_its_secret() {
+    let _shared = MEASURED.read().await;
     let world = World::start(|_| {}).await;
     let server = world.server.as_ref().unwrap();
     let front = server.front_door().unwrap();
