@@ -197,7 +197,7 @@ async fn the_change_feed_tells_every_change_the_caches_depend_on() {
     let is_consumer = |enabled: bool| {
         let client_id = client_id.clone();
         move |c: &Change| {
-            matches!(c, Change::Consumer { client_id: id, state: Some(s) }
+            matches!(c, Change::Consumer { client_id: id, state: Some((s, _)) }
                 if *id == client_id && s.enabled == enabled)
         }
     };

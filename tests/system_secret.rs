@@ -601,11 +601,14 @@ async fn reloading_the_signing_keys_follows_a_rotation_on_another_replica() {
             kid_of(answer.access_token.expose())
         }
     };
-    assert_ne!(
-        token(b_client.clone()).await,
-        new_kid,
-        "B has not read it yet"
-    );
+    if common::database::postgres().is_none() {
+        // On SQLite nobody tells B (PostgreSQL's change feed does; see tests/replicas.rs).
+        assert_ne!(
+            token(b_client.clone()).await,
+            new_kid,
+            "B has not read it yet"
+        );
+    }
 
     b.service.reload_signing_keys().await.unwrap();
     assert_eq!(token(b_client.clone()).await, new_kid);

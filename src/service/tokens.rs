@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Prefix of `opaque` access tokens, so secret scanners can find a leaked one.
 pub const OPAQUE_PREFIX: &str = "consola_at_";
@@ -200,14 +199,27 @@ pub(super) struct ClientCut {
     pub(super) not_before_ms: i64,
 }
 
+/// The consumers the token endpoint has read, by client_id.
+#[derive(Default)]
+struct ClientCache {
+    clients: HashMap<String, Arc<CachedClient>>,
+    /// Counts the times something was forgotten: a client read from the database is cached
+    /// only if nothing was forgotten meanwhile, so that a read which started before a
+    /// change committed cannot bring the old state back after the change was seen.
+    generation: u64,
+}
+
+impl ClientCache {
+    fn forget(&mut self, client_id: &str) {
+        self.clients.remove(client_id);
+        self.generation += 1;
+    }
+}
+
 /// What the service keeps in memory for tokens.
 #[derive(Default)]
 pub(crate) struct TokenState {
-    clients: RwLock<HashMap<String, Arc<CachedClient>>>,
-    /// Counts the forgetting of cached clients: a client read from the database is cached
-    /// only if nothing was forgotten meanwhile, so that a read which started before a
-    /// change committed cannot bring the old state back after the change was seen.
-    forgotten: AtomicU64,
+    clients: RwLock<ClientCache>,
     pub(super) cuts: RwLock<HashMap<String, ClientCut>>,
     /// Revoked access-token ids and their expiry (s).
     pub(super) revoked: RwLock<HashMap<String, i64>>,
@@ -237,20 +249,35 @@ impl TokenState {
     }
 
     pub(crate) fn forget_client(&self, client_id: &str) {
-        self.forgotten.fetch_add(1, Ordering::SeqCst);
-        write(&self.clients).remove(client_id);
+        write(&self.clients).forget(client_id);
     }
 
     pub(crate) fn forget_all_clients(&self) {
-        self.forgotten.fetch_add(1, Ordering::SeqCst);
-        write(&self.clients).clear();
+        let mut cache = write(&self.clients);
+        cache.clients.clear();
+        cache.generation += 1;
     }
 
     /// Forgets the consumers of a permission group, whose scopes may have changed.
     pub(crate) fn forget_group(&self, group_id: Uuid) {
-        self.forgotten.fetch_add(1, Ordering::SeqCst);
-        write(&self.clients)
+        let mut cache = write(&self.clients);
+        cache
+            .clients
             .retain(|_, client| client.credentials.consumer.permission_group_id != group_id);
+        cache.generation += 1;
+    }
+
+    /// The database holds this `version` of the consumer now (a change the feed told):
+    /// a cached copy at least as new stays (the change was this replica's own, and it
+    /// read the result already); an older one is forgotten. A first version cannot race
+    /// with an older read, so with nothing cached it forgets nothing.
+    pub(crate) fn consumer_version_seen(&self, client_id: &str, version: i64) {
+        let mut cache = write(&self.clients);
+        match cache.clients.get(client_id) {
+            Some(cached) if cached.credentials.consumer.version >= version => {}
+            None if version <= 1 => {}
+            _ => cache.forget(client_id),
+        }
     }
 }
 
@@ -507,10 +534,13 @@ impl Service {
         &self,
         client_id: &str,
     ) -> ServiceResult<Option<Arc<CachedClient>>> {
-        if let Some(found) = read(&self.tokens.clients).get(client_id) {
-            return Ok(Some(found.clone()));
-        }
-        let generation = self.tokens.forgotten.load(Ordering::SeqCst);
+        let generation = {
+            let cache = read(&self.tokens.clients);
+            if let Some(found) = cache.clients.get(client_id) {
+                return Ok(Some(found.clone()));
+            }
+            cache.generation
+        };
         let credentials = match self.store.consumer_credentials(client_id).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => return Ok(None),
@@ -526,16 +556,14 @@ impl Service {
             all_scopes: join_scopes(&scopes),
             scopes,
         });
-        let mut clients = write(&self.tokens.clients);
-        // Under the lock that forgetting takes too: nothing is forgotten between the check
-        // and the insert.
-        if self.tokens.forgotten.load(Ordering::SeqCst) != generation {
+        let mut cache = write(&self.tokens.clients);
+        if cache.generation != generation {
             return Ok(Some(entry));
         }
-        if clients.len() >= MAX_CACHED_CLIENTS {
-            clients.clear();
+        if cache.clients.len() >= MAX_CACHED_CLIENTS {
+            cache.clients.clear();
         }
-        clients.insert(client_id.to_string(), entry.clone());
+        cache.clients.insert(client_id.to_string(), entry.clone());
         Ok(Some(entry))
     }
 
@@ -618,7 +646,7 @@ impl Service {
         let client = match (plausible, ip_throttled) {
             (false, _) => None,
             // A throttled address gets no database reads: only clients already in memory.
-            (true, Some(_)) => read(&self.tokens.clients).get(client_id).cloned(),
+            (true, Some(_)) => read(&self.tokens.clients).clients.get(client_id).cloned(),
             (true, None) => self.cached_client(client_id).await?,
         };
         match client {

@@ -13,10 +13,11 @@ pub enum Change {
     /// away is lost. Everything cached is to be read again.
     Resync,
     /// A consumer was created, updated (enabled or not, secret, group, tokens cut) or
-    /// deleted; `state` is what it is now, `None` once deleted.
+    /// deleted; `state` is what it is now and `version` its row's version, `None` once
+    /// deleted.
     Consumer {
         client_id: String,
-        state: Option<ConsumerTokenState>,
+        state: Option<(ConsumerTokenState, i64)>,
     },
     /// A permission group's scopes may have changed.
     Group { id: Uuid },

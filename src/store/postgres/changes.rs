@@ -100,6 +100,8 @@ enum Payload {
         enabled: bool,
         #[serde(default)]
         tokens_not_before: i64,
+        #[serde(default)]
+        version: i64,
     },
     Group {
         group: Uuid,
@@ -127,11 +129,15 @@ fn parse(payload: &str) -> Option<Change> {
             deleted,
             enabled,
             tokens_not_before,
+            version,
         } => Change::Consumer {
-            state: (!deleted).then(|| ConsumerTokenState {
-                client_id: consumer.clone(),
-                enabled,
-                tokens_not_before: from_ms(tokens_not_before),
+            state: (!deleted).then(|| {
+                let state = ConsumerTokenState {
+                    client_id: consumer.clone(),
+                    enabled,
+                    tokens_not_before: from_ms(tokens_not_before),
+                };
+                (state, version)
             }),
             client_id: consumer,
         },
@@ -167,14 +173,17 @@ mod tests {
     #[test]
     fn every_trigger_payload_is_understood() {
         assert_eq!(
-            parse(r#"{"consumer":"abc","enabled":false,"tokens_not_before":1500}"#),
+            parse(r#"{"consumer":"abc","enabled":false,"tokens_not_before":1500,"version":3}"#),
             Some(Change::Consumer {
                 client_id: "abc".into(),
-                state: Some(ConsumerTokenState {
-                    client_id: "abc".into(),
-                    enabled: false,
-                    tokens_not_before: from_ms(1500),
-                }),
+                state: Some((
+                    ConsumerTokenState {
+                        client_id: "abc".into(),
+                        enabled: false,
+                        tokens_not_before: from_ms(1500),
+                    },
+                    3
+                )),
             })
         );
         assert_eq!(

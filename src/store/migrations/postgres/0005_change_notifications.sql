@@ -12,7 +12,8 @@ BEGIN
     ELSE
         PERFORM pg_notify('consola_changes',
             json_build_object('consumer', NEW.client_id, 'enabled', NEW.enabled,
-                              'tokens_not_before', NEW.tokens_not_before)::text);
+                              'tokens_not_before', NEW.tokens_not_before,
+                              'version', NEW.version)::text);
     END IF;
     RETURN NULL;
 END $$;
