@@ -673,7 +673,12 @@ async fn a_replica_killed_under_writes_loses_no_acknowledged_write_and_catches_u
         )
         .await
         .unwrap();
-    assert!(!accepted(cluster.anon(2), &token).await);
+    let c = cluster.anon(2).clone();
+    until("C refuses the token B revoked", WITHIN, || {
+        let (c, token) = (c.clone(), token.clone());
+        async move { !accepted(&c, &token).await }
+    })
+    .await;
 
     let listed: Vec<uuid::Uuid> = cluster
         .admin(2)

@@ -15,21 +15,13 @@ impl Service {
     /// the next change: until it succeeds this replica may not know what changed.
     pub async fn follow_changes(self: Arc<Self>, mut feed: ChangeFeed) {
         while let Some(change) = feed.recv().await {
+            // Only a reload (whole, or of the keys) can fail, and it is what the replica
+            // may not miss: it is tried until it succeeds.
             let mut pause = std::time::Duration::from_millis(100);
-            loop {
-                match self.apply_change(change.clone()).await {
-                    Ok(()) => break,
-                    // A reload, whole or of the keys, is what the replica may not miss.
-                    Err(err) if matches!(change, Change::Resync | Change::SealedKey { .. }) => {
-                        tracing::warn!(error = %err, "cannot reload what other replicas changed; retrying");
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(std::time::Duration::from_secs(2));
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "a change made elsewhere could not be applied");
-                        break;
-                    }
-                }
+            while let Err(err) = self.apply_change(change.clone()).await {
+                tracing::warn!(error = %err, "cannot reload what other replicas changed; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
             }
         }
     }
