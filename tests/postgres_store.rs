@@ -12,20 +12,9 @@ use common::hop::Hop;
 use common::*;
 use std::time::{Duration, Instant};
 
-fn postgres_or_say_so() -> Option<String> {
-    let server = database::postgres();
-    if server.is_none() {
-        eprintln!(
-            "not tried: set {} to a PostgreSQL URL",
-            database::POSTGRES_VAR
-        );
-    }
-    server
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_starting_together_on_a_new_database_apply_its_migrations_once() {
-    let Some(_) = postgres_or_say_so() else {
+    let Some(_) = database::postgres_or_say_so() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -62,13 +51,6 @@ async fn replicas_starting_together_on_a_new_database_apply_its_migrations_once(
     }
 }
 
-async fn readyz(base: &str) -> u16 {
-    reqwest::get(format!("{base}/readyz"))
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-}
-
 /// Polls `readyz` until it answers `status`, for at most `limit`.
 async fn until_ready_is(base: &str, status: u16, limit: Duration) -> Duration {
     let start = Instant::now();
@@ -87,7 +69,7 @@ async fn until_ready_is(base: &str, status: u16, limit: Duration) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_that_goes_away_is_answered_503_until_it_is_back() {
-    let Some(_) = postgres_or_say_so() else {
+    let Some(_) = database::postgres_or_say_so() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -173,7 +155,7 @@ async fn next_change(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_change_feed_tells_every_change_the_caches_depend_on() {
     use consola::store::{Change, RevocationKind, ThrottleRule};
-    let Some(_) = postgres_or_say_so() else {
+    let Some(_) = database::postgres_or_say_so() else {
         return;
     };
     let server = TestServer::start().await;
@@ -197,8 +179,8 @@ async fn the_change_feed_tells_every_change_the_caches_depend_on() {
     let is_consumer = |enabled: bool| {
         let client_id = client_id.clone();
         move |c: &Change| {
-            matches!(c, Change::Consumer { client_id: id, state: Some((s, _)) }
-                if *id == client_id && s.enabled == enabled)
+            matches!(c, Change::Consumer { state, .. }
+                if state.client_id == client_id && state.enabled == enabled)
         }
     };
     next_change(&mut feed, is_consumer(true)).await;
@@ -231,7 +213,7 @@ async fn the_change_feed_tells_every_change_the_caches_depend_on() {
     .await;
     next_change(
         &mut feed,
-        |c| matches!(c, Change::Consumer { client_id: id, state: None } if *id == client_id),
+        |c| matches!(c, Change::ConsumerDeleted { client_id: id } if *id == client_id),
     )
     .await;
 

@@ -9,6 +9,7 @@
 
 mod binary;
 mod common;
+mod oauth_support;
 
 use binary::{consola, served_url};
 use common::hop::Hop;
@@ -17,6 +18,7 @@ use consola::client::Client;
 use consola::domain::oauth::pkce_s256;
 use consola::domain::secret::SecretText;
 use consola::domain::*;
+use oauth_support::raw;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -27,17 +29,6 @@ const WITHIN: Duration = Duration::from_secs(1);
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 /// What the load balancer in front would be: the issuer of every replica.
 const PUBLIC_URL: &str = "http://consola.replicas.test";
-
-fn postgres_or_say_so() -> Option<String> {
-    let server = database::postgres();
-    if server.is_none() {
-        eprintln!(
-            "not tried: set {} to a PostgreSQL URL",
-            database::POSTGRES_VAR
-        );
-    }
-    server
-}
 
 struct Replica {
     child: Child,
@@ -63,7 +54,7 @@ struct Cluster {
 
 impl Cluster {
     async fn start(n: usize) -> Option<Cluster> {
-        postgres_or_say_so()?;
+        database::postgres_or_say_so()?;
         let dir = tempfile::tempdir().unwrap();
         let database = database::url_for(&dir.path().join("db")).unwrap();
         Some(Cluster::start_over(dir, database, n).await)
@@ -441,13 +432,6 @@ async fn code_on(replica: &Replica, app: &CreatedConsumer, challenge: &str) -> S
     query["code"].clone()
 }
 
-fn raw() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 /// `POST /oauth/token` on `replica` as `app`: the status and the body.
 async fn grant(
     replica: &Replica,
@@ -716,7 +700,7 @@ async fn a_replica_killed_under_writes_loses_no_acknowledged_write_and_catches_u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restart_is_answered_503_then_every_replica_catches_up_by_itself() {
-    let Some(_) = postgres_or_say_so() else {
+    let Some(_) = database::postgres_or_say_so() else {
         return;
     };
     // A and B reach the database through a hop the test cuts; C directly, so that changes
@@ -819,11 +803,4 @@ async fn a_database_restart_is_answered_503_then_every_replica_catches_up_by_its
         .await;
     }
     assert!(load.await.unwrap() > 0, "tokens were issued under the load");
-}
-
-async fn readyz(base: &str) -> u16 {
-    reqwest::get(format!("{base}/readyz"))
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
 }

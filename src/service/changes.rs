@@ -39,13 +39,11 @@ impl Service {
                     self.reload_signing_keys().await?;
                 }
             }
-            Change::Consumer { client_id, state } => match state {
-                Some((state, version)) => {
-                    self.tokens.consumer_version_seen(&client_id, version);
-                    self.consumer_state_seen(&state);
-                }
-                None => self.tokens.forget_client(&client_id),
-            },
+            Change::Consumer { state, version } => {
+                self.tokens.consumer_version_seen(&state.client_id, version);
+                self.consumer_state_seen(&state);
+            }
+            Change::ConsumerDeleted { client_id } => self.tokens.forget_client(&client_id),
             Change::Group { id } => self.tokens.forget_group(id),
             Change::Revocation(revocation) => self.revocation_seen(revocation),
             Change::Blocked { key, until } => self.block_seen_elsewhere(key, until),

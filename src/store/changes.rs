@@ -12,13 +12,14 @@ pub enum Change {
     /// Anything may have changed: the feed (re)connected, and what was sent while it was
     /// away is lost. Everything cached is to be read again.
     Resync,
-    /// A consumer was created, updated (enabled or not, secret, group, tokens cut) or
-    /// deleted; `state` is what it is now and `version` its row's version, `None` once
-    /// deleted.
+    /// A consumer was created or updated (enabled or not, secret, group, tokens cut):
+    /// `state` is what it is now and `version` its row's version.
     Consumer {
-        client_id: String,
-        state: Option<(ConsumerTokenState, i64)>,
+        state: ConsumerTokenState,
+        version: i64,
     },
+    /// A consumer was deleted.
+    ConsumerDeleted { client_id: String },
     /// A permission group's scopes may have changed.
     Group { id: Uuid },
     /// Tokens, a grant or a deleted consumer's tokens were revoked.

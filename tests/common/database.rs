@@ -13,6 +13,15 @@ use std::sync::{LazyLock, Mutex};
 /// The variable that turns the PostgreSQL runs on: a URL whose user may create databases.
 pub const POSTGRES_VAR: &str = "CONSOLA_TEST_POSTGRES";
 
+/// The PostgreSQL server, for the tests that need one; without it they say so (and stop).
+pub fn postgres_or_say_so() -> Option<String> {
+    let server = postgres();
+    if server.is_none() {
+        eprintln!("not tried: set {POSTGRES_VAR} to a PostgreSQL URL");
+    }
+    server
+}
+
 /// The PostgreSQL server the tests run on, if any.
 pub fn postgres() -> Option<String> {
     std::env::var(POSTGRES_VAR)

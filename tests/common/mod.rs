@@ -154,6 +154,14 @@ pub fn new_consumer(name: &str, group: uuid::Uuid) -> NewConsumer {
     }
 }
 
+/// The status `/readyz` answers, 0 when nothing answers.
+pub async fn readyz(base: &str) -> u16 {
+    reqwest::get(format!("{base}/readyz"))
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
 /// The problem of a failed call, with its status.
 pub fn status_of<T: std::fmt::Debug>(result: Result<T, consola::client::ClientError>) -> u16 {
     match result {

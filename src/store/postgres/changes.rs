@@ -126,20 +126,24 @@ fn parse(payload: &str) -> Option<Change> {
     Some(match serde_json::from_str(payload).ok()? {
         Payload::Consumer {
             consumer,
-            deleted,
+            deleted: true,
+            ..
+        } => Change::ConsumerDeleted {
+            client_id: consumer,
+        },
+        Payload::Consumer {
+            consumer,
             enabled,
             tokens_not_before,
             version,
+            ..
         } => Change::Consumer {
-            state: (!deleted).then(|| {
-                let state = ConsumerTokenState {
-                    client_id: consumer.clone(),
-                    enabled,
-                    tokens_not_before: from_ms(tokens_not_before),
-                };
-                (state, version)
-            }),
-            client_id: consumer,
+            state: ConsumerTokenState {
+                client_id: consumer,
+                enabled,
+                tokens_not_before: from_ms(tokens_not_before),
+            },
+            version,
         },
         Payload::Group { group } => Change::Group { id: group },
         Payload::SealedKey { sealed_key } => Change::SealedKey { name: sealed_key },
@@ -175,22 +179,18 @@ mod tests {
         assert_eq!(
             parse(r#"{"consumer":"abc","enabled":false,"tokens_not_before":1500,"version":3}"#),
             Some(Change::Consumer {
-                client_id: "abc".into(),
-                state: Some((
-                    ConsumerTokenState {
-                        client_id: "abc".into(),
-                        enabled: false,
-                        tokens_not_before: from_ms(1500),
-                    },
-                    3
-                )),
+                state: ConsumerTokenState {
+                    client_id: "abc".into(),
+                    enabled: false,
+                    tokens_not_before: from_ms(1500),
+                },
+                version: 3,
             })
         );
         assert_eq!(
             parse(r#"{"consumer":"abc","deleted":true}"#),
-            Some(Change::Consumer {
+            Some(Change::ConsumerDeleted {
                 client_id: "abc".into(),
-                state: None,
             })
         );
         let id = Uuid::from_u128(7);
