@@ -660,3 +660,31 @@ async fn the_revocation_list_in_memory_keeps_the_operators_bound() {
         assert_eq!(err.status(), Some(401));
     }
 }
+
+/// A form body that arrives in pieces (here three writes, apart in time) is read whole.
+#[tokio::test]
+async fn a_body_sent_in_pieces_is_read_whole() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = start().await;
+    let c = h.reports_consumer(TokenFormat::Opaque).await;
+    let body = "grant_type=client_credentials&scope=reports%3Aview";
+    let head = format!(
+        "POST /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Authorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n",
+        basic(&c.consumer.client_id, c.client_secret.expose()),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(h.server.addr)
+        .await
+        .expect("connect");
+    stream.write_all(head.as_bytes()).await.expect("head");
+    for piece in [&body[..7], &body[7..30], &body[30..]] {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        stream.write_all(piece.as_bytes()).await.expect("piece");
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"scope\":\"reports:view\""), "{answer}");
+}

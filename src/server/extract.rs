@@ -161,32 +161,51 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 }
 
 /// The body as bytes (the OAuth forms read it so), at most the router's body limit. Over
-/// it: 413 problem+json, on every route alike.
+/// it: 413 problem+json, on every route alike. A body of one frame, as a form usually is,
+/// is handed on as it came: no list of frames to gather, no boxed body.
 pub struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Bytes::from_request(req, state)
-            .await
-            .map(RawBody)
-            .map_err(|rejection| {
-                let status = rejection.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        status,
-                        "body_too_large",
-                        "El cuerpo de la solicitud es demasiado grande (máximo 64 KiB)",
-                    )
-                } else {
-                    ApiError::new(
-                        status,
-                        "bad_body",
-                        "No se pudo leer el cuerpo de la solicitud",
-                    )
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        use http_body_util::BodyExt;
+        let mut body = http_body_util::Limited::new(req.into_body(), super::BODY_LIMIT);
+        let mut whole = Bytes::new();
+        let mut gathered: Option<bytes::BytesMut> = None;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(body_refused)?.into_data() else {
+                continue; // trailers
+            };
+            match &mut gathered {
+                Some(buffer) => buffer.extend_from_slice(&data),
+                None if whole.is_empty() => whole = data,
+                None => {
+                    let mut buffer = bytes::BytesMut::with_capacity(whole.len() + data.len());
+                    buffer.extend_from_slice(&whole);
+                    buffer.extend_from_slice(&data);
+                    gathered = Some(buffer);
                 }
-            })
+            }
+        }
+        Ok(RawBody(gathered.map_or(whole, bytes::BytesMut::freeze)))
+    }
+}
+
+/// 413 past the body limit; 400 when the body could not be read.
+fn body_refused(err: Box<dyn std::error::Error + Send + Sync>) -> ApiError {
+    if err.is::<http_body_util::LengthLimitError>() {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "El cuerpo de la solicitud es demasiado grande (máximo 64 KiB)",
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            "No se pudo leer el cuerpo de la solicitud",
+        )
     }
 }
 

@@ -561,11 +561,10 @@ async fn handle(
     body_timeout: Duration,
     busy: Busy,
 ) -> Result<Response, Infallible> {
-    let deadline = Instant::now() + body_timeout;
     let mut request = request.map(|body| {
         Body::new(DeadlineBody {
             inner: body,
-            deadline,
+            timeout: body_timeout,
             sleep: None,
             activity: busy.0.clone(),
         })
@@ -595,10 +594,11 @@ fn body_timed_out() -> Response {
     response
 }
 
-/// A request body that must end by `deadline`.
+/// A request body that must end within `timeout` of the first time it makes the server
+/// wait: a body that came with its head (most do) never reads the clock.
 struct DeadlineBody {
     inner: Incoming,
-    deadline: Instant,
+    timeout: Duration,
     /// Armed only once the body makes the server wait.
     sleep: Option<Pin<Box<Sleep>>>,
     /// Where the miss is noted, for the 408.
@@ -621,10 +621,10 @@ impl hyper::body::Body for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        let deadline = this.deadline;
+        let timeout = this.timeout;
         let sleep = this
             .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if sleep.as_mut().poll(cx).is_ready() {
             this.activity.body_expired.store(true, Ordering::Relaxed);
             return Poll::Ready(Some(Err(Box::new(BodyDeadline))));

@@ -31,7 +31,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Largest request body: 64 KiB.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -131,19 +130,26 @@ fn defended(routes: Router) -> Router {
     routes.layer(
         tower::ServiceBuilder::new()
             .option_layer(observe.any().then(|| observe::ObserveLayer::new(observe)))
-            // No content sniffing, and no referrer leaves the server (the authorization
-            // page's URL carries the request's parameters).
-            .layer(SetResponseHeaderLayer::overriding(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ))
-            .layer(SetResponseHeaderLayer::overriding(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ))
+            .map_response(with_defences)
             .layer(CatchPanicLayer::custom(problem::panic_response))
             .layer(DefaultBodyLimit::max(BODY_LIMIT)),
     )
+}
+
+/// The headers on every response: no content sniffing, and no referrer leaves the server
+/// (the authorization page's URL carries the request's parameters). One function rather
+/// than a layer a header: each layer is a service and a future more on every request.
+fn with_defences<B>(mut response: axum::http::Response<B>) -> axum::http::Response<B> {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Where the server keeps its data and where it listens.

@@ -7,6 +7,7 @@
 //! and a view of revoked tokens and cut consumers that the service keeps up to date and
 //! loads at start).
 
+use super::opaque_body::{self, JsonBody, OpaqueClaims};
 use super::token_keys::TokenKeys;
 use super::*;
 use crate::domain::oauth::*;
@@ -17,7 +18,6 @@ use crate::store::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
@@ -281,32 +281,6 @@ impl TokenState {
     }
 }
 
-/// The body of an opaque access token. Version 1 carries its issuer and audience; version
-/// 2, issued now, leaves them to its tag (`TokenKeys::bound_tag`): they were a third of
-/// the token, and the token endpoint's profile grows with its length (JSON, base64,
-/// HMAC blocks, the response). Version 1 tokens are still read until they expire.
-#[derive(Serialize, Deserialize)]
-struct OpaqueBody<'a> {
-    v: u8,
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    iss: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    sub: Cow<'a, str>,
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    aud: Option<Cow<'a, str>>,
-    iat: i64,
-    exp: i64,
-    #[serde(borrow)]
-    jti: Cow<'a, str>,
-    /// The consumer, when it is not the subject (the code flow's tokens are about a user).
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    cid: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    scope: Cow<'a, str>,
-    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
-    sid: Option<Cow<'a, str>>,
-}
-
 impl Service {
     /// The issuer: the server's base URL.
     pub fn issuer(&self) -> &str {
@@ -530,6 +504,11 @@ impl Service {
 
     // --- client authentication -------------------------------------------------------
 
+    /// The consumer's credentials if they are in memory; never reads the database.
+    fn client_in_memory(&self, client_id: &str) -> Option<Arc<CachedClient>> {
+        read(&self.tokens.clients).clients.get(client_id).cloned()
+    }
+
     pub(crate) async fn cached_client(
         &self,
         client_id: &str,
@@ -617,22 +596,7 @@ impl Service {
         // without it.
         let ip_key = || throttle::address_key("client-ip", ip);
         let Some(auth) = auth else {
-            let ip_key = ip_key();
-            if let Err(retry_after) = self.throttle.check(&ip_key) {
-                return Err(self.refuse_throttled(ip, None, &ip_key, retry_after).await);
-            }
-            self.throttle
-                .fail(&ip_key, self.config.client_failures_per_ip);
-            if let Some((_, retry_after)) = self
-                .count_shared_failures(&[(&ip_key, self.config.client_failures_per_ip)])
-                .await
-            {
-                return Err(self.refuse_throttled(ip, None, &ip_key, retry_after).await);
-            }
-            self.tokens.count(self.now(), 0, 1);
-            self.deny_client(ip, None, "solicitud OAuth sin credenciales de cliente")
-                .await;
-            return Err(OAuthError::InvalidClient);
+            return Err(Box::pin(self.refuse_anonymous(ip)).await);
         };
         let client_id = auth.client_id.as_str();
         let ip_throttled = if self.throttle.anything_blocked() {
@@ -640,64 +604,110 @@ impl Service {
         } else {
             None
         };
-        let plausible = !client_id.is_empty()
-            && client_id.len() <= 64
-            && secret::is_well_formed(SecretKind::ClientSecret, auth.client_secret.expose());
-        let client = match (plausible, ip_throttled) {
-            (false, _) => None,
+        let presented = auth.client_secret.expose();
+        let id_plausible = !client_id.is_empty() && client_id.len() <= 64;
+        let in_memory = id_plausible
+            .then(|| self.client_in_memory(client_id))
+            .flatten();
+        // A secret that matches a stored digest is one the server generated, so it is well
+        // formed: its checksum is only worth checking before a database read, or to name
+        // a failure.
+        if let Some(client) = &in_memory
+            && client.credentials.consumer.enabled
+            && self.secret_matches(client, presented)
+        {
+            return Ok(client.clone());
+        }
+        let plausible = id_plausible && secret::is_well_formed(SecretKind::ClientSecret, presented);
+        let client = match (plausible, in_memory, ip_throttled) {
+            (false, _, _) => None,
+            (true, Some(client), _) => Some(client),
             // A throttled address gets no database reads: only clients already in memory.
-            (true, Some(_)) => read(&self.tokens.clients).clients.get(client_id).cloned(),
-            (true, None) => self.cached_client(client_id).await?,
+            (true, None, Some(_)) => None,
+            (true, None, None) => Box::pin(self.cached_client(client_id)).await?,
         };
         match client {
             Some(client)
                 if client.credentials.consumer.enabled
-                    && self.secret_matches(&client, auth.client_secret.expose()) =>
+                    && self.secret_matches(&client, presented) =>
             {
                 Ok(client)
             }
-            found => {
-                let ip_key = ip_key();
-                let client_key = format!("client:{client_id}");
-                let throttled = match self.throttle.check(&client_key) {
-                    Err(retry_after) => Some((retry_after, &client_key)),
-                    Ok(()) => ip_throttled.map(|retry_after| (retry_after, &ip_key)),
-                };
-                if let Some((retry_after, key)) = throttled {
-                    return Err(self
-                        .refuse_throttled(ip, Some(client_id), key, retry_after)
-                        .await);
-                }
-                let delay = self
-                    .throttle
-                    .fail(&client_key, self.config.client_failures_per_client);
-                let _ = self
-                    .throttle
-                    .fail(&ip_key, self.config.client_failures_per_ip);
-                // Failures only: the right credentials above never wait for the database.
-                // A key another replica already refuses is answered as throttled here too.
-                let keys = [
-                    (client_key.as_str(), self.config.client_failures_per_client),
-                    (ip_key.as_str(), self.config.client_failures_per_ip),
-                ];
-                if let Some((i, retry_after)) = self.count_shared_failures(&keys).await {
-                    return Err(self
-                        .refuse_throttled(ip, Some(client_id), keys[i].0, retry_after)
-                        .await);
-                }
-                self.tokens.count(self.now(), 0, 1);
-                let what = match found {
-                    Some(c) if !c.credentials.consumer.enabled => {
-                        "autenticación de cliente: consumidor deshabilitado"
-                    }
-                    Some(_) => "autenticación de cliente: secreto incorrecto",
-                    None => "autenticación de cliente: Clave desconocida",
-                };
-                self.deny_client(ip, Some(client_id), what).await;
-                tokio::time::sleep(delay).await;
-                Err(OAuthError::InvalidClient)
-            }
+            // Boxed: the failures' futures would otherwise be part of every request's.
+            found => Err(Box::pin(self.refuse_client(ip, client_id, found, ip_throttled)).await),
         }
+    }
+
+    /// The answer to a request without client credentials: throttled per address, counted
+    /// and audited.
+    async fn refuse_anonymous(&self, ip: IpAddr) -> OAuthError {
+        let ip_key = throttle::address_key("client-ip", ip);
+        if let Err(retry_after) = self.throttle.check(&ip_key) {
+            return self.refuse_throttled(ip, None, &ip_key, retry_after).await;
+        }
+        self.throttle
+            .fail(&ip_key, self.config.client_failures_per_ip);
+        if let Some((_, retry_after)) = self
+            .count_shared_failures(&[(&ip_key, self.config.client_failures_per_ip)])
+            .await
+        {
+            return self.refuse_throttled(ip, None, &ip_key, retry_after).await;
+        }
+        self.tokens.count(self.now(), 0, 1);
+        self.deny_client(ip, None, "solicitud OAuth sin credenciales de cliente")
+            .await;
+        OAuthError::InvalidClient
+    }
+
+    /// The answer to wrong client credentials (`found`: the consumer of that Clave, if
+    /// any): throttled, or counted as a failure, audited and answered after the failure's
+    /// delay.
+    async fn refuse_client(
+        &self,
+        ip: IpAddr,
+        client_id: &str,
+        found: Option<Arc<CachedClient>>,
+        ip_throttled: Option<u64>,
+    ) -> OAuthError {
+        let ip_key = throttle::address_key("client-ip", ip);
+        let client_key = format!("client:{client_id}");
+        let throttled = match self.throttle.check(&client_key) {
+            Err(retry_after) => Some((retry_after, &client_key)),
+            Ok(()) => ip_throttled.map(|retry_after| (retry_after, &ip_key)),
+        };
+        if let Some((retry_after, key)) = throttled {
+            return self
+                .refuse_throttled(ip, Some(client_id), key, retry_after)
+                .await;
+        }
+        let delay = self
+            .throttle
+            .fail(&client_key, self.config.client_failures_per_client);
+        let _ = self
+            .throttle
+            .fail(&ip_key, self.config.client_failures_per_ip);
+        // Failures only: the right credentials above never wait for the database.
+        // A key another replica already refuses is answered as throttled here too.
+        let keys = [
+            (client_key.as_str(), self.config.client_failures_per_client),
+            (ip_key.as_str(), self.config.client_failures_per_ip),
+        ];
+        if let Some((i, retry_after)) = self.count_shared_failures(&keys).await {
+            return self
+                .refuse_throttled(ip, Some(client_id), keys[i].0, retry_after)
+                .await;
+        }
+        self.tokens.count(self.now(), 0, 1);
+        let what = match found {
+            Some(c) if !c.credentials.consumer.enabled => {
+                "autenticación de cliente: consumidor deshabilitado"
+            }
+            Some(_) => "autenticación de cliente: secreto incorrecto",
+            None => "autenticación de cliente: Clave desconocida",
+        };
+        self.deny_client(ip, Some(client_id), what).await;
+        tokio::time::sleep(delay).await;
+        OAuthError::InvalidClient
     }
 
     /// A failed authentication while its client or address (`key`) is refused: counted
@@ -758,14 +768,14 @@ impl Service {
                 if consumer.grant_type != GrantType::AuthorizationCode {
                     Err(OAuthError::UnauthorizedClient)
                 } else {
-                    self.exchange_code(&client, &request).await
+                    Box::pin(self.exchange_code(&client, &request)).await
                 }
             }
             "refresh_token" => {
                 if consumer.grant_type != GrantType::AuthorizationCode {
                     Err(OAuthError::UnauthorizedClient)
                 } else {
-                    self.exchange_refresh_token(&client, &request).await
+                    Box::pin(self.exchange_refresh_token(&client, &request)).await
                 }
             }
             _ => Err(OAuthError::UnsupportedGrantType),
@@ -776,11 +786,13 @@ impl Service {
         if let Err(err) = &result
             && !matches!(err, OAuthError::Internal(_))
         {
-            self.deny_client(
+            // Boxed, as the grants of the code flow above: only client_credentials' future
+            // is part of every request's.
+            Box::pin(self.deny_client(
                 ip,
                 Some(&consumer.client_id),
                 &format!("token denegado: {}", err.code()),
-            )
+            ))
             .await;
         }
         result
@@ -806,18 +818,19 @@ impl Service {
         let refresh_token = match family {
             Some((family_id, user_id)) => {
                 let token = secret::generate(SecretKind::RefreshToken);
-                self.store
-                    .insert_refresh_token(&RefreshTokenRecord {
-                        digest: secret::digest(&token),
-                        family_id,
-                        consumer_id: consumer.id,
-                        client_id: consumer.client_id.clone(),
-                        user_id,
-                        scope: scope.to_string(),
-                        issued_at: now,
-                        expires_at: now + self.config.refresh_token_ttl,
-                    })
-                    .await?;
+                // Boxed: client_credentials never waits here, and its requests' futures
+                // need not hold room for the database's.
+                Box::pin(self.store.insert_refresh_token(&RefreshTokenRecord {
+                    digest: secret::digest(&token),
+                    family_id,
+                    consumer_id: consumer.id,
+                    client_id: consumer.client_id.clone(),
+                    user_id,
+                    scope: scope.to_string(),
+                    issued_at: now,
+                    expires_at: now + self.config.refresh_token_ttl,
+                }))
+                .await?;
                 Some(SecretText::new(token))
             }
             None => None,
@@ -851,11 +864,8 @@ impl Service {
             &rand::random::<[u8; 10]>(),
         )
         .into_uuid();
-        let mut jti_text = Uuid::encode_buffer();
-        let jti: &str = jti.hyphenated().encode_lower(&mut jti_text);
         let user = user.map(|id| id.to_string());
         let sub = user.as_deref().unwrap_or(&consumer.client_id);
-        let sid = grant.map(|id| id.to_string());
         let iat = now.timestamp();
         let exp = (now + self.config.access_token_ttl).timestamp();
         let token = match consumer.token_format {
@@ -869,36 +879,35 @@ impl Service {
                     jti: jti.to_string(),
                     client_id: consumer.client_id.clone(),
                     scope: scope.to_string(),
-                    sid,
+                    sid: grant.map(|id| id.to_string()),
                 };
                 self.keys.sign_jwt(consumer.access_token_alg, &claims)?
             }
-            TokenFormat::Opaque => self.seal_opaque(&OpaqueBody {
-                v: 2,
-                iss: None,
+            TokenFormat::Opaque => self.seal_opaque(&OpaqueClaims {
                 sub: sub.into(),
-                aud: None,
+                cid: (sub != consumer.client_id).then(|| consumer.client_id.as_str().into()),
                 iat,
                 exp,
-                jti: jti.into(),
-                cid: (sub != consumer.client_id).then(|| consumer.client_id.as_str().into()),
+                jti,
                 scope: scope.into(),
-                sid: sid.map(Cow::Owned),
+                sid: grant,
             })?,
         };
         Ok(SecretText::new(token))
     }
 
-    /// `consola_at_` + the (version 2) body's JSON in base64url + `.` + its HMAC tag bound to
-    /// the issuer and audience, written into one string sized for it: the token endpoint's
+    /// `consola_at_` + the version 3 body in base64url + `.` + its HMAC tag bound to the
+    /// issuer and audience, written into one string sized for it: the token endpoint's
     /// busiest allocation.
-    fn seal_opaque(&self, body: &OpaqueBody<'_>) -> Result<String, OAuthError> {
-        let mut json = Vec::with_capacity(384);
-        serde_json::to_writer(&mut json, body).map_err(|e| OAuthError::Internal(e.to_string()))?;
-        let encoded_len = json.len().div_ceil(3) * 4;
+    fn seal_opaque(&self, claims: &OpaqueClaims<'_>) -> Result<String, OAuthError> {
+        let mut body = Vec::with_capacity(claims.len());
+        claims
+            .write(&mut body)
+            .map_err(|e| OAuthError::Internal(e.to_string()))?;
+        let encoded_len = body.len().div_ceil(3) * 4;
         let mut token = String::with_capacity(OPAQUE_PREFIX.len() + encoded_len + 1 + 43);
         token.push_str(OPAQUE_PREFIX);
-        URL_SAFE_NO_PAD.encode_string(&json, &mut token);
+        URL_SAFE_NO_PAD.encode_string(&body, &mut token);
         let tag = self.keys.bound_tag(
             self.issuer(),
             self.audience(),
@@ -1103,8 +1112,25 @@ impl Service {
             if !bound && !self.keys.check_tag(body, &tag) {
                 return None;
             }
-            let json = URL_SAFE_NO_PAD.decode(body).ok()?;
-            let body: OpaqueBody<'_> = serde_json::from_slice(&json).ok()?;
+            let body = URL_SAFE_NO_PAD.decode(body).ok()?;
+            if body.first() == Some(&opaque_body::VERSION) {
+                let claims = opaque_body::read(&body).filter(|_| bound)?;
+                return Some(AccessClaims {
+                    iss: self.issuer().to_owned(),
+                    client_id: claims
+                        .cid
+                        .unwrap_or_else(|| claims.sub.clone())
+                        .into_owned(),
+                    sub: claims.sub.into_owned(),
+                    aud: self.audience().to_owned(),
+                    iat: claims.iat,
+                    exp: claims.exp,
+                    jti: claims.jti.to_string(),
+                    scope: claims.scope.into_owned(),
+                    sid: claims.sid.map(|sid| sid.to_string()),
+                });
+            }
+            let body: JsonBody<'_> = serde_json::from_slice(&body).ok()?;
             let (iss, aud) = match (bound, body.v, body.iss, body.aud) {
                 (true, 2, None, None) => (self.issuer().to_owned(), self.audience().to_owned()),
                 (false, 1, Some(iss), Some(aud)) => (iss.into_owned(), aud.into_owned()),

@@ -97,11 +97,32 @@ fn form_params<'a>(headers: &HeaderMap, body: &'a Bytes) -> Result<FormParams<'a
 struct FormParams<'a>(Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>);
 
 impl<'a> FormParams<'a> {
-    /// The parameters, or the name of one that came twice.
+    /// The parameters, or the name of one that came twice. Decoded as `form_urlencoded`
+    /// does (`+` a space, `%XX` a byte, invalid UTF-8 replaced); a pair with nothing to
+    /// decode, as a token request's usually are, is only checked and borrowed.
     fn parse(body: &'a [u8]) -> Result<FormParams<'a>, Cow<'a, str>> {
-        let mut params: Vec<_> = form_urlencoded::parse(body)
-            .map(|(name, value)| (name, Some(value)))
-            .collect();
+        let mut params = Vec::with_capacity(4);
+        for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+            let encoded = pair
+                .iter()
+                .fold(false, |found, &b| found | (b == b'%') | (b == b'+'));
+            let (name, value) = if encoded {
+                match form_urlencoded::parse(pair).next() {
+                    Some(decoded) => decoded,
+                    None => continue,
+                }
+            } else {
+                let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, &[][..]),
+                };
+                (
+                    String::from_utf8_lossy(name),
+                    String::from_utf8_lossy(value),
+                )
+            };
+            params.push((name, Some(value)));
+        }
         // Stable, so that the check below sees every repeated name next to its twin.
         params.sort_by(|a, b| a.0.cmp(&b.0));
         if let Some(pair) = params.windows(2).find(|pair| pair[0].0 == pair[1].0) {
@@ -124,6 +145,9 @@ fn take(params: &mut FormParams<'_>, name: &str) -> Option<String> {
     params.remove(name).filter(|v| !v.is_empty())
 }
 
+/// The most bytes `client_id:client_secret` may decode to in Basic.
+const BASIC_MAX: usize = 1024;
+
 /// `Authorization: Basic` with the form-urlencoded id and secret (RFC 6749 §2.3.1).
 fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -138,14 +162,16 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth>, OAuthErr
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
+    // Decoded on the stack: real credentials are far shorter, and longer ones are refused.
+    let mut decoded = [0u8; BASIC_MAX];
+    let parsed = base64::engine::general_purpose::STANDARD
+        .decode_slice(encoded.trim(), &mut decoded)
         .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let parsed = decoded.as_deref().and_then(|pair| {
-        let (id, secret) = pair.split_once(':')?;
-        Some((form_decode(id)?, form_decode(secret)?))
-    });
+        .and_then(|len| std::str::from_utf8(&decoded[..len]).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            Some((form_decode(id)?, form_decode(secret)?))
+        });
     match parsed {
         Some((client_id, secret)) => Ok(Some(ClientAuth {
             client_id,
@@ -307,13 +333,17 @@ fn token_response(answer: &TokenResponse) -> Response {
     if let Err(err) = written {
         return oauth_error(OAuthError::Internal(err.to_string()));
     }
-    super::no_store((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        json,
-    ))
+    // Built as it is sent rather than through `IntoResponse` and `no_store`: the headers
+    // are inserted once each, into a map sized for them and those added on the way out.
+    let mut response = Response::new(axum::body::Body::from(json));
+    let headers = response.headers_mut();
+    headers.reserve(6);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    super::forbid_storing(headers);
+    response
 }
 
 /// A token as a JSON string: copied when it has no character JSON escapes (a control
@@ -826,6 +856,37 @@ mod tests {
                 FormParams::parse(repeated).err().as_deref(),
                 Some(if repeated[0] == b'b' { "b" } else { "a" })
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The borrowing parser reads every body as `form_urlencoded` does.
+        #[test]
+        fn form_params_read_what_form_urlencoded_reads(
+            body in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b'&'), proptest::strategy::Just(b'='),
+                    proptest::strategy::Just(b'%'), proptest::strategy::Just(b'+'),
+                    proptest::strategy::Just(b'a'), proptest::strategy::Just(b'4'),
+                    proptest::strategy::Just(0xc3u8), proptest::strategy::Just(0xb1u8),
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..40,
+            )
+        ) {
+            let mut expected: Vec<_> = form_urlencoded::parse(&body).collect();
+            expected.sort_by(|a, b| a.0.cmp(&b.0));
+            let repeated = expected.windows(2).any(|pair| pair[0].0 == pair[1].0);
+            match super::FormParams::parse(&body) {
+                Ok(params) => {
+                    proptest::prop_assert!(!repeated);
+                    let got: Vec<_> = params.0.into_iter()
+                        .map(|(name, value)| (name, value.unwrap_or_default()))
+                        .collect();
+                    proptest::prop_assert_eq!(got, expected);
+                }
+                Err(_) => proptest::prop_assert!(repeated),
+            }
         }
     }
 
