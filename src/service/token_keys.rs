@@ -138,7 +138,7 @@ pub struct TokenKeys {
     /// The opaque tokens' HMAC, keyed and past its domain prefix once: each token clones it
     /// rather than deriving the key's pads again.
     opaque_mac: Hmac<Sha256>,
-    /// `opaque_mac` past the issuer and audience of version 2 tokens too, for the first
+    /// `opaque_mac` past the issuer and audience of version 2 and 3 tokens too, for the first
     /// (in practice the only) pair it is asked for.
     bound_mac: OnceLock<(String, String, Hmac<Sha256>)>,
     signing: RwLock<Arc<KeySets>>,
@@ -335,7 +335,7 @@ impl TokenKeys {
         mac.verify_slice(tag).is_ok()
     }
 
-    /// HMAC-SHA256 tag of a version-2 opaque token's body, which leaves out the issuer and
+    /// HMAC-SHA256 tag of a version 2 or 3 opaque token's body, which leaves out the issuer and
     /// the audience: the tag covers them instead, so the token is valid only where both
     /// are the same. Each is length-prefixed; the prefix's first byte is zero, which never
     /// starts a version-1 body (base64url), so neither version's tag can pass for the other.
@@ -345,7 +345,7 @@ impl TokenKeys {
         mac.finalize().into_bytes().into()
     }
 
-    /// True when `tag` is the version-2 body's for this issuer and audience (constant time).
+    /// True when `tag` is the version 2 or 3 body's for this issuer and audience (constant time).
     pub fn check_bound_tag(&self, issuer: &str, audience: &str, body: &str, tag: &[u8]) -> bool {
         let mut mac = self.bound_mac(issuer, audience);
         mac.update(body.as_bytes());
