@@ -79,6 +79,13 @@ async fn an_opaque_token_is_valid_only_under_the_issuer_that_issued_it() {
 /// Version 2 (`bound` to the issuer and audience): the tag covers them, each
 /// length-prefixed, before the body.
 fn json_token(key: &[u8], bound: Option<(&str, &str)>, claims: &serde_json::Value) -> SecretText {
+    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("JSON"));
+    tagged(key, bound, &body)
+}
+
+/// `consola_at_` + `body` (base64url) + `.` + its tag, bound to an issuer and audience or
+/// (version 1) to nothing.
+fn tagged(key: &[u8], bound: Option<(&str, &str)>, body: &str) -> SecretText {
     let mut block = [0u8; 64];
     block[..key.len()].copy_from_slice(key);
     let mut mac = Hmac::<Sha256>::new_from_slice(&block).expect("key");
@@ -89,7 +96,6 @@ fn json_token(key: &[u8], bound: Option<(&str, &str)>, claims: &serde_json::Valu
             mac.update(part.as_bytes());
         }
     }
-    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("JSON"));
     mac.update(body.as_bytes());
     let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     SecretText::new(format!("consola_at_{body}.{tag}"))
@@ -190,13 +196,7 @@ async fn a_version_3_body_under_a_version_1_tag_is_refused() {
     let token = h.token(&c).await.access_token;
     let key = common::database::token_hmac_key(&h.server, h.dir.path()).await;
     let body = URL_SAFE_NO_PAD.encode(body_of(token.expose()));
-    let mut block = [0u8; 64];
-    block[..key.len()].copy_from_slice(&key);
-    let mut mac = Hmac::<Sha256>::new_from_slice(&block).expect("key");
-    mac.update(b"consola opaque access token v1\n");
-    mac.update(body.as_bytes());
-    let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    let unbound = SecretText::new(format!("consola_at_{body}.{tag}"));
+    let unbound = tagged(&key, None, &body);
     assert!(h.anon.module_access(&token, "reports").await.is_ok());
     let refused = h.anon.module_access(&unbound, "reports").await;
     assert_eq!(common::status_of(refused), 401);

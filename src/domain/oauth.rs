@@ -312,16 +312,21 @@ pub fn is_valid_code_challenge(challenge: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
+/// True when form-urlencoded text has something to decode (`+` or `%`). The scan has no
+/// early exit, so that it compiles to a few vector instructions rather than a branch per
+/// byte.
+pub fn is_form_encoded(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(false, |found, &b| found | (b == b'+') | (b == b'%'))
+}
+
 /// Decodes one half of `client_id:client_secret` inside Basic, which RFC 6749 §2.3.1 says
 /// is form-urlencoded (`+` is a space, `%XX` a byte).
 pub fn form_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
-    // Keys and secrets of this server have nothing to decode. The scan has no early exit,
-    // so that it compiles to a few vector instructions rather than a branch per byte.
-    let encoded = bytes
-        .iter()
-        .fold(false, |found, &b| found | (b == b'+') | (b == b'%'));
-    if !encoded {
+    // Keys and secrets of this server have nothing to decode.
+    if !is_form_encoded(bytes) {
         return Some(text.to_string());
     }
     let mut out = Vec::with_capacity(bytes.len());

@@ -103,10 +103,7 @@ impl<'a> FormParams<'a> {
     fn parse(body: &'a [u8]) -> Result<FormParams<'a>, Cow<'a, str>> {
         let mut params = Vec::with_capacity(4);
         for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
-            let encoded = pair
-                .iter()
-                .fold(false, |found, &b| found | (b == b'%') | (b == b'+'));
-            let (name, value) = if encoded {
+            let (name, value) = if is_form_encoded(pair) {
                 match form_urlencoded::parse(pair).next() {
                     Some(decoded) => decoded,
                     None => continue,
