@@ -254,6 +254,9 @@ pub struct Service {
     /// The keys kept in the database under the system secret; `None` when they live in
     /// the data directory's files.
     sealed: Option<sealed_keys::SealedKeys>,
+    /// Marked when a user is disabled or removed, or a key removed, here: the SSH
+    /// front end then checks its sessions at once instead of at its next round.
+    access_ended: tokio::sync::watch::Sender<()>,
 }
 
 impl Service {
@@ -287,6 +290,7 @@ impl Service {
             keys: Arc::new(TokenKeys::ephemeral()),
             tokens: tokens::TokenState::default(),
             sealed: None,
+            access_ended: tokio::sync::watch::Sender::new(()),
         }
     }
 

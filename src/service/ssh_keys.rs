@@ -114,6 +114,7 @@ impl Service {
             ),
         );
         self.store.delete_ssh_key(user_id, id, &event).await?;
+        self.access_ended.send_replace(());
         Ok(())
     }
 
@@ -154,6 +155,13 @@ impl Service {
             Err(StoreError::NotFound) => Ok(false),
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Changes each time access ends here (a user disabled or removed, a key removed):
+    /// the moment to ask [`Service::ssh_session_allowed`] again. Other replicas' changes
+    /// do not mark it; only asking again finds those.
+    pub fn access_ended(&self) -> tokio::sync::watch::Receiver<()> {
+        self.access_ended.subscribe()
     }
 
     /// Whether an SSH session may go on: its user is still enabled and, when it signed

@@ -145,6 +145,9 @@ impl Service {
             .store
             .update_user(&record, before.version, &event)
             .await?;
+        if user.disabled {
+            self.access_ended.send_replace(());
+        }
         if user.disabled || password_changed {
             self.store.delete_sessions_of(user.id, None).await?;
             // What the user authorized applications to do ends with their access.
@@ -183,6 +186,7 @@ impl Service {
             "Usuario eliminado",
         );
         self.store.delete_user(id, &event).await?;
+        self.access_ended.send_replace(());
         Ok(())
     }
 }

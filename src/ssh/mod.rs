@@ -44,6 +44,9 @@ pub struct SshOptions {
     pub max_sessions: usize,
     /// Connections at once from one address.
     pub max_sessions_per_address: usize,
+    /// How often every session is checked again, for what other replicas changed (a user
+    /// disabled, a key removed). What this replica changes is checked at once.
+    pub recheck_every: Duration,
 }
 
 impl SshOptions {
@@ -54,6 +57,7 @@ impl SshOptions {
             idle_timeout: Duration::from_secs(30 * 60),
             max_sessions: 100,
             max_sessions_per_address: 10,
+            recheck_every: Duration::from_millis(400),
         }
     }
 }
@@ -220,17 +224,15 @@ async fn run(
     let _ = watcher.await;
 }
 
-/// How often the watcher checks that key sessions may go on: twice a second, so a user
-/// disabled or a key removed ends its sessions within one.
-const WATCH_EVERY: Duration = Duration::from_millis(400);
-
 async fn watch_sessions(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(WATCH_EVERY);
+    let mut tick = tokio::time::interval(shared.options.recheck_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut access_ended = shared.service.access_ended();
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
             _ = tick.tick() => {}
+            _ = access_ended.changed() => {}
         }
         for (id, user, key) in shared.live.snapshot() {
             match shared.service.ssh_session_allowed(user, key).await {
