@@ -4,6 +4,7 @@ figure every run, where requests per second on this shared machine are not.
 
     python3 benches/profile.py                # off (no metrics), on (--metrics-listen), floor
     python3 benches/profile.py off floor 30   # those variants, 30 functions each
+    python3 benches/profile.py eddsa floor-eddsa  # EdDSA JWTs, and the floor that signs them
     python3 benches/profile.py --no-build     # the binaries already in target/release
 
 For each variant: a release server (or the minimal axum floor) under valgrind, warmed up,
@@ -64,17 +65,20 @@ def main():
         server = run.consola_serve(data)
         token = run.set_up(server.url)
         opaque = run.consumer_with_format(server.url, token, "opaque")
+        eddsa = run.consumer_with_format(server.url, token, "jwt", "EdDSA")
         sample = subprocess.run(
             ["curl", "-s", "-u", f"{opaque[0]}:{opaque[1]}", "-d", "grant_type=client_credentials",
              server.url + "/oauth/token"], check=True, capture_output=True, text=True).stdout
         server.stop()
-        script = run.post_script(tmp, run.basic(*opaque))
         for variant in variants:
+            creds = eddsa if variant.endswith("eddsa") else opaque
+            script = run.post_script(tmp, run.basic(*creds))
             out = os.path.join(tmp, f"callgrind.{variant}")
             valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-            if variant == "floor":
-                argv = [run.bench_binary("floor"), "--listen", "127.0.0.1:0", "--body-size",
-                        str(len(sample))]
+            if variant.startswith("floor"):
+                argv = [run.bench_binary("floor"), "--listen", "127.0.0.1:0"]
+                argv += (["--sign", "--alg", "EdDSA"] if variant == "floor-eddsa"
+                         else ["--body-size", str(len(sample))])
                 server = run.Server(valgrind + argv, "floor escuchando en ", core="0,1")
                 url = server.url + "/token"
             else:

@@ -168,6 +168,22 @@ pub struct AccessClaims {
     pub sid: Option<String>,
 }
 
+/// The claims of [`AccessClaims`] borrowed, in the same order and under the same names:
+/// what a JWT being issued serializes, without a copy of each string first.
+#[derive(Debug, Serialize)]
+pub struct IssuedClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<&'a str>,
+}
+
 /// Why a token's claims are refused, whatever its signature or tag said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimsRefused {
@@ -388,6 +404,31 @@ mod tests {
         assert_eq!(form_decode("%C3%B1").unwrap(), "ñ");
         assert!(form_decode("%G1").is_none());
         assert!(form_decode("%4").is_none());
+    }
+
+    #[test]
+    fn issued_claims_are_written_as_access_claims_are_read() {
+        for sid in [None, Some("0190a8c2-0000-7000-8000-000000000001")] {
+            let issued = IssuedClaims {
+                iss: "https://as",
+                sub: "user-1",
+                aud: "https://as/api/v1",
+                iat: 100,
+                exp: 200,
+                jti: "0190a8c2-0000-7000-8000-000000000002",
+                client_id: "client",
+                scope: "reports:view",
+                sid,
+            };
+            let json = serde_json::to_string(&issued).unwrap();
+            let read: AccessClaims = serde_json::from_str(&json).unwrap();
+            assert_eq!(serde_json::to_string(&read).unwrap(), json);
+            assert_eq!(read.sid.as_deref(), sid);
+            assert_eq!(
+                (read.iss.as_str(), read.aud.as_str()),
+                (issued.iss, issued.aud)
+            );
+        }
     }
 
     #[test]

@@ -288,8 +288,10 @@ impl TokenKeys {
         let current = sets.of(alg).first().ok_or_else(|| {
             ServiceError::Internal(format!("sin clave de firma {}", alg.as_str()))
         })?;
-        let payload =
-            serde_json::to_vec(claims).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        // Room for an access token's claims (about 300 bytes) without growing.
+        let mut payload = Vec::with_capacity(512);
+        serde_json::to_writer(&mut payload, claims)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         // header.payload.signature, built in one buffer: 4/3 of the payload, plus the
         // header and the signature (342 characters for RS256).
         let mut token = String::with_capacity(current.header.len() + payload.len() * 4 / 3 + 360);

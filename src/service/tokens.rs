@@ -870,16 +870,18 @@ impl Service {
         let exp = (now + self.config.access_token_ttl).timestamp();
         let token = match consumer.token_format {
             TokenFormat::Jwt => {
-                let claims = AccessClaims {
-                    iss: self.issuer().to_string(),
-                    sub: sub.to_string(),
-                    aud: self.audience().to_string(),
+                let (mut jti_text, mut sid_text) =
+                    (uuid::Uuid::encode_buffer(), uuid::Uuid::encode_buffer());
+                let claims = IssuedClaims {
+                    iss: self.issuer(),
+                    sub,
+                    aud: self.audience(),
                     iat,
                     exp,
-                    jti: jti.to_string(),
-                    client_id: consumer.client_id.clone(),
-                    scope: scope.to_string(),
-                    sid: grant.map(|id| id.to_string()),
+                    jti: jti.hyphenated().encode_lower(&mut jti_text),
+                    client_id: &consumer.client_id,
+                    scope,
+                    sid: grant.map(|id| &*id.hyphenated().encode_lower(&mut sid_text)),
                 };
                 self.keys.sign_jwt(consumer.access_token_alg, &claims)?
             }
