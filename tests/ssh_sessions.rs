@@ -1,6 +1,6 @@
 //! SSH sessions against a server in this process, where its tasks and its heap can be
 //! counted: many sessions come and go and leave nothing behind; a key removed, here or on
-//! another replica, ends its session; an idle one is signed out; the caps hold.
+//! another replica, or a user disabled or removed here, ends its session; an idle one is signed out; the caps hold.
 
 mod common;
 mod ssh_support;
@@ -44,8 +44,8 @@ impl World {
         let ssh = SshServer::start(ssh_options, &data, server.service.clone(), front)
             .await
             .unwrap();
-        let anonymous = Client::new(&server.url()).unwrap();
-        anonymous
+        Client::new(&server.url())
+            .unwrap()
             .setup(
                 &SetupRequest {
                     account_name: "Cuenta".into(),
@@ -57,8 +57,7 @@ impl World {
             )
             .await
             .unwrap();
-        let sup =
-            anonymous.with_token(anonymous.login("superadmin", PASSWORD).await.unwrap().token);
+        let sup = signed_in(&server.url(), "superadmin").await;
         let key = KeyFile::new(dir.path(), "sara");
         let key_id = sup
             .add_my_ssh_key(&NewSshKey {
@@ -83,11 +82,45 @@ impl World {
     }
 
     fn args(&self) -> Vec<String> {
-        ssh_command(
-            self.ssh().addr,
-            &self.key,
-            &self.dir.path().join("known_hosts"),
-        )
+        self.args_for(&self.key)
+    }
+
+    fn args_for(&self, key: &KeyFile) -> Vec<String> {
+        ssh_command(self.ssh().addr, key, &self.dir.path().join("known_hosts"))
+    }
+
+    /// An administrator with a key of their own: their id and the key.
+    async fn admin_with_key(&self, username: &str) -> (uuid::Uuid, KeyFile) {
+        let user = self
+            .sup
+            .create_user(&NewUser {
+                username: username.into(),
+                display_name: username.into(),
+                password: PASSWORD.into(),
+                role: Role::Admin,
+            })
+            .await
+            .unwrap();
+        let key = KeyFile::new(self.dir.path(), username);
+        signed_in(&self.server.as_ref().unwrap().url(), username)
+            .await
+            .add_my_ssh_key(&NewSshKey {
+                name: "k".into(),
+                public_key: key.public.clone(),
+            })
+            .await
+            .unwrap();
+        (user.id, key)
+    }
+
+    /// A console signed in with `key` as `who` ends within 5 s of `end`, and says why.
+    async fn session_ends_when(&self, key: &KeyFile, who: &str, end: impl Future<Output = ()>) {
+        let mut ssh = SshTerminal::open(&self.args_for(key), 100, 30);
+        ssh.wait_for(&format!("{who} ▾"));
+        end.await;
+        let status = ssh.wait_exit(Duration::from_secs(5));
+        assert!(status.is_some(), "the session outlived its access");
+        ssh.wait_written(0, "clave SSH".as_bytes());
     }
 
     /// Another replica over the same database, signed in as the Súper Administrador.
@@ -96,9 +129,7 @@ impl World {
         let database = common::database::url_for(&data)
             .unwrap_or_else(|| format!("sqlite:{}", data.join("consola.db").display()));
         let other = common::start_replica(self.dir.path().join("other"), &database, None).await;
-        let anonymous = Client::new(&other.url()).unwrap();
-        let sup =
-            anonymous.with_token(anonymous.login("superadmin", PASSWORD).await.unwrap().token);
+        let sup = signed_in(&other.url(), "superadmin").await;
         (other, sup)
     }
 
@@ -135,6 +166,12 @@ impl World {
             server.shutdown().await;
         }
     }
+}
+
+/// `username` signed in through the API at `url`.
+async fn signed_in(url: &str, username: &str) -> Client {
+    let anonymous = Client::new(url).unwrap();
+    anonymous.with_token(anonymous.login(username, PASSWORD).await.unwrap().token)
 }
 
 /// The memory test measures this process, which the other tests of this file share: it
@@ -307,12 +344,34 @@ async fn twenty_sessions_come_and_go_and_leave_no_task_or_memory_behind() {
 async fn a_key_removed_here_ends_its_session_at_once_not_at_the_next_check() {
     let _shared = MEASURED.read().await;
     let world = World::start(|o| o.recheck_every = Duration::from_secs(3600)).await;
-    let mut ssh = SshTerminal::open(&world.args(), 100, 30);
-    ssh.wait_for("Sara Súper ▾");
-    world.sup.delete_my_ssh_key(world.key_id).await.unwrap();
-    let status = ssh.wait_exit(Duration::from_secs(5));
-    assert!(status.is_some(), "the session outlived its key");
-    ssh.wait_written(0, "clave SSH".as_bytes());
+    world
+        .session_ends_when(&world.key, "Sara Súper", async {
+            world.sup.delete_my_ssh_key(world.key_id).await.unwrap();
+        })
+        .await;
+    world.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_disabled_or_removed_here_ends_their_session_at_once() {
+    let _shared = MEASURED.read().await;
+    let world = World::start(|o| o.recheck_every = Duration::from_secs(3600)).await;
+    let (ana, ana_key) = world.admin_with_key("ana").await;
+    world
+        .session_ends_when(&ana_key, "ana", async {
+            let disabled = UserPatch {
+                disabled: Some(true),
+                ..Default::default()
+            };
+            world.sup.update_user(ana, &disabled).await.unwrap();
+        })
+        .await;
+    let (bea, bea_key) = world.admin_with_key("bea").await;
+    world
+        .session_ends_when(&bea_key, "bea", async {
+            world.sup.delete_user(bea).await.unwrap();
+        })
+        .await;
     world.stop().await;
 }
 
@@ -321,12 +380,11 @@ async fn a_key_removed_on_another_replica_ends_its_session_at_the_next_check() {
     let _shared = MEASURED.read().await;
     let world = World::start(|_| {}).await;
     let (other, sup_there) = world.other_replica().await;
-    let mut ssh = SshTerminal::open(&world.args(), 100, 30);
-    ssh.wait_for("Sara Súper ▾");
-    sup_there.delete_my_ssh_key(world.key_id).await.unwrap();
-    let status = ssh.wait_exit(Duration::from_secs(5));
-    assert!(status.is_some(), "the session outlived its key");
-    ssh.wait_written(0, "clave SSH".as_bytes());
+    world
+        .session_ends_when(&world.key, "Sara Súper", async {
+            sup_there.delete_my_ssh_key(world.key_id).await.unwrap();
+        })
+        .await;
     other.shutdown().await;
     world.stop().await;
 }

@@ -145,43 +145,29 @@ pub struct Jwks {
 /// The JOSE `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// What an access token says, whatever its format: the claims of RFC 9068 §2.2.
+/// What an access token says, whatever its format: the claims of RFC 9068 §2.2. Read
+/// into owned strings; a token being issued writes them borrowed (`AccessClaims<&str>`),
+/// without a copy of each string first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
+pub struct AccessClaims<S = String> {
+    pub iss: S,
     /// Whom the token is about: the user who consented in the authorization code flow, the
     /// consumer itself (its client_id) in client_credentials.
-    pub sub: String,
-    pub aud: String,
+    pub sub: S,
+    pub aud: S,
     /// Seconds since the epoch.
     pub iat: i64,
     pub exp: i64,
     /// A UUIDv7 whose time part is the issue instant in milliseconds.
-    pub jti: String,
+    pub jti: S,
     /// The consumer the token was issued to, whatever the grant.
-    pub client_id: String,
-    pub scope: String,
+    pub client_id: S,
+    pub scope: S,
     /// The grant (refresh-token family) of a token from the authorization code flow: when
     /// the grant ends early, its access tokens stop working too. Absent for
     /// client_credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-}
-
-/// The claims of [`AccessClaims`] borrowed, in the same order and under the same names:
-/// what a JWT being issued serializes, without a copy of each string first.
-#[derive(Debug, Serialize)]
-pub struct IssuedClaims<'a> {
-    pub iss: &'a str,
-    pub sub: &'a str,
-    pub aud: &'a str,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: &'a str,
-    pub client_id: &'a str,
-    pub scope: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sid: Option<&'a str>,
+    pub sid: Option<S>,
 }
 
 /// Why a token's claims are refused, whatever its signature or tag said.
@@ -407,9 +393,9 @@ mod tests {
     }
 
     #[test]
-    fn issued_claims_are_written_as_access_claims_are_read() {
+    fn borrowed_claims_are_written_as_owned_claims_are_read() {
         for sid in [None, Some("0190a8c2-0000-7000-8000-000000000001")] {
-            let issued = IssuedClaims {
+            let issued = AccessClaims::<&str> {
                 iss: "https://as",
                 sub: "user-1",
                 aud: "https://as/api/v1",

@@ -872,7 +872,7 @@ impl Service {
             TokenFormat::Jwt => {
                 let (mut jti_text, mut sid_text) =
                     (uuid::Uuid::encode_buffer(), uuid::Uuid::encode_buffer());
-                let claims = IssuedClaims {
+                let claims = AccessClaims::<&str> {
                     iss: self.issuer(),
                     sub,
                     aud: self.audience(),
