@@ -160,8 +160,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// The body as bytes (the OAuth forms read it so), at most the router's body limit. Over
-/// it: 413 problem+json, on every route alike. A body of one frame, as a form usually is,
+/// The body as bytes, at most `BODY_LIMIT`: the one way a handler reads a body (the JSON
+/// bodies and the OAuth forms alike), so it is the one place the limit is kept. Over it:
+/// 413 problem+json, on every route alike. A body of one frame, as a form usually is,
 /// is handed on as it came: no list of frames to gather, no boxed body.
 pub struct RawBody(pub Bytes);
 

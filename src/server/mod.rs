@@ -20,7 +20,6 @@ use crate::service::{Clock, Service, ServiceConfig, ServiceError, SystemClock};
 use crate::store::{SqliteStore, Store};
 use anyhow::Context;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::routing::{delete, get, post, put};
 use problem::ApiError;
@@ -32,7 +31,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 
-/// Largest request body: 64 KiB.
+/// Largest request body: 64 KiB (see `extract::RawBody`).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone)]
@@ -119,8 +118,10 @@ fn all_routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// What guards every route: the body limit, the headers on every response, and a panic
-/// turned into a 500 problem+json (the connection survives it).
+/// What guards every route: the headers on every response, and a panic turned into a 500
+/// problem+json (the connection survives it). The body limit is `RawBody`'s, the one way
+/// every handler reads a body, so axum's `DefaultBodyLimit` (an extension and a layer more
+/// on every request, for axum's own extractors) is not needed.
 /// One stack, layered once: each `Router::layer` boxes every route again, and a request
 /// paid for cloning and boxing each of those levels (see BENCHMARKS.md). Outermost first;
 /// the request metrics and log lines (`observe`) only when something records them (a
@@ -131,8 +132,7 @@ fn defended(routes: Router) -> Router {
         tower::ServiceBuilder::new()
             .option_layer(observe.any().then(|| observe::ObserveLayer::new(observe)))
             .map_response(with_defences)
-            .layer(CatchPanicLayer::custom(problem::panic_response))
-            .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+            .layer(CatchPanicLayer::custom(problem::panic_response)),
     )
 }
 
