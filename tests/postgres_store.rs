@@ -1,6 +1,7 @@
 //! What only the PostgreSQL store has to show: replicas that start together over one new
-//! database apply its migrations once, and a database that goes away is answered 503 (and
-//! `/readyz` says so) until it is back, without a restart.
+//! database apply its migrations once, a database that goes away is answered 503 (and
+//! `/readyz` says so) until it is back, without a restart, and the change feed tells every
+//! change, even after its connection died without a word.
 //!
 //! They need a PostgreSQL server: `CONSOLA_TEST_POSTGRES=postgres://…` (`.ci/run` starts
 //! one and sets it for its second `cargo test`). Without it they say so and stop; the
@@ -241,5 +242,79 @@ async fn the_change_feed_tells_every_change_the_caches_depend_on() {
         .unwrap();
     let until = counted[0].blocked_until.expect("blocked at the limit");
     next_change(&mut feed, |c| *c == Change::Blocked { key, until }).await;
+    other.close().await;
+}
+
+/// Whether a `Resync` arrives on `feed` within `limit` (other changes are passed over).
+async fn resync_within(feed: &mut consola::store::ChangeFeed, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, feed.recv()).await {
+            Err(_) => return false,
+            Ok(change) => {
+                if change.expect("the feed is open") == consola::store::Change::Resync {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_whose_connection_goes_silent_listens_again_and_reloads() {
+    use consola::store::{Change, ChangeStore};
+    let Some(_) = database::postgres_or_say_so() else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let admin = server.setup().await;
+    let url = database::url_for(&server.data_dir()).unwrap();
+    // Another replica's store, behind a hop that can go silent.
+    let (hop, through) = Hop::before(&url).await;
+    let silence_limit = Duration::from_millis(1500);
+    let other = consola::store::PostgresStore::open_url(&through)
+        .await
+        .unwrap()
+        .with_feed_silence_limit(silence_limit);
+    let mut feed = other.follow_changes().await.expect("PostgreSQL has a feed");
+    assert_eq!(feed.recv().await, Some(Change::Resync));
+
+    // Quiet is not silence: the beats keep a healthy listener from listening again.
+    assert!(
+        !resync_within(&mut feed, silence_limit * 3).await,
+        "a quiet, healthy feed started over"
+    );
+
+    // The listener's connection dies without a word; a change made meanwhile is not heard
+    // on it, and the feed says so with a Resync once it listens on a new connection.
+    let quiet = group(&admin, "Reportes", "reports").await;
+    let described = |text: &str| consola::domain::PermissionGroupPatch {
+        description: Some(text.into()),
+        ..Default::default()
+    };
+    hop.silence();
+    admin
+        .update_permission_group(quiet.id, &described("Durante el silencio"))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        resync_within(&mut feed, silence_limit * 4).await,
+        "the silent connection was never taken for dead"
+    );
+    assert!(
+        started.elapsed() >= silence_limit / 2,
+        "{:?}",
+        started.elapsed()
+    );
+    // And the new connection hears what follows.
+    admin
+        .update_permission_group(quiet.id, &described("Después del silencio"))
+        .await
+        .unwrap();
+    next_change(&mut feed, |c| *c == Change::Group { id: quiet.id }).await;
+
+    // The silenced connections would hold the pool's close forever: end them first.
+    hop.cut();
     other.close().await;
 }

@@ -31,6 +31,8 @@ use writer::Writer;
 pub struct PostgresStore {
     writer: Writer,
     pool: PgPool,
+    /// How long the change feed's listener may hear nothing (see `changes`).
+    silence_limit: Duration,
 }
 
 /// The advisory lock that migrations run under, so that replicas starting together apply
@@ -55,7 +57,17 @@ impl PostgresStore {
         Ok(PostgresStore {
             writer: Writer::new(pool.clone()),
             pool,
+            silence_limit: changes::SILENCE_LIMIT,
         })
+    }
+
+    /// The same store, its change feed taking a connection that hears nothing for `limit`
+    /// for dead (30 s by default; tests shorten it).
+    pub fn with_feed_silence_limit(self, limit: Duration) -> PostgresStore {
+        PostgresStore {
+            silence_limit: limit,
+            ..self
+        }
     }
 
     pub async fn close(&self) {

@@ -1,5 +1,6 @@
 //! A TCP hop between a server and PostgreSQL that a test can cut, to play a database that
-//! goes away and comes back while the PostgreSQL server itself keeps serving other tests.
+//! goes away and comes back while the PostgreSQL server itself keeps serving other tests,
+//! or silence, to play a connection that dies without a word.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,11 +8,13 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// A TCP hop between the server and PostgreSQL that the test can cut: while down it ends
 /// every connection through it and refuses new ones at once, as a database that has gone
-/// away does.
+/// away does. Silenced, it keeps its connections open and carries nothing more on them.
 pub struct Hop {
     pub addr: std::net::SocketAddr,
     up: Arc<AtomicBool>,
     links: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// Links made before the latest `silence` carry nothing.
+    silenced: tokio::sync::watch::Sender<u64>,
 }
 
 impl Hop {
@@ -21,17 +24,29 @@ impl Hop {
             addr: listener.local_addr().unwrap(),
             up: Arc::new(AtomicBool::new(true)),
             links: Arc::default(),
+            silenced: tokio::sync::watch::Sender::new(0),
         };
         let (up, links) = (hop.up.clone(), hop.links.clone());
+        let silenced = hop.silenced.clone();
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 if !up.load(Ordering::SeqCst) {
                     continue; // dropped: the connection is reset
                 }
                 let target = target.clone();
+                let mut silenced = silenced.subscribe();
+                let made = *silenced.borrow_and_update();
                 let link = tokio::spawn(async move {
                     if let Ok(mut server) = TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        let silent = tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
+                            seen = silenced.wait_for(|latest| *latest > made) => seen.is_ok(),
+                        };
+                        if silent {
+                            // Both ends stay open (their kernels still take what is sent),
+                            // and nothing crosses: a silent partition.
+                            std::future::pending::<()>().await;
+                        }
                     }
                 });
                 links.lock().unwrap().push(link);
@@ -45,6 +60,13 @@ impl Hop {
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
+    }
+
+    /// Every connection through the hop goes silent, open but carrying nothing either way,
+    /// as when a partition or a NAT that forgot the flow drops its packets; connections
+    /// made afterwards pass.
+    pub fn silence(&self) {
+        self.silenced.send_modify(|latest| *latest += 1);
     }
 
     pub fn restore(&self) {

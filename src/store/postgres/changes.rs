@@ -2,6 +2,13 @@
 //! fed by the triggers of migrations 0005 to 0007. A lost connection is made again (with a pause
 //! that grows while the database stays away) and then announced as [`Change::Resync`]:
 //! notifications sent meanwhile are gone, so the caches are read again in full.
+//!
+//! A connection can also die without a word: a partition, or a NAT or firewall that forgets
+//! an idle flow, leaves the socket open with nothing ever arriving, and the replica would
+//! keep serving consumers that were disabled elsewhere. So every replica sends a beat on the
+//! channel through its pool, and a listener that hears nothing at all, beat or change, for
+//! `silence_limit` takes its connection for dead and listens again. The beats also keep an
+//! idle connection from being forgotten.
 
 use super::*;
 use crate::store::{Change, ChangeFeed, ChangeStore};
@@ -16,18 +23,50 @@ const FEED_CAPACITY: usize = 1024;
 /// The pause between attempts to listen again grows from the first to the longest.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LONGEST_RETRY: Duration = Duration::from_secs(2);
+/// What a beat says; nothing else sends exactly this.
+const BEAT: &str = r#"{"beat":1}"#;
+/// How long a listener may hear nothing before it takes its connection for dead, unless
+/// the store is told otherwise (`PostgresStore::with_feed_silence_limit`). Beats go out
+/// three times as often, so one or two lost beats are not taken for a dead connection.
+pub(super) const SILENCE_LIMIT: Duration = Duration::from_secs(30);
 
 #[async_trait]
 impl ChangeStore for PostgresStore {
     async fn follow_changes(&self) -> Option<ChangeFeed> {
         let (tx, rx) = mpsc::channel(FEED_CAPACITY);
-        tokio::spawn(listen(self.pool.clone(), tx));
+        tokio::spawn(beat(self.pool.clone(), tx.clone(), self.silence_limit / 3));
+        tokio::spawn(listen(self.pool.clone(), tx, self.silence_limit));
         Some(rx)
     }
 }
 
+/// Sends a beat on the channel every `every`, through the pool, until the feed or the pool
+/// closes. A beat that fails is only logged: the listener's silence limit is the check.
+async fn beat(pool: PgPool, feed: mpsc::Sender<Change>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = feed.closed() => return,
+            _ = tick.tick() => {}
+        }
+        if pool.is_closed() {
+            return;
+        }
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(BEAT)
+            .execute(&pool);
+        match tokio::time::timeout(every, sent).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::debug!(error = %err, "a beat to the change feed failed"),
+            Err(_) => tracing::debug!("a beat to the change feed timed out"),
+        }
+    }
+}
+
 /// Listens until the service drops its end of the feed or the pool closes.
-async fn listen(pool: PgPool, feed: mpsc::Sender<Change>) {
+async fn listen(pool: PgPool, feed: mpsc::Sender<Change>, silence_limit: Duration) {
     let mut retry = FIRST_RETRY;
     // Whether the loss was logged: once per outage, not once per attempt.
     let mut lost = false;
@@ -56,7 +95,17 @@ async fn listen(pool: PgPool, feed: mpsc::Sender<Change>) {
             return;
         }
         loop {
-            match listener.try_recv().await {
+            // On silence the listener is dropped, mid-read or not, and never used again.
+            let Ok(heard) = tokio::time::timeout(silence_limit, listener.try_recv()).await else {
+                tracing::warn!(
+                    "heard nothing from the database, not even a beat, for {silence_limit:?}; \
+                     listening again on a new connection"
+                );
+                lost = true;
+                break;
+            };
+            match heard {
+                Ok(Some(notification)) if notification.payload() == BEAT => {}
                 Ok(Some(notification)) => match parse(notification.payload()) {
                     Some(change) => {
                         if feed.send(change).await.is_err() {
