@@ -804,3 +804,44 @@ async fn a_database_restart_is_answered_503_then_every_replica_catches_up_by_its
     }
     assert!(load.await.unwrap() > 0, "tokens were issued under the load");
 }
+
+#[test]
+fn a_replica_without_a_public_url_warns_that_the_others_will_refuse_its_tokens() {
+    let Some(_) = database::postgres_or_say_so() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let database = database::url_for(&dir.path().join("db")).unwrap();
+    let secret = dir.path().join("system-secret");
+    std::fs::write(
+        &secret,
+        "un secreto del sistema de más de treinta y dos bytes\n",
+    )
+    .unwrap();
+    for (i, public_url) in [None, Some(PUBLIC_URL)].into_iter().enumerate() {
+        let mut command = consola();
+        command.args(["serve", "--listen", "127.0.0.1:0", "--database", &database]);
+        if let Some(url) = public_url {
+            command.args(["--public-url", url]);
+        }
+        let mut child = command
+            .arg("--data-dir")
+            .arg(dir.path().join(format!("replica-{i}")))
+            .arg("--system-secret-file")
+            .arg(&secret)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        served_url(&mut child);
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr.contains("necesitan la misma --public-url"),
+            public_url.is_none(),
+            "with --public-url {public_url:?}:\n{stderr}"
+        );
+    }
+}

@@ -358,7 +358,21 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
     };
     let mut service_config = config.service.clone();
     if service_config.issuer.is_none() {
-        service_config.issuer = Some(format!("{scheme}://{addr}"));
+        let issuer = format!("{scheme}://{addr}");
+        if config
+            .database_url
+            .as_deref()
+            .is_some_and(crate::store::is_postgres_url)
+        {
+            // Served anyway: one server on PostgreSQL is a deployment too.
+            tracing::warn!(
+                issuer = %issuer,
+                "sin --public-url, el emisor de los tokens es la dirección de escucha de esta \
+                 réplica: las réplicas sobre la misma base de datos necesitan la misma \
+                 --public-url, o cada una rechaza los tokens de las otras"
+            );
+        }
+        service_config.issuer = Some(issuer);
     }
     let keys = match &config.system_secret {
         Some(secret) => {
