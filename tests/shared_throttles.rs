@@ -504,3 +504,68 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
         self.clone()
     }
 }
+
+#[tokio::test]
+async fn wrong_current_passwords_over_two_replicas_stop_the_change_on_both() {
+    let r = Replicas::start().await;
+    let on_a = r.setup().await;
+    // The same session on B: sessions live in the database.
+    let on_b = Client::new(&r.b.url())
+        .expect("client")
+        .with_token(on_a.token().expect("a session").clone());
+    let change = |current: &str| PasswordChange {
+        current_password: current.into(),
+        new_password: "otra contraseña".into(),
+    };
+    let status = |result: Result<(), consola::client::ClientError>| match result {
+        Ok(()) => 204,
+        Err(err) => err.status().expect("an API answer"),
+    };
+    // Five wrong guesses (the user's limit), spread so that neither replica alone sees it.
+    for (i, client) in [&on_a, &on_b, &on_a, &on_b, &on_a].into_iter().enumerate() {
+        assert_eq!(
+            status(client.change_password(&change("incorrecta")).await),
+            422,
+            "{i}"
+        );
+    }
+    // Refused on both now, even with the right password.
+    assert_eq!(status(on_b.change_password(&change(PASSWORD)).await), 429);
+    assert_eq!(status(on_a.change_password(&change(PASSWORD)).await), 429);
+}
+
+#[tokio::test]
+async fn a_password_changed_on_one_replica_forgets_the_wrong_guesses_on_both() {
+    let r = Replicas::start().await;
+    let on_a = r.setup().await;
+    let on_b = Client::new(&r.b.url())
+        .expect("client")
+        .with_token(on_a.token().expect("a session").clone());
+    let change = |current: &str, new: &str| PasswordChange {
+        current_password: current.into(),
+        new_password: new.into(),
+    };
+    for client in [&on_a, &on_b, &on_a, &on_b] {
+        assert!(
+            client
+                .change_password(&change("incorrecta", "otra contraseña"))
+                .await
+                .is_err()
+        );
+    }
+    on_a.change_password(&change(PASSWORD, "otra contraseña"))
+        .await
+        .expect("the right password changes it");
+    // Four more: eight in all, but the four before the change are forgotten everywhere.
+    for client in [&on_b, &on_a, &on_b, &on_a] {
+        assert!(
+            client
+                .change_password(&change("incorrecta", "la tercera"))
+                .await
+                .is_err()
+        );
+    }
+    on_b.change_password(&change("otra contraseña", "la tercera"))
+        .await
+        .expect("not throttled: the earlier guesses were forgotten");
+}

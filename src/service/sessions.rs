@@ -237,8 +237,17 @@ impl Service {
             .as_ref()
             .ok_or(ServiceError::Unauthenticated)?;
         let key = format!("password:{}", session.user.id);
+        let limit = self.config.login_failures_per_user;
         if let Err(retry_after) = self.throttle.check(&key) {
             return Err(ServiceError::TooManyRequests { retry_after });
+        }
+        // Guesses spread over the replicas count as one replica's would: another may have
+        // refused this key already (the database says, before argon2 runs).
+        if let Some(until) = self.shared_block(&key).await {
+            self.mirror_shared(&key, until);
+            return Err(ServiceError::TooManyRequests {
+                retry_after: super::shared_throttles::seconds_until(until),
+            });
         }
         let mut errors = FieldErrors::new();
         validate_password(&mut errors, "new_password", change.new_password.expose());
@@ -249,8 +258,9 @@ impl Service {
             .verify(change.current_password, Some(record.password_hash.clone()))
             .await?
         {
-            self.throttle
-                .fail(&key, self.config.login_failures_per_user);
+            self.throttle.fail(&key, limit);
+            // Counted on every replica's behalf; this answer stays a wrong password.
+            let _ = self.count_shared_failures(&[(&key, limit)]).await;
             self.record_denied(
                 caller,
                 modules::USERS,
@@ -264,6 +274,7 @@ impl Service {
             )));
         }
         self.throttle.succeed(&key);
+        self.forget_shared(&key).await;
         record.password_hash = self.passwords.hash(change.new_password).await?;
         record.user.updated_at = self.now();
         let version = record.user.version;
