@@ -141,14 +141,25 @@ async fn next_change(
     feed: &mut consola::store::ChangeFeed,
     wanted: impl Fn(&consola::store::Change) -> bool,
 ) -> consola::store::Change {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    change_within(feed, Duration::from_secs(1), wanted)
+        .await
+        .expect("the change arrives within a second")
+}
+
+/// The next change of `feed` that `wanted` accepts, if one comes within `limit`.
+async fn change_within(
+    feed: &mut consola::store::ChangeFeed,
+    limit: Duration,
+    wanted: impl Fn(&consola::store::Change) -> bool,
+) -> Option<consola::store::Change> {
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         let change = tokio::time::timeout_at(deadline, feed.recv())
             .await
-            .expect("the change arrives within a second")
+            .ok()?
             .expect("the feed is open");
         if wanted(&change) {
-            return change;
+            return Some(change);
         }
     }
 }
@@ -245,21 +256,6 @@ async fn the_change_feed_tells_every_change_the_caches_depend_on() {
     other.close().await;
 }
 
-/// Whether a `Resync` arrives on `feed` within `limit` (other changes are passed over).
-async fn resync_within(feed: &mut consola::store::ChangeFeed, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        match tokio::time::timeout_at(deadline, feed.recv()).await {
-            Err(_) => return false,
-            Ok(change) => {
-                if change.expect("the feed is open") == consola::store::Change::Resync {
-                    return true;
-                }
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_whose_connection_goes_silent_listens_again_and_reloads() {
     use consola::store::{Change, ChangeStore};
@@ -278,10 +274,13 @@ async fn a_feed_whose_connection_goes_silent_listens_again_and_reloads() {
         .with_feed_silence_limit(silence_limit);
     let mut feed = other.follow_changes().await.expect("PostgreSQL has a feed");
     assert_eq!(feed.recv().await, Some(Change::Resync));
+    let is_resync = |c: &Change| *c == Change::Resync;
 
     // Quiet is not silence: the beats keep a healthy listener from listening again.
     assert!(
-        !resync_within(&mut feed, silence_limit * 3).await,
+        change_within(&mut feed, silence_limit * 3, is_resync)
+            .await
+            .is_none(),
         "a quiet, healthy feed started over"
     );
 
@@ -299,7 +298,9 @@ async fn a_feed_whose_connection_goes_silent_listens_again_and_reloads() {
         .unwrap();
     let started = std::time::Instant::now();
     assert!(
-        resync_within(&mut feed, silence_limit * 4).await,
+        change_within(&mut feed, silence_limit * 4, is_resync)
+            .await
+            .is_some(),
         "the silent connection was never taken for dead"
     );
     assert!(

@@ -505,18 +505,28 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
     }
 }
 
-#[tokio::test]
-async fn wrong_current_passwords_over_two_replicas_stop_the_change_on_both() {
-    let r = Replicas::start().await;
+/// The Súper Administrador's session on A, and the same session on B (sessions live in
+/// the database).
+async fn one_session_on_both(r: &Replicas) -> (Client, Client) {
     let on_a = r.setup().await;
-    // The same session on B: sessions live in the database.
     let on_b = Client::new(&r.b.url())
         .expect("client")
         .with_token(on_a.token().expect("a session").clone());
-    let change = |current: &str| PasswordChange {
+    (on_a, on_b)
+}
+
+fn password_change(current: &str, new: &str) -> PasswordChange {
+    PasswordChange {
         current_password: current.into(),
-        new_password: "otra contraseña".into(),
-    };
+        new_password: new.into(),
+    }
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_over_two_replicas_stop_the_change_on_both() {
+    let r = Replicas::start().await;
+    let (on_a, on_b) = one_session_on_both(&r).await;
+    let change = |current: &str| password_change(current, "otra contraseña");
     let status = |result: Result<(), consola::client::ClientError>| match result {
         Ok(()) => 204,
         Err(err) => err.status().expect("an API answer"),
@@ -537,35 +547,20 @@ async fn wrong_current_passwords_over_two_replicas_stop_the_change_on_both() {
 #[tokio::test]
 async fn a_password_changed_on_one_replica_forgets_the_wrong_guesses_on_both() {
     let r = Replicas::start().await;
-    let on_a = r.setup().await;
-    let on_b = Client::new(&r.b.url())
-        .expect("client")
-        .with_token(on_a.token().expect("a session").clone());
-    let change = |current: &str, new: &str| PasswordChange {
-        current_password: current.into(),
-        new_password: new.into(),
-    };
+    let (on_a, on_b) = one_session_on_both(&r).await;
     for client in [&on_a, &on_b, &on_a, &on_b] {
-        assert!(
-            client
-                .change_password(&change("incorrecta", "otra contraseña"))
-                .await
-                .is_err()
-        );
+        let wrong = password_change("incorrecta", "otra contraseña");
+        assert!(client.change_password(&wrong).await.is_err());
     }
-    on_a.change_password(&change(PASSWORD, "otra contraseña"))
+    on_a.change_password(&password_change(PASSWORD, "otra contraseña"))
         .await
         .expect("the right password changes it");
     // Four more: eight in all, but the four before the change are forgotten everywhere.
     for client in [&on_b, &on_a, &on_b, &on_a] {
-        assert!(
-            client
-                .change_password(&change("incorrecta", "la tercera"))
-                .await
-                .is_err()
-        );
+        let wrong = password_change("incorrecta", "la tercera");
+        assert!(client.change_password(&wrong).await.is_err());
     }
-    on_b.change_password(&change("otra contraseña", "la tercera"))
+    on_b.change_password(&password_change("otra contraseña", "la tercera"))
         .await
         .expect("not throttled: the earlier guesses were forgotten");
 }
