@@ -476,6 +476,20 @@ async fn with_its_database_gone_a_replica_still_answers_right_and_throttles_alon
     );
 }
 
+#[tokio::test]
+async fn a_block_found_in_the_database_is_kept_in_memory() {
+    let r = Replicas::start().await;
+    let _ = r.setup().await;
+    for _ in 0..5 {
+        assert_eq!(login_on(&r.a, "incorrecta").await, "wrong");
+    }
+    // B finds A's block in the database (on PostgreSQL the feed may tell it first)...
+    assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
+    // ...and keeps it: with its database gone, B still refuses, from memory.
+    r.b.store().close().await;
+    assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
+}
+
 /// A log kept in memory.
 #[derive(Clone, Default)]
 struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
