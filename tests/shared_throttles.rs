@@ -490,6 +490,28 @@ async fn a_block_found_in_the_database_is_kept_in_memory() {
     assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
 }
 
+#[tokio::test]
+async fn idle_shared_throttle_rows_are_pruned_on_the_back_of_a_failure() {
+    let r = Replicas::start().await;
+    let _ = r.setup().await;
+    // A key last seen an hour ago, past the window and with no block.
+    let idle = key_digest("client-ip:203.0.113.9");
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    r.a.store()
+        .count_throttle_failures(&[(idle, RULE)], hour_ago)
+        .await
+        .expect("counted");
+    assert_eq!(login_on(&r.a, "incorrecta").await, "wrong");
+    // The failure pruned it: nothing idle is left.
+    let now = Utc::now();
+    let left =
+        r.a.store()
+            .prune_throttles(now - chrono::Duration::minutes(15), now)
+            .await
+            .expect("pruned");
+    assert_eq!(left, 0, "the idle key was still there");
+}
+
 /// A log kept in memory.
 #[derive(Clone, Default)]
 struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
