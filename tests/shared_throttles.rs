@@ -483,8 +483,14 @@ async fn a_block_found_in_the_database_is_kept_in_memory() {
     for _ in 0..5 {
         assert_eq!(login_on(&r.a, "incorrecta").await, "wrong");
     }
-    // B finds A's block in the database (on PostgreSQL the feed may tell it first)...
-    assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
+    // B finds A's block in the database (on PostgreSQL the feed may tell it first), and
+    // says how long it has left: about the first block's 30 s.
+    match r.b.service.login(&attacker(), login(PASSWORD)).await {
+        Err(ServiceError::TooManyRequests { retry_after }) => {
+            assert!((25..=30).contains(&retry_after), "{retry_after}")
+        }
+        other => panic!("not throttled: {other:?}"),
+    }
     // ...and keeps it: with its database gone, B still refuses, from memory.
     r.b.store().close().await;
     assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
@@ -510,6 +516,20 @@ async fn idle_shared_throttle_rows_are_pruned_on_the_back_of_a_failure() {
             .await
             .expect("pruned");
     assert_eq!(left, 0, "the idle key was still there");
+    // At most once a minute: another idle key, another failure, and it stays.
+    let other = key_digest("client-ip:203.0.113.10");
+    r.a.store()
+        .count_throttle_failures(&[(other, RULE)], hour_ago)
+        .await
+        .expect("counted");
+    assert_eq!(login_on(&r.a, "incorrecta").await, "wrong");
+    let now = Utc::now();
+    let left =
+        r.a.store()
+            .prune_throttles(now - chrono::Duration::minutes(15), now)
+            .await
+            .expect("pruned");
+    assert_eq!(left, 1, "pruned again within the minute");
 }
 
 /// A log kept in memory.
