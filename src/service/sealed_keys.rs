@@ -323,6 +323,26 @@ mod tests {
     const S2: &str = "segundo-secreto-del-sistema-de-32-bytes";
 
     #[test]
+    fn the_reason_at_start_is_the_internal_message_not_the_generic_one() {
+        let internal = ServiceError::Internal("la clave de firma no tiene 32 bytes".into());
+        assert_eq!(reason(internal), "la clave de firma no tiene 32 bytes");
+        let other = ServiceError::Unauthenticated;
+        let shown = other.to_string();
+        assert!(!shown.is_empty());
+        assert_eq!(reason(other), shown);
+    }
+
+    #[tokio::test]
+    async fn debug_shows_nothing_of_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::SqliteStore::open(&dir.path().join("consola.db"), None)
+            .await
+            .unwrap();
+        let keys = SealedKeys::new(Arc::new(store), &secret(S1), None);
+        assert_eq!(format!("{keys:?}"), "SealedKeys { .. }");
+    }
+
+    #[test]
     fn sealing_hides_the_key_and_opens_with_the_same_secret_and_name_only() {
         let sealer = Sealer::new(&secret(S1), None);
         let plain = b"clave-de-prueba-clave-de-prueba!";
