@@ -496,40 +496,39 @@ async fn a_block_found_in_the_database_is_kept_in_memory() {
     assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
 }
 
-#[tokio::test]
-async fn idle_shared_throttle_rows_are_pruned_on_the_back_of_a_failure() {
-    let r = Replicas::start().await;
-    let _ = r.setup().await;
-    // A key last seen an hour ago, past the window and with no block.
-    let idle = key_digest("client-ip:203.0.113.9");
+/// Writes a key of `address` last seen an hour ago (past the window, with no block), makes
+/// A count a wrong login, and returns how many idle keys were left to prune after it.
+async fn idle_keys_left_after_a_failure(r: &Replicas, address: &str) -> u64 {
+    let idle = key_digest(&format!("client-ip:{address}"));
     let hour_ago = Utc::now() - chrono::Duration::hours(1);
     r.a.store()
         .count_throttle_failures(&[(idle, RULE)], hour_ago)
         .await
         .expect("counted");
     assert_eq!(login_on(&r.a, "incorrecta").await, "wrong");
-    // The failure pruned it: nothing idle is left.
     let now = Utc::now();
-    let left =
-        r.a.store()
-            .prune_throttles(now - chrono::Duration::minutes(15), now)
-            .await
-            .expect("pruned");
-    assert_eq!(left, 0, "the idle key was still there");
-    // At most once a minute: another idle key, another failure, and it stays.
-    let other = key_digest("client-ip:203.0.113.10");
     r.a.store()
-        .count_throttle_failures(&[(other, RULE)], hour_ago)
+        .prune_throttles(now - chrono::Duration::minutes(15), now)
         .await
-        .expect("counted");
-    assert_eq!(login_on(&r.a, "incorrecta").await, "wrong");
-    let now = Utc::now();
-    let left =
-        r.a.store()
-            .prune_throttles(now - chrono::Duration::minutes(15), now)
-            .await
-            .expect("pruned");
-    assert_eq!(left, 1, "pruned again within the minute");
+        .expect("pruned")
+}
+
+#[tokio::test]
+async fn idle_shared_throttle_rows_are_pruned_on_the_back_of_a_failure() {
+    let r = Replicas::start().await;
+    let _ = r.setup().await;
+    // The failure pruned the idle key: nothing idle is left.
+    assert_eq!(
+        idle_keys_left_after_a_failure(&r, "203.0.113.9").await,
+        0,
+        "the idle key was still there"
+    );
+    // At most once a minute: another idle key, another failure, and it stays.
+    assert_eq!(
+        idle_keys_left_after_a_failure(&r, "203.0.113.10").await,
+        1,
+        "pruned again within the minute"
+    );
 }
 
 /// A log kept in memory.
