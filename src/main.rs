@@ -377,14 +377,9 @@ fn loopback(port: u16) -> SocketAddr {
 fn log_to_file(data_dir: &Path) -> anyhow::Result<()> {
     server::data_dir::ensure_private_dir(data_dir)?;
     let path = data_dir.join("consola.log");
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options
+    let file = consola::private_file::options()
+        .create(true)
+        .append(true)
         .open(&path)
         .with_context(|| format!("no se pudo abrir {}", path.display()))?;
     // No line per request of the console's own calls unless RUST_LOG asks for them.

@@ -60,7 +60,7 @@ impl OutputArgs {
 }
 
 /// One end of a command's output, shared by its printer and whoever collects it.
-pub type Sink = std::sync::Arc<std::sync::Mutex<dyn Write + Send>>;
+pub type Sink = std::sync::Arc<parking_lot::Mutex<dyn Write + Send>>;
 
 /// Where a command writes, and whether a person at this process's terminal may be asked
 /// things (a command run over SSH has no such person: it never prompts here).
@@ -75,8 +75,8 @@ impl Streams {
     /// This process's standard output and error, with its terminal.
     pub fn process() -> Streams {
         Streams {
-            out: std::sync::Arc::new(std::sync::Mutex::new(std::io::stdout())),
-            err: std::sync::Arc::new(std::sync::Mutex::new(std::io::stderr())),
+            out: std::sync::Arc::new(parking_lot::Mutex::new(std::io::stdout())),
+            err: std::sync::Arc::new(parking_lot::Mutex::new(std::io::stderr())),
             local: true,
         }
     }
@@ -87,8 +87,8 @@ impl Streams {
         let err = Buffer::default();
         (
             Streams {
-                out: std::sync::Arc::new(std::sync::Mutex::new(out.clone())),
-                err: std::sync::Arc::new(std::sync::Mutex::new(err.clone())),
+                out: std::sync::Arc::new(parking_lot::Mutex::new(out.clone())),
+                err: std::sync::Arc::new(parking_lot::Mutex::new(err.clone())),
                 local: false,
             },
             out,
@@ -106,9 +106,7 @@ impl Streams {
 }
 
 fn write_to(sink: &Sink, text: &str) -> CliResult {
-    let mut sink = sink
-        .lock()
-        .map_err(|_| Failure::failed("la salida no está disponible"))?;
+    let mut sink = sink.lock();
     sink.write_all(text.as_bytes())?;
     sink.flush()?;
     Ok(())
@@ -116,20 +114,17 @@ fn write_to(sink: &Sink, text: &str) -> CliResult {
 
 /// Bytes collected in memory; clones share them.
 #[derive(Clone, Default)]
-pub struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+pub struct Buffer(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
 
 impl Buffer {
     pub fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.0.lock())
     }
 }
 
 impl Write for Buffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
+        self.0.lock().extend_from_slice(buf);
         Ok(buf.len())
     }
 

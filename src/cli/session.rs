@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
 
 const FORMAT: u32 = 1;
@@ -124,18 +123,9 @@ impl SessionStore {
         crate::server::data_dir::ensure_private_dir(&folder)?;
         // Written beside and renamed: a crash never leaves half a session file.
         let temporary = folder.join(format!(".{}.tmp", std::process::id()));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let io = |e: std::io::Error| Failure::failed(format!("no se pudo guardar la sesión: {e}"));
-        let mut out = options.open(&temporary).map_err(io)?;
-        out.write_all(&text).map_err(io)?;
-        out.sync_all().map_err(io)?;
-        fs::rename(&temporary, &path).map_err(io)?;
+        use crate::private_file::{Durability, replace};
+        replace(&path, &temporary, &text, Durability::Synced)
+            .map_err(|e| Failure::failed(format!("no se pudo guardar la sesión: {e}")))?;
         Ok(path)
     }
 

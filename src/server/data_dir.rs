@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -27,18 +26,8 @@ pub fn load_or_create_key(path: &Path) -> anyhow::Result<[u8; 32]> {
         }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let key = crate::service::Vault::generate_key();
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(path)
+            crate::private_file::write_new(path, &key)
                 .with_context(|| format!("no se pudo crear {}", path.display()))?;
-            file.write_all(&key)?;
-            file.sync_all()?;
             Ok(key)
         }
         Err(err) => Err(err).with_context(|| format!("no se pudo leer {}", path.display())),

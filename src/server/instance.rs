@@ -14,7 +14,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -88,14 +87,13 @@ impl Claim {
             path: path.clone(),
             source,
         };
-        let mut options = fs::OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let lock = options.open(&path).map_err(io)?;
+        let lock = crate::private_file::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -139,18 +137,13 @@ impl Claim {
         };
         let text = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
         let temporary = self.dir.join(format!("{RECORD_FILE}.{}", record.pid));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        // No fsync: the record only matters while this process lives, and a rename is
-        // atomic for the readers without one.
-        let mut file = options.open(&temporary)?;
-        file.write_all(&text)?;
-        fs::rename(&temporary, self.dir.join(RECORD_FILE))
+        use crate::private_file::{Durability, replace};
+        replace(
+            &self.dir.join(RECORD_FILE),
+            &temporary,
+            &text,
+            Durability::Unsynced,
+        )
     }
 
     /// Takes the record back while keeping the lock: a server that stops accepting says so

@@ -11,10 +11,11 @@ use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -43,7 +44,7 @@ pub fn installed() -> bool {
 
 /// The process's recorder, installed on first use.
 fn recorder() -> anyhow::Result<PrometheusHandle> {
-    let mut slot = RECORDER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut slot = RECORDER.lock();
     if let Some(handle) = slot.as_ref() {
         return Ok(handle.clone());
     }
@@ -87,13 +88,13 @@ impl RouteHandles {
     fn record(&self, status: u16, seconds: f64) {
         self.duration.record(seconds);
         {
-            let by_status = self.by_status.read().unwrap_or_else(|e| e.into_inner());
+            let by_status = self.by_status.read();
             if let Some((_, counter)) = by_status.iter().find(|(s, _)| *s == status) {
                 counter.increment(1);
                 return;
             }
         }
-        let mut by_status = self.by_status.write().unwrap_or_else(|e| e.into_inner());
+        let mut by_status = self.by_status.write();
         if let Some((_, counter)) = by_status.iter().find(|(s, _)| *s == status) {
             counter.increment(1);
             return;
@@ -115,12 +116,11 @@ static HANDLES: LazyLock<RwLock<HashMap<String, Arc<RouteHandles>>>> =
     LazyLock::new(Default::default);
 
 fn handles_of(route: &str) -> Arc<RouteHandles> {
-    if let Some(found) = HANDLES.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+    if let Some(found) = HANDLES.read().get(route) {
         return found.clone();
     }
     HANDLES
         .write()
-        .unwrap_or_else(|e| e.into_inner())
         .entry(route.to_owned())
         .or_insert_with(|| Arc::new(RouteHandles::new(route)))
         .clone()

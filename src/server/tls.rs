@@ -2,13 +2,14 @@
 //! reloaded on demand (SIGHUP) when an ACME tool renews them. A reload changes what new
 //! handshakes get; connections already open keep theirs.
 
+use parking_lot::RwLock;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
 /// Where the certificate chain (leaf first) and its private key are.
@@ -57,7 +58,7 @@ impl Certificates {
     /// written must not take HTTPS down).
     pub fn reload(&self) -> Result<(), TlsError> {
         let fresh = read(&self.files, &self.provider)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        *self.current.write() = Arc::new(fresh);
         Ok(())
     }
 
@@ -77,12 +78,7 @@ impl Certificates {
 
 impl ResolvesServerCert for Certificates {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(
-            self.current
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        )
+        Some(self.current.read().clone())
     }
 }
 

@@ -119,11 +119,7 @@ impl Service {
         }
         let nonce_key = format!("{}:{}", header.id, header.nonce);
         {
-            let mut nonces = self
-                .tokens
-                .hawk_nonces
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut nonces = self.tokens.hawk_nonces.lock();
             if nonces.len() >= MAX_NONCES {
                 nonces.retain(|_, ts| hawk::within_skew(*ts, now, skew));
             }

@@ -33,8 +33,9 @@ use crate::domain::secret::{self, SecretKind};
 use crate::domain::*;
 use crate::store::{Fault, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +127,7 @@ impl ManualClock {
         ManualClock(Mutex::new(at))
     }
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = self.0.lock();
         *now += by;
     }
 }
@@ -140,7 +141,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+        *self.0.lock()
     }
 }
 
@@ -384,7 +385,7 @@ impl Service {
             return Ok(None);
         }
         let token = secret::generate(SecretKind::SetupToken);
-        *self.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+        *self.setup_token.lock() = Some(token.clone());
         Ok(Some(token))
     }
 
@@ -392,7 +393,7 @@ impl Service {
         if caller.ip.is_loopback() && !caller.proxied {
             return true;
         }
-        let expected = self.setup_token.lock().unwrap_or_else(|e| e.into_inner());
+        let expected = self.setup_token.lock();
         match (expected.as_deref(), presented) {
             (Some(expected), Some(presented)) => {
                 secret::matches(presented, &secret::digest(expected))
@@ -478,7 +479,7 @@ impl Service {
             Err(StoreError::Duplicate("account")) => return Err(already_set_up()),
             other => other?,
         }
-        *self.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.setup_token.lock() = None;
         Ok(SessionUser::from(&user.user))
     }
 

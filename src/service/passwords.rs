@@ -9,8 +9,9 @@ use super::{ServiceError, ServiceResult};
 use crate::domain::secret::SecretText;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::sync::{Arc, OnceLock, mpsc};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
@@ -110,7 +111,6 @@ impl Passwords {
         });
         self.jobs
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .send(job)
             .map_err(|_| ServiceError::Internal("password hashing threads stopped".into()))?;
         result
@@ -157,7 +157,7 @@ impl Passwords {
 fn hashing_thread(inbox: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
     loop {
-        let job = inbox.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let job = inbox.lock().recv();
         match job {
             Ok(job) => job(),
             Err(_) => return,

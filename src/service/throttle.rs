@@ -13,10 +13,10 @@
 //! [`Throttle::mirror`], so that the checks on the hot path stay in memory.
 
 use crate::store::ThrottleRule;
+use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -136,8 +136,8 @@ impl Throttle {
         self.since_origin(Instant::now()) < self.last_block_end.load(Ordering::Acquire)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<KeyDigest, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<KeyDigest, Entry>> {
+        self.entries.lock()
     }
 
     /// How many keys are remembered.

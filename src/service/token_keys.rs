@@ -18,11 +18,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use parking_lot::RwLock;
 use private_key::PrivateKey;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 /// Signing keys kept per algorithm after a rotation whatever their age, the current one
 /// included.
@@ -216,10 +217,7 @@ impl TokenKeys {
     }
 
     fn sets(&self) -> Arc<KeySets> {
-        self.signing
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.signing.read().clone()
     }
 
     /// A new signing key of every algorithm becomes current; the previous ones still
@@ -236,7 +234,7 @@ impl TokenKeys {
     ) -> ServiceResult<Vec<String>> {
         // Generated before taking the lock, so that signing never waits for a new RSA key.
         let fresh = KeySets::generate(now)?;
-        let mut guard = self.signing.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.signing.write();
         let sets = rotated(&guard, fresh, now, token_ttl);
         if let Some(path) = &self.path {
             write_key_file(path, &sets)?;
@@ -451,24 +449,11 @@ fn read_key_file(bytes: &[u8], path: &Path) -> ServiceResult<KeySets> {
 /// Writes the key file through a temporary file of mode 0600 and a rename, so a crash never
 /// leaves half a key.
 fn write_key_file(path: &Path, sets: &KeySets) -> ServiceResult<()> {
-    use std::io::Write;
     let bytes = key_file_bytes(sets)?;
     let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut out = options
-        .open(&tmp)
-        .map_err(|e| internal("no se pudo crear", &tmp, e))?;
-    out.write_all(&bytes)
-        .and_then(|()| out.sync_all())
-        .map_err(|e| internal("no se pudo escribir", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| internal("no se pudo guardar", path, e))
+    use crate::private_file::{Durability, replace};
+    replace(path, &tmp, &bytes, Durability::Synced)
+        .map_err(|e| internal("no se pudo guardar", path, e))
 }
 
 /// The key file's JSON: the same in the data directory and, sealed, in the database.

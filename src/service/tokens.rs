@@ -18,9 +18,9 @@ use crate::store::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use parking_lot::RwLock;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::RwLock;
 
 /// Prefix of `opaque` access tokens, so secret scanners can find a leaked one.
 pub const OPAQUE_PREFIX: &str = "consola_at_";
@@ -232,17 +232,17 @@ pub(crate) struct TokenState {
     pub(crate) hawk_nonces: Mutex<HashMap<String, i64>>,
 }
 
-pub(super) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|e| e.into_inner())
+pub(super) fn read<T>(lock: &RwLock<T>) -> parking_lot::RwLockReadGuard<'_, T> {
+    lock.read()
 }
 
-pub(super) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(|e| e.into_inner())
+pub(super) fn write<T>(lock: &RwLock<T>) -> parking_lot::RwLockWriteGuard<'_, T> {
+    lock.write()
 }
 
 impl TokenState {
     fn count(&self, at: DateTime<Utc>, issued: u64, failed: u64) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending.lock();
         let entry = pending.entry(at.timestamp() / 3600).or_default();
         entry.0 += issued;
         entry.1 += failed;
@@ -405,13 +405,7 @@ impl Service {
 
     /// Writes the counts aggregated since the last flush to the hourly `token_stats`.
     pub async fn flush_token_stats(&self) -> ServiceResult<()> {
-        let pending = std::mem::take(
-            &mut *self
-                .tokens
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let pending = std::mem::take(&mut *self.tokens.pending.lock());
         if pending.is_empty() {
             return Ok(());
         }
@@ -425,11 +419,7 @@ impl Service {
             .collect();
         if let Err(err) = self.store.add_token_stats(&stats).await {
             // Keep the counts for the next flush.
-            let mut current = self
-                .tokens
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut current = self.tokens.pending.lock();
             for (hour, (issued, failed)) in pending {
                 let entry = current.entry(hour).or_default();
                 entry.0 += issued;
@@ -445,7 +435,6 @@ impl Service {
         self.tokens
             .pending
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|(hour, (issued, failed))| TokenStat {
                 hour: *hour,

@@ -6,7 +6,6 @@
 use anyhow::Context;
 use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData};
 use russh::keys::ssh_key::{HashAlg, LineEnding, PrivateKey};
-use std::io::Write;
 use std::path::Path;
 
 /// The file's name in the data directory.
@@ -34,18 +33,8 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<PrivateKey> {
             let text = new_key_text()?;
             let key = PrivateKey::from_openssh(&text)
                 .map_err(|err| anyhow::anyhow!("no se pudo leer la clave de host: {err}"))?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(&path)
+            crate::private_file::write_new(&path, text.as_bytes())
                 .with_context(|| format!("no se pudo crear {}", path.display()))?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
             Ok(key)
         }
         Err(err) => Err(err).with_context(|| format!("no se pudo leer {}", path.display())),

@@ -21,11 +21,12 @@ use crate::domain::secret::SecretText;
 use crate::server::front::FrontDoor;
 use crate::service::Service;
 use anyhow::Context;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -273,8 +274,8 @@ impl Drop for Registration {
 }
 
 impl Registry {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Live>> {
-        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<u64, Live>> {
+        self.live.lock()
     }
 
     /// Each signed-in console: its id, its user, and its key while that user is the
@@ -351,8 +352,8 @@ impl Slots {
         }))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
-        self.0.taken.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        self.0.taken.lock()
     }
 
     /// A place for a connection from `address`, if the caps allow one more.

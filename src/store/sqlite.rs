@@ -204,14 +204,10 @@ impl SqliteStore {
 /// Creates the file with mode 0600 if it does not exist; SQLite gives its WAL and shared
 /// memory files the same mode.
 fn create_private_file(path: &Path) -> StoreResult<()> {
-    use std::fs::OpenOptions;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options
+    crate::private_file::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
         .open(path)
         .map(|_| ())
         .map_err(|e| StoreError::Backend(format!("no se pudo crear {}: {e}", path.display())))

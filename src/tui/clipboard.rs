@@ -196,16 +196,14 @@ pub fn local_display_available(is_set: impl Fn(&str) -> bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
 
     #[derive(Clone, Default)]
     pub struct Sink(Arc<Mutex<Vec<u8>>>);
     impl Write for Sink {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::ErrorKind::Other)?
-                .extend_from_slice(buf);
+            self.0.lock().extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -218,7 +216,7 @@ mod tests {
         let sink = Sink::default();
         let mut clipboard = Clipboard::terminal_only(Box::new(sink.clone()));
         assert_eq!(clipboard.copy("abc").unwrap(), Delivery::Terminal);
-        let bytes = sink.0.lock().unwrap().clone();
+        let bytes = sink.0.lock().clone();
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "\u{1b}]52;c;YWJj\u{1b}\\"
@@ -242,7 +240,7 @@ mod tests {
         let mut clipboard = Clipboard::through(Box::new(sink.clone()), Multiplexer::Screen);
         let text = "x".repeat(100);
         assert_eq!(clipboard.copy(&text).unwrap(), Delivery::Screen);
-        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let out = String::from_utf8(sink.0.lock().clone()).unwrap();
         let plain = osc52(&text);
         assert!(out.starts_with("\x1bP\x1b]52;c;"), "{out:?}");
         assert!(out.ends_with("\x1b\\\x1b\\"), "{out:?}");

@@ -29,9 +29,8 @@ impl Lang {
                 Some((_, en)) => en,
                 None => {
                     // Shown in Spanish; remembered so that a test can name it.
-                    if let Ok(mut missing) = MISSING.lock()
-                        && !missing.contains(&es)
-                    {
+                    let mut missing = MISSING.lock();
+                    if !missing.contains(&es) {
                         missing.push(es);
                     }
                     es
@@ -79,12 +78,12 @@ impl Lang {
 }
 
 /// Texts asked for in English that `ENGLISH` lacks, since the process started.
-static MISSING: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+static MISSING: parking_lot::Mutex<Vec<&'static str>> = parking_lot::Mutex::new(Vec::new());
 
 /// The texts English lacked so far (each once, sorted): a test runs every screen in English
 /// and expects none.
 pub fn missing_english() -> Vec<&'static str> {
-    let mut missing = MISSING.lock().map(|m| m.clone()).unwrap_or_default();
+    let mut missing = MISSING.lock().clone();
     missing.sort_unstable();
     missing
 }

@@ -56,7 +56,7 @@ impl TokenKeys {
     /// JWKS publishes it. The HMAC key stays.
     pub fn install_stored(&self, stored: &[u8]) -> ServiceResult<()> {
         let sets = read_key_file(stored, Path::new(STORED))?;
-        *self.signing.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(sets);
+        *self.signing.write() = Arc::new(sets);
         Ok(())
     }
 }

@@ -11,10 +11,10 @@
 
 use super::backend;
 use crate::store::{Fault, StoreError, StoreResult};
+use parking_lot::Mutex;
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use std::ops::{Deref, DerefMut};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The writer connection's pool (of one) and what it has seen.
@@ -79,7 +79,7 @@ impl Writer {
     }
 
     fn probe_due(&self) -> bool {
-        let mut last = self.last_probe.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = self.last_probe.lock();
         let due = last.is_none_or(|at| at.elapsed() >= PROBE_INTERVAL);
         if due {
             *last = Some(Instant::now());
@@ -195,13 +195,13 @@ struct Health {
 
 impl Health {
     fn current(&self) -> Option<Fault> {
-        *self.episode.lock().unwrap_or_else(|e| e.into_inner())
+        *self.episode.lock()
     }
 
     /// The fault may change within an episode (an I/O error, then a read-only file); the
     /// episode is the same.
     fn failed(&self, fault: Fault) {
-        let mut episode = self.episode.lock().unwrap_or_else(|e| e.into_inner());
+        let mut episode = self.episode.lock();
         match *episode {
             None => tracing::error!(
                 fault = fault.as_str(),
@@ -216,7 +216,7 @@ impl Health {
     }
 
     fn succeeded(&self) {
-        let mut episode = self.episode.lock().unwrap_or_else(|e| e.into_inner());
+        let mut episode = self.episode.lock();
         if let Some(fault) = episode.take() {
             tracing::warn!(fault = fault.as_str(), "the database takes writes again");
         }
