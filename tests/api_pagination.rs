@@ -1,10 +1,11 @@
 //! Keyset pagination over 10,000 consumers: each seen exactly once, in a stable order, while
-//! other consumers are being created.
+//! other consumers are being created, after the cursor (as the API makes them) and behind it.
 
 mod common;
 
 use common::*;
 use consola::domain::*;
+use consola::store::ConsumerInsert;
 use std::collections::HashSet;
 
 const SEEDED: usize = 10_000;
@@ -47,6 +48,7 @@ async fn every_consumer_seen_exactly_once_under_concurrent_inserts() {
     let mut seen = Vec::new();
     let mut cursor = None;
     let mut pages = 0;
+    let mut behind_the_cursor = Vec::new();
     loop {
         let page = sup
             .consumers(&ConsumerQuery {
@@ -60,6 +62,15 @@ async fn every_consumer_seen_exactly_once_under_concurrent_inserts() {
         assert!(page.items.len() <= 137);
         assert!(page.total >= SEEDED as u64);
         seen.extend(page.items.iter().map(|c| c.id));
+        // A consumer behind the cursor, between the first two of this page: ids the API
+        // makes (UUIDv7) always sort after it, so only the store can put one there. A page
+        // counted by offset would show the page's last consumer again on the next one.
+        if let [first, second, ..] = page.items.as_slice() {
+            let behind = uuid::Uuid::from_u128(first.id.as_u128() + 1);
+            assert!(behind < second.id);
+            insert_behind(&t, behind, g.id, pages).await;
+            behind_the_cursor.push(behind);
+        }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
@@ -74,6 +85,10 @@ async fn every_consumer_seen_exactly_once_under_concurrent_inserts() {
         "stable ascending order"
     );
     assert!(pages >= SEEDED / 137);
+    assert!(
+        behind_the_cursor.iter().all(|id| !unique.contains(id)),
+        "a consumer made behind the cursor is not on a later page"
+    );
 
     // The same walk again gives the same order.
     let first = sup
@@ -83,11 +98,17 @@ async fn every_consumer_seen_exactly_once_under_concurrent_inserts() {
         })
         .await
         .unwrap();
+    // Now with the consumers made behind the cursor, each in its place.
+    let mut all: Vec<_> = seen.iter().chain(&behind_the_cursor).copied().collect();
+    all.sort();
     assert_eq!(
         first.items.iter().map(|c| c.id).collect::<Vec<_>>(),
-        seen[..500]
+        all[..500]
     );
-    assert_eq!(first.total, SEEDED as u64 + 200);
+    assert_eq!(
+        first.total,
+        SEEDED as u64 + 200 + behind_the_cursor.len() as u64
+    );
 
     // Filtering goes through the server, with its own total.
     let filtered = sup
@@ -124,4 +145,49 @@ async fn every_consumer_seen_exactly_once_under_concurrent_inserts() {
         .await
         .unwrap_err();
     assert!(err.field_errors().get("cursor").is_some());
+}
+
+/// Stores a consumer with the id given, as the service would (the same fields, audited).
+async fn insert_behind(t: &TestServer, id: uuid::Uuid, group: uuid::Uuid, n: usize) {
+    let fields = ValidConsumer {
+        name: format!("Detrás {n}"),
+        description: String::new(),
+        grant_type: GrantType::ClientCredentials,
+        permission_group_id: group,
+        hub_enabled: false,
+        enabled: true,
+        token_format: TokenFormat::Opaque,
+        access_token_alg: Default::default(),
+        redirect_uris: vec![],
+    }
+    .check()
+    .expect("valid consumer");
+    let secret = secret::generate(secret::SecretKind::ClientSecret);
+    let now = chrono::Utc::now();
+    let insert = ConsumerInsert {
+        id,
+        client_id: secret::generate_client_id(),
+        secret_digest: secret::digest(&secret),
+        secret_last_four: secret::last_four(&secret),
+        created_at: now,
+        created_by: "admin".into(),
+        fields,
+    };
+    let event = NewAuditEvent {
+        at: now,
+        ip: "127.0.0.1".into(),
+        actor: Actor {
+            kind: "user".into(),
+            name: "admin".into(),
+        },
+        action: AuditAction::Add,
+        module: modules::CONSUMERS.into(),
+        target: insert.fields.name.clone(),
+        description: "Consumidor creado detrás del cursor".into(),
+    };
+    t.server
+        .store()
+        .insert_consumer(&insert, &event)
+        .await
+        .expect("insert behind the cursor");
 }

@@ -7,9 +7,10 @@ mod oauth_support;
 use consola::domain::oauth::pkce_s256;
 use consola::domain::secret::SecretText;
 use consola::domain::*;
-use consola::service::ServiceConfig;
+use consola::service::{ManualClock, ServiceConfig};
 use oauth_support::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
@@ -19,7 +20,10 @@ struct Flow {
 }
 
 async fn flow_with(config: ServiceConfig) -> Flow {
-    let h = start_with(config).await;
+    flow_over(start_with(config).await).await
+}
+
+async fn flow_over(h: Harness) -> Flow {
     let group = h
         .group(
             "Portal",
@@ -283,14 +287,21 @@ async fn wrong_password_stays_on_the_page_and_denial_redirects_with_access_denie
 
 #[tokio::test]
 async fn codes_expire() {
-    let f = flow_with(ServiceConfig {
-        authorization_code_ttl: chrono::Duration::milliseconds(300),
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let ttl = chrono::Duration::milliseconds(300);
+    let config = ServiceConfig {
+        authorization_code_ttl: ttl,
         ..ServiceConfig::default()
-    })
-    .await;
+    };
+    let f = flow_over(start_with_clock(config, clock.clone()).await).await;
     let v = verifier();
+    // A millisecond before its end the code is good; a millisecond after, it is refused.
     let code = f.code(&pkce_s256(&v)).await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    clock.advance(ttl - chrono::Duration::milliseconds(1));
+    let (status, body) = f.exchange_code(&code, &v).await;
+    assert_eq!(status, 200, "{body}");
+    let code = f.code(&pkce_s256(&v)).await;
+    clock.advance(ttl + chrono::Duration::milliseconds(1));
     let (status, body) = f.exchange_code(&code, &v).await;
     assert_eq!(
         (status, body["error"].as_str()),

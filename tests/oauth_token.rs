@@ -7,8 +7,9 @@ mod oauth_support;
 use base64::Engine;
 use consola::domain::secret::SecretText;
 use consola::domain::*;
-use consola::service::ServiceConfig;
+use consola::service::{ManualClock, ServiceConfig};
 use oauth_support::*;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn basic(id: &str, secret: &str) -> String {
@@ -258,7 +259,8 @@ async fn scopes_default_to_the_group_and_narrow_on_request() {
 
 #[tokio::test]
 async fn grace_window_accepts_both_secrets_then_only_the_new_one() {
-    let h = start().await;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let h = start_with_clock(ServiceConfig::default(), clock.clone()).await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let id = c.consumer.client_id.clone();
     let old = c.client_secret.clone();
@@ -286,9 +288,18 @@ async fn grace_window_accepts_both_secrets_then_only_the_new_one() {
             .await
             .is_ok()
     );
+    // The window is the two seconds asked for: both secrets to its last millisecond, then
+    // the new one alone.
     let until = rotated.previous_secret_valid_until.unwrap();
-    let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_millis(50)).await;
+    assert_eq!(until, clock.now_for_tests() + chrono::Duration::seconds(2));
+    clock.advance(chrono::Duration::milliseconds(1999));
+    assert!(
+        h.anon
+            .token_client_credentials(&id, &old, None)
+            .await
+            .is_ok()
+    );
+    clock.advance(chrono::Duration::milliseconds(2));
     let err = h
         .anon
         .token_client_credentials(&id, &old, None)

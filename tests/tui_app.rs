@@ -47,13 +47,45 @@ async fn q_ends_the_event_loop() {
 async fn unsaved_input_asks_and_yes_ends_the_event_loop() {
     let mut state = first_screen(Lang::Es, false);
     state.ctx.effects.clear();
-    let keys = vec![
-        key(KeyCode::Char('a'), KeyModifiers::NONE),
-        key(KeyCode::Char('c'), KeyModifiers::CONTROL),
-        // "No" keeps the console open; the question comes again and "s" says yes.
-        key(KeyCode::Char('n'), KeyModifiers::NONE),
-        key(KeyCode::Char('c'), KeyModifiers::CONTROL),
-        key(KeyCode::Char('s'), KeyModifiers::NONE),
-    ];
-    assert!(run(state, keys).await);
+    let terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+    let (keys, typed) = futures::channel::mpsc::unbounded();
+    let (waiting, mut waits) = futures::channel::mpsc::unbounded();
+    // Tells the test each time the loop has taken every key sent so far and waits for more.
+    let mut typed = typed;
+    let events = futures::stream::poll_fn(move |cx| {
+        let next = typed.poll_next_unpin(cx);
+        if next.is_pending() {
+            let _ = waiting.unbounded_send(());
+        }
+        next
+    });
+    let client = Client::new("http://127.0.0.1:9").expect("client");
+    let clipboard = Clipboard::terminal_only(Box::new(std::io::sink()));
+    let mut app = App::new(terminal, events, state, client, clipboard);
+    let send = |code, modifiers| keys.unbounded_send(key(code, modifiers)).expect("send key");
+    // Typed input, then Ctrl+C: the console asks; "No" keeps it open.
+    send(KeyCode::Char('a'), KeyModifiers::NONE);
+    send(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    send(KeyCode::Char('n'), KeyModifiers::NONE);
+    let run = app.run();
+    tokio::pin!(run);
+    let deadline = Duration::from_secs(20);
+    // The loop takes the keys, then is given time to act on them: it must still be running.
+    // (A quit acts within microseconds of its key; the settling time only bounds the wait.)
+    tokio::select! {
+        biased;
+        ended = &mut run => panic!("Ctrl+C with unsaved input quit without asking: {ended:?}"),
+        _ = waits.next() => {}
+        _ = tokio::time::sleep(deadline) => panic!("the loop took no key"),
+    }
+    tokio::select! {
+        biased;
+        ended = &mut run => panic!("Ctrl+C with unsaved input quit without asking: {ended:?}"),
+        _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+    }
+    // The question comes again and "s" says yes.
+    send(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    send(KeyCode::Char('s'), KeyModifiers::NONE);
+    let ended = tokio::time::timeout(deadline, run).await;
+    assert!(matches!(ended, Ok(Ok(()))), "{ended:?}");
 }

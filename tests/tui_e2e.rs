@@ -533,14 +533,29 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 /// status bar shows the URL to try the credentials with.
 #[test]
 fn the_config_file_sets_the_language_and_the_port() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = port_no_one_is_handed();
     let mut console = Console::start_configured(&format!("lang = \"en\"\nport = {port}\n"));
     console.wait_for("Initial setup");
     console.wait_for(&format!("API http://127.0.0.1:{port}"));
     console.send("\x03");
     console.wait_exit();
+}
+
+/// A free port below the kernel's ephemeral range. Every other listener of the tests binds
+/// port 0 and so gets one inside that range: none can take this one between the moment it
+/// is found free and the moment the console binds it.
+fn port_no_one_is_handed() -> u16 {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .unwrap_or_else(|_| "32768 60999".into());
+    let low: u16 = range
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(32768);
+    // Spread over the range below it, so that runs side by side start far apart.
+    let start = 10_000 + (std::process::id() % 10_000) as u16;
+    (start..low)
+        .chain(10_000..start)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }

@@ -6,7 +6,8 @@ use consola::client::{Client, ClientError};
 use consola::domain::secret::SecretText;
 use consola::domain::*;
 use consola::server::{self, RunningServer, ServerConfig};
-use consola::service::ServiceConfig;
+use consola::service::{Clock, ManualClock, ServiceConfig};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const PASSWORD: &str = "contraseña-larga-1";
@@ -25,8 +26,18 @@ pub async fn start() -> Harness {
 }
 
 pub async fn start_with(service: ServiceConfig) -> Harness {
+    start_over(service, None).await
+}
+
+/// A server whose service reads the time from `clock`, which the test moves by hand: a
+/// lifetime or a grace window is then checked at its edge, not by sleeping through it.
+pub async fn start_with_clock(service: ServiceConfig, clock: Arc<ManualClock>) -> Harness {
+    start_over(service, Some(clock)).await
+}
+
+async fn start_over(service: ServiceConfig, clock: Option<Arc<ManualClock>>) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = start_server(&dir, service).await;
+    let server = start_server_clocked(&dir, service, clock).await;
     let anon = Client::new(&server.url()).expect("client");
     anon.setup(
         &SetupRequest {
@@ -50,7 +61,16 @@ pub async fn start_with(service: ServiceConfig) -> Harness {
 }
 
 pub async fn start_server(dir: &tempfile::TempDir, service: ServiceConfig) -> RunningServer {
-    start_server_on(dir, service, "127.0.0.1:0".parse().expect("addr")).await
+    start_server_clocked(dir, service, None).await
+}
+
+async fn start_server_clocked(
+    dir: &tempfile::TempDir,
+    service: ServiceConfig,
+    clock: Option<Arc<ManualClock>>,
+) -> RunningServer {
+    let listen = "127.0.0.1:0".parse().expect("addr");
+    start_server_with(dir, service, listen, clock).await
 }
 
 pub async fn start_server_on(
@@ -58,7 +78,17 @@ pub async fn start_server_on(
     service: ServiceConfig,
     listen: std::net::SocketAddr,
 ) -> RunningServer {
+    start_server_with(dir, service, listen, None).await
+}
+
+async fn start_server_with(
+    dir: &tempfile::TempDir,
+    service: ServiceConfig,
+    listen: std::net::SocketAddr,
+    clock: Option<Arc<ManualClock>>,
+) -> RunningServer {
     let mut config = ServerConfig::new(dir.path().to_path_buf(), listen);
+    config.clock = clock.map(|c| c as Arc<dyn Clock>);
     config.database_url = crate::common::database::url_for(dir.path());
     config.system_secret =
         crate::common::database::system_secret_for(config.database_url.as_deref());
