@@ -252,6 +252,35 @@ async fn a_half_sent_request_head_is_closed_at_the_header_timeout() {
     server.shutdown().await;
 }
 
+/// Half a head in one write, then silence: the keep-alive idle limit, shorter than the head
+/// timeout as by default, fires first and asks for a graceful close, which waits for the
+/// request under way. The head's deadline must still end the connection.
+#[tokio::test]
+async fn half_a_head_then_silence_is_closed_at_the_header_timeout_after_the_idle_limit() {
+    let (_dir, server) = start_with(ConnectionLimits {
+        header_read_timeout: Duration::from_millis(800),
+        keep_alive_idle: Duration::from_millis(200),
+        ..ConnectionLimits::default()
+    })
+    .await;
+    let mut stream = connect_from("127.0.0.1", server.addr)
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let closed = closed_within(&mut stream, Duration::from_secs(10)).await;
+    let elapsed = started.elapsed();
+    assert!(closed.is_some(), "still open after {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(700),
+        "closed before the head's deadline: {elapsed:?}"
+    );
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_body_shorter_than_its_content_length_gets_408() {
     let (_dir, server) = start_with(ConnectionLimits {

@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
 use tokio_rustls::TlsAcceptor;
@@ -489,9 +489,10 @@ async fn serve_connection<S>(
     // The shutdown signal and the timeouts are watched by a task of their own: as
     // branches of the select below they were polled again at every wake-up of the
     // connection, several per request, for nothing (see BENCHMARKS.md).
-    let (close_tx, mut close) = oneshot::channel::<Close>();
+    let (close_tx, mut close) = mpsc::channel::<Close>(2);
     let watcher = tokio::spawn(watch_connection(activity, limits, stop, close_tx));
     let mut closing = false;
+    let mut watched = true;
     loop {
         tokio::select! {
             biased;
@@ -501,16 +502,21 @@ async fn serve_connection<S>(
                 }
                 break;
             }
-            close = &mut close, if !closing => {
-                closing = true;
-                match close {
-                    Ok(Close::Now) => {
-                        tracing::debug!("request head not received in time");
-                        break;
-                    }
-                    Ok(Close::Gracefully) | Err(_) => connection.as_mut().graceful_shutdown(),
+            // A graceful close waits for the request under way; one whose head is late
+            // is no request, so the head's deadline still ends the connection after it.
+            close = close.recv(), if watched => match close {
+                Some(Close::Now) => {
+                    tracing::debug!("request head not received in time");
+                    break;
                 }
-            }
+                Some(Close::Gracefully) | None => {
+                    watched = close.is_some();
+                    if !closing {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            },
         }
     }
     watcher.abort();
@@ -524,35 +530,45 @@ enum Close {
     Now,
 }
 
-/// Asks the connection to close (`close`) at shutdown, once it has been idle for
-/// `keep_alive_idle`, or, at once, when a request head has not arrived within
-/// `header_read_timeout` of the wait for it.
+/// Asks the connection to close (`close`) gracefully at shutdown or once it has been idle
+/// for `keep_alive_idle`, and, at once, when a request head has not arrived within
+/// `header_read_timeout` of the wait for it: before a graceful close or after it, since a
+/// graceful close waits for a request whose head may never come.
 async fn watch_connection(
     activity: Arc<Activity>,
     limits: Arc<ConnectionLimits>,
     mut stop: watch::Receiver<bool>,
-    close: oneshot::Sender<Close>,
+    close: mpsc::Sender<Close>,
 ) {
     let shortest = limits.keep_alive_idle.min(limits.header_read_timeout);
     let check_every = (shortest / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
     let mut tick = tokio::time::interval(check_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut watched = Watched::new(&activity);
-    let how = loop {
-        tokio::select! {
-            _ = stop.changed() => break Close::Gracefully,
+    let mut asked_gracefully = false;
+    loop {
+        let graceful = tokio::select! {
+            changed = stop.changed(), if !asked_gracefully => {
+                // A dropped sender is a stop too; either way it is not watched again.
+                let _ = changed;
+                true
+            }
             _ = tick.tick() => {
                 let (quiet, waiting) = watched.look(&activity);
                 if waiting >= limits.header_read_timeout {
-                    break Close::Now;
+                    let _ = close.send(Close::Now).await;
+                    return;
                 }
-                if quiet >= limits.keep_alive_idle {
-                    break Close::Gracefully;
-                }
+                quiet >= limits.keep_alive_idle
+            }
+        };
+        if graceful && !asked_gracefully {
+            asked_gracefully = true;
+            if close.send(Close::Gracefully).await.is_err() {
+                return;
             }
         }
-    };
-    let _ = close.send(how);
+    }
 }
 
 async fn handle(
