@@ -24,7 +24,7 @@ pub mod vault;
 
 pub use authorize::{AuthorizeError, AuthorizeOutcome, AuthorizePrompt, AuthorizeRequest};
 pub use ssh_keys::SshLogin;
-pub use throttle::Throttle;
+pub use throttle::{Throttle, address_key};
 pub use token_keys::TokenKeys;
 pub use tokens::{AccessDenied, ClientAuth, OAuthError, TokenCaller, TokenRequest};
 pub use vault::Vault;

@@ -3,8 +3,9 @@
 //! alone proves nothing). Any other connection gets *Iniciar sesión*, through
 //! keyboard-interactive with no prompt, unless `require_key` refuses it.
 
+use super::Shared;
+use super::admission::Place;
 use super::session::{self, Connection, Identity};
-use super::{Shared, Slot};
 use crate::domain::ssh_key;
 use crate::service::Caller;
 use russh::server::{Auth, Msg, Session};
@@ -15,8 +16,8 @@ use std::sync::Arc;
 pub(super) struct Handler {
     shared: Arc<Shared>,
     peer: SocketAddr,
-    /// Held for the connection's life: the caps count it.
-    _slot: Slot,
+    /// Where the connection stands under the caps, for its whole life.
+    place: Place,
     /// Set by a successful authentication; taken by the session channel.
     identity: Option<Identity>,
     /// One session channel per connection.
@@ -24,11 +25,11 @@ pub(super) struct Handler {
 }
 
 impl Handler {
-    pub(super) fn new(shared: Arc<Shared>, peer: SocketAddr, slot: Slot) -> Handler {
+    pub(super) fn new(shared: Arc<Shared>, peer: SocketAddr, place: Place) -> Handler {
         Handler {
             shared,
             peer,
-            _slot: slot,
+            place,
             identity: None,
             opened: false,
         }
@@ -96,6 +97,12 @@ impl russh::server::Handler for Handler {
             .ssh_login(&self.caller(), &fingerprint)
             .await
         {
+            // Signed in: the connection moves to the sessions' caps. Without room it ends
+            // here, rather than falling back to *Iniciar sesión*.
+            Ok(Some(_)) if !self.shared.admission.sign_in(&self.place) => {
+                tracing::warn!(peer = %self.peer, "SSH key login refused: too many sessions");
+                Err(russh::Error::Disconnect)
+            }
             Ok(Some(login)) => {
                 self.identity = Some(Identity::Key(Box::new(login)));
                 Ok(Auth::Accept)
@@ -143,6 +150,7 @@ impl russh::server::Handler for Handler {
             shared: self.shared.clone(),
             peer: self.peer.ip().to_canonical(),
             identity,
+            place: self.place.clone(),
         };
         tokio::spawn(session::serve(channel, connection));
         Ok(())

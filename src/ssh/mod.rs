@@ -1,6 +1,8 @@
 //! The console over SSH (DESIGN §7): `consola serve --ssh-listen ADDR` serves the console to
 //! `ssh -p PORT host`, with nothing installed on the admin's machine.
 //!
+//! - `admission`: who may begin a handshake, and the caps and grace time of connections
+//!   until they sign in;
 //! - `handler`: who connects (a registered key, or *Iniciar sesión*), one session channel
 //!   per connection;
 //! - `session`: that channel's console (its own `App` over the channel) or command;
@@ -11,6 +13,7 @@
 //! Every session talks to this process's API through the server's front door, over the
 //! same typed client as every console.
 
+mod admission;
 mod handler;
 pub mod host_key;
 mod session;
@@ -20,13 +23,15 @@ use crate::client::Client;
 use crate::domain::secret::SecretText;
 use crate::server::front::FrontDoor;
 use crate::service::Service;
+pub use admission::Startups;
+use admission::{Admission, Place};
 use anyhow::Context;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -41,10 +46,17 @@ pub struct SshOptions {
     pub require_key: bool,
     /// A session without input this long is signed out.
     pub idle_timeout: Duration,
-    /// Connections at once, in all.
+    /// A connection on which nobody has signed in this long after its accept (with a key,
+    /// or through *Iniciar sesión*) is closed.
+    pub login_grace: Duration,
+    /// Signed-in sessions at once, in all; connections not yet signed in never fill them.
     pub max_sessions: usize,
-    /// Connections at once from one address.
+    /// Signed-in sessions at once from one address.
     pub max_sessions_per_address: usize,
+    /// Connections not yet signed in, in all (OpenSSH's `MaxStartups`).
+    pub startups: Startups,
+    /// Connections not yet signed in, per address (`PerSourceMaxStartups`).
+    pub startups_per_address: Startups,
     /// How often every session is checked again, for what other replicas changed (a user
     /// disabled, a key removed). What this replica changes is checked at once.
     pub recheck_every: Duration,
@@ -56,8 +68,11 @@ impl SshOptions {
             listen,
             require_key: false,
             idle_timeout: Duration::from_secs(30 * 60),
+            login_grace: Duration::from_secs(30),
             max_sessions: 100,
             max_sessions_per_address: 10,
+            startups: Startups::DEFAULT,
+            startups_per_address: Startups::PER_ADDRESS_DEFAULT,
             recheck_every: Duration::from_millis(400),
         }
     }
@@ -72,7 +87,7 @@ struct Shared {
     shown_url: String,
     secret: SecretText,
     options: SshOptions,
-    slots: Slots,
+    admission: Admission,
     live: Registry,
 }
 
@@ -124,7 +139,12 @@ impl SshServer {
             api: Client::new(&front.url)?,
             shown_url: service.issuer().to_string(),
             secret: front.secret.clone(),
-            slots: Slots::new(options.max_sessions, options.max_sessions_per_address),
+            admission: Admission::new(
+                options.startups,
+                options.startups_per_address,
+                options.max_sessions,
+                options.max_sessions_per_address,
+            ),
             live: Registry::default(),
             options,
             service,
@@ -141,9 +161,14 @@ impl SshServer {
         })
     }
 
-    /// Connections open now.
+    /// Connections open now, signed in or not.
     pub fn connections(&self) -> usize {
-        self.shared.slots.count()
+        self.shared.admission.pending() + self.shared.admission.sessions()
+    }
+
+    /// Connections on which nobody has signed in yet.
+    pub fn pending_connections(&self) -> usize {
+        self.shared.admission.pending()
     }
 
     /// Stops accepting, tells every session the server stops, and waits for them (5 s at
@@ -180,36 +205,24 @@ async fn run(
                         continue;
                     }
                 };
-                let Some(slot) = shared.slots.take(peer.ip()) else {
-                    tracing::warn!(%peer, "SSH connection refused: too many sessions");
-                    continue;
+                let address = peer.ip().to_canonical();
+                let place = match shared.admission.admit(address, rand::random_range(0..10_000)) {
+                    Ok(place) => place,
+                    Err(refusal) => {
+                        tracing::debug!(%peer, reason = refusal.as_str(), "SSH connection refused");
+                        continue;
+                    }
                 };
-                let handler = handler::Handler::new(shared.clone(), peer, slot);
+                let handler = handler::Handler::new(shared.clone(), peer, place.clone());
                 let config = config.clone();
-                let mut stopped = stopped.clone();
+                let stopped = stopped.clone();
+                let shared = shared.clone();
                 connections.spawn(async move {
                     let _ = socket.set_nodelay(true);
-                    let session = match russh::server::run_stream(config, socket, handler).await {
-                        Ok(session) => session,
-                        Err(err) => {
-                            tracing::debug!(%peer, error = %err, "SSH handshake failed");
-                            return;
-                        }
-                    };
-                    let handle = session.handle();
-                    tokio::pin!(session);
-                    tokio::select! {
-                        _ = &mut session => {}
-                        _ = stopped.changed() => {
-                            let _ = handle
-                                .disconnect(
-                                    russh::Disconnect::ByApplication,
-                                    "consola: el servidor se detiene".into(),
-                                    "es".into(),
-                                )
-                                .await;
-                            let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
-                        }
+                    serve_connection(socket, peer, config, handler, place.clone(), &shared, stopped)
+                        .await;
+                    if !place.signed_in() {
+                        shared.admission.failed_handshake(address);
                     }
                 });
             }
@@ -223,6 +236,69 @@ async fn run(
     connections.shutdown().await;
     watcher.abort();
     let _ = watcher.await;
+}
+
+/// One connection, from the key exchange to its end: closed when nobody has signed in on
+/// it within the login grace time (the key exchange included, so a client that sends
+/// nothing after the banner is closed too), or when the server stops.
+async fn serve_connection(
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+    config: Arc<russh::server::Config>,
+    handler: handler::Handler,
+    place: Place,
+    shared: &Shared,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let grace = tokio::time::sleep(shared.options.login_grace);
+    tokio::pin!(grace);
+    let started = tokio::select! {
+        started = russh::server::run_stream(config, socket, handler) => started,
+        () = &mut grace => {
+            tracing::debug!(%peer, "SSH connection closed: no key exchange within the login grace time");
+            return;
+        }
+    };
+    let session = match started {
+        Ok(session) => session,
+        Err(err) => {
+            tracing::debug!(%peer, error = %err, "SSH handshake failed");
+            return;
+        }
+    };
+    let handle = session.handle();
+    tokio::pin!(session);
+    let mut waiting = true;
+    loop {
+        tokio::select! {
+            _ = &mut session => return,
+            () = &mut grace, if waiting => {
+                waiting = false;
+                if !place.signed_in() {
+                    tracing::debug!(%peer, "SSH connection closed: not signed in within the login grace time");
+                    let _ = handle
+                        .disconnect(
+                            russh::Disconnect::ByApplication,
+                            "consola: tiempo de inicio de sesión agotado".into(),
+                            "es".into(),
+                        )
+                        .await;
+                    return;
+                }
+            }
+            _ = stopped.changed() => {
+                let _ = handle
+                    .disconnect(
+                        russh::Disconnect::ByApplication,
+                        "consola: el servidor se detiene".into(),
+                        "es".into(),
+                    )
+                    .await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
+                return;
+            }
+        }
+    }
 }
 
 async fn watch_sessions(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
@@ -322,90 +398,4 @@ fn register(
         },
         ended,
     )
-}
-
-/// Caps on connections, in all and per address. Cheap to clone.
-#[derive(Clone)]
-struct Slots(Arc<SlotsInner>);
-
-struct SlotsInner {
-    max: usize,
-    max_per_address: usize,
-    /// Connections per address; the sum is the total.
-    taken: Mutex<HashMap<IpAddr, usize>>,
-    total: AtomicUsize,
-}
-
-/// A connection's place under the caps, given back when dropped.
-struct Slot {
-    slots: Slots,
-    address: IpAddr,
-}
-
-impl Slots {
-    fn new(max: usize, max_per_address: usize) -> Slots {
-        Slots(Arc::new(SlotsInner {
-            max: max.max(1),
-            max_per_address: max_per_address.max(1),
-            taken: Mutex::new(HashMap::new()),
-            total: AtomicUsize::new(0),
-        }))
-    }
-
-    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<IpAddr, usize>> {
-        self.0.taken.lock()
-    }
-
-    /// A place for a connection from `address`, if the caps allow one more.
-    fn take(&self, address: IpAddr) -> Option<Slot> {
-        let mut taken = self.lock();
-        let here = taken.get(&address).copied().unwrap_or(0);
-        if here >= self.0.max_per_address || self.0.total.load(Ordering::Acquire) >= self.0.max {
-            return None;
-        }
-        taken.insert(address, here + 1);
-        self.0.total.fetch_add(1, Ordering::AcqRel);
-        Some(Slot {
-            slots: self.clone(),
-            address,
-        })
-    }
-
-    fn count(&self) -> usize {
-        self.0.total.load(Ordering::Acquire)
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut taken = self.slots.lock();
-        if let Some(here) = taken.get_mut(&self.address) {
-            *here -= 1;
-            if *here == 0 {
-                taken.remove(&self.address);
-            }
-        }
-        self.slots.0.total.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn caps_hold_in_all_and_per_address_and_places_come_back() {
-        let slots = Slots::new(3, 2);
-        let a: IpAddr = [192, 0, 2, 1].into();
-        let b: IpAddr = [192, 0, 2, 2].into();
-        let first = slots.take(a).unwrap();
-        let _second = slots.take(a).unwrap();
-        assert!(slots.take(a).is_none(), "a third from one address");
-        let _third = slots.take(b).unwrap();
-        assert!(slots.take(b).is_none(), "a fourth in all");
-        assert_eq!(slots.count(), 3);
-        drop(first);
-        assert_eq!(slots.count(), 2);
-        assert!(slots.take(a).is_some());
-    }
 }

@@ -36,6 +36,9 @@ pub(super) struct Connection {
     pub shared: Arc<Shared>,
     pub peer: IpAddr,
     pub identity: Identity,
+    /// Where the connection stands under the caps: it moves to the sessions' when the
+    /// console signs somebody in.
+    pub place: super::admission::Place,
 }
 
 /// What the client asked for before starting.
@@ -104,6 +107,8 @@ enum End {
     Idle(Duration),
     /// The user was disabled, or the key removed.
     Revoked,
+    /// Somebody signed in, and the signed-in sessions' caps had no room for one more.
+    Full,
 }
 
 /// Alternate screen, bracketed paste, no cursor: what the local console sets too.
@@ -122,6 +127,7 @@ async fn console(
         shared,
         peer,
         identity,
+        place,
     } = connection;
     let size = Arc::new(PtySize::default());
     size.set_from_request(columns, rows);
@@ -143,6 +149,7 @@ async fn console(
         }
         Identity::Anonymous => (State::new(lang, shared.shown_url.clone(), today), None),
     };
+    let signing_in = who.clone();
     let (registration, mut revoked) = register(&shared, who, key);
     state.ctx.look = super::terminal::look(&term, env);
     let terminal = match ratatui::Terminal::new(SessionBackend::new(output.clone(), size.clone())) {
@@ -168,6 +175,7 @@ async fn console(
             End::Quit
         }
         end = pump(&mut read, events, &size, idle, &mut revoked) => end,
+        () = no_room_to_sign_in(signing_in, &shared, &place) => End::Full,
     };
     // Signed in still: sign the console session out, so its token is gone with it.
     if app.state.ctx.user.is_some()
@@ -187,6 +195,10 @@ async fn console(
             )),
             0,
         ),
+        End::Full => (
+            Some("consola: hay demasiadas sesiones abiertas; inténtelo más tarde".to_string()),
+            1,
+        ),
         End::Revoked => (
             Some(
                 "consola: la sesión terminó: el usuario fue desactivado o su clave SSH \
@@ -205,6 +217,23 @@ async fn console(
     // Every `Output` is gone: the writer sends what is left, then ends.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     status
+}
+
+/// Moves the connection to the signed-in sessions' caps when the console signs somebody
+/// in; ends (and so ends the console) only when those caps have no room for it.
+async fn no_room_to_sign_in(
+    mut who: watch::Receiver<Option<uuid::Uuid>>,
+    shared: &Shared,
+    place: &super::admission::Place,
+) {
+    loop {
+        if who.borrow_and_update().is_some() && !shared.admission.sign_in(place) {
+            return;
+        }
+        if who.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
 }
 
 /// The client's side of the channel, into the console: keys, pastes and resizes; it also
