@@ -1,7 +1,7 @@
 //! The audit log, Hawk nonces and the dashboard figures.
 
 use super::columns::{count_of, from_ms, ms};
-use super::sql::{Columns, Sql, SqlBackend, query, transaction};
+use super::sql::{Columns, Sql, SqlBackend, Statement, query, transaction};
 use super::*;
 use sqlx::Database;
 
@@ -29,22 +29,30 @@ pub(super) async fn insert_audit<DB: Sql>(
     conn: &mut <DB as Database>::Connection,
     audit: &NewAuditEvent,
 ) -> StoreResult<()> {
-    query::<DB>(
+    let statement = query::<DB>(
         "INSERT INTO audit_events (at, ip, actor_kind, actor_name, action, module, target,
              description)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(ms(audit.at))
-    .bind(&audit.ip)
-    .bind(&audit.actor.kind)
-    .bind(&audit.actor.name)
-    .bind(audit.action.as_str())
-    .bind(&audit.module)
-    .bind(&audit.target)
-    .bind(&audit.description)
-    .execute(conn)
-    .await?;
+    );
+    with_audit_values(statement, audit).execute(conn).await?;
     Ok(())
+}
+
+/// Binds an entry's fields as `$1..$8`, in the order of `audit_events`' columns `at, ip,
+/// actor_kind, actor_name, action, module, target, description`.
+pub(super) fn with_audit_values<DB: Sql>(
+    statement: Statement<DB>,
+    audit: &NewAuditEvent,
+) -> Statement<DB> {
+    statement
+        .bind(ms(audit.at))
+        .bind(&audit.ip)
+        .bind(&audit.actor.kind)
+        .bind(&audit.actor.name)
+        .bind(audit.action.as_str())
+        .bind(&audit.module)
+        .bind(&audit.target)
+        .bind(&audit.description)
 }
 
 fn audit_of<R: Columns>(row: &R) -> StoreResult<AuditEvent>

@@ -5,7 +5,7 @@
 //!
 //! Times are Unix milliseconds (UTC) as on SQLite; ids are native UUIDs.
 
-use super::sql::{DbId, Dialect, SqlBackend};
+use super::sql::{DbId, Dialect, SqlBackend, classify};
 use super::{Fault, HealthStore, StoreError, StoreResult, unique};
 use async_trait::async_trait;
 use sqlx::encode::IsNull;
@@ -98,21 +98,7 @@ impl Dialect for Postgres {
     const BYTE_ORDER: &'static str = " COLLATE \"C\"";
 
     fn error(err: sqlx::Error) -> StoreError {
-        if let sqlx::Error::RowNotFound = err {
-            return StoreError::NotFound;
-        }
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() {
-                return StoreError::Duplicate(unique::by_constraint(db.constraint()));
-            }
-            if db.is_foreign_key_violation() {
-                return StoreError::InvalidReference;
-            }
-        }
-        match fault_of(&err) {
-            Some(fault) => StoreError::Unavailable(fault),
-            None => StoreError::Database(err),
-        }
+        classify(err, |db| unique::by_constraint(db.constraint()), fault_of)
     }
 
     fn rows_affected(done: &PgQueryResult) -> u64 {

@@ -2,6 +2,7 @@
 //! logged one by one, audit retention, and ending the grants and tokens of a user or a
 //! consumer at once.
 
+use super::audit::with_audit_values;
 use super::columns::{count_of, ms};
 use super::sql::{Columns, Dialect, SqlBackend, transaction};
 use crate::domain::NewAuditEvent;
@@ -36,7 +37,7 @@ pub trait SecurityStore {
 impl<B: SqlBackend> SecurityStore for B {
     async fn record_refusal(&self, audit: &NewAuditEvent, summary_key: &str) -> StoreResult<u64> {
         let count: i64 = transaction(self, async |tx| {
-            B::query(
+            let statement = B::query(
                 "INSERT INTO audit_events (at, ip, actor_kind, actor_name, action, module,
                          target, description, refusals, summary_key)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8 || ' (1 rechazo en este minuto)', 1, $9)
@@ -45,18 +46,11 @@ impl<B: SqlBackend> SecurityStore for B {
                              description = $8 || ' (' || (audit_events.refusals + 1)
                                  || ' rechazos en este minuto)'
                      RETURNING refusals",
-            )
-            .bind(ms(audit.at))
-            .bind(&audit.ip)
-            .bind(&audit.actor.kind)
-            .bind(&audit.actor.name)
-            .bind(audit.action.as_str())
-            .bind(&audit.module)
-            .bind(&audit.target)
-            .bind(&audit.description)
-            .bind(summary_key)
-            .scalar(&mut *tx)
-            .await
+            );
+            with_audit_values(statement, audit)
+                .bind(summary_key)
+                .scalar(&mut *tx)
+                .await
         })
         .await?;
         Ok(count_of(count))

@@ -8,7 +8,7 @@
 //! here those bounds are stated once, in the blanket impls below, and the sections see only
 //! [`Sql`], whose supertraits the compiler carries along by itself.
 
-use super::{StoreError, StoreResult};
+use super::{Fault, StoreError, StoreResult};
 use sqlx::error::BoxDynError;
 use sqlx::{
     ColumnIndex, Connection, Database, Decode, Encode, Executor, IntoArguments, Pool, Row,
@@ -31,6 +31,30 @@ pub(crate) trait Dialect: Database {
     /// What the database's error means to the caller.
     fn error(err: sqlx::Error) -> StoreError;
     fn rows_affected(done: &Self::QueryResult) -> u64;
+}
+
+/// What a database error means to the caller, the same on both databases but for how each
+/// names the unique key a duplicate hit and which of its errors are storage faults.
+pub(crate) fn classify(
+    err: sqlx::Error,
+    unique_key: fn(&dyn sqlx::error::DatabaseError) -> &'static str,
+    fault_of: fn(&sqlx::Error) -> Option<Fault>,
+) -> StoreError {
+    if let sqlx::Error::RowNotFound = err {
+        return StoreError::NotFound;
+    }
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return StoreError::Duplicate(unique_key(db.as_ref()));
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::InvalidReference;
+        }
+    }
+    match fault_of(&err) {
+        Some(fault) => StoreError::Unavailable(fault),
+        None => StoreError::Database(err),
+    }
 }
 
 /// A UUID as each database keeps it: TEXT on SQLite, a native UUID on PostgreSQL (the

@@ -2,7 +2,7 @@
 //! writer; serializing in the pool avoids busy retries) and a few readers. Its dialect (ids
 //! as TEXT, its error codes) is here; its sections are the shared ones (`sql`).
 
-use super::sql::{DbId, Dialect, SqlBackend};
+use super::sql::{DbId, Dialect, SqlBackend, classify};
 use super::{ChangeFeed, ChangeStore, Fault, HealthStore, StoreError, StoreResult, unique};
 use async_trait::async_trait;
 use sqlx::encode::IsNull;
@@ -36,21 +36,7 @@ impl Dialect for Sqlite {
     const BYTE_ORDER: &'static str = "";
 
     fn error(err: sqlx::Error) -> StoreError {
-        if let sqlx::Error::RowNotFound = err {
-            return StoreError::NotFound;
-        }
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() {
-                return StoreError::Duplicate(unique::by_sqlite_message(db.message()));
-            }
-            if db.is_foreign_key_violation() {
-                return StoreError::InvalidReference;
-            }
-        }
-        match fault_of(&err) {
-            Some(fault) => StoreError::Unavailable(fault),
-            None => StoreError::Database(err),
-        }
+        classify(err, |db| unique::by_sqlite_message(db.message()), fault_of)
     }
 
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
