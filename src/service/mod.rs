@@ -15,6 +15,7 @@ pub mod sealed_keys;
 mod sessions;
 mod shared_throttles;
 mod ssh_keys;
+mod storage_fault;
 mod stored_keys;
 mod throttle;
 pub mod token_keys;
@@ -98,7 +99,11 @@ impl From<StoreError> for ServiceError {
                 "El grupo de permisos no existe",
             )),
             StoreError::Unavailable(fault) => ServiceError::Unavailable(fault),
-            StoreError::Backend(message) => ServiceError::Internal(message),
+            err @ (StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Json { .. }
+            | StoreError::Corrupt(_)
+            | StoreError::CreateFile { .. }) => ServiceError::Internal(err.to_string()),
         }
     }
 }

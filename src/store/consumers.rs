@@ -1,6 +1,12 @@
 //! OAuth consumers and their secrets.
 
+use super::audit::insert_audit;
+use super::columns::{
+    Versioned, count_of, from_json, from_ms, missing_or_stale, ms, name_key, to_json,
+};
+use super::sql::{Columns, Dialect, On, Sql, SqlBackend, query, transaction};
 use super::*;
+use sqlx::AssertSqlSafe;
 
 #[async_trait]
 pub trait ConsumerStore {
@@ -28,4 +34,239 @@ pub trait ConsumerStore {
         audit: &NewAuditEvent,
     ) -> StoreResult<Consumer>;
     async fn delete_consumer(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()>;
+}
+
+const CONSUMER_SELECT: &str = "SELECT c.id, c.name, c.description, c.grant_type, c.permission_group_id,
+        g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
+        c.redirect_uris, c.client_id,
+        c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version,
+        c.secret_digest, c.previous_secret_digest, c.previous_secret_valid_until, c.tokens_not_before
+     FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
+
+fn consumer_of<R: Columns>(row: &R) -> StoreResult<Consumer>
+where
+    R::Database: Sql,
+{
+    let grant: String = row.col("grant_type")?;
+    let format: String = row.col("token_format")?;
+    let alg: String = row.col("access_token_alg")?;
+    Ok(Consumer {
+        id: row.col("id")?,
+        name: row.col("name")?,
+        description: row.col("description")?,
+        grant_type: GrantType::parse(&grant).ok_or(StoreError::Corrupt("grant type"))?,
+        permission_group_id: row.col("permission_group_id")?,
+        permission_group_name: row.col("group_name")?,
+        hub_enabled: row.col("hub_enabled")?,
+        enabled: row.col("enabled")?,
+        token_format: TokenFormat::parse(&format).ok_or(StoreError::Corrupt("token format"))?,
+        access_token_alg: AccessTokenAlg::parse(&alg)
+            .ok_or(StoreError::Corrupt("access token alg"))?,
+        redirect_uris: from_json("redirect_uris", &row.col::<String>("redirect_uris")?)?,
+        client_id: row.col("client_id")?,
+        secret_last_four: row.col("secret_last_four")?,
+        created_at: from_ms(row.col("created_at")?),
+        created_by: row.col("created_by")?,
+        updated_at: from_ms(row.col("updated_at")?),
+        version: row.col("version")?,
+    })
+}
+
+async fn consumer_by_id<DB: Sql>(on: impl On<DB>, id: Uuid) -> StoreResult<Consumer> {
+    let row = query::<DB>(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = $1")))
+        .bind(id)
+        .fetch_one(on)
+        .await?;
+    consumer_of(&row)
+}
+
+#[async_trait]
+impl<B: SqlBackend> ConsumerStore for B {
+    async fn insert_consumer(
+        &self,
+        consumer: &ConsumerInsert,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Consumer> {
+        let f = &consumer.fields;
+        transaction(self, async |tx| {
+            B::query(
+                "INSERT INTO consumers (id, name, name_key, description, grant_type,
+                         permission_group_id, hub_enabled, enabled, token_format, redirect_uris,
+                         client_id, secret_digest, secret_last_four, created_at, created_by,
+                         updated_at, access_token_alg, version)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                         $14, $16, 1)",
+            )
+            .bind(consumer.id)
+            .bind(&f.name)
+            .bind(name_key(&f.name))
+            .bind(&f.description)
+            .bind(f.grant_type.as_str())
+            .bind(f.permission_group_id)
+            .bind(f.hub_enabled)
+            .bind(f.enabled)
+            .bind(f.token_format.as_str())
+            .bind(to_json("redirect_uris", &f.redirect_uris)?)
+            .bind(&consumer.client_id)
+            .bind(&consumer.secret_digest[..])
+            .bind(&consumer.secret_last_four)
+            .bind(ms(consumer.created_at))
+            .bind(&consumer.created_by)
+            .bind(f.access_token_alg.as_str())
+            .execute(&mut *tx)
+            .await?;
+            insert_audit::<B::Db>(tx, audit).await?;
+            consumer_by_id::<B::Db>(tx, consumer.id).await
+        })
+        .await
+    }
+
+    async fn consumer(&self, id: Uuid) -> StoreResult<Consumer> {
+        consumer_by_id::<B::Db>(self.reader(), id).await
+    }
+
+    async fn consumer_credentials(&self, client_id: &str) -> StoreResult<ConsumerCredentials> {
+        let row = B::query(AssertSqlSafe(format!(
+            "{CONSUMER_SELECT} WHERE c.client_id = $1"
+        )))
+        .bind(client_id)
+        .fetch_one(self.reader())
+        .await?;
+        let valid_until: Option<i64> = row.col("previous_secret_valid_until")?;
+        Ok(ConsumerCredentials {
+            consumer: consumer_of(&row)?,
+            secret_digest: row.col("secret_digest")?,
+            previous_secret_digest: row.col("previous_secret_digest")?,
+            previous_secret_valid_until: valid_until.map(from_ms),
+            tokens_not_before: from_ms(row.col("tokens_not_before")?),
+        })
+    }
+
+    async fn consumers(&self, filter: &ConsumerFilter) -> StoreResult<(Vec<Consumer>, u64)> {
+        let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        // Keyset pagination on the primary key, so the cost of a page does not depend on how
+        // deep it is. One statement per shape: with `$1 IS NULL OR c.id > $1` SQLite cannot
+        // use the key's index and scans from the start. The name matches its key lowered in
+        // ASCII only, as SQLite's lower() does, so both stores find the same.
+        let position = <B::Db as Dialect>::POSITION;
+        let matches =
+            format!("({position}(c.name_key, $2) > 0 OR {position}(c.client_id, $3) > 0)");
+        let sql = match (filter.after.is_some(), q.is_some()) {
+            (false, false) => format!("{CONSUMER_SELECT} ORDER BY c.id LIMIT $1"),
+            (true, false) => format!("{CONSUMER_SELECT} WHERE c.id > $2 ORDER BY c.id LIMIT $1"),
+            (false, true) => format!("{CONSUMER_SELECT} WHERE {matches} ORDER BY c.id LIMIT $1"),
+            (true, true) => {
+                format!("{CONSUMER_SELECT} WHERE c.id > $4 AND {matches} ORDER BY c.id LIMIT $1")
+            }
+        };
+        let mut statement = B::query(AssertSqlSafe(sql)).bind(i64::from(filter.limit));
+        if let Some(q) = q {
+            statement = statement.bind(q.to_ascii_lowercase()).bind(q);
+        }
+        if let Some(after) = filter.after {
+            statement = statement.bind(after);
+        }
+        let rows = statement.fetch_all(self.reader()).await?;
+        let items = rows
+            .iter()
+            .map(consumer_of)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let total: i64 = match q {
+            None => {
+                B::query("SELECT value FROM counters WHERE name = 'consumers'")
+                    .scalar(self.reader())
+                    .await?
+            }
+            Some(q) => {
+                B::query(AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM consumers c
+                     WHERE {position}(c.name_key, $1) > 0 OR {position}(c.client_id, $2) > 0"
+                )))
+                .bind(q.to_ascii_lowercase())
+                .bind(q)
+                .scalar(self.reader())
+                .await?
+            }
+        };
+        Ok((items, count_of(total)))
+    }
+
+    async fn update_consumer(
+        &self,
+        id: Uuid,
+        f: &ValidConsumer,
+        expected_version: i64,
+        at: DateTime<Utc>,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Consumer> {
+        transaction(self, async |tx| {
+            let done = B::query(
+                "UPDATE consumers SET name = $1, name_key = $2, description = $3,
+                         permission_group_id = $4, hub_enabled = $5, enabled = $6,
+                         token_format = $7, redirect_uris = $8, updated_at = $9,
+                         access_token_alg = $10, version = version + 1
+                     WHERE id = $11 AND version = $12",
+            )
+            .bind(&f.name)
+            .bind(name_key(&f.name))
+            .bind(&f.description)
+            .bind(f.permission_group_id)
+            .bind(f.hub_enabled)
+            .bind(f.enabled)
+            .bind(f.token_format.as_str())
+            .bind(to_json("redirect_uris", &f.redirect_uris)?)
+            .bind(ms(at))
+            .bind(f.access_token_alg.as_str())
+            .bind(id)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
+            if done == 0 {
+                return Err(missing_or_stale::<B::Db>(tx, Versioned::Consumers, id).await);
+            }
+            insert_audit::<B::Db>(tx, audit).await?;
+            consumer_by_id::<B::Db>(tx, id).await
+        })
+        .await
+    }
+
+    async fn rotate_consumer_secret(
+        &self,
+        id: Uuid,
+        rotation: &SecretRotation,
+        audit: &NewAuditEvent,
+    ) -> StoreResult<Consumer> {
+        transaction(self, async |tx| {
+            B::query(
+                "UPDATE consumers SET secret_digest = $1, secret_last_four = $2,
+                         previous_secret_digest = $3, previous_secret_valid_until = $4,
+                         tokens_not_before = COALESCE($5, tokens_not_before),
+                         updated_at = $6, version = version + 1
+                     WHERE id = $7",
+            )
+            .bind(&rotation.secret_digest[..])
+            .bind(&rotation.secret_last_four)
+            .bind(rotation.previous_secret_digest.map(|d| d.to_vec()))
+            .bind(rotation.previous_secret_valid_until.map(ms))
+            .bind(rotation.tokens_not_before.map(ms))
+            .bind(ms(rotation.at))
+            .bind(id)
+            .execute_found(&mut *tx)
+            .await?;
+            insert_audit::<B::Db>(tx, audit).await?;
+            consumer_by_id::<B::Db>(tx, id).await
+        })
+        .await
+    }
+
+    async fn delete_consumer(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()> {
+        transaction(self, async |tx| {
+            B::query("DELETE FROM consumers WHERE id = $1")
+                .bind(id)
+                .execute_found(&mut *tx)
+                .await?;
+            insert_audit::<B::Db>(tx, audit).await
+        })
+        .await
+    }
 }

@@ -6,6 +6,7 @@
 mod account;
 mod audit;
 mod changes;
+mod columns;
 mod consumers;
 mod grants;
 mod groups;
@@ -13,9 +14,11 @@ mod health;
 mod postgres;
 mod sealed_keys;
 mod security;
+mod sql;
 mod sqlite;
 mod ssh_keys;
 mod throttles;
+mod unique;
 mod users;
 
 pub use account::AccountStore;
@@ -73,8 +76,29 @@ pub enum StoreError {
     /// The database cannot take the operation now; nothing of it was stored.
     #[error("storage unavailable: {}", .0.as_str())]
     Unavailable(Fault),
+    /// The database failed in a way no caller can act on.
     #[error("database error: {0}")]
-    Backend(String),
+    Database(#[source] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A JSON column could not be written or read back.
+    #[error("bad {column}: {source}")]
+    Json {
+        column: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored value is not one the store writes (names what it is).
+    #[error("bad {0} in the database")]
+    Corrupt(&'static str),
+    /// The database file could not be created.
+    #[error("database error: no se pudo crear {}: {source}", path.display())]
+    CreateFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Why the database refuses work for now. Each clears by itself once its cause is removed
@@ -93,6 +117,7 @@ pub enum Fault {
     Unreachable,
 }
 
+// What the caller is told about each fault is the service's (`Fault::detail`).
 impl Fault {
     /// Its name in logs and error codes.
     pub fn as_str(self) -> &'static str {
@@ -102,27 +127,6 @@ impl Fault {
             Fault::Io => "storage_io_error",
             Fault::Locked => "storage_locked",
             Fault::Unreachable => "storage_unreachable",
-        }
-    }
-
-    /// What the caller is told: nothing was stored, and why.
-    pub fn detail(self) -> &'static str {
-        match self {
-            Fault::StorageFull => {
-                "Almacenamiento lleno: el cambio no se guardó; reintente cuando haya espacio libre"
-            }
-            Fault::ReadOnly => {
-                "La base de datos es de solo lectura: el cambio no se guardó; reintente más tarde"
-            }
-            Fault::Io => {
-                "Error de entrada/salida en la base de datos: el cambio no se guardó; reintente más tarde"
-            }
-            Fault::Locked => {
-                "Otro proceso bloquea la base de datos: el cambio no se guardó; reintente más tarde"
-            }
-            Fault::Unreachable => {
-                "La base de datos no responde: el cambio no se guardó; reintente más tarde"
-            }
         }
     }
 }

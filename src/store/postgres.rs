@@ -1,35 +1,26 @@
 //! The PostgreSQL store, for several `consola serve` replicas over one database: one pool
 //! for reads and writes, migrations run once under an advisory lock, and the server's
 //! errors mapped to the same storage faults as SQLite's, so `/readyz` and 503 behave alike.
+//! Its dialect is here; its sections are the shared ones (`sql`), but for the change feed.
 //!
 //! Times are Unix milliseconds (UTC) as on SQLite; ids are native UUIDs.
 
-use super::*;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+use super::sql::{DbId, Dialect, SqlBackend, classify};
+use super::{Fault, HealthStore, StoreError, StoreResult, unique};
+use async_trait::async_trait;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{
+    PgArgumentBuffer, PgConnectOptions, PgPoolOptions, PgQueryResult, PgTypeInfo, PgValueRef,
+};
+use sqlx::{Decode, Encode, PgPool, Pool, Postgres, Type};
 use std::str::FromStr;
 use std::time::Duration;
+use uuid::Uuid;
 
-mod account;
-mod audit;
 mod changes;
-mod consumers;
-mod grants;
-mod groups;
-mod health;
-mod sealed_keys;
-mod security;
-mod ssh_keys;
-mod throttles;
-mod users;
-mod writer;
-
-use super::sqlite::{from_ms, ms};
-use users::insert_user_row;
-use writer::Writer;
 
 pub struct PostgresStore {
-    writer: Writer,
     pool: PgPool,
     /// How long the change feed's listener may hear nothing (see `changes`).
     silence_limit: Duration,
@@ -46,16 +37,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 impl PostgresStore {
     /// Connects to a `postgres://` URL and applies the migrations.
     pub async fn open_url(url: &str) -> StoreResult<PostgresStore> {
-        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        let options = PgConnectOptions::from_str(url).map_err(Postgres::error)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(backend)?;
+            .map_err(Postgres::error)?;
         migrate(&pool).await?;
         Ok(PostgresStore {
-            writer: Writer::new(pool.clone()),
             pool,
             silence_limit: changes::SILENCE_LIMIT,
         })
@@ -78,20 +68,17 @@ impl PostgresStore {
 /// Applies the migrations under [`MIGRATION_LOCK`], held on a connection of its own for the
 /// whole run (the migrations use another of the pool) and released even when one fails.
 async fn migrate(pool: &PgPool) -> StoreResult<()> {
-    let mut conn = pool.acquire().await.map_err(backend)?;
+    let mut conn = pool.acquire().await.map_err(Postgres::error)?;
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *conn)
         .await
-        .map_err(backend)?;
+        .map_err(Postgres::error)?;
     let mut migrator = sqlx::migrate!("src/store/migrations/postgres");
     // sqlx's own lock is the same kind, keyed by the database's name; this one is held for
     // the whole start-up step, so it is the one to reason about.
     migrator.set_locking(false);
-    let migrated = migrator
-        .run(pool)
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()));
+    let migrated = migrator.run(pool).await.map_err(StoreError::Migrate);
     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *conn)
@@ -103,30 +90,82 @@ async fn migrate(pool: &PgPool) -> StoreResult<()> {
     migrated
 }
 
-fn backend(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::RowNotFound = err {
-        return StoreError::NotFound;
+impl Dialect for Postgres {
+    // READ COMMITTED: a statement that must see one row alone locks it.
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const POSITION: &'static str = "strpos";
+    const GREATEST: &'static str = "GREATEST";
+    const BYTE_ORDER: &'static str = " COLLATE \"C\"";
+
+    fn error(err: sqlx::Error) -> StoreError {
+        classify(err, |db| unique::by_constraint(db.constraint()), fault_of)
     }
-    if let sqlx::Error::Database(db) = &err {
-        if db.is_unique_violation() {
-            // The constraints are named in the migrations; see 0001_initial.sql.
-            let key = match db.constraint() {
-                Some("consumers_client_id_key") => "client_id",
-                Some("users_username_key_key") => "username",
-                Some("users_one_super_admin") => "super_admin",
-                Some("account_pkey") => "account",
-                Some("ssh_keys_fingerprint_key") => "fingerprint",
-                _ => "name",
-            };
-            return StoreError::Duplicate(key);
-        }
-        if db.is_foreign_key_violation() {
-            return StoreError::InvalidReference;
+
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
+    }
+}
+
+/// Ids are native UUIDs in PostgreSQL's tables.
+impl Type<Postgres> for DbId {
+    fn type_info() -> PgTypeInfo {
+        <Uuid as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <Uuid as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, Postgres> for DbId {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <Uuid as Encode<Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for DbId {
+    fn decode(value: PgValueRef<'r>) -> Result<DbId, BoxDynError> {
+        <Uuid as Decode<Postgres>>::decode(value).map(DbId)
+    }
+}
+
+/// Unlike SQLite, PostgreSQL never ends a transaction behind the client's back without
+/// saying so, and sqlx rolls back a transaction dropped half-way before its connection is
+/// used again (or closes the connection), so sqlx's own transactions are enough here.
+impl SqlBackend for PostgresStore {
+    type Db = Postgres;
+    type Tx = sqlx::Transaction<'static, Postgres>;
+
+    fn reader(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+    async fn begin(&self) -> StoreResult<Self::Tx> {
+        self.pool.begin().await.map_err(Postgres::error)
+    }
+    async fn commit(tx: Self::Tx) -> StoreResult<()> {
+        tx.commit().await.map_err(Postgres::error)
+    }
+    /// Dropped, the transaction is rolled back by sqlx.
+    async fn rollback(tx: Self::Tx, _cause: &StoreError) {
+        drop(tx);
+    }
+    async fn finished(&self, _outcome: Result<(), &StoreError>) {}
+}
+
+/// `/readyz` answers within this even when the server hangs rather than refuses.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[async_trait]
+impl HealthStore for PostgresStore {
+    async fn ready(&self) -> StoreResult<()> {
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(READY_TIMEOUT, ping).await {
+            Ok(answer) => answer.map(|_| ()).map_err(Postgres::error),
+            Err(_) => Err(StoreError::Unavailable(Fault::Unreachable)),
         }
     }
-    match fault_of(&err) {
-        Some(fault) => StoreError::Unavailable(fault),
-        None => StoreError::Backend(err.to_string()),
+
+    async fn close(&self) {
+        PostgresStore::close(self).await
     }
 }
 
@@ -159,78 +198,6 @@ fn fault_of(err: &sqlx::Error) -> Option<Fault> {
         | sqlx::Error::WorkerCrashed => Some(Fault::Unreachable),
         _ => None,
     }
-}
-
-fn json_of<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<T> {
-    let text: String = row.try_get(column).map_err(backend)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("bad {column}: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-/// Key of a name for unique indexes: the domain's comparison key (NFKC, case folded).
-fn name_key(name: &str) -> String {
-    crate::domain::names::comparison_key(name)
-}
-
-fn count_of(value: i64) -> u64 {
-    value.max(0) as u64
-}
-
-async fn insert_audit(conn: &mut PgConnection, audit: &NewAuditEvent) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (at, ip, actor_kind, actor_name, action, module, target, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(ms(audit.at))
-    .bind(&audit.ip)
-    .bind(&audit.actor.kind)
-    .bind(&audit.actor.name)
-    .bind(audit.action.as_str())
-    .bind(&audit.module)
-    .bind(&audit.target)
-    .bind(&audit.description)
-    .execute(conn)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
-/// `NotFound` when a write matched no row.
-fn found(done: &sqlx::postgres::PgQueryResult) -> StoreResult<()> {
-    if done.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
-/// After an update matched no row: `NotFound` if the row is gone, `Stale` otherwise.
-async fn missing_or_stale(conn: &mut PgConnection, table: Table, id: Uuid) -> StoreError {
-    let sql = match table {
-        Table::Users => "SELECT COUNT(*) FROM users WHERE id = $1",
-        Table::Groups => "SELECT COUNT(*) FROM permission_groups WHERE id = $1",
-        Table::Consumers => "SELECT COUNT(*) FROM consumers WHERE id = $1",
-    };
-    match sqlx::query_scalar::<_, i64>(sql)
-        .bind(id)
-        .fetch_one(conn)
-        .await
-    {
-        Ok(0) => StoreError::NotFound,
-        Ok(_) => StoreError::Stale,
-        Err(e) => backend(e),
-    }
-}
-
-/// The tables whose rows carry a version.
-#[derive(Clone, Copy)]
-enum Table {
-    Users,
-    Groups,
-    Consumers,
 }
 
 #[cfg(test)]

@@ -1,74 +1,116 @@
 //! The SQLite store: WAL journal, `synchronous=FULL`, one writer connection (SQLite allows one
-//! writer; serializing in the pool avoids busy retries) and a few readers.
+//! writer; serializing in the pool avoids busy retries) and a few readers. Its dialect (ids
+//! as TEXT, its error codes) is here; its sections are the shared ones (`sql`).
 
-use super::*;
+use super::sql::{DbId, Dialect, SqlBackend, classify};
+use super::{ChangeFeed, ChangeStore, Fault, HealthStore, StoreError, StoreResult, unique};
+use async_trait::async_trait;
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
+    SqliteQueryResult, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{AssertSqlSafe, Row, SqliteConnection, SqlitePool};
+use sqlx::{Decode, Encode, Pool, Sqlite, SqlitePool, Type};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+use uuid::Uuid;
 
-mod account;
-mod audit;
-mod changes;
-mod consumers;
-mod grants;
-mod groups;
-mod health;
-mod sealed_keys;
-mod security;
-mod ssh_keys;
-mod throttles;
-mod users;
+mod rekey;
 mod writer;
 
-use users::insert_user_row;
-use writer::Writer;
+use writer::{Transaction, Writer};
 
 pub struct SqliteStore {
     writer: Writer,
     reader: SqlitePool,
 }
 
-pub(crate) fn ms(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
+impl Dialect for Sqlite {
+    // The one writer connection holds the whole database until COMMIT.
+    const FOR_UPDATE: &'static str = "";
+    const POSITION: &'static str = "instr";
+    const GREATEST: &'static str = "max";
+    // BINARY, SQLite's default collation, is byte order.
+    const BYTE_ORDER: &'static str = "";
+
+    fn error(err: sqlx::Error) -> StoreError {
+        classify(err, |db| unique::by_sqlite_message(db.message()), fault_of)
+    }
+
+    fn rows_affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
+    }
 }
 
-pub(crate) fn from_ms(value: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(value).unwrap_or_default()
+/// Ids are TEXT in SQLite's tables (the hyphenated form).
+impl Type<Sqlite> for DbId {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
 }
 
-fn backend(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::RowNotFound = err {
-        return StoreError::NotFound;
+impl Encode<'_, Sqlite> for DbId {
+    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
+        <String as Encode<Sqlite>>::encode(self.0.to_string(), buf)
     }
-    if let sqlx::Error::Database(db) = &err {
-        let message = db.message();
-        if db.is_unique_violation() {
-            let key = if message.contains("client_id") {
-                "client_id"
-            } else if message.contains("username_key") {
-                "username"
-            } else if message.contains("users.role") || message.contains("super_admin") {
-                "super_admin"
-            } else if message.contains("ssh_keys.fingerprint") {
-                "fingerprint"
-            } else if message.contains("account.id") {
-                "account"
-            } else {
-                "name"
-            };
-            return StoreError::Duplicate(key);
-        }
-        if db.is_foreign_key_violation() {
-            return StoreError::InvalidReference;
-        }
+}
+
+impl<'r> Decode<'r, Sqlite> for DbId {
+    fn decode(value: SqliteValueRef<'r>) -> Result<DbId, BoxDynError> {
+        let text = <&str as Decode<Sqlite>>::decode(value)?;
+        Ok(DbId(Uuid::parse_str(text)?))
     }
-    match fault_of(&err) {
-        Some(fault) => StoreError::Unavailable(fault),
-        None => StoreError::Backend(err.to_string()),
+}
+
+impl SqlBackend for SqliteStore {
+    type Db = Sqlite;
+    type Tx = Transaction;
+
+    fn reader(&self) -> &Pool<Sqlite> {
+        &self.reader
+    }
+    async fn begin(&self) -> StoreResult<Transaction> {
+        self.writer.begin().await
+    }
+    async fn commit(tx: Transaction) -> StoreResult<()> {
+        tx.commit().await
+    }
+    async fn rollback(tx: Transaction, cause: &StoreError) {
+        tx.rollback(cause).await
+    }
+    async fn finished(&self, outcome: Result<(), &StoreError>) {
+        self.writer.finished(outcome).await
+    }
+}
+
+#[async_trait]
+impl HealthStore for SqliteStore {
+    async fn ready(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(Sqlite::error)?;
+        if self.writer.fault().is_some() {
+            self.writer.probe().await?;
+        }
+        Ok(())
+    }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
+}
+
+/// One server owns a SQLite database, so nobody else changes it.
+#[async_trait]
+impl ChangeStore for SqliteStore {
+    async fn follow_changes(&self) -> Option<ChangeFeed> {
+        None
     }
 }
 
@@ -100,44 +142,6 @@ fn fault_of(err: &sqlx::Error) -> Option<Fault> {
     }
 }
 
-fn uuid_of(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
-    let text: String = row.try_get(column).map_err(backend)?;
-    Uuid::parse_str(&text).map_err(|e| StoreError::Backend(format!("bad id in {column}: {e}")))
-}
-
-fn json_of<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
-    let text: String = row.try_get(column).map_err(backend)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Backend(format!("bad {column}: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-/// Key of a name for unique indexes: the domain's comparison key (NFKC, case folded).
-fn name_key(name: &str) -> String {
-    crate::domain::names::comparison_key(name)
-}
-
-async fn insert_audit(conn: &mut SqliteConnection, audit: &NewAuditEvent) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (at, ip, actor_kind, actor_name, action, module, target, description)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ms(audit.at))
-    .bind(&audit.ip)
-    .bind(&audit.actor.kind)
-    .bind(&audit.actor.name)
-    .bind(audit.action.as_str())
-    .bind(&audit.module)
-    .bind(&audit.target)
-    .bind(&audit.description)
-    .execute(conn)
-    .await
-    .map_err(backend)?;
-    Ok(())
-}
-
 impl SqliteStore {
     /// Opens (creating if needed, mode 0600) the database file and applies migrations.
     pub async fn open(path: &Path, max_pages: Option<u32>) -> StoreResult<SqliteStore> {
@@ -149,7 +153,7 @@ impl SqliteStore {
     /// share it; use a file).
     pub async fn open_url(url: &str, max_pages: Option<u32>) -> StoreResult<SqliteStore> {
         Self::connect(
-            SqliteConnectOptions::from_str(url).map_err(backend)?,
+            SqliteConnectOptions::from_str(url).map_err(Sqlite::error)?,
             max_pages,
         )
         .await
@@ -177,17 +181,17 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await
-            .map_err(backend)?;
+            .map_err(Sqlite::error)?;
         sqlx::migrate!("src/store/migrations")
             .run(&writer)
             .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        security::rekey_names(&writer).await?;
+            .map_err(StoreError::Migrate)?;
+        rekey::rekey_names(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await
-            .map_err(backend)?;
+            .map_err(Sqlite::error)?;
         Ok(SqliteStore {
             writer: Writer::new(writer),
             reader,
@@ -210,29 +214,8 @@ fn create_private_file(path: &Path) -> StoreResult<()> {
         .truncate(false)
         .open(path)
         .map(|_| ())
-        .map_err(|e| StoreError::Backend(format!("no se pudo crear {}: {e}", path.display())))
-}
-
-/// `NotFound` when a write matched no row.
-fn found(done: &sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
-    if done.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
-/// After an update matched no row: `NotFound` if the row is gone, `Stale` otherwise.
-async fn missing_or_stale(conn: &mut SqliteConnection, table: &str, id: Uuid) -> StoreError {
-    let exists = sqlx::query_scalar::<_, i64>(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM {table} WHERE id = ?"
-    )))
-    .bind(id.to_string())
-    .fetch_one(conn)
-    .await;
-    match exists {
-        Ok(0) => StoreError::NotFound,
-        Ok(_) => StoreError::Stale,
-        Err(e) => backend(e),
-    }
+        .map_err(|source| StoreError::CreateFile {
+            path: path.to_owned(),
+            source,
+        })
 }

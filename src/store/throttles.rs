@@ -3,6 +3,8 @@
 //! spread over the replicas. Each replica keeps its own copy in memory (see
 //! `service::throttle`); the database is what they agree on, and what survives a restart.
 
+use super::columns::{from_ms, ms};
+use super::sql::{Columns, SqlBackend, transaction};
 use super::*;
 use std::time::Duration;
 
@@ -138,8 +140,129 @@ impl ThrottleRow {
 
 /// A key read back from the database.
 pub(crate) fn throttle_key_of(bytes: &[u8]) -> StoreResult<ThrottleKey> {
-    ThrottleKey::try_from(bytes)
-        .map_err(|_| StoreError::Backend(format!("bad throttle key of {} bytes", bytes.len())))
+    ThrottleKey::try_from(bytes).map_err(|_| StoreError::Corrupt("throttle key"))
+}
+
+/// A failure takes the key's row (an upsert that changes nothing but returns it) before the
+/// rule is applied. On PostgreSQL that locks the row, so two replicas that count the same
+/// key at once are served one after the other, each seeing the other's failure; on SQLite
+/// the one writer holds the whole database until the commit anyway.
+#[async_trait]
+impl<B: SqlBackend> ThrottleStore for B {
+    async fn count_throttle_failures(
+        &self,
+        failures: &[(ThrottleKey, ThrottleRule)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SharedThrottle>> {
+        let now_ms = ms(now);
+        // Rows are locked in the order of their keys, the same on every replica, so two
+        // transactions over the same keys cannot wait for each other.
+        let mut order: Vec<usize> = (0..failures.len()).collect();
+        order.sort_by_key(|i| failures[*i].0);
+        transaction(self, async |tx| {
+            let mut states = vec![None; failures.len()];
+            for i in order {
+                let (key, rule) = &failures[i];
+                let row = B::query(
+                    "INSERT INTO throttles (key, failures, last_failure, blocked_until)
+                             VALUES ($1, 0, $2, NULL)
+                             ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+                             RETURNING failures, last_failure, blocked_until",
+                )
+                .bind(&key[..])
+                .bind(now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                let old = ThrottleRow {
+                    failures: row.col("failures")?,
+                    last_failure: row.col("last_failure")?,
+                    blocked_until: row.col("blocked_until")?,
+                };
+                let (new, counted) = ThrottleRow::after_failure(Some(&old), rule, now_ms);
+                if counted {
+                    B::query(
+                        "UPDATE throttles SET failures = $2, last_failure = $3,
+                                 blocked_until = $4
+                             WHERE key = $1",
+                    )
+                    .bind(&key[..])
+                    .bind(new.failures)
+                    .bind(new.last_failure)
+                    .bind(new.blocked_until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                states[i] = Some(new.shared(now_ms, counted));
+            }
+            Ok(states.into_iter().flatten().collect())
+        })
+        .await
+    }
+
+    async fn forget_throttle(&self, key: &ThrottleKey) -> StoreResult<()> {
+        transaction(self, async |tx| {
+            B::query("DELETE FROM throttles WHERE key = $1")
+                .bind(&key[..])
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn throttle_block(
+        &self,
+        key: &ThrottleKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let until: Option<i64> =
+            B::query("SELECT blocked_until FROM throttles WHERE key = $1 AND blocked_until > $2")
+                .bind(&key[..])
+                .bind(ms(now))
+                .scalar_optional(self.reader())
+                .await?;
+        Ok(until.map(from_ms))
+    }
+
+    async fn active_throttle_blocks(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(ThrottleKey, DateTime<Utc>)>> {
+        let rows = B::query(
+            "SELECT key, blocked_until FROM throttles WHERE blocked_until > $1
+             ORDER BY blocked_until DESC LIMIT $2",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let key: Vec<u8> = row.col("key")?;
+                Ok((throttle_key_of(&key)?, from_ms(row.col("blocked_until")?)))
+            })
+            .collect()
+    }
+
+    async fn prune_throttles(
+        &self,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let done = transaction(self, async |tx| {
+            B::query(
+                "DELETE FROM throttles WHERE last_failure < $1
+                     AND (blocked_until IS NULL OR blocked_until <= $2)",
+            )
+            .bind(ms(idle_since))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+        })
+        .await?;
+        Ok(done)
+    }
 }
 
 #[cfg(test)]

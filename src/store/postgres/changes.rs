@@ -10,11 +10,17 @@
 //! `silence_limit` takes its connection for dead and listens again. The beats also keep an
 //! idle connection from being forgotten.
 
-use super::*;
-use crate::store::{Change, ChangeFeed, ChangeStore};
+use super::PostgresStore;
+use crate::store::columns::from_ms;
+use crate::store::grants::kind_named;
+use crate::store::{Change, ChangeFeed, ChangeStore, ConsumerTokenState, Revocation};
+use async_trait::async_trait;
 use serde::Deserialize;
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use std::time::Duration;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 /// The channel the triggers notify.
 const CHANNEL: &str = "consola_changes";
@@ -210,7 +216,7 @@ fn parse(payload: &str) -> Option<Change> {
             at,
             expires_at,
         } => Change::Revocation(Revocation {
-            kind: super::grants::kind_named(&revocation),
+            kind: kind_named(&revocation),
             id,
             client_id,
             at: from_ms(at),
@@ -222,6 +228,7 @@ fn parse(payload: &str) -> Option<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RevocationKind;
 
     #[test]
     fn every_trigger_payload_is_understood() {

@@ -9,7 +9,7 @@
 //! connection whose transaction did not end in a clean COMMIT or ROLLBACK is closed, never
 //! handed to the next write. A new connection has no state to be wrong about.
 
-use super::backend;
+use crate::store::sql::Dialect;
 use crate::store::{Fault, StoreError, StoreResult};
 use parking_lot::Mutex;
 use sqlx::pool::PoolConnection;
@@ -45,25 +45,21 @@ impl Writer {
         self.health.current()
     }
 
-    /// Runs `work` in one transaction and commits it. Any error, from a statement or from
-    /// COMMIT, leaves no trace of the transaction in the database or on the connection.
-    pub(super) async fn transaction<T>(
-        &self,
-        work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        let outcome = self.run(work).await;
-        match &outcome {
+    /// Follows the storage faults after a write ended: a write that failed on one starts
+    /// (or continues) an episode.
+    pub(super) async fn finished(&self, outcome: Result<(), &StoreError>) {
+        match outcome {
             Err(StoreError::Unavailable(fault)) => self.health.failed(*fault),
             // A small write may get through a full disk: only the probe ends an episode,
             // tried at most once a second on the back of ordinary writes.
-            Ok(_) if self.health.current().is_some() && self.probe_due() => {
+            Ok(()) if self.health.current().is_some() && self.probe_due() => {
                 let _ = self.probe().await;
             }
             _ => {}
         }
-        outcome
     }
 
+    /// The probe's transaction: the same steps as every write's (`sql::transaction`).
     async fn run<T>(
         &self,
         work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
@@ -97,11 +93,11 @@ impl Writer {
                 sqlx::query("INSERT INTO write_probe (filler) VALUES (zeroblob(262144))")
                     .execute(&mut *tx)
                     .await
-                    .map_err(backend)?;
+                    .map_err(Sqlite::error)?;
                 sqlx::query("DELETE FROM write_probe")
                     .execute(&mut *tx)
                     .await
-                    .map_err(backend)?;
+                    .map_err(Sqlite::error)?;
                 Ok(())
             })
             .await;
@@ -113,15 +109,15 @@ impl Writer {
         result
     }
 
-    async fn begin(&self) -> StoreResult<Transaction> {
-        let conn = self.pool.acquire().await.map_err(backend)?;
+    pub(super) async fn begin(&self) -> StoreResult<Transaction> {
+        let conn = self.pool.acquire().await.map_err(Sqlite::error)?;
         Transaction::begin(conn).await
     }
 }
 
 /// A transaction in progress. Dropped before it ended cleanly (an error, or the request's
 /// future dropped half-way), it closes its connection, and SQLite rolls back what it held.
-struct Transaction {
+pub(crate) struct Transaction {
     conn: PoolConnection<Sqlite>,
     ended: bool,
 }
@@ -134,26 +130,26 @@ impl Transaction {
                 // Whatever state the connection is in (perhaps still inside a transaction),
                 // it is not reused.
                 conn.close_on_drop();
-                Err(backend(err))
+                Err(Sqlite::error(err))
             }
         }
     }
 
     /// On failure SQLite may have kept the transaction open or rolled it back; either way
     /// the connection is dropped unended, so neither is carried into the next write.
-    async fn commit(mut self) -> StoreResult<()> {
+    pub(super) async fn commit(mut self) -> StoreResult<()> {
         sqlx::query("COMMIT")
             .execute(&mut *self.conn)
             .await
-            .map_err(backend)?;
+            .map_err(Sqlite::error)?;
         self.ended = true;
         Ok(())
     }
 
     /// Ends the transaction after `cause`. A fault may have ended it inside SQLite already,
     /// so then the connection goes, as it does when ROLLBACK itself fails.
-    async fn rollback(mut self, cause: &StoreError) {
-        let clean = !matches!(cause, StoreError::Unavailable(_) | StoreError::Backend(_));
+    pub(super) async fn rollback(mut self, cause: &StoreError) {
+        let clean = is_refusal(cause);
         if clean
             && sqlx::query("ROLLBACK")
                 .execute(&mut *self.conn)
@@ -162,6 +158,24 @@ impl Transaction {
         {
             self.ended = true;
         }
+    }
+}
+
+/// A refusal leaves the transaction open and intact in SQLite; anything else (a storage
+/// fault, a failed statement, a value that could not be read) may have ended it.
+fn is_refusal(cause: &StoreError) -> bool {
+    match cause {
+        StoreError::NotFound
+        | StoreError::Duplicate(_)
+        | StoreError::InUse
+        | StoreError::InvalidReference
+        | StoreError::Stale => true,
+        StoreError::Unavailable(_)
+        | StoreError::Database(_)
+        | StoreError::Migrate(_)
+        | StoreError::Json { .. }
+        | StoreError::Corrupt(_)
+        | StoreError::CreateFile { .. } => false,
     }
 }
 
@@ -226,9 +240,12 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SqliteStore;
+    use crate::store::sql::transaction;
     use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-    async fn writer(dir: &std::path::Path) -> (Writer, SqlitePool) {
+    /// A store over a table of its own, read through a pool of its own.
+    async fn store(dir: &std::path::Path) -> (SqliteStore, SqlitePool) {
         let options = SqliteConnectOptions::new()
             .filename(dir.join("t.db"))
             .create_if_missing(true)
@@ -243,10 +260,18 @@ mod tests {
             .await
             .unwrap();
         let other = SqlitePoolOptions::new()
+            .connect_with(options.clone().read_only(true))
+            .await
+            .unwrap();
+        let reader = SqlitePoolOptions::new()
             .connect_with(options.read_only(true))
             .await
             .unwrap();
-        (Writer::new(pool), other)
+        let store = SqliteStore {
+            writer: Writer::new(pool),
+            reader,
+        };
+        (store, other)
     }
 
     async fn stored(other: &SqlitePool) -> Vec<i64> {
@@ -261,7 +286,7 @@ mod tests {
             .bind(n)
             .execute(tx)
             .await
-            .map_err(backend)?;
+            .map_err(Sqlite::error)?;
         Ok(())
     }
 
@@ -270,8 +295,8 @@ mod tests {
     #[tokio::test]
     async fn a_transaction_dropped_half_way_leaves_nothing_and_the_next_write_is_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, other) = writer(dir.path()).await;
-        let abandoned = writer.transaction(async |tx| {
+        let (store, other) = store(dir.path()).await;
+        let abandoned = transaction(&store, async |tx| {
             insert(tx, 1).await?;
             std::future::pending::<()>().await;
             Ok(())
@@ -281,8 +306,7 @@ mod tests {
                 .await
                 .is_err()
         );
-        writer
-            .transaction(async |tx| insert(tx, 2).await)
+        transaction(&store, async |tx| insert(tx, 2).await)
             .await
             .expect("the next write");
         assert_eq!(stored(&other).await, vec![2]);
@@ -293,19 +317,17 @@ mod tests {
     #[tokio::test]
     async fn a_refused_write_is_rolled_back() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, other) = writer(dir.path()).await;
-        let refused = writer
-            .transaction(async |tx| {
-                insert(tx, 1).await?;
-                Err::<(), _>(StoreError::Stale)
-            })
-            .await;
+        let (store, other) = store(dir.path()).await;
+        let refused = transaction(&store, async |tx| {
+            insert(tx, 1).await?;
+            Err::<(), _>(StoreError::Stale)
+        })
+        .await;
         assert!(matches!(refused, Err(StoreError::Stale)));
-        writer
-            .transaction(async |tx| insert(tx, 2).await)
+        transaction(&store, async |tx| insert(tx, 2).await)
             .await
             .unwrap();
         assert_eq!(stored(&other).await, vec![2]);
-        assert_eq!(writer.fault(), None, "a refusal is no storage fault");
+        assert_eq!(store.writer.fault(), None, "a refusal is no storage fault");
     }
 }
