@@ -9,7 +9,6 @@ pub mod counters;
 mod groups;
 mod guard;
 mod hawk;
-mod opaque_body;
 mod passwords;
 pub mod sealed_keys;
 mod sessions;
