@@ -9,6 +9,7 @@ pub mod counters;
 mod groups;
 mod guard;
 mod hawk;
+mod internal;
 mod passwords;
 pub mod sealed_keys;
 mod sessions;
@@ -22,6 +23,7 @@ mod users;
 pub mod vault;
 
 pub use authorize::{AuthorizeError, AuthorizeOutcome, AuthorizePrompt, AuthorizeRequest};
+pub use internal::InternalError;
 pub use ssh_keys::SshLogin;
 pub use throttle::Throttle;
 pub use token_keys::TokenKeys;
@@ -72,7 +74,7 @@ pub enum ServiceError {
     Busy { retry_after: u64 },
     /// Something broke inside; the detail goes to the log, not to the caller.
     #[error("Error interno")]
-    Internal(String),
+    Internal(#[from] InternalError),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -97,7 +99,7 @@ impl From<StoreError> for ServiceError {
                 "El grupo de permisos no existe",
             )),
             StoreError::Unavailable(fault) => ServiceError::Unavailable(fault),
-            StoreError::Backend(message) => ServiceError::Internal(message),
+            err @ StoreError::Backend(_) => ServiceError::Internal(InternalError::of(err)),
         }
     }
 }

@@ -23,25 +23,26 @@ struct KeyFileEntry {
     created_at: DateTime<Utc>,
 }
 
-pub(super) fn internal(what: &str, path: &Path, err: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Internal(format!("{what} {}: {err}", path.display()))
+/// `what` went wrong with the keys at `path`, for the reason `err` gives.
+pub(super) fn internal(what: &str, path: &Path, err: impl Into<Cause>) -> ServiceError {
+    InternalError::caused(format!("{what} {}", path.display()), err).into()
 }
 
 pub(super) fn read_key_file(bytes: &[u8], path: &Path) -> ServiceResult<KeySets> {
-    let damaged = |what: &str| internal("clave de firma dañada en", path, what);
-    let file: KeyFile = serde_json::from_slice(bytes).map_err(|e| damaged(&e.to_string()))?;
+    let damaged = |why: Cause| internal("clave de firma dañada en", path, why);
+    let file: KeyFile = serde_json::from_slice(bytes).map_err(|e| damaged(e.into()))?;
     let mut sets: [Vec<SigningEntry>; 3] = Default::default();
     for entry in file.keys {
         let encoded = match entry.alg {
             AccessTokenAlg::EdDSA => entry.seed.as_deref(),
             AccessTokenAlg::ES256 | AccessTokenAlg::RS256 => entry.pkcs8.as_deref(),
         }
-        .ok_or_else(|| damaged("sin clave"))?;
+        .ok_or_else(|| damaged("sin clave".into()))?;
         let key = URL_SAFE_NO_PAD
             .decode(encoded)
             .ok()
             .and_then(|bytes| PrivateKey::from_bytes(entry.alg, &bytes))
-            .ok_or_else(|| damaged(entry.alg.as_str()))?;
+            .ok_or_else(|| damaged(entry.alg.as_str().into()))?;
         sets[entry.alg.index()].push(SigningEntry::new(entry.kid, key, entry.created_at));
     }
     if sets.iter().all(Vec::is_empty) {
@@ -77,7 +78,9 @@ pub(super) fn key_file_bytes(sets: &KeySets) -> ServiceResult<Vec<u8>> {
             created_at: e.created_at,
         });
     }
-    serde_json::to_vec_pretty(&KeyFile { keys }).map_err(|e| ServiceError::Internal(e.to_string()))
+    serde_json::to_vec_pretty(&KeyFile { keys }).map_err(|e| {
+        InternalError::caused("no se pudo escribir el JSON de las claves de firma", e).into()
+    })
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ mod private_key;
 mod signing;
 mod stored;
 
-use super::{ServiceError, ServiceResult};
+use super::internal::Cause;
+use super::{InternalError, ServiceError, ServiceResult};
 use crate::domain::consumer::AccessTokenAlg;
 use crate::domain::oauth::{ACCESS_TOKEN_TYP, Jwk, Jwks, SigningKeyInfo};
 use base64::Engine;

@@ -7,13 +7,14 @@ impl TokenKeys {
     /// A compact JWS of the claims (`typ: at+jwt`), signed with the current key of `alg`.
     pub fn sign_jwt(&self, alg: AccessTokenAlg, claims: &impl Serialize) -> ServiceResult<String> {
         let sets = self.sets();
-        let current = sets.of(alg).first().ok_or_else(|| {
-            ServiceError::Internal(format!("sin clave de firma {}", alg.as_str()))
-        })?;
+        let current = sets
+            .of(alg)
+            .first()
+            .ok_or_else(|| InternalError::said(format!("sin clave de firma {}", alg.as_str())))?;
         // Room for an access token's claims (about 300 bytes) without growing.
         let mut payload = Vec::with_capacity(512);
         serde_json::to_writer(&mut payload, claims)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| InternalError::caused("no se pudo escribir el JSON de un token", e))?;
         // header.payload.signature, built in one buffer: 4/3 of the payload, plus the
         // header and the signature (342 characters for RS256).
         let mut token = String::with_capacity(current.header.len() + payload.len() * 4 / 3 + 360);

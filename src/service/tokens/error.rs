@@ -1,7 +1,7 @@
 //! The OAuth error (RFC 6749 §5.2), as the token, introspection and revocation endpoints
 //! answer it.
 
-use crate::service::ServiceError;
+use crate::service::{InternalError, ServiceError};
 use crate::store::{Fault, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +26,9 @@ pub enum OAuthError {
     /// The database refuses work for now; nothing was stored.
     #[error("temporarily_unavailable: {}", .0.as_str())]
     Unavailable(Fault),
-    #[error("internal: {0}")]
-    Internal(String),
+    /// Something broke inside; the detail goes to the log, not to the caller.
+    #[error("internal")]
+    Internal(#[from] InternalError),
 }
 
 impl From<ServiceError> for OAuthError {
@@ -37,7 +38,8 @@ impl From<ServiceError> for OAuthError {
                 OAuthError::TooManyRequests { retry_after }
             }
             ServiceError::Unavailable(fault) => OAuthError::Unavailable(fault),
-            other => OAuthError::Internal(other.to_string()),
+            ServiceError::Internal(err) => OAuthError::Internal(err),
+            other => OAuthError::Internal(InternalError::of(other)),
         }
     }
 }
@@ -46,7 +48,7 @@ impl From<StoreError> for OAuthError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(fault) => OAuthError::Unavailable(fault),
-            other => OAuthError::Internal(other.to_string()),
+            other => OAuthError::Internal(InternalError::of(other)),
         }
     }
 }

@@ -27,7 +27,9 @@ impl Service {
                     (self.keys.clone(), self.now(), self.config.access_token_ttl);
                 tokio::task::spawn_blocking(move || keys.rotate(now, ttl))
                     .await
-                    .map_err(|e| ServiceError::Internal(e.to_string()))??
+                    .map_err(|e| {
+                        InternalError::caused("la rotación de claves de firma se interrumpió", e)
+                    })??
             }
         };
         let event = self.audit(

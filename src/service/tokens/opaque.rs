@@ -32,7 +32,7 @@ impl Service {
         let mut body = Vec::with_capacity(claims.len());
         claims
             .write(&mut body)
-            .map_err(|e| OAuthError::Internal(e.to_string()))?;
+            .map_err(|e| InternalError::caused("no se pudo escribir un token opaco", e))?;
         let encoded_len = body.len().div_ceil(3) * 4;
         let mut token = String::with_capacity(OPAQUE_PREFIX.len() + encoded_len + 1 + 43);
         token.push_str(OPAQUE_PREFIX);

@@ -39,8 +39,8 @@ fn oauth_error(err: OAuthError) -> Response {
         OAuthError::AccessDenied => StatusCode::FORBIDDEN,
         OAuthError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         OAuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        OAuthError::Internal(message) => {
-            tracing::error!(%message, "oauth internal error");
+        OAuthError::Internal(err) => {
+            tracing::error!(message = %err.detail(), "oauth internal error");
             StatusCode::INTERNAL_SERVER_ERROR
         }
         _ => StatusCode::BAD_REQUEST,

@@ -6,7 +6,7 @@ use crate::domain::oauth::*;
 use crate::domain::secret::SecretText;
 use crate::server::AppState;
 use crate::server::extract::{ClientIp, RawBody};
-use crate::service::{OAuthError, TokenRequest};
+use crate::service::{InternalError, OAuthError, TokenRequest};
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -92,7 +92,8 @@ fn token_response(answer: &TokenResponse) -> Response {
         Ok::<(), serde_json::Error>(())
     })();
     if let Err(err) = written {
-        return oauth_error(OAuthError::Internal(err.to_string()));
+        let err = InternalError::caused("no se pudo escribir la respuesta de token", err);
+        return oauth_error(OAuthError::Internal(err));
     }
     // Built as it is sent rather than through `IntoResponse` and `no_store`: the headers
     // are inserted once each, into a map sized for them and those added on the way out.
