@@ -7,7 +7,6 @@
 //! are generated, parsed and used by AWS-LC's constant-time, assembly-backed code (RSA key
 //! generation takes a fraction of a second even in a debug build, so it happens only when a
 //! key set is created or rotated, off the async workers).
-
 //!
 //! The keys' rooms: `key_sets` (the kept keys of each algorithm and their rotation),
 //! `key_file` (their JSON, in the data directory or sealed in the database, see `stored`),
