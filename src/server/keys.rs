@@ -5,7 +5,7 @@
 
 use crate::domain::system_secret::SystemSecret;
 use crate::service::sealed_keys::{KeyName, SealedKeys, key_32, reason};
-use crate::service::{ServiceResult, TokenKeys, Vault};
+use crate::service::{InternalError, ServiceResult, TokenKeys, Vault};
 use crate::store::Store;
 use anyhow::Context;
 use std::path::Path;
@@ -80,9 +80,8 @@ pub fn existing(path: &Path) -> ServiceResult<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(crate::service::ServiceError::Internal(format!(
-            "no se pudo leer {}: {err}",
-            path.display()
-        ))),
+        Err(err) => {
+            Err(InternalError::caused(format!("no se pudo leer {}", path.display()), err).into())
+        }
     }
 }

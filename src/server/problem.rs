@@ -95,8 +95,8 @@ impl From<ServiceError> for ApiError {
                     format!("El servidor está ocupado; reintente en {retry_after} s"),
                 )
             },
-            ServiceError::Internal(message) => {
-                tracing::error!(%message, "internal error");
+            ServiceError::Internal(err) => {
+                tracing::error!(message = %err.detail(), "internal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -160,4 +160,33 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         "Error interno del servidor; el detalle quedó en el registro",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::InternalError;
+
+    /// An internal error's cause goes to the log only: the caller gets the generic 500.
+    #[tokio::test]
+    async fn an_internal_error_answers_500_without_its_cause() {
+        let cause = std::io::Error::other("disco roto");
+        let err = ServiceError::Internal(InternalError::caused("no se pudo leer claves", cause));
+        let response = ApiError::from(err).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(problem["type"], "urn:consola:internal");
+        assert_eq!(
+            problem["detail"],
+            "Error interno del servidor; el detalle quedó en el registro"
+        );
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            !text.contains("disco") && !text.contains("claves"),
+            "{text}"
+        );
+    }
 }

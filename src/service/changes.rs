@@ -5,7 +5,6 @@
 //! back through the feed too; applying one twice changes nothing.
 
 use super::sealed_keys::KeyName;
-use super::tokens::{read, write};
 use super::*;
 use crate::store::{Change, ChangeFeed, Revocation, RevocationKind};
 
@@ -56,7 +55,9 @@ impl Service {
         let expires = revocation.expires_at.timestamp();
         let list = match revocation.kind {
             RevocationKind::Client => {
-                write(&self.tokens.cuts)
+                self.tokens
+                    .cuts
+                    .write()
                     .entry(revocation.client_id)
                     .or_default()
                     .deleted = true;
@@ -65,11 +66,11 @@ impl Service {
             RevocationKind::Token => &self.tokens.revoked,
             RevocationKind::Grant => &self.tokens.ended_grants,
         };
-        if read(list).contains_key(&revocation.id) {
+        if list.read().contains_key(&revocation.id) {
             return;
         }
         if self.room_for_revocation(list) {
-            write(list).insert(revocation.id, expires);
+            list.write().insert(revocation.id, expires);
         } else {
             // No room to list it: void every earlier token of the consumer here instead,
             // which errs on the side of refusing.

@@ -68,9 +68,9 @@ impl Service {
     /// those grants stop working at once.
     pub(crate) async fn end_user_grants(&self, user_id: uuid::Uuid) -> ServiceResult<()> {
         for (family, client_id) in self.store.end_user_grants(user_id).await? {
-            self.end_grant(family, &client_id)
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            self.end_grant(family, &client_id).await.map_err(|e| {
+                InternalError::caused("no se pudo terminar un grant del usuario", e)
+            })?;
         }
         Ok(())
     }

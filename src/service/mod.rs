@@ -9,7 +9,7 @@ pub mod counters;
 mod groups;
 mod guard;
 mod hawk;
-mod opaque_body;
+mod internal;
 mod passwords;
 pub mod sealed_keys;
 mod sessions;
@@ -24,6 +24,7 @@ mod users;
 pub mod vault;
 
 pub use authorize::{AuthorizeError, AuthorizeOutcome, AuthorizePrompt, AuthorizeRequest};
+pub use internal::InternalError;
 pub use ssh_keys::SshLogin;
 pub use throttle::{Throttle, address_key};
 pub use token_keys::TokenKeys;
@@ -74,7 +75,7 @@ pub enum ServiceError {
     Busy { retry_after: u64 },
     /// Something broke inside; the detail goes to the log, not to the caller.
     #[error("Error interno")]
-    Internal(String),
+    Internal(#[from] InternalError),
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -103,7 +104,7 @@ impl From<StoreError> for ServiceError {
             | StoreError::Migrate(_)
             | StoreError::Json { .. }
             | StoreError::Corrupt(_)
-            | StoreError::CreateFile { .. }) => ServiceError::Internal(err.to_string()),
+            | StoreError::CreateFile { .. }) => ServiceError::Internal(InternalError::of(err)),
         }
     }
 }

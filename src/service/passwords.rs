@@ -5,7 +5,7 @@
 //! The hashing threads run at a lower CPU priority, so a login flood slows logins, not the
 //! token endpoint.
 
-use super::{ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult};
 use crate::domain::secret::SecretText;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -121,11 +121,13 @@ impl Passwords {
     pub async fn hash(&self, password: SecretText) -> ServiceResult<String> {
         self.run(move || {
             let salt = SaltString::encode_b64(&crate::domain::secret::random_bytes::<16>())
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                .map_err(|e| {
+                    InternalError::caused("no se pudo hacer la sal de una contraseña", e)
+                })?;
             Argon2::default()
                 .hash_password(password.expose().as_bytes(), &salt)
                 .map(|h| h.to_string())
-                .map_err(|e| ServiceError::Internal(e.to_string()))
+                .map_err(|e| InternalError::caused("no se pudo derivar una contraseña", e).into())
         })
         .await
     }
@@ -142,8 +144,8 @@ impl Passwords {
                 Some(h) => (h.as_str(), true),
                 None => (dummy_hash(), false),
             };
-            let parsed =
-                PasswordHash::new(hash).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let parsed = PasswordHash::new(hash)
+                .map_err(|e| InternalError::caused("hash de contraseña ilegible", e))?;
             let ok = Argon2::default()
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok();

@@ -8,7 +8,7 @@
 //! With a previous secret (a rotation), a value only it opens is sealed again under the
 //! current one and written back: after one start with both, the previous can go.
 
-use super::{ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult};
 use crate::domain::system_secret::SystemSecret;
 use crate::store::Store;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -65,7 +65,7 @@ impl From<SealedKeyError> for ServiceError {
     fn from(err: SealedKeyError) -> ServiceError {
         match err {
             SealedKeyError::Storage(_, err) => err.into(),
-            other => ServiceError::Internal(other.to_string()),
+            other => ServiceError::Internal(InternalError::of(other)),
         }
     }
 }
@@ -299,7 +299,7 @@ impl SealedKeys {
 /// is the generic one that API callers get).
 pub fn reason(err: ServiceError) -> String {
     match err {
-        ServiceError::Internal(message) => message,
+        ServiceError::Internal(err) => err.detail(),
         other => other.to_string(),
     }
 }

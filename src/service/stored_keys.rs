@@ -3,7 +3,7 @@
 
 use super::sealed_keys::{KeyName, SealedKeys};
 use super::token_keys::TokenKeys;
-use super::{Service, ServiceError, ServiceResult};
+use super::{InternalError, Service, ServiceError, ServiceResult};
 
 /// Rotations that may find the set changed by another replica before one gets through.
 const ROTATION_ATTEMPTS: usize = 5;
@@ -54,7 +54,9 @@ impl Service {
             let (next, kids) =
                 tokio::task::spawn_blocking(move || TokenKeys::rotate_stored(&plain, now, ttl))
                     .await
-                    .map_err(|e| ServiceError::Internal(e.to_string()))??;
+                    .map_err(|e| {
+                        InternalError::caused("la rotación de claves de firma se interrumpió", e)
+                    })??;
             if sealed
                 .replace(KeyName::SigningKeys, &stored.sealed, &next)
                 .await?

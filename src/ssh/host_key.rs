@@ -54,9 +54,9 @@ pub async fn load_or_create_sealed(
             if let Some(bytes) = crate::server::keys::existing(&path)? {
                 return Ok(bytes);
             }
-            new_key_text()
-                .map(String::into_bytes)
-                .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))
+            new_key_text().map(String::into_bytes).map_err(|e| {
+                crate::service::InternalError::caused("no se pudo crear la clave de host", e).into()
+            })
         })
         .await?;
     let text = String::from_utf8(text)

@@ -1,7 +1,7 @@
 //! The three kinds of JWT signing key (Ed25519, P-256, RSA 2048): generating, storing,
 //! publishing (as a JWK), signing and verifying.
 
-use super::{ServiceError, ServiceResult};
+use super::{InternalError, ServiceError, ServiceResult};
 use crate::domain::consumer::AccessTokenAlg;
 use crate::domain::oauth::Jwk;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
@@ -43,7 +43,7 @@ impl PrivateKey {
     }
 
     pub(super) fn generate(alg: AccessTokenAlg) -> ServiceResult<PrivateKey> {
-        let failed = |what: &str| ServiceError::Internal(format!("no se pudo generar {what}"));
+        let failed = |what: &str| InternalError::said(format!("no se pudo generar {what}"));
         Ok(match alg {
             AccessTokenAlg::EdDSA => {
                 PrivateKey::ed25519(&crate::domain::secret::random_bytes::<32>())

@@ -1,0 +1,71 @@
+//! OAuth2: the token, introspection and revocation endpoints, metadata, JWKS, the
+//! authorization page, and the protected endpoint, one file each. Errors here use the
+//! RFC 6749 JSON shape `{error, error_description}`, not problem+json.
+
+mod authorize;
+mod consent_page;
+mod form;
+mod introspect_revoke;
+mod metadata;
+mod module_access;
+mod token;
+
+// Each handler with the path item that utoipa made beside it, for the router and the
+// OpenAPI document.
+pub use authorize::{
+    __path_authorize_page, __path_authorize_submit, authorize_page, authorize_submit,
+};
+pub use introspect_revoke::{__path_introspect, __path_revoke, introspect, revoke};
+pub use metadata::{__path_jwks, __path_metadata, jwks, metadata};
+pub use module_access::{__path_module_access, module_access};
+pub use token::{__path_token, token};
+
+use crate::domain::oauth::OAuthErrorBody;
+use crate::service::OAuthError;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+/// An OAuth error as RFC 6749 §5.2 answers it.
+fn oauth_error(err: OAuthError) -> Response {
+    if matches!(
+        err,
+        OAuthError::InvalidClient | OAuthError::TooManyRequests { .. }
+    ) {
+        crate::service::counters::client_auth_failed();
+    }
+    let status = match &err {
+        OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
+        OAuthError::AccessDenied => StatusCode::FORBIDDEN,
+        OAuthError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        OAuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        OAuthError::Internal(err) => {
+            tracing::error!(message = %err.detail(), "oauth internal error");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = OAuthErrorBody {
+        error: err.code().to_string(),
+        error_description: err.description(),
+    };
+    let mut response = super::no_store((status, Json(body)));
+    let headers = response.headers_mut();
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"consola\", charset=\"UTF-8\""),
+        );
+    }
+    let retry_after = match err {
+        OAuthError::TooManyRequests { retry_after } => Some(retry_after),
+        OAuthError::Unavailable(_) => Some(crate::server::problem::STORAGE_RETRY_AFTER),
+        _ => None,
+    };
+    if let Some(seconds) = retry_after
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    response
+}

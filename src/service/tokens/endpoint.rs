@@ -1,0 +1,108 @@
+//! The token endpoint (RFC 6749 §3.2): one grant per `grant_type`, and the response that
+//! every grant answers with (§5.1).
+
+use super::client_credentials::client_credentials_scope;
+use super::*;
+
+impl Service {
+    /// `POST /oauth/token`.
+    pub async fn token(
+        &self,
+        ip: IpAddr,
+        auth: Option<&ClientAuth>,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate_client(ip, auth).await?;
+        let grant = request
+            .grant_type
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta grant_type".into()))?;
+        let consumer = &client.credentials.consumer;
+        let result = match grant {
+            "client_credentials" => {
+                match client_credentials_scope(&client, request.scope.as_deref()) {
+                    Ok(scope) => self.issue(&client, &scope, None).await,
+                    Err(err) => Err(err),
+                }
+            }
+            "authorization_code" => {
+                if consumer.grant_type != GrantType::AuthorizationCode {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    Box::pin(self.exchange_code(&client, &request)).await
+                }
+            }
+            "refresh_token" => {
+                if consumer.grant_type != GrantType::AuthorizationCode {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    Box::pin(self.exchange_refresh_token(&client, &request)).await
+                }
+            }
+            _ => Err(OAuthError::UnsupportedGrantType),
+        };
+        if result.is_ok() {
+            super::counters::token_issued(grant, consumer.token_format);
+        }
+        if let Err(err) = &result
+            && !matches!(err, OAuthError::Internal(_))
+        {
+            // Boxed, as the grants of the code flow above: only client_credentials' future
+            // is part of every request's.
+            Box::pin(self.deny_client(
+                ip,
+                Some(&consumer.client_id),
+                &format!("token denegado: {}", err.code()),
+            ))
+            .await;
+        }
+        result
+    }
+
+    /// A new access token (and, for the code flow, a refresh token of `family`).
+    pub(super) async fn issue(
+        &self,
+        client: &CachedClient,
+        scope: &str,
+        family: Option<(Uuid, Option<Uuid>)>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let consumer = &client.credentials.consumer;
+        let now = self.now();
+        let ttl = self.config.access_token_ttl;
+        let access_token = self.mint_access_token(
+            consumer,
+            scope,
+            now,
+            family.map(|(id, _)| id),
+            family.and_then(|(_, user)| user),
+        )?;
+        let refresh_token = match family {
+            Some((family_id, user_id)) => {
+                let token = secret::generate(SecretKind::RefreshToken);
+                // Boxed: client_credentials never waits here, and its requests' futures
+                // need not hold room for the database's.
+                Box::pin(self.store.insert_refresh_token(&RefreshTokenRecord {
+                    digest: secret::digest(&token),
+                    family_id,
+                    consumer_id: consumer.id,
+                    client_id: consumer.client_id.clone(),
+                    user_id,
+                    scope: scope.to_string(),
+                    issued_at: now,
+                    expires_at: now + self.config.refresh_token_ttl,
+                }))
+                .await?;
+                Some(SecretText::new(token))
+            }
+            None => None,
+        };
+        self.tokens.count(now, 1, 0);
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: ttl.num_seconds().max(0) as u64,
+            scope: scope.to_string(),
+            refresh_token,
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! Refreshing an access token (RFC 6749 §6): the refresh token rotates on every use, and a
+//! reused one ends its whole grant.
+
+use super::*;
+
+impl Service {
+    pub(super) async fn exchange_refresh_token(
+        &self,
+        client: &CachedClient,
+        request: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let presented = request
+            .refresh_token
+            .as_deref()
+            .ok_or_else(|| OAuthError::InvalidRequest("Falta refresh_token".into()))?;
+        let invalid = |what: &str| OAuthError::InvalidGrant(what.to_string());
+        if !secret::is_well_formed(SecretKind::RefreshToken, presented) {
+            return Err(invalid("refresh_token inválido"));
+        }
+        let now = self.now();
+        let next = secret::generate(SecretKind::RefreshToken);
+        let replacement = RefreshTokenRecord {
+            digest: secret::digest(&next),
+            family_id: Uuid::nil(),
+            consumer_id: Uuid::nil(),
+            client_id: String::new(),
+            user_id: None,
+            scope: String::new(),
+            issued_at: now,
+            expires_at: now + self.config.refresh_token_ttl,
+        };
+        let consumer = &client.credentials.consumer;
+        let old = match self
+            .store
+            .use_refresh_token(
+                &secret::digest(presented),
+                &consumer.client_id,
+                &replacement,
+                now,
+            )
+            .await
+        {
+            Ok(RefreshUse::Rotated(old)) => old,
+            Ok(RefreshUse::Reused(record)) => {
+                // The store revoked the family's refresh tokens; its access tokens go too.
+                self.end_grant(record.family_id, &record.client_id).await?;
+                return Err(invalid(
+                    "refresh_token ya usado: se revocó toda su familia de tokens",
+                ));
+            }
+            Err(StoreError::NotFound) => return Err(invalid("refresh_token inválido")),
+            Err(other) => return Err(other.into()),
+        };
+        if old.expires_at <= now {
+            self.store.revoke_refresh_family(old.family_id).await?;
+            return Err(invalid("refresh_token vencido"));
+        }
+        let granted = client.still_granted(&old.scope);
+        let scopes = match request.scope.as_deref() {
+            Some(asked) if !asked.trim().is_empty() => {
+                narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
+            }
+            _ => granted,
+        };
+        let access_token = self.mint_access_token(
+            consumer,
+            &join_scopes(&scopes),
+            now,
+            Some(old.family_id),
+            old.user_id,
+        )?;
+        self.tokens.count(now, 1, 0);
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.config.access_token_ttl.num_seconds().max(0) as u64,
+            scope: join_scopes(&scopes),
+            refresh_token: Some(SecretText::new(next)),
+        })
+    }
+}
