@@ -20,6 +20,7 @@ pub mod pager;
 pub mod render;
 pub mod sanitize;
 pub mod screens;
+pub mod section;
 pub mod state;
 
 pub use i18n::Lang;
