@@ -11,6 +11,7 @@ pub mod dates;
 pub mod dialog;
 pub mod fit;
 pub mod form;
+pub mod group_modal;
 pub mod i18n;
 pub mod keymap;
 pub mod last_user;
