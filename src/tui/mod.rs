@@ -19,7 +19,6 @@ pub mod look;
 pub mod mouse;
 pub mod pager;
 pub mod render;
-pub mod sanitize;
 pub mod screens;
 pub mod section;
 pub mod state;

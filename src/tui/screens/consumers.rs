@@ -10,6 +10,7 @@ use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::secret::SecretText;
 use crate::domain::*;
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
@@ -19,7 +20,6 @@ use crate::tui::group_modal::GroupModal;
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::pager::{Fetch, Pager};
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 

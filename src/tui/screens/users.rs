@@ -4,6 +4,7 @@
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::{Module, NewUser, PermissionGroup, Role, User, UserPatch};
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
@@ -13,7 +14,6 @@ use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 pub use crate::tui::group_modal::GroupModal;
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
