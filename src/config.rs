@@ -6,7 +6,7 @@
 //! an unknown key or a bad value stops the program with the file, the line and the reason,
 //! before anything is created.
 
-use crate::tui::Lang;
+use crate::terminal::Lang;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -11,4 +11,5 @@ pub mod server;
 pub mod service;
 pub mod ssh;
 pub mod store;
+pub mod terminal;
 pub mod tui;

@@ -363,7 +363,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             let c = find(&client, &consumer).await?;
             let question = format!(
                 "¿Eliminar el consumidor «{}»?",
-                crate::tui::sanitize::clean(&c.name)
+                crate::terminal::clean(&c.name)
             );
             if !prompt::confirm(&question, yes, &out.streams)? {
                 return Err(Failure::failed("cancelado: no se eliminó nada"));

@@ -195,10 +195,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
         }
         Verb::Delete { group, yes } => {
             let g = find(&client, &group).await?;
-            let question = format!(
-                "¿Eliminar el grupo «{}»?",
-                crate::tui::sanitize::clean(&g.name)
-            );
+            let question = format!("¿Eliminar el grupo «{}»?", crate::terminal::clean(&g.name));
             if !prompt::confirm(&question, yes, &out.streams)? {
                 return Err(Failure::failed("cancelado: no se eliminó nada"));
             }

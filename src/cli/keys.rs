@@ -46,7 +46,7 @@ pub async fn signing(client: Client, out: Printer, verb: SigningVerb) -> CliResu
     };
     out.list(
         &keys,
-        |k| crate::tui::sanitize::clean(&k.kid).into_owned(),
+        |k| crate::terminal::clean(&k.kid).into_owned(),
         &SIGNING_HEADERS,
         signing_row,
     )

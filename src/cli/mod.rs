@@ -148,7 +148,7 @@ impl Failure {
 
     /// What goes to stderr: the reason, then one indented line per field or detail.
     pub fn report(&self) -> String {
-        let clean = |text: &str| crate::tui::sanitize::clean(text).into_owned();
+        let clean = |text: &str| crate::terminal::clean(text).into_owned();
         let mut out = format!("consola: {}\n", clean(&self.to_string()));
         match self {
             Failure::Api(err) => {

@@ -153,7 +153,7 @@ impl Cell {
     /// Text from the server, made safe to print like the console does.
     pub fn text(text: &str) -> Cell {
         Cell {
-            text: crate::tui::sanitize::clean(text).into_owned(),
+            text: crate::terminal::clean(text).into_owned(),
             tone: Tone::Plain,
         }
     }
@@ -301,7 +301,7 @@ impl Printer {
     /// A line for people after a change with no body (table mode only; stdout).
     pub fn note(&self, text: &str) -> CliResult {
         if self.format == Format::Table && !self.quiet {
-            self.write(&format!("{}\n", crate::tui::sanitize::clean(text)))
+            self.write(&format!("{}\n", crate::terminal::clean(text)))
         } else {
             Ok(())
         }

@@ -241,7 +241,7 @@ pub async fn login(context: &Context, args: LoginArgs) -> CliResult {
     store.save(&session)?;
     println!(
         "Sesión iniciada como {} en {} (expira {})",
-        crate::tui::sanitize::clean(&session.username),
+        crate::terminal::clean(&session.username),
         shown_target(context),
         session.expires_at.format("%Y-%m-%d %H:%M UTC")
     );

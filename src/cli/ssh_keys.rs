@@ -133,7 +133,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             })?;
             let question = format!(
                 "¿Eliminar la clave SSH «{}» ({})?",
-                crate::tui::sanitize::clean(&found.name),
+                crate::terminal::clean(&found.name),
                 found.fingerprint
             );
             if !prompt::confirm(&question, yes, &out.streams)? {

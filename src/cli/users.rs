@@ -192,7 +192,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             let u = find(&client, &user).await?;
             let question = format!(
                 "¿Eliminar el usuario «{}»?",
-                crate::tui::sanitize::clean(&u.username)
+                crate::terminal::clean(&u.username)
             );
             if !prompt::confirm(&question, yes, &out.streams)? {
                 return Err(Failure::failed("cancelado: no se eliminó nada"));

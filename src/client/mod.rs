@@ -1,6 +1,7 @@
 //! The typed HTTP client: one shared `reqwest::Client`, one method per route. Used by the
 //! console, the command line and the tests alike; it holds no business state.
 
+use crate::domain::front_door::FRONT_SECRET_HEADER;
 use crate::domain::secret::SecretText;
 use crate::domain::ssh_key::{NewSshKey, SshKey};
 use crate::domain::*;
@@ -91,9 +92,6 @@ struct FrontHeaders {
     forwarded: reqwest::header::HeaderValue,
     secret: reqwest::header::HeaderValue,
 }
-
-/// The header that carries an in-process front end's secret.
-pub const FRONT_SECRET_HEADER: &str = "consola-front-secret";
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

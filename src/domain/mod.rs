@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod consumer;
+pub mod front_door;
 pub mod hawk;
 pub mod names;
 pub mod oauth;

@@ -9,7 +9,7 @@
 
 use super::extract::ThroughTrustedProxy;
 use super::{listener, proxy};
-use crate::client::FRONT_SECRET_HEADER;
+use crate::domain::front_door::FRONT_SECRET_HEADER;
 use crate::domain::secret::SecretText;
 use axum::Router;
 use axum::extract::{Request, State};

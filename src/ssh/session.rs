@@ -8,7 +8,7 @@ use super::{Shared, register};
 use crate::cli::Streams;
 use crate::cli::remote::{self, Parsed};
 use crate::service::SshLogin;
-use crate::tui::Lang;
+use crate::terminal::Lang;
 use crate::tui::app::{App, Pace};
 use crate::tui::clipboard::Clipboard;
 use crate::tui::state::State;

@@ -1,5 +1,6 @@
 //! A dialog over the content: a titled frame around a form, sized to its fields, with an
-//! optional line naming what it is about and a warning.
+//! optional line naming what it is about and a warning; and the same frame alone on the
+//! screens before signing in.
 
 use super::form::Form;
 use super::i18n::Lang;
@@ -115,5 +116,34 @@ pub fn render(
     super::form::render(frame, rest, form, lang, true);
     // A dialog is modal: only its own fields can be clicked.
     hits.modal();
+    super::form::clickable(hits, rest, form, lang);
+}
+
+/// The frame of the screens before signing in: a title, a line under it, the form.
+pub fn welcome(
+    frame: &mut Frame,
+    area: Rect,
+    lang: Lang,
+    hits: &HitMap,
+    title: &str,
+    subtitle: &str,
+    form: &Form,
+) {
+    let height =
+        (form.fields.len() as u16 + 6 + if form.error.is_some() { 2 } else { 0 }).min(area.height);
+    let popup = centered(area, 76, height + 4);
+    let block = Block::default().borders(Borders::ALL).title(Line::styled(
+        format!(" {title} "),
+        Style::default().add_modifier(Modifier::BOLD),
+    ));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [sub, rest] = Layout::vertical([
+        Constraint::Length(u16::from(!subtitle.is_empty()) * 2),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(subtitle), sub);
+    super::form::render(frame, rest, form, lang, true);
     super::form::clickable(hits, rest, form, lang);
 }

@@ -1,24 +1,6 @@
-//! Every string of the console, in Spanish (the source text) and English.
+//! Every string of the console, in Spanish (the source text) and English: what `Lang` says.
 
-/// Language of the console.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    Es,
-    En,
-}
-
-impl std::str::FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Lang, String> {
-        match s {
-            "es" => Ok(Lang::Es),
-            "en" => Ok(Lang::En),
-            other => Err(format!("idioma desconocido: {other} (es, en)")),
-        }
-    }
-}
+pub use crate::terminal::Lang;
 
 impl Lang {
     /// The text in this language; `es` is the Spanish source text and the lookup key.

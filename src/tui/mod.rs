@@ -11,6 +11,7 @@ pub mod dates;
 pub mod dialog;
 pub mod fit;
 pub mod form;
+pub mod group_modal;
 pub mod i18n;
 pub mod keymap;
 pub mod last_user;
@@ -18,8 +19,8 @@ pub mod look;
 pub mod mouse;
 pub mod pager;
 pub mod render;
-pub mod sanitize;
 pub mod screens;
+pub mod section;
 pub mod state;
 
 pub use i18n::Lang;

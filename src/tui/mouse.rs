@@ -3,7 +3,7 @@
 //! would have given, so the mouse never does what a key could not.
 
 use super::action::{Action, Command};
-use super::screens::settings::Section;
+use super::section::Section;
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use std::cell::RefCell;

@@ -2,10 +2,10 @@
 //! scrolled so the focused field shows.
 
 use super::model::{Form, Kind, LABEL_WIDTH};
+use crate::terminal::clean;
 use crate::tui::fit::{fit, wrap};
 use crate::tui::i18n::Lang;
 use crate::tui::mouse::{HitMap, Target};
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

@@ -5,6 +5,7 @@ use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::ssh_key::{NewSshKey, SshKey};
 use crate::domain::{FieldErrors, PasswordChange};
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
@@ -12,7 +13,6 @@ use crate::tui::dialog::Dialog;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::Binding;
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 

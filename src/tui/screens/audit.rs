@@ -4,6 +4,7 @@
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::{AuditAction, AuditEvent, AuditQuery, FieldErrors};
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::Context;
@@ -13,7 +14,6 @@ use crate::tui::fit;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::pager::{Fetch, Pager};
-use crate::tui::sanitize::clean;
 use chrono::NaiveDate;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};

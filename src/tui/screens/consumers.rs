@@ -6,20 +6,20 @@ mod table;
 
 pub use modal::{ConsumerModal, GRACE, RotateModal};
 
-use super::group_modal::GroupModal;
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::secret::SecretText;
 use crate::domain::*;
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
 use crate::tui::dialog::Dialog;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
+use crate::tui::group_modal::GroupModal;
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::pager::{Fetch, Pager};
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
@@ -111,11 +111,6 @@ impl ConsumersScreen {
         };
         let id = ctx.send(Request::Consumers(query));
         self.table.started(id, fetch);
-    }
-
-    /// Blocks the tab switch: the filter line or a dialog has the keyboard.
-    pub fn holds_keys(&self) -> bool {
-        self.filter_input.is_some() || self.dialog.is_some()
     }
 
     fn edit_command(&mut self, ctx: &mut Context, command: Command) {
@@ -416,6 +411,11 @@ impl ConsumersScreen {
 }
 
 impl Screen for ConsumersScreen {
+    /// Blocks the tab switch: the filter line or a dialog has the keyboard.
+    fn holds_keys(&self) -> bool {
+        self.filter_input.is_some() || self.dialog.is_some()
+    }
+
     fn bindings(&self, ctx: &Context) -> Vec<Binding> {
         match &self.dialog {
             Some(ConsumerDialog::Edit(m)) => {

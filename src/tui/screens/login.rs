@@ -6,6 +6,7 @@ use crate::domain::secret::SecretText;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId};
 use crate::tui::context::Context;
+use crate::tui::dialog::welcome;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::Binding;
@@ -96,10 +97,11 @@ impl Screen for LoginScreen {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, _focused: bool) {
-        super::setup::render_welcome(
+        welcome(
             frame,
             area,
-            ctx,
+            ctx.lang,
+            &ctx.hits,
             ctx.lang.t("Iniciar sesión"),
             "",
             &self.form,

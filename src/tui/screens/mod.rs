@@ -8,7 +8,6 @@ pub mod api_key;
 pub mod audit;
 pub mod consumers;
 pub mod dashboard;
-pub mod group_modal;
 pub mod login;
 pub mod security;
 pub mod settings;
@@ -83,6 +82,12 @@ pub trait Screen {
         _request: &Request,
         _error: &ClientError,
     ) -> bool {
+        false
+    }
+
+    /// Something over the content (a dialog, a filter line) has the keyboard, so the keys
+    /// of what holds this screen (a tab switch) go to it too.
+    fn holds_keys(&self) -> bool {
         false
     }
 

@@ -3,11 +3,11 @@
 
 use super::{Answer, Flow, Screen};
 use crate::domain::oauth::SigningKeyInfo;
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, Response};
 use crate::tui::context::{Context, Then};
 use crate::tui::keymap::{Binding, bar, help};
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};

@@ -16,6 +16,7 @@ use crate::tui::form::Form;
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
 use crate::tui::mouse::Target;
+pub use crate::tui::section::Section;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -24,69 +25,6 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 
 /// Narrower terminals fold the sidebar while the focus is in the content.
 pub const FOLD_BELOW: u16 = 100;
-
-/// Settings sections, in the sidebar's order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Section {
-    #[default]
-    General,
-    Users,
-    WorkCalendar,
-    Modules,
-    Financial,
-    Catalogs,
-    Documents,
-    Audit,
-    Security,
-    Api,
-    GuestPortal,
-    Account,
-}
-
-impl Section {
-    pub const ALL: [Section; 12] = [
-        Section::General,
-        Section::Users,
-        Section::WorkCalendar,
-        Section::Modules,
-        Section::Financial,
-        Section::Catalogs,
-        Section::Documents,
-        Section::Audit,
-        Section::Security,
-        Section::Api,
-        Section::GuestPortal,
-        Section::Account,
-    ];
-
-    /// The sidebar's label (Spanish source text).
-    pub fn label(self) -> &'static str {
-        match self {
-            Section::General => "General",
-            Section::Users => "Cuentas de Usuarios",
-            Section::WorkCalendar => "Calendario Laboral",
-            Section::Modules => "Módulos",
-            Section::Financial => "Financiero",
-            Section::Catalogs => "Catálogos Auxiliares",
-            Section::Documents => "Gestión Documental",
-            Section::Audit => "Log de Transacciones",
-            Section::Security => "Seguridad",
-            Section::Api => "Conexiones API",
-            Section::GuestPortal => "Portal de Invitados",
-            Section::Account => "Cuenta",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn step(self, by: isize) -> Section {
-        let n = Section::ALL.len() as isize;
-        let i = (self.index() as isize + by).rem_euclid(n);
-        Section::ALL[i as usize]
-    }
-}
 
 /// Configuración: where the focus is and every managed section's screen.
 pub struct Settings {

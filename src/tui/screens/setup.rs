@@ -6,15 +6,12 @@ use crate::domain::{FieldErrors, SetupRequest};
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId};
 use crate::tui::context::Context;
-use crate::tui::dialog::centered;
+use crate::tui::dialog::welcome;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::Binding;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::layout::Rect;
 
 pub struct SetupScreen {
     pub form: Form,
@@ -95,41 +92,14 @@ impl Screen for SetupScreen {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, _focused: bool) {
         let lang = ctx.lang;
-        render_welcome(
+        welcome(
             frame,
             area,
-            ctx,
+            lang,
+            &ctx.hits,
             lang.t("Configuración inicial"),
             lang.t("Cree la cuenta y su Súper Administrador."),
             &self.form,
         );
     }
-}
-
-/// The frame of the screens before signing in: a title, a line under it, the form.
-pub(super) fn render_welcome(
-    frame: &mut Frame,
-    area: Rect,
-    ctx: &Context,
-    title: &str,
-    subtitle: &str,
-    form: &Form,
-) {
-    let height =
-        (form.fields.len() as u16 + 6 + if form.error.is_some() { 2 } else { 0 }).min(area.height);
-    let popup = centered(area, 76, height + 4);
-    let block = Block::default().borders(Borders::ALL).title(Line::styled(
-        format!(" {title} "),
-        Style::default().add_modifier(Modifier::BOLD),
-    ));
-    let inner = block.inner(popup);
-    frame.render_widget(block, popup);
-    let [sub, rest] = Layout::vertical([
-        Constraint::Length(u16::from(!subtitle.is_empty()) * 2),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(subtitle), sub);
-    crate::tui::form::render(frame, rest, form, ctx.lang, true);
-    crate::tui::form::clickable(&ctx.hits, rest, form, ctx.lang);
 }

@@ -1,19 +1,19 @@
 //! Cuentas de Usuarios: the tabs Usuarios (list, create, edit role, disable) and Permisos
 //! (permission groups with their module × action matrix).
 
-pub use super::group_modal::GroupModal;
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::{Module, NewUser, PermissionGroup, Role, User, UserPatch};
+use crate::terminal::clean;
 use crate::tui::action::Command;
 use crate::tui::api::{Request, RequestId, Response};
 use crate::tui::context::{Context, Then};
 use crate::tui::dialog::Dialog;
 use crate::tui::fit;
 use crate::tui::form::{Field, Form, FormOutcome, form_bindings, form_command};
+pub use crate::tui::group_modal::GroupModal;
 use crate::tui::i18n::Lang;
 use crate::tui::keymap::{Binding, bar, help};
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};

@@ -3,10 +3,10 @@
 
 use crate::domain::secret::SecretText;
 use crate::domain::*;
+use crate::terminal::clean;
 use crate::tui::api::Request;
 use crate::tui::form::{Field, Form, Kind};
 use crate::tui::i18n::Lang;
-use crate::tui::sanitize::clean;
 use uuid::Uuid;
 
 /// Shown under an empty group select.

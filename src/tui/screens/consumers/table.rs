@@ -2,11 +2,11 @@
 //! that identify a consumer.
 
 use crate::domain::{Consumer, GrantType};
+use crate::terminal::clean;
 use crate::tui::context::Context;
 use crate::tui::fit;
 use crate::tui::form::Form;
 use crate::tui::pager::Pager;
-use crate::tui::sanitize::clean;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};

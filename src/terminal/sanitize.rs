@@ -1,6 +1,6 @@
-//! Makes text that came from the server safe to draw: no control characters or escape
-//! sequences reach the terminal, and zero-width or direction-changing characters cannot
-//! break the layout.
+//! Makes text from outside (what the server sent, a stored name) safe to draw: no control
+//! characters or escape sequences reach the terminal, and zero-width or direction-changing
+//! characters cannot break the layout.
 
 use std::borrow::Cow;
 use unicode_width::UnicodeWidthChar;
