@@ -6,6 +6,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod launch;
 pub mod private_file;
 pub mod server;
 pub mod service;
