@@ -2,7 +2,7 @@
 //! and the scriptable commands (`consola <noun> <verb>`). Parses the command line and hands
 //! it to `consola::launch`, which does the rest.
 
-use clap::Parser;
+use clap::CommandFactory;
 
 /// mimalloc: allocation and freeing were about a tenth of the token endpoint's time under
 /// glibc's allocator.
@@ -10,5 +10,5 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    consola::launch::main(consola::launch::CommandLine::parse())
+    consola::launch::main(consola::launch::CommandLine::command().get_matches())
 }

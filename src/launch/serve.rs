@@ -2,28 +2,30 @@
 //! reads the TLS files again.
 
 use super::logging::log_to_stderr;
-use super::serve_args::{ServeLimits, ServeNetwork, SystemSecrets};
+use super::system_secret::SystemSecrets;
+use super::{DEFAULT_PORT, loopback};
+use crate::config::ServeSettings;
 use crate::server::{self, ServerConfig};
-use std::net::SocketAddr;
+use crate::ssh::SshOptions;
+use anyhow::bail;
 use std::path::PathBuf;
 
+/// Runs `serve` with `given` (what its flags and variables set; `matches` holds the same,
+/// as parsed) over the file's `file`.
 pub(super) async fn serve(
     data_dir: PathBuf,
-    listen: SocketAddr,
-    database: Option<String>,
-    limits: ServeLimits,
-    network: ServeNetwork,
-    ssh: Option<crate::ssh::SshOptions>,
-    secret: SystemSecrets,
+    given: &ServeSettings,
+    matches: &clap::ArgMatches,
+    file: &ServeSettings,
 ) -> anyhow::Result<()> {
-    log_to_stderr(network.log_format.unwrap_or_default());
-    let mut config = ServerConfig::new(data_dir.clone(), listen);
-    config.system_secret = secret.current;
-    config.previous_system_secret = secret.previous;
-    config.database_url = database;
+    let secrets = SystemSecrets::read(given, file, |name| std::env::var_os(name))?;
+    let settings = ServeSettings::over_file(file, matches)?;
+    log_to_stderr(settings.log_format.unwrap_or_default());
+    let ssh = ssh_options(&settings);
+    let mut config = server_config(data_dir.clone(), settings)?;
+    config.system_secret = secrets.current;
+    config.previous_system_secret = secrets.previous;
     config.front_door = ssh.is_some();
-    limits.apply(&mut config.service);
-    network.apply(&mut config)?;
     let signals = ServeSignals::install();
     let running = server::start(config).await?;
     println!("consola escuchando en {}", running.url());
@@ -63,6 +65,51 @@ pub(super) async fn serve(
     }
     running.shutdown().await;
     Ok(())
+}
+
+/// The server's configuration the settings make: each unset one keeps its default.
+fn server_config(data_dir: PathBuf, settings: ServeSettings) -> anyhow::Result<ServerConfig> {
+    let listen = settings.listen.unwrap_or_else(|| loopback(DEFAULT_PORT));
+    let mut config = ServerConfig::new(data_dir, listen);
+    config.database_url = settings.database;
+    let service = &mut config.service;
+    if let Some(days) = settings.audit_retention_days {
+        service.audit_retention_days = u32::try_from(days.get()).unwrap_or(u32::MAX);
+    }
+    if let Some(n) = settings.password_hashing_concurrency {
+        service.password_hashing_concurrency = n.get() as usize;
+        service.password_hashing_queue = 2 * n.get() as usize;
+    }
+    if let Some(n) = settings.max_revocations {
+        service.max_revocations_in_memory = usize::try_from(n.get()).unwrap_or(usize::MAX);
+    }
+    config.tls = match (settings.tls_cert, settings.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls::TlsFiles { cert, key }),
+        (None, None) => None,
+        (Some(_), None) => bail!("--tls-cert necesita --tls-key (la clave del certificado)"),
+        (None, Some(_)) => bail!("--tls-key necesita --tls-cert (el certificado)"),
+    };
+    config.insecure_http = settings.insecure_http.unwrap_or(false);
+    config.service.issuer = settings.public_url;
+    config.trusted_proxies = settings.trusted_proxies.unwrap_or_default();
+    config.metrics_listen = settings.metrics_listen;
+    Ok(config)
+}
+
+/// The SSH console's options, when the settings ask for one.
+fn ssh_options(settings: &ServeSettings) -> Option<SshOptions> {
+    let mut options = SshOptions::new(settings.ssh_listen?);
+    options.require_key = settings.ssh_require_key.unwrap_or(false);
+    if let Some(minutes) = settings.ssh_idle_minutes {
+        options.idle_timeout = std::time::Duration::from_secs(minutes.get().saturating_mul(60));
+    }
+    if let Some(n) = settings.ssh_max_sessions {
+        options.max_sessions = n.get() as usize;
+    }
+    if let Some(n) = settings.ssh_max_sessions_per_address {
+        options.max_sessions_per_address = n.get() as usize;
+    }
+    Some(options)
 }
 
 /// `serve`'s signals, taken over before it says where it listens: a SIGHUP that arrives
