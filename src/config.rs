@@ -189,9 +189,15 @@ mod tests {
                 &["serve.database", "sqlite:", "postgres://"][..],
             ),
             ("port = [\n", &["line 1"][..]),
-            ("[serve]\nssh_max_sessions = 0\n", &["line 2", "al menos 1"][..]),
+            (
+                "[serve]\nssh_max_sessions = 0\n",
+                &["line 2", "al menos 1"][..],
+            ),
             ("[serve]\ninsecure_http = 1\n", &["line 2", "bool"][..]),
-            ("[serve]\npublic_url = \"x\"\n", &["line 2", "no es una URL"][..]),
+            (
+                "[serve]\npublic_url = \"x\"\n",
+                &["line 2", "no es una URL"][..],
+            ),
             ("[serve]\ntrusted_proxies = [\"x\"]\n", &["line 2"][..]),
         ];
         for (text, needles) in cases {

@@ -2,8 +2,8 @@
 //! start, attach to, or take over when the console that served quits.
 
 use super::logging::log_to_file;
-use super::loopback;
-use crate::server::{self, ServerConfig};
+use crate::server::instance::{self, Served};
+use crate::target::{Reached, Target};
 use crate::tui::Lang;
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -20,38 +20,30 @@ pub(super) async fn console(
     let (url_tx, url_rx) = tokio::sync::oneshot::channel();
     // Tells an attached console's takeover to stop waiting: the console quits.
     let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
-    let embedded = match server_url {
-        Some(url) => {
-            let _ = url_tx.send(url);
-            None
-        }
-        None => {
-            let mut config = ServerConfig::new(data_dir.clone(), loopback(port));
-            config.fallback_to_ephemeral_port = true;
-            Some(tokio::spawn(async move {
-                // One data directory, one server: a second console attaches to the first's.
-                let server = server::instance::start_or_attach(config.clone()).await?;
-                let _ = url_tx.send(server.url());
-                let server::instance::Served::Attached(holder) = server else {
-                    return anyhow::Ok(server);
-                };
-                // When the console that serves quits, this one takes over, on the same
-                // address: its URL (and whatever the admin typed) stays good.
-                config.listen = holder.address().unwrap_or(config.listen);
-                config.fallback_to_ephemeral_port = false;
-                let stop = async {
-                    let _ = quit_rx.await;
-                };
-                let every = server::instance::TAKE_OVER_EVERY;
-                Ok(
-                    match server::instance::take_over(config, every, stop).await {
-                        Some(started) => server::instance::Served::Started(started),
-                        None => server::instance::Served::Attached(holder),
-                    },
-                )
-            }))
-        }
-    };
+    let target =
+        Target::choose(server_url, data_dir.clone(), port).falling_back_to_an_ephemeral_port();
+    let server = tokio::spawn(async move {
+        // One data directory, one server: a second console attaches to the first's.
+        let reached = target.reach().await?;
+        let _ = url_tx.send(reached.url());
+        let Reached::Embedded(Served::Attached(holder), mut config) = reached else {
+            return anyhow::Ok(reached);
+        };
+        // When the console that serves quits, this one takes over, on the same address:
+        // its URL (and whatever the admin typed) stays good.
+        config.listen = holder.address().unwrap_or(config.listen);
+        config.fallback_to_ephemeral_port = false;
+        let stop = async {
+            let _ = quit_rx.await;
+        };
+        let every = instance::TAKE_OVER_EVERY;
+        Ok(
+            match instance::take_over((*config).clone(), every, stop).await {
+                Some(started) => Reached::Embedded(Served::Started(started), config),
+                None => Reached::Embedded(Served::Attached(holder), config),
+            },
+        )
+    });
     let connect = async {
         url_rx
             .await
@@ -67,12 +59,10 @@ pub(super) async fn console(
     )
     .await;
     let _ = quit_tx.send(());
-    if let Some(task) = embedded {
-        match task.await.context("servidor embebido")? {
-            Ok(server) => server.shutdown().await,
-            // The console could not connect because the server did not start: say why.
-            Err(error) => return Err(error),
-        }
+    match server.await.context("servidor embebido")? {
+        Ok(reached) => reached.finish().await,
+        // The console could not connect because the server did not start: say why.
+        Err(error) => return Err(error),
     }
     result
 }

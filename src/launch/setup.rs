@@ -1,9 +1,8 @@
 //! `consola setup`: the account and its Súper Administrador, without the console.
 
-use super::loopback;
 use crate::client::Client;
 use crate::domain::SetupRequest;
-use crate::server::{self, ServerConfig};
+use crate::target::Target;
 use anyhow::bail;
 use std::path::PathBuf;
 
@@ -13,18 +12,10 @@ pub(super) async fn setup(
     request: SetupRequest,
     setup_token: Option<String>,
 ) -> anyhow::Result<()> {
-    let embedded = match &server_url {
-        Some(_) => None,
-        None => {
-            Some(server::instance::start_or_attach(ServerConfig::new(data_dir, loopback(0))).await?)
-        }
-    };
-    let url = server_url.unwrap_or_else(|| embedded.as_ref().map(|s| s.url()).unwrap_or_default());
-    let client = Client::new(&url)?;
+    let server = Target::choose(server_url, data_dir, 0).reach().await?;
+    let client = Client::new(&server.url())?;
     let result = client.setup(&request, setup_token.as_deref()).await;
-    if let Some(server) = embedded {
-        server.shutdown().await;
-    }
+    server.finish().await;
     match result {
         Ok(user) => {
             println!(
