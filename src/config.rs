@@ -6,9 +6,12 @@
 //! an unknown key or a bad value stops the program with the file, the line and the reason,
 //! before anything is created.
 
+mod serve;
+
+pub use serve::{Bounded, LogFormat, ServeSettings};
+
 use crate::terminal::Lang;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The settings a file may hold; every one is optional.
@@ -27,64 +30,9 @@ pub struct FileConfig {
     /// Clicks and the wheel in the console (off by default: the terminal keeps its own
     /// selection).
     pub mouse: Option<bool>,
-    /// Settings of `consola serve`.
+    /// Settings of `consola serve`, declared with their flags and variables.
     #[serde(default)]
-    pub serve: ServeConfig,
-}
-
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServeConfig {
-    /// Address to listen on, e.g. `127.0.0.1:8787`.
-    pub listen: Option<SocketAddr>,
-    /// Database URL (`sqlite:PATH` or `postgres://…`).
-    pub database: Option<String>,
-    /// Certificate chain (PEM, leaf first) for HTTPS; with `tls_key`.
-    pub tls_cert: Option<PathBuf>,
-    /// The certificate's private key (PEM).
-    pub tls_key: Option<PathBuf>,
-    /// Plain HTTP beyond loopback, when a proxy in front ends TLS.
-    pub insecure_http: Option<bool>,
-    /// The base URL clients use (issuer, metadata, consent form).
-    pub public_url: Option<String>,
-    /// Networks of the reverse proxies whose `Forwarded`/`X-Forwarded-For` are believed.
-    pub trusted_proxies: Option<Vec<String>>,
-    /// Address of the Prometheus `/metrics` listener.
-    pub metrics_listen: Option<SocketAddr>,
-    /// `text` or `json`.
-    pub log_format: Option<LogFormat>,
-    /// Days the audit log keeps its entries (at least 1).
-    pub audit_retention_days: Option<u32>,
-    /// Password checks at once (1 to 256).
-    pub password_hashing_concurrency: Option<u64>,
-    /// Revoked tokens and ended grants kept in memory (at least 1).
-    pub max_revocations: Option<u64>,
-    /// Address of the SSH console (`ssh -p PORT host`).
-    pub ssh_listen: Option<SocketAddr>,
-    /// Refuse SSH connections without a registered key.
-    pub ssh_require_key: Option<bool>,
-    /// Minutes without input after which an SSH session is signed out (at least 1).
-    pub ssh_idle_minutes: Option<u64>,
-    /// SSH connections at once, in all (at least 1).
-    pub ssh_max_sessions: Option<usize>,
-    /// SSH connections at once from one address (at least 1).
-    pub ssh_max_sessions_per_address: Option<usize>,
-    /// A file holding the system secret (at least 32 bytes) the keys in the database are
-    /// sealed under; required with PostgreSQL.
-    pub system_secret_file: Option<PathBuf>,
-    /// A file holding the system secret before a rotation.
-    pub previous_system_secret_file: Option<PathBuf>,
-}
-
-/// How `serve` writes its log lines on stderr.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
+    pub serve: ServeSettings,
 }
 
 /// A configuration file that can't be used, and why.
@@ -146,46 +94,6 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         return Err(error(
             "serve.database: no es una URL sqlite: ni postgres:// (p. ej. sqlite:/var/lib/consola/consola.db o postgres://consola@db.example/consola)".into(),
         ));
-    }
-    if let Some(url) = &config.serve.public_url {
-        config.serve.public_url =
-            Some(server_url(url).map_err(|e| error(format!("serve.public_url: {e}")))?);
-    }
-    for proxy in config.serve.trusted_proxies.iter().flatten() {
-        crate::server::proxy::parse_cidr(proxy)
-            .map_err(|e| error(format!("serve.trusted_proxies: {e}")))?;
-    }
-    let serve = &config.serve;
-    if serve.audit_retention_days == Some(0) {
-        return Err(error(
-            "serve.audit_retention_days: debe ser al menos 1".into(),
-        ));
-    }
-    if serve
-        .password_hashing_concurrency
-        .is_some_and(|n| !(1..=256).contains(&n))
-    {
-        return Err(error(
-            "serve.password_hashing_concurrency: debe estar entre 1 y 256".into(),
-        ));
-    }
-    if serve.max_revocations == Some(0) {
-        return Err(error("serve.max_revocations: debe ser al menos 1".into()));
-    }
-    for (key, value) in [
-        (
-            "ssh_idle_minutes",
-            serve.ssh_idle_minutes.map(|n| n as usize),
-        ),
-        ("ssh_max_sessions", serve.ssh_max_sessions),
-        (
-            "ssh_max_sessions_per_address",
-            serve.ssh_max_sessions_per_address,
-        ),
-    ] {
-        if value == Some(0) {
-            return Err(error(format!("serve.{key}: debe ser al menos 1")));
-        }
     }
     let base = path.parent().unwrap_or(Path::new("."));
     for file in [
@@ -281,6 +189,16 @@ mod tests {
                 &["serve.database", "sqlite:", "postgres://"][..],
             ),
             ("port = [\n", &["line 1"][..]),
+            (
+                "[serve]\nssh_max_sessions = 0\n",
+                &["line 2", "al menos 1"][..],
+            ),
+            ("[serve]\ninsecure_http = 1\n", &["line 2", "bool"][..]),
+            (
+                "[serve]\npublic_url = \"x\"\n",
+                &["line 2", "no es una URL"][..],
+            ),
+            ("[serve]\ntrusted_proxies = [\"x\"]\n", &["line 2"][..]),
         ];
         for (text, needles) in cases {
             let err = parse_at(text).unwrap_err().to_string();

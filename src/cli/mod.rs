@@ -1,12 +1,14 @@
 //! The scriptable commands, `consola <noun> <verb>` (DESIGN §8): argument definitions and
 //! dispatch. Every command goes through the typed `Client`, against `--server URL` or the
 //! embedded server over the data directory (started for the command, or the running one
-//! attached to). Sessions are kept per server by `session`; output is shaped by `output`.
+//! attached to; `crate::target` chooses). Sessions are started and ended by `login`, kept
+//! per server by `session`; output is shaped by `output`.
 
 mod audit;
 mod consumers;
 mod groups;
 mod keys;
+mod login;
 mod output;
 mod prompt;
 pub mod remote;
@@ -82,7 +84,7 @@ pub enum Command {
     /// directory (e.g. ~/.local/state/consola/sessions), one file per server, mode 0600,
     /// with the token sealed. The password comes from standard input (--password-stdin)
     /// or a prompt, never from a flag.
-    Login(session::LoginArgs),
+    Login(login::LoginArgs),
     /// End the session kept for this server (or for the data directory without --server).
     Logout,
     /// Print a shell completion script (bash, zsh or fish) to standard output.
@@ -203,8 +205,8 @@ pub async fn run(
             clap_mangen::Man::new(command_line()).render(&mut std::io::stdout())?;
             Ok(())
         }
-        Command::Login(args) => session::login(&context, args).await,
-        Command::Logout => session::logout(&context).await,
+        Command::Login(args) => login::login(&context, args).await,
+        Command::Logout => login::logout(&context).await,
         Command::Consumers { output, verb } => {
             target::signed_in(&context, |client| {
                 consumers::run(client, output.printer(), verb.clone())

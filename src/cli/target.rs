@@ -4,10 +4,8 @@
 use super::session::{Session, SessionStore};
 use super::{CliResult, Failure};
 use crate::client::{Client, ClientError};
-use crate::server::ServerConfig;
-use crate::server::instance::{self, Served};
+use crate::target::{Reached, Target};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// What every command needs to find its server and session.
@@ -22,6 +20,11 @@ pub struct Context {
 }
 
 impl Context {
+    /// The server a command talks to; an embedded one started for it takes any free port.
+    pub fn target(&self) -> Target {
+        Target::choose(self.server.clone(), self.data_dir.clone(), 0)
+    }
+
     pub fn sessions(&self) -> CliResult<SessionStore> {
         match &self.state_dir {
             Some(dir) => Ok(SessionStore::new(dir.clone())),
@@ -60,40 +63,26 @@ impl Context {
 /// A server to talk to, stopped (when this process started it) by `finish`.
 pub struct Connection {
     pub client: Client,
-    served: Option<Served>,
+    server: Reached,
 }
 
 impl Connection {
     pub async fn open(context: &Context) -> CliResult<Connection> {
-        match &context.server {
-            Some(url) => Ok(Connection {
-                client: Client::new(url)?,
-                served: None,
-            }),
-            None => {
-                let config = ServerConfig::new(
-                    context.data_dir.clone(),
-                    SocketAddr::from(([127, 0, 0, 1], 0)),
-                );
-                let served = instance::start_or_attach(config).await?;
-                Ok(Connection {
-                    client: Client::new(&served.url())?,
-                    served: Some(served),
-                })
-            }
-        }
+        let server = context.target().reach().await?;
+        Ok(Connection {
+            client: Client::new(&server.url())?,
+            server,
+        })
     }
 
     /// True when another process runs the server this command talks to.
     pub fn attached(&self) -> bool {
-        matches!(self.served, Some(Served::Attached(_)))
+        self.server.attached()
     }
 
     /// Stops the embedded server this command started; an attached one keeps running.
     pub async fn finish(self) {
-        if let Some(served) = self.served {
-            served.shutdown().await;
-        }
+        self.server.finish().await;
     }
 }
 

@@ -1,0 +1,44 @@
+//! Where the log goes: stderr for `serve`, a file in the data directory for the console.
+
+use crate::config;
+use crate::server;
+use anyhow::Context as _;
+use std::path::Path;
+
+/// `serve`'s log on stderr. One line per request (target `crate::request`) is for log
+/// collectors: on by default in JSON, off by default in text; `RUST_LOG` decides over both.
+pub(super) fn log_to_stderr(format: config::LogFormat) {
+    let default = match format {
+        config::LogFormat::Text => "info,crate::request=off",
+        config::LogFormat::Json => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => builder.init(),
+        config::LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+}
+
+/// Logs go to a file in the data directory while the console owns the screen.
+pub(super) fn log_to_file(data_dir: &Path) -> anyhow::Result<()> {
+    server::data_dir::ensure_private_dir(data_dir)?;
+    let path = data_dir.join("consola.log");
+    let file = crate::private_file::options()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("no se pudo abrir {}", path.display()))?;
+    // No line per request of the console's own calls unless RUST_LOG asks for them.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,crate::request=off"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}
