@@ -14,6 +14,6 @@ pub mod server;
 pub mod service;
 pub mod ssh;
 pub mod store;
-pub mod terminal;
 pub mod target;
+pub mod terminal;
 pub mod tui;

@@ -79,10 +79,15 @@ pub struct ServeSettings {
     /// Minutes without a key pressed after which an SSH session is signed out [default: 30].
     #[arg(long, env = "CONSOLA_SSH_IDLE_MINUTES")]
     pub ssh_idle_minutes: Option<Bounded<1, { u64::MAX }>>,
-    /// SSH connections at once, in all [default: 100].
+    /// Seconds an SSH connection may take to sign in (with a key, or through Iniciar
+    /// sesión), the key exchange included; then it is closed [default: 30].
+    #[arg(long, env = "CONSOLA_SSH_LOGIN_GRACE_SECONDS")]
+    pub ssh_login_grace_seconds: Option<Bounded<1, 3_600>>,
+    /// Signed-in SSH sessions at once, in all; connections still signing in have limits of
+    /// their own and never fill these [default: 100].
     #[arg(long, env = "CONSOLA_SSH_MAX_SESSIONS")]
     pub ssh_max_sessions: Option<Bounded<1, 100_000>>,
-    /// SSH connections at once from one address [default: 10].
+    /// Signed-in SSH sessions at once from one address [default: 10].
     #[arg(long, env = "CONSOLA_SSH_MAX_SESSIONS_PER_ADDRESS")]
     pub ssh_max_sessions_per_address: Option<Bounded<1, 100_000>>,
 

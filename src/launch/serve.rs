@@ -103,6 +103,9 @@ fn ssh_options(settings: &ServeSettings) -> Option<SshOptions> {
     if let Some(minutes) = settings.ssh_idle_minutes {
         options.idle_timeout = std::time::Duration::from_secs(minutes.get().saturating_mul(60));
     }
+    if let Some(seconds) = settings.ssh_login_grace_seconds {
+        options.login_grace = std::time::Duration::from_secs(seconds.get());
+    }
     if let Some(n) = settings.ssh_max_sessions {
         options.max_sessions = n.get() as usize;
     }
