@@ -49,7 +49,7 @@ fn the_check_sees_a_circle_through_a_re_export_and_not_a_child_using_its_parent(
         ("a.rs", "use crate::b::Thing; pub struct Other;"),
         (
             "b.rs",
-            "pub struct Thing; fn f() -> crate::a::Other { todo!() }",
+            "pub struct Thing; fn f() -> crate::a::Other { crate::a::Other }",
         ),
     ]);
     assert_eq!(names(&circles(&direct)), vec![vec!["a.rs", "b.rs"]]);

@@ -270,6 +270,10 @@ mod tests {
     const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
     const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
 
+    fn limits(soft: usize, rate: u8, hard: usize) -> Startups {
+        Startups { soft, rate, hard }
+    }
+
     #[test]
     fn caps_hold_in_all_and_per_address_and_places_come_back() {
         let slots = Slots::new(3, 2);
@@ -303,38 +307,17 @@ mod tests {
 
     #[test]
     fn limits_that_do_not_make_sense_still_hold() {
-        let odd = Startups {
-            soft: 50,
-            rate: 200,
-            hard: 10,
-        };
+        let odd = limits(50, 200, 10);
         assert_eq!(odd.drop_chance(9), 0);
         assert_eq!(odd.drop_chance(10), 10_000);
-        let zero = Startups {
-            soft: 0,
-            rate: 0,
-            hard: 0,
-        };
+        let zero = limits(0, 0, 0);
         assert_eq!(zero.drop_chance(0), 0);
         assert_eq!(zero.drop_chance(1), 10_000);
     }
 
     #[test]
     fn pending_connections_cannot_fill_the_sessions() {
-        let admission = Admission::new(
-            Startups {
-                soft: 100,
-                rate: 30,
-                hard: 100,
-            },
-            Startups {
-                soft: 100,
-                rate: 30,
-                hard: 100,
-            },
-            2,
-            2,
-        );
+        let admission = Admission::new(limits(100, 30, 100), limits(100, 30, 100), 2, 2);
         let pending: Vec<_> = (0..50).map(|_| admission.admit(A, 0).unwrap()).collect();
         assert_eq!(admission.pending(), 50);
         assert_eq!(admission.sessions(), 0);
@@ -355,20 +338,7 @@ mod tests {
 
     #[test]
     fn past_the_hard_limit_none_is_admitted_and_past_soft_some_are_dropped() {
-        let admission = Admission::new(
-            Startups {
-                soft: 2,
-                rate: 50,
-                hard: 4,
-            },
-            Startups {
-                soft: 10,
-                rate: 0,
-                hard: 10,
-            },
-            10,
-            10,
-        );
+        let admission = Admission::new(limits(2, 50, 4), limits(10, 0, 10), 10, 10);
         let _kept: Vec<_> = (0..2).map(|_| admission.admit(A, 0).unwrap()).collect();
         // At soft, half the draws drop.
         assert_eq!(admission.admit(A, 4_999).err(), Some(Refusal::Startups));
@@ -381,20 +351,7 @@ mod tests {
 
     #[test]
     fn an_address_with_nothing_pending_is_refused_only_at_the_hard_limit() {
-        let admission = Admission::new(
-            Startups {
-                soft: 1,
-                rate: 100,
-                hard: 3,
-            },
-            Startups {
-                soft: 10,
-                rate: 0,
-                hard: 10,
-            },
-            10,
-            10,
-        );
+        let admission = Admission::new(limits(1, 100, 3), limits(10, 0, 10), 10, 10);
         let _first = admission.admit(A, 0).unwrap();
         assert_eq!(admission.admit(A, 9_999).err(), Some(Refusal::Startups));
         let _b = admission.admit(B, 0).unwrap();
