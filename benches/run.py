@@ -267,14 +267,7 @@ def target_list():
             token = login(server.url)
             auth = "Authorization: Bearer " + token
             first = server.url + "/api/v1/consumers?limit=100"
-            middle = request("GET", server.url + "/api/v1/consumers?limit=500", token=token)
-            # A deep cursor: walk to about the middle with the largest pages, then page there.
-            cursor = middle["next_cursor"]
-            if count > 1000:
-                con = sqlite3.connect(os.path.join(data, "consola.db"))
-                cursor = con.execute("SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET ?",
-                                     (count // 2,)).fetchone()[0]
-                con.close()
+            cursor = sqlite_cursor(data, count)
             deep = server.url + "/api/v1/consumers?limit=100&cursor=" + cursor
             runs[("first", count)] = lambda url=first, auth=auth: wrk(url, headers=[auth])
             runs[("deep", count)] = lambda url=deep, auth=auth: wrk(url, headers=[auth])
@@ -501,6 +494,16 @@ def target_network():
     record("Token endpoint over HTTPS (P-256, keep-alive), opaque, vs minimal axum floor (HTTP)",
            fmt_rps(best["https"]), fmt_rps(best["floor"]), f"{ratio:.0%}", "reference", None,
            f"{best['https'][0] / best['off'][0]:.0%} of the same endpoint over HTTP; {rounds}")
+
+
+def sqlite_cursor(data, count):
+    """A deep cursor: the id in the middle of the consumers of a prepared data directory."""
+    con = sqlite3.connect(os.path.join(data, "consola.db"))
+    try:
+        return con.execute("SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET ?",
+                           (count // 2,)).fetchone()[0]
+    finally:
+        con.close()
 
 
 PREPARED = {}  # count → data dir, shared by the list and console targets of one run
@@ -843,8 +846,19 @@ def target_replicas():
                 server.stop()
             servers = []
 
-            # Consumer list on PostgreSQL: 1k vs 1M.
+            # Consumer list on PostgreSQL: 1k vs 1M, and each beside SQLite's at the same
+            # count (the data directories of the list target), in the same rounds.
             runs = {}
+            for count in (1_000, 1_000_000):
+                data = prepared(count)
+                server = consola_serve(data)
+                servers.append(server)
+                auth = "Authorization: Bearer " + login(server.url)
+                cursor = sqlite_cursor(data, count)
+                runs[("first", count, "sqlite")] = lambda u=server.url, a=auth: wrk(
+                    u + "/api/v1/consumers?limit=100", headers=[a])
+                runs[("deep", count, "sqlite")] = lambda u=server.url, a=auth, c=cursor: wrk(
+                    u + "/api/v1/consumers?limit=100&cursor=" + c, headers=[a])
             for count in (1_000, 1_000_000):
                 url = new_database(f"bench_list_{count}")
                 data = os.path.join(tmp, f"list-{count}")
@@ -862,17 +876,26 @@ def target_replicas():
                 token = login(server.url)
                 auth = "Authorization: Bearer " + token
                 cursor = psql(url, f"SELECT id FROM consumers ORDER BY id LIMIT 1 OFFSET {count // 2}")
-                runs[("first", count)] = lambda u=server.url, a=auth: wrk(
+                runs[("first", count, "postgres")] = lambda u=server.url, a=auth: wrk(
                     u + "/api/v1/consumers?limit=100", headers=[a])
-                runs[("deep", count)] = lambda u=server.url, a=auth, c=cursor: wrk(
+                runs[("deep", count, "postgres")] = lambda u=server.url, a=auth, c=cursor: wrk(
                     u + "/api/v1/consumers?limit=100&cursor=" + c, headers=[a])
             best = best_of(runs, better=lambda new, old: new[2] < old[2])
             for page in ("first", "deep"):
-                small, large = best[(page, 1_000)][2], best[(page, 1_000_000)][2]
+                small = best[(page, 1_000, "postgres")][2]
+                large = best[(page, 1_000_000, "postgres")][2]
                 ratio = large / small
                 record(f"Consumer list on PostgreSQL, {page} page, p99 at 1M vs 1k",
                        f"{large:.2f} ms", f"{small:.2f} ms", f"{ratio:.2f}×", "≤ 2×", ratio <= 2.0,
                        f"best of {ROUNDS}")
+            for count, label in ((1_000, "1k"), (1_000_000, "1M")):
+                for page in ("first", "deep"):
+                    pg = best[(page, count, "postgres")][2]
+                    sq = best[(page, count, "sqlite")][2]
+                    ratio = pg / sq
+                    record(f"Consumer list on PostgreSQL vs on SQLite, {page} page, p99 at {label}",
+                           f"{pg:.2f} ms", f"{sq:.2f} ms", f"{ratio:.2f}×", "≤ 1.5×",
+                           ratio <= 1.5, f"best of {ROUNDS}")
             for server in servers:
                 server.stop()
             servers = []

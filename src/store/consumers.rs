@@ -36,12 +36,13 @@ pub trait ConsumerStore {
     async fn delete_consumer(&self, id: Uuid, audit: &NewAuditEvent) -> StoreResult<()>;
 }
 
-const CONSUMER_SELECT: &str = "SELECT c.id, c.name, c.description, c.grant_type, c.permission_group_id,
+/// What a consumer shows: its row and its permission group's name.
+const CONSUMER_COLUMNS: &str = "c.id, c.name, c.description, c.grant_type, c.permission_group_id,
         g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
         c.redirect_uris, c.client_id,
-        c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version,
-        c.secret_digest, c.previous_secret_digest, c.previous_secret_valid_until, c.tokens_not_before
-     FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
+        c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version";
+const CONSUMER_FROM: &str =
+    "FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
 
 fn consumer_of<R: Columns>(row: &R) -> StoreResult<Consumer>
 where
@@ -73,10 +74,12 @@ where
 }
 
 async fn consumer_by_id<DB: Sql>(on: impl On<DB>, id: Uuid) -> StoreResult<Consumer> {
-    let row = query::<DB>(AssertSqlSafe(format!("{CONSUMER_SELECT} WHERE c.id = $1")))
-        .bind(id)
-        .fetch_one(on)
-        .await?;
+    let row = query::<DB>(AssertSqlSafe(format!(
+        "SELECT {CONSUMER_COLUMNS} {CONSUMER_FROM} WHERE c.id = $1"
+    )))
+    .bind(id)
+    .fetch_one(on)
+    .await?;
     consumer_of(&row)
 }
 
@@ -127,7 +130,9 @@ impl<B: SqlBackend> ConsumerStore for B {
 
     async fn consumer_credentials(&self, client_id: &str) -> StoreResult<ConsumerCredentials> {
         let row = B::query(AssertSqlSafe(format!(
-            "{CONSUMER_SELECT} WHERE c.client_id = $1"
+            "SELECT {CONSUMER_COLUMNS}, c.secret_digest, c.previous_secret_digest,
+                    c.previous_secret_valid_until, c.tokens_not_before
+             {CONSUMER_FROM} WHERE c.client_id = $1"
         )))
         .bind(client_id)
         .fetch_one(self.reader())
@@ -151,14 +156,23 @@ impl<B: SqlBackend> ConsumerStore for B {
         let position = <B::Db as Dialect>::POSITION;
         let matches =
             format!("({position}(c.name_key, $2) > 0 OR {position}(c.client_id, $3) > 0)");
-        let sql = match (filter.after.is_some(), q.is_some()) {
-            (false, false) => format!("{CONSUMER_SELECT} ORDER BY c.id LIMIT $1"),
-            (true, false) => format!("{CONSUMER_SELECT} WHERE c.id > $2 ORDER BY c.id LIMIT $1"),
-            (false, true) => format!("{CONSUMER_SELECT} WHERE {matches} ORDER BY c.id LIMIT $1"),
-            (true, true) => {
-                format!("{CONSUMER_SELECT} WHERE c.id > $4 AND {matches} ORDER BY c.id LIMIT $1")
-            }
+        let wanted = match (filter.after.is_some(), q.is_some()) {
+            (false, false) => String::new(),
+            (true, false) => "WHERE c.id > $2".to_string(),
+            (false, true) => format!("WHERE {matches}"),
+            (true, true) => format!("WHERE c.id > $4 AND {matches}"),
         };
+        let total = match q {
+            None => "SELECT value AS total FROM counters WHERE name = 'consumers'".to_string(),
+            Some(_) => format!("SELECT COUNT(*) AS total FROM consumers c WHERE {matches}"),
+        };
+        // The page and the total in one round trip: the total's one row joined with the
+        // page's, so that an empty page still brings it (as one row without a consumer).
+        let sql = format!(
+            "WITH page AS (SELECT {CONSUMER_COLUMNS} {CONSUMER_FROM} {wanted}
+                           ORDER BY c.id LIMIT $1)
+             SELECT page.*, t.total FROM ({total}) t LEFT JOIN page ON true ORDER BY page.id"
+        );
         let mut statement = B::query(AssertSqlSafe(sql)).bind(i64::from(filter.limit));
         if let Some(q) = q {
             statement = statement.bind(q.to_ascii_lowercase()).bind(q);
@@ -167,27 +181,16 @@ impl<B: SqlBackend> ConsumerStore for B {
             statement = statement.bind(after);
         }
         let rows = statement.fetch_all(self.reader()).await?;
-        let items = rows
-            .iter()
-            .map(consumer_of)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let total: i64 = match q {
-            None => {
-                B::query("SELECT value FROM counters WHERE name = 'consumers'")
-                    .scalar(self.reader())
-                    .await?
-            }
-            Some(q) => {
-                B::query(AssertSqlSafe(format!(
-                    "SELECT COUNT(*) FROM consumers c
-                     WHERE {position}(c.name_key, $1) > 0 OR {position}(c.client_id, $2) > 0"
-                )))
-                .bind(q.to_ascii_lowercase())
-                .bind(q)
-                .scalar(self.reader())
-                .await?
-            }
+        let total: i64 = match rows.first() {
+            Some(row) => row.col("total")?,
+            None => return Err(StoreError::Corrupt("consumer counter")),
         };
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.col::<Option<Uuid>>("id")?.is_some() {
+                items.push(consumer_of(row)?);
+            }
+        }
         Ok((items, count_of(total)))
     }
 

@@ -13,7 +13,7 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::{
     PgArgumentBuffer, PgConnectOptions, PgPoolOptions, PgQueryResult, PgTypeInfo, PgValueRef,
 };
-use sqlx::{Decode, Encode, PgPool, Pool, Postgres, Type};
+use sqlx::{Connection, Decode, Encode, PgPool, Pool, Postgres, Type};
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
@@ -34,6 +34,12 @@ const MIGRATION_LOCK: i64 = 0x0063_6f6e_736f_6c61; // "consola" in ASCII
 /// down refuses connections at once, so this bounds a slow or saturated one.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A connection that sat idle this long is pinged before a request gets it, so that one
+/// the database dropped meanwhile (a restart, a failover) is replaced instead of failing
+/// the request. A busy connection is not: a ping per acquire is one more round trip per
+/// statement, which doubled the consumer list's latency.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
 impl PostgresStore {
     /// Connects to a `postgres://` URL and applies the migrations.
     pub async fn open_url(url: &str) -> StoreResult<PostgresStore> {
@@ -41,6 +47,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(Postgres::error)?;
