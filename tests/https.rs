@@ -9,34 +9,12 @@ mod tls_support;
 
 use base64::Engine;
 use consola::domain::TokenFormat;
-use consola::server::tls::TlsFiles;
-use consola::server::{RunningServer, ServerConfig};
-use std::path::Path;
+use consola::server::RunningServer;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tls_support::{Chain, SERVER_NAME, chain, client, presented};
-
-const PUBLIC_URL: &str = "https://auth.consola.test";
-
-fn tls_config(data: &Path, cert: &Path, key: &Path) -> ServerConfig {
-    let mut config = ServerConfig::new(data.to_path_buf(), "127.0.0.1:0".parse().unwrap());
-    config.tls = Some(TlsFiles {
-        cert: cert.to_path_buf(),
-        key: key.to_path_buf(),
-    });
-    config.service.issuer = Some(PUBLIC_URL.into());
-    // The store of the harness that made the account (PostgreSQL in its runs).
-    config.database_url = common::database::url_for(data);
-    config.system_secret = common::database::system_secret_for(config.database_url.as_deref());
-    config
-}
-
-async fn start_tls(data: &Path, tls_dir: &Path, chain: &Chain) -> RunningServer {
-    let (cert, key) = chain.write(tls_dir);
-    consola::server::start(tls_config(data, &cert, &key))
-        .await
-        .expect("HTTPS server starts")
-}
+use tls_support::{
+    Chain, PUBLIC_URL, SERVER_NAME, chain, client, presented, start_tls, tls_config,
+};
 
 fn url(server: &RunningServer, path: &str) -> String {
     format!("https://{SERVER_NAME}:{}{path}", server.addr.port())

@@ -213,8 +213,9 @@ pub fn within_skew(ts: i64, now: i64, skew: i64) -> bool {
 }
 
 /// Where the request was sent, from its `Host` header: the host (IPv6 in brackets, as
-/// signed) and the port, 80 when none is named. `None` when the header is not an authority.
-pub fn host_and_port(host_header: &str) -> Option<(String, u16)> {
+/// signed) and the port, `default_port` (the scheme's: 80, 443) when none is named. `None`
+/// when the header is not an authority.
+pub fn host_and_port(host_header: &str, default_port: u16) -> Option<(String, u16)> {
     let authority: http::uri::Authority = host_header.parse().ok()?;
     if authority.as_str().contains('@') {
         return None;
@@ -222,7 +223,7 @@ pub fn host_and_port(host_header: &str) -> Option<(String, u16)> {
     let port = match authority.port() {
         Some(port) => port.as_u16(),
         None if authority.as_str().ends_with(':') => return None,
-        None => 80,
+        None => default_port,
     };
     Some((authority.host().to_string(), port))
 }
@@ -330,15 +331,29 @@ mod tests {
 
     #[test]
     fn hosts_are_parsed_as_authorities() {
-        assert_eq!(host_and_port("[::1]"), Some(("[::1]".into(), 80)));
-        assert_eq!(host_and_port("[::1]:8080"), Some(("[::1]".into(), 8080)));
+        assert_eq!(host_and_port("[::1]", 80), Some(("[::1]".into(), 80)));
         assert_eq!(
-            host_and_port("example.com"),
+            host_and_port("example.com", 443),
+            Some(("example.com".into(), 443))
+        );
+        assert_eq!(
+            host_and_port("example.com:80", 443),
             Some(("example.com".into(), 80))
         );
-        assert_eq!(host_and_port("127.0.0.1:9"), Some(("127.0.0.1".into(), 9)));
-        assert_eq!(host_and_port("a:b:c"), None);
-        assert_eq!(host_and_port("user@host"), None);
-        assert_eq!(host_and_port(""), None);
+        assert_eq!(
+            host_and_port("[::1]:8080", 80),
+            Some(("[::1]".into(), 8080))
+        );
+        assert_eq!(
+            host_and_port("example.com", 80),
+            Some(("example.com".into(), 80))
+        );
+        assert_eq!(
+            host_and_port("127.0.0.1:9", 80),
+            Some(("127.0.0.1".into(), 9))
+        );
+        assert_eq!(host_and_port("a:b:c", 80), None);
+        assert_eq!(host_and_port("user@host", 80), None);
+        assert_eq!(host_and_port("", 80), None);
     }
 }

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::problem::ApiError;
-use super::proxy::TrustedProxies;
+use super::proxy::{Proto, TrustedProxies};
 use crate::domain::FieldErrors;
 use crate::service::{Caller, ServiceError};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -26,6 +26,23 @@ fn peer_ip(extensions: &Extensions) -> IpAddr {
 /// Set by the listener on the requests of a connection whose peer is a trusted proxy.
 #[derive(Clone)]
 pub struct ThroughTrustedProxy(pub Arc<TrustedProxies>);
+
+/// Set by the listener on the requests of a connection over TLS.
+#[derive(Clone, Copy)]
+pub struct OverTls;
+
+/// The one place that decides the scheme the client used: the one a trusted proxy
+/// recorded (`Forwarded` proto, `X-Forwarded-Proto`), else the connection's own.
+pub fn client_scheme(extensions: &Extensions, headers: &HeaderMap) -> Proto {
+    let recorded = extensions
+        .get::<ThroughTrustedProxy>()
+        .and_then(|ThroughTrustedProxy(trusted)| trusted.proto_of(peer_ip(extensions), headers));
+    recorded.unwrap_or(if extensions.get::<OverTls>().is_some() {
+        Proto::Https
+    } else {
+        Proto::Http
+    })
+}
 
 /// The one place that decides who the client is: its address, and whether the request
 /// came through a trusted proxy (then the address is the one the proxy recorded).

@@ -41,17 +41,29 @@ impl TrustedProxies {
     /// `X-Forwarded-For` when both are present. A hop that cannot be read (`unknown`, an
     /// obfuscated name) ends the walk at the proxy that wrote it.
     pub fn client_of(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let hops = forwarded_hops(headers).or_else(|| x_forwarded_for_hops(headers));
+        self.forwarded(peer, headers).0
+    }
+
+    /// The scheme the client used to reach the outermost trusted proxy: the `proto` of the
+    /// `Forwarded` element that names the client (see `client_of`), or the
+    /// `X-Forwarded-Proto` entry at the client's place in `X-Forwarded-For` (or its only
+    /// entry). `None` when the proxies say nothing of it.
+    pub fn proto_of(&self, peer: IpAddr, headers: &HeaderMap) -> Option<Proto> {
+        self.forwarded(peer, headers).1
+    }
+
+    fn forwarded(&self, peer: IpAddr, headers: &HeaderMap) -> (IpAddr, Option<Proto>) {
+        let hops = forwarded_hops(headers).or_else(|| x_forwarded_hops(headers));
         let Some(hops) = hops else {
-            return peer;
+            return (peer, None);
         };
-        let mut client = peer;
+        let mut client = (peer, None);
         for hop in hops.iter().rev() {
-            let Some(ip) = hop else {
+            let Some(ip) = hop.from else {
                 return client;
             };
-            client = *ip;
-            if !self.contains(*ip) {
+            client = (ip, hop.proto);
+            if !self.contains(ip) {
                 return client;
             }
         }
@@ -59,42 +71,96 @@ impl TrustedProxies {
     }
 }
 
-/// The `for=` of every `Forwarded` element, in order; `None` without the header.
-fn forwarded_hops(headers: &HeaderMap) -> Option<Vec<Option<IpAddr>>> {
+/// A scheme a proxy recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Http,
+    Https,
+}
+
+impl Proto {
+    fn parse(text: &str) -> Option<Proto> {
+        let text = text.trim().trim_matches('"');
+        if text.eq_ignore_ascii_case("https") {
+            Some(Proto::Https)
+        } else if text.eq_ignore_ascii_case("http") {
+            Some(Proto::Http)
+        } else {
+            None
+        }
+    }
+}
+
+/// One hop a proxy recorded: the address it was reached from, and the scheme.
+struct Hop {
+    from: Option<IpAddr>,
+    proto: Option<Proto>,
+}
+
+/// The `for=` and `proto=` of every `Forwarded` element, in order; `None` without the
+/// header.
+fn forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
     let mut hops = Vec::new();
     let mut seen = false;
     for value in headers.get_all("forwarded") {
         seen = true;
         let Ok(text) = value.to_str() else {
-            hops.push(None);
+            hops.push(Hop {
+                from: None,
+                proto: None,
+            });
             continue;
         };
         for element in text.split(',') {
-            let node = element.split(';').find_map(|pair| {
-                let (name, value) = pair.split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("for")
-                    .then(|| value.trim().trim_matches('"'))
+            let param = |wanted: &str| {
+                element.split(';').find_map(|pair| {
+                    let (name, value) = pair.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case(wanted)
+                        .then(|| value.trim().trim_matches('"'))
+                })
+            };
+            hops.push(Hop {
+                from: param("for").and_then(node_address),
+                proto: param("proto").and_then(Proto::parse),
             });
-            hops.push(node.and_then(node_address));
         }
     }
     seen.then_some(hops)
 }
 
-/// The addresses of `X-Forwarded-For`, in order; `None` without the header.
-fn x_forwarded_for_hops(headers: &HeaderMap) -> Option<Vec<Option<IpAddr>>> {
-    let mut hops = Vec::new();
-    let mut seen = false;
-    for value in headers.get_all("x-forwarded-for") {
-        seen = true;
-        let Ok(text) = value.to_str() else {
-            hops.push(None);
-            continue;
-        };
-        hops.extend(text.split(',').map(|node| node_address(node.trim())));
-    }
-    seen.then_some(hops)
+/// The addresses of `X-Forwarded-For`, in order, each with the `X-Forwarded-Proto` entry
+/// at its place (or the only one); `None` without `X-Forwarded-For`.
+fn x_forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
+    let list = |name: &str| -> Option<Vec<Option<&str>>> {
+        let mut entries = Vec::new();
+        let mut seen = false;
+        for value in headers.get_all(name) {
+            seen = true;
+            match value.to_str() {
+                Ok(text) => entries.extend(text.split(',').map(|e| Some(e.trim()))),
+                Err(_) => entries.push(None),
+            }
+        }
+        seen.then_some(entries)
+    };
+    let addresses = list("x-forwarded-for")?;
+    let protos = list("x-forwarded-proto").unwrap_or_default();
+    let proto_at = |i: usize| match protos.as_slice() {
+        [only] => *only,
+        all if all.len() == addresses.len() => all[i],
+        _ => None,
+    };
+    Some(
+        addresses
+            .iter()
+            .enumerate()
+            .map(|(i, node)| Hop {
+                from: node.and_then(node_address),
+                proto: proto_at(i).and_then(Proto::parse),
+            })
+            .collect(),
+    )
 }
 
 /// An address as a proxy writes it: `192.0.2.1`, `192.0.2.1:4711`, `[2001:db8::1]:4711`,
@@ -166,5 +232,40 @@ mod tests {
         let trusted = TrustedProxies::new(vec![parse_cidr("127.0.0.1").unwrap()]);
         assert!(trusted.contains(ip("::ffff:127.0.0.1")));
         assert!(!trusted.contains(ip("127.0.0.2")));
+    }
+
+    #[test]
+    fn the_scheme_is_the_one_recorded_with_the_client() {
+        let proxies = TrustedProxies::new(vec![parse_cidr("10.0.0.0/8").unwrap()]);
+        let peer = ip("10.0.0.2");
+        let forwarded = headers(&[(
+            "forwarded",
+            "for=203.0.113.7;proto=https, for=10.0.0.9;proto=http",
+        )]);
+        assert_eq!(proxies.proto_of(peer, &forwarded), Some(Proto::Https));
+        assert_eq!(proxies.client_of(peer, &forwarded), ip("203.0.113.7"));
+        let plain = headers(&[("forwarded", "for=203.0.113.7;proto=http")]);
+        assert_eq!(proxies.proto_of(peer, &plain), Some(Proto::Http));
+        let silent = headers(&[("forwarded", "for=203.0.113.7")]);
+        assert_eq!(proxies.proto_of(peer, &silent), None);
+        assert_eq!(proxies.proto_of(peer, &HeaderMap::new()), None);
+        let odd = headers(&[("forwarded", "for=203.0.113.7;proto=gopher")]);
+        assert_eq!(proxies.proto_of(peer, &odd), None);
+
+        let xff = headers(&[
+            ("x-forwarded-for", "203.0.113.7, 10.0.0.9"),
+            ("x-forwarded-proto", "https, http"),
+        ]);
+        assert_eq!(proxies.proto_of(peer, &xff), Some(Proto::Https));
+        let one = headers(&[
+            ("x-forwarded-for", "203.0.113.7"),
+            ("x-forwarded-proto", "HTTPS"),
+        ]);
+        assert_eq!(proxies.proto_of(peer, &one), Some(Proto::Https));
+        let mismatched = headers(&[
+            ("x-forwarded-for", "203.0.113.7, 10.0.0.9, 10.0.0.8"),
+            ("x-forwarded-proto", "https, http"),
+        ]);
+        assert_eq!(proxies.proto_of(peer, &mismatched), None);
     }
 }

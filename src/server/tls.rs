@@ -70,8 +70,9 @@ impl Certificates {
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
         let mut config = config;
-        // HTTP/1.1 only, as on plain HTTP (see listener::serve_connection).
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 for the clients that offer it, HTTP/1.1 for the rest (see `listener`);
+        // plain HTTP stays HTTP/1.1.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(TlsAcceptor::from(Arc::new(config)))
     }
 }

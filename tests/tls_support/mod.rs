@@ -2,6 +2,8 @@
 //! server's name, written as a server would get them from an ACME client.
 #![allow(dead_code)]
 
+use consola::server::tls::TlsFiles;
+use consola::server::{RunningServer, ServerConfig};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,8 @@ pub struct Chain {
     /// Leaf then intermediate, as `fullchain.pem`.
     pub chain_pem: String,
     pub key_pem: String,
+    /// The root CA as DER, for clients built on rustls.
+    pub root_der: Vec<u8>,
     /// The leaf, to tell which certificate a handshake presented.
     pub leaf_der: Vec<u8>,
 }
@@ -55,6 +59,7 @@ pub fn chain(label: &str) -> Chain {
         .expect("leaf");
     Chain {
         root_pem: root.pem(),
+        root_der: root.der().to_vec(),
         chain_pem: format!("{}{}", leaf.pem(), intermediate.pem()),
         key_pem: leaf_key.serialize_pem(),
         leaf_der: leaf.der().to_vec(),
@@ -94,4 +99,28 @@ pub fn presented(response: &reqwest::Response) -> Vec<u8> {
         .and_then(|info| info.peer_certificate())
         .expect("a TLS response")
         .to_vec()
+}
+
+/// The issuer of the HTTPS test servers.
+pub const PUBLIC_URL: &str = "https://auth.consola.test";
+
+pub fn tls_config(data: &Path, cert: &Path, key: &Path) -> ServerConfig {
+    let mut config = ServerConfig::new(data.to_path_buf(), "127.0.0.1:0".parse().unwrap());
+    config.tls = Some(TlsFiles {
+        cert: cert.to_path_buf(),
+        key: key.to_path_buf(),
+    });
+    config.service.issuer = Some(PUBLIC_URL.into());
+    // The store of the harness that made the account (PostgreSQL in its runs).
+    config.database_url = crate::common::database::url_for(data);
+    config.system_secret =
+        crate::common::database::system_secret_for(config.database_url.as_deref());
+    config
+}
+
+pub async fn start_tls(data: &Path, tls_dir: &Path, chain: &Chain) -> RunningServer {
+    let (cert, key) = chain.write(tls_dir);
+    consola::server::start(tls_config(data, &cert, &key))
+        .await
+        .expect("HTTPS server starts")
 }

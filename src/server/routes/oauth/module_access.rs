@@ -5,11 +5,12 @@ use super::form::bearer;
 use crate::domain::hawk::{HawkPayload, HawkRequest};
 use crate::domain::oauth::*;
 use crate::server::AppState;
-use crate::server::extract::ClientIp;
+use crate::server::extract::{ClientIp, client_scheme};
+use crate::server::proxy::Proto;
 use crate::service::AccessDenied;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 fn bearer_error(denied: AccessDenied) -> Response {
@@ -82,6 +83,7 @@ pub async fn module_access(
     Path(module): Path<String>,
     // The URI as sent: inside the nested `/api/v1` router `Uri` lacks the prefix.
     OriginalUri(uri): OriginalUri,
+    extensions: Extensions,
     headers: HeaderMap,
 ) -> Response {
     let authorization = headers
@@ -96,8 +98,14 @@ pub async fn module_access(
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let (host, port) =
-            crate::domain::hawk::host_and_port(host_header).unwrap_or_else(|| (String::new(), 80));
+        // A standard client signs the port of the URL it called, the scheme's when it named
+        // none: 443 over HTTPS, here or at a trusted proxy in front.
+        let default_port = match client_scheme(&extensions, &headers) {
+            Proto::Https => 443,
+            Proto::Http => 80,
+        };
+        let (host, port) = crate::domain::hawk::host_and_port(host_header, default_port)
+            .unwrap_or_else(|| (String::new(), default_port));
         let resource = uri
             .path_and_query()
             .map(|p| p.as_str())
