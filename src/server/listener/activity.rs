@@ -5,7 +5,7 @@ use super::connection::Close;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -32,6 +32,15 @@ pub(super) struct Activity {
     cancelled: AtomicU64,
     /// Where a connection that cancels too much is told to close.
     close: mpsc::Sender<Close>,
+    /// The fate of the body in flight, on HTTP/1.1 (one at a time).
+    fate: Arc<BodyFate>,
+}
+
+/// What became of a request's body: late (408), or broken off by the client.
+#[derive(Default)]
+pub(super) struct BodyFate {
+    pub(super) expired: AtomicBool,
+    pub(super) broken: AtomicBool,
 }
 
 impl Activity {
@@ -43,6 +52,7 @@ impl Activity {
             finished: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             close,
+            fate: Arc::default(),
         }
     }
 
@@ -79,6 +89,15 @@ pub(super) struct Busy {
 }
 
 impl Busy {
+    /// The connection's one body fate, cleared for this request (HTTP/1.1 only: its
+    /// requests come one at a time).
+    pub(super) fn connection_fate(&self) -> Arc<BodyFate> {
+        let fate = &self.activity.fate;
+        fate.expired.store(false, Ordering::Relaxed);
+        fate.broken.store(false, Ordering::Relaxed);
+        fate.clone()
+    }
+
     pub(super) fn finish(&mut self) {
         self.finished = true;
     }

@@ -2,7 +2,7 @@
 //! time, and counted as finished or cancelled.
 
 use super::Peer;
-use super::activity::Busy;
+use super::activity::{BodyFate, Busy};
 use crate::server::extract::OverTls;
 use crate::server::problem::ApiError;
 use axum::Router;
@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Sleep;
@@ -30,8 +30,12 @@ pub(super) async fn handle(
     mut busy: Busy,
 ) -> Result<Response, Infallible> {
     let version = request.version();
-    // Per request: HTTP/2 has several bodies in flight on one connection.
-    let fate = Arc::new(BodyFate::default());
+    // HTTP/1.1 has one body in flight, whose fate its connection keeps; HTTP/2 has several,
+    // each with its own.
+    let fate = match version {
+        Version::HTTP_2 => Arc::new(BodyFate::default()),
+        _ => busy.connection_fate(),
+    };
     let mut request = request.map(|body| {
         Body::new(DeadlineBody {
             inner: body,
@@ -74,13 +78,6 @@ fn body_timed_out(version: Version) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
-}
-
-/// What became of a request's body: late (408), or broken off by the client.
-#[derive(Default)]
-struct BodyFate {
-    expired: AtomicBool,
-    broken: AtomicBool,
 }
 
 /// A request body that must end within `timeout` of the first time it makes the server
