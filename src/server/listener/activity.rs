@@ -1,7 +1,6 @@
 //! What a connection has done lately, counted where it happens (the stream, each request)
 //! and read by the connection's watcher at its ticks.
 
-use super::connection::Close;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -17,6 +16,15 @@ use tokio::time::Instant;
 /// every stream it opens (the "rapid reset" attack, CVE-2023-44487) makes the server start
 /// work it never answers, past any cap on streams open at once.
 pub(super) const CANCELLED_ALLOWED: u64 = 100;
+
+/// How the watcher asks a connection to close.
+pub(super) enum Close {
+    /// After the request in flight, if any (shutdown, idle).
+    Gracefully,
+    /// At once: no request is in flight and its head is late (a slow-loris client), or the
+    /// client cancels far more requests than it lets finish.
+    Now,
+}
 
 /// What a connection has done lately: a count of what it did (bytes read, responses), and
 /// how many requests are in flight. A count rather than a time: reading the clock on every

@@ -2,7 +2,7 @@
 //! it by ALPN), and watched by a task of its own that closes it when it is idle, late with a
 //! request head, or at shutdown.
 
-use super::activity::{Activity, Tracked, Watched};
+use super::activity::{Activity, Close, Tracked, Watched};
 use super::request::handle;
 use super::slots::AddressSlot;
 use super::{ConnectionLimits, Peer};
@@ -33,15 +33,6 @@ const PENDING_RESETS_ALLOWED: usize = 20;
 pub(super) enum Protocol {
     Http1,
     Http2,
-}
-
-/// How the watcher asks a connection to close.
-pub(super) enum Close {
-    /// After the request in flight, if any (shutdown, idle).
-    Gracefully,
-    /// At once: no request is in flight and its head is late (a slow-loris client), or the
-    /// client cancels far more requests than it lets finish.
-    Now,
 }
 
 pub(super) async fn serve_connection<S>(
