@@ -126,6 +126,38 @@ async fn every_consumer_seen_exactly_once_under_concurrent_inserts() {
             .iter()
             .all(|c| c.name.starts_with("Consumidor 0999"))
     );
+    // A page past the last one still says how many there are, with a search or without.
+    let last = uuid::Uuid::max().to_string();
+    let past_the_end = sup
+        .consumers(&ConsumerQuery {
+            q: None,
+            limit: Some(10),
+            cursor: Some(last.clone()),
+        })
+        .await
+        .unwrap();
+    assert!(past_the_end.items.is_empty());
+    assert_eq!(past_the_end.total, first.total);
+    let searched_past = sup
+        .consumers(&ConsumerQuery {
+            q: Some("consumidor 0999".into()),
+            limit: Some(10),
+            cursor: Some(last),
+        })
+        .await
+        .unwrap();
+    assert!(searched_past.items.is_empty());
+    assert_eq!(searched_past.total, 10);
+    let nothing = sup
+        .consumers(&ConsumerQuery {
+            q: Some("nadie se llama así".into()),
+            limit: Some(10),
+            cursor: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!((nothing.items.len(), nothing.total), (0, 0));
+
     for bad in [0, 501] {
         let err = sup
             .consumers(&ConsumerQuery {

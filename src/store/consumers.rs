@@ -154,24 +154,29 @@ impl<B: SqlBackend> ConsumerStore for B {
         // use the key's index and scans from the start. The name matches its key lowered in
         // ASCII only, as SQLite's lower() does, so both stores find the same.
         let position = <B::Db as Dialect>::POSITION;
-        let matches =
-            format!("({position}(c.name_key, $2) > 0 OR {position}(c.client_id, $3) > 0)");
+        // The search's two parameters, numbered from `first`.
+        let matches = |first: u8| {
+            format!(
+                "({position}(c.name_key, ${first}) > 0 OR {position}(c.client_id, ${}) > 0)",
+                first + 1
+            )
+        };
         let wanted = match (filter.after.is_some(), q.is_some()) {
             (false, false) => String::new(),
             (true, false) => "WHERE c.id > $2".to_string(),
-            (false, true) => format!("WHERE {matches}"),
-            (true, true) => format!("WHERE c.id > $4 AND {matches}"),
+            (false, true) => format!("WHERE {}", matches(2)),
+            (true, true) => format!("WHERE c.id > $4 AND {}", matches(2)),
         };
-        let total = match q {
-            None => "SELECT value AS total FROM counters WHERE name = 'consumers'".to_string(),
-            Some(_) => format!("SELECT COUNT(*) AS total FROM consumers c WHERE {matches}"),
+        let total = |first: u8| match q {
+            None => "SELECT value FROM counters WHERE name = 'consumers'".to_string(),
+            Some(_) => format!("SELECT COUNT(*) FROM consumers c WHERE {}", matches(first)),
         };
-        // The page and the total in one round trip: the total's one row joined with the
-        // page's, so that an empty page still brings it (as one row without a consumer).
+        // The total rides on the page's rows (a subquery both databases run once), so a
+        // page is one round trip; only an empty page asks for it on its own.
         let sql = format!(
-            "WITH page AS (SELECT {CONSUMER_COLUMNS} {CONSUMER_FROM} {wanted}
-                           ORDER BY c.id LIMIT $1)
-             SELECT page.*, t.total FROM ({total}) t LEFT JOIN page ON true ORDER BY page.id"
+            "SELECT {CONSUMER_COLUMNS}, ({}) AS total {CONSUMER_FROM} {wanted}
+             ORDER BY c.id LIMIT $1",
+            total(2)
         );
         let mut statement = B::query(AssertSqlSafe(sql)).bind(i64::from(filter.limit));
         if let Some(q) = q {
@@ -183,14 +188,18 @@ impl<B: SqlBackend> ConsumerStore for B {
         let rows = statement.fetch_all(self.reader()).await?;
         let total: i64 = match rows.first() {
             Some(row) => row.col("total")?,
-            None => return Err(StoreError::Corrupt("consumer counter")),
-        };
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if row.col::<Option<Uuid>>("id")?.is_some() {
-                items.push(consumer_of(row)?);
+            None => {
+                let mut alone = B::query(AssertSqlSafe(total(1)));
+                if let Some(q) = q {
+                    alone = alone.bind(q.to_ascii_lowercase()).bind(q);
+                }
+                alone.scalar(self.reader()).await?
             }
-        }
+        };
+        let items = rows
+            .iter()
+            .map(consumer_of)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok((items, count_of(total)))
     }
 
