@@ -619,3 +619,45 @@ async fn a_password_changed_on_one_replica_forgets_the_wrong_guesses_on_both() {
         .await
         .expect("not throttled: the earlier guesses were forgotten");
 }
+
+/// Writes a block of `key` until `until` into the shared table the way no replica is told
+/// of it: an INSERT, which the change feed does not carry (it carries the UPDATEs that set
+/// blocks), as when a replica's notice is lost.
+async fn block_unannounced(database: &str, key: &str, until: chrono::DateTime<Utc>) {
+    use sqlx::Connection;
+    let digest = key_digest(key).to_vec();
+    let (now, until) = (Utc::now().timestamp_millis(), until.timestamp_millis());
+    let sql = "INSERT INTO throttles (key, failures, last_failure, blocked_until)
+               VALUES ($1, 5, $2, $3)";
+    if database.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(database)
+            .await
+            .expect("connect");
+        let q = sqlx::query(sql).bind(digest).bind(now).bind(until);
+        q.execute(&mut conn).await.expect("insert");
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(database)
+            .await
+            .expect("connect");
+        let q = sqlx::query(sql).bind(digest).bind(now).bind(until);
+        q.execute(&mut conn).await.expect("insert");
+    }
+}
+
+#[tokio::test]
+async fn a_block_no_replica_was_told_of_is_found_before_the_password_and_kept() {
+    let r = Replicas::start().await;
+    let _ = r.setup().await;
+    block_unannounced(
+        &r.database,
+        "login-user:superadmin",
+        Utc::now() + chrono::Duration::seconds(60),
+    )
+    .await;
+    // Neither replica has it in memory: the right password is refused all the same, from
+    // the database, before it is checked.
+    assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
+    // ...and B keeps it: with its database gone, it still refuses, from memory.
+    r.b.store().close().await;
+    assert_eq!(login_on(&r.b, PASSWORD).await, "throttled");
+}
