@@ -12,17 +12,17 @@ mod oauth_support;
 mod tls_support;
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 use tls_support::{SERVER_NAME, chain, client, tls_config};
+use tokio::process::Command;
+use tokio::sync::OnceCell;
 
 const MOHAWK: &str = "mohawk==1.1.0";
 const RESOURCE: &str = "/api/v1/modules/reports/access";
 
 /// Where `mohawk` is importable from, installed once per run of the tests.
-fn mohawk_path() -> &'static PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
+async fn mohawk_path() -> &'static PathBuf {
+    static PATH: OnceCell<PathBuf> = OnceCell::const_new();
+    PATH.get_or_init(|| async {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/mohawk-1.1.0");
         if !dir.join("mohawk").is_dir() {
             let out = Command::new("python3")
@@ -37,6 +37,7 @@ fn mohawk_path() -> &'static PathBuf {
                 .arg(&dir)
                 .arg(MOHAWK)
                 .output()
+                .await
                 .expect("this test needs python3 with pip");
             assert!(
                 out.status.success(),
@@ -46,20 +47,26 @@ fn mohawk_path() -> &'static PathBuf {
         }
         dir
     })
+    .await
 }
 
-/// The `Authorization` header `mohawk` writes for a GET of `url` with the key `id`/`secret`.
-fn mohawk_header(id: &str, secret: &str, url: &str) -> String {
+/// The `Authorization` header `mohawk` writes for a GET of `url` with the key `id`/`secret`
+/// (the secret passed in the environment, not on a command line other users can read).
+async fn mohawk_header(id: &str, secret: &str, url: &str) -> String {
     let script = "import sys\n\
                   from mohawk import Sender\n\
-                  id, key, url = sys.argv[1:4]\n\
+                  import os\n\
+                  id, url = sys.argv[1:3]\n\
+                  key = os.environ['HAWK_KEY']\n\
                   sender = Sender({'id': id, 'key': key, 'algorithm': 'sha256'}, url, 'GET',\n\
                                   content='', content_type='')\n\
                   print(sender.request_header)\n";
     let out = Command::new("python3")
-        .env("PYTHONPATH", mohawk_path())
-        .args(["-c", script, id, secret, url])
+        .env("PYTHONPATH", mohawk_path().await)
+        .env("HAWK_KEY", secret)
+        .args(["-c", script, id, url])
         .output()
+        .await
         .expect("python3 runs");
     assert!(
         out.status.success(),
@@ -87,45 +94,24 @@ async fn mohawk_signs_an_https_url_without_a_port_and_is_let_in() {
     let https = client(&[&pki], server.addr);
     let at = format!("https://{SERVER_NAME}:{}{RESOURCE}", server.addr.port());
 
+    // Signed for `signed_url` by mohawk, sent to the server with `host` (none: the one
+    // reqwest writes from the URL, with its port); the status.
+    let call = async |signed_url: &str, host: Option<&str>| {
+        let header = mohawk_header(&key.key, &secret, signed_url).await;
+        let mut request = https.get(&at).header("authorization", header);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        request.send().await.unwrap().status().as_u16()
+    };
     // As a client that called https://auth.consola.test/… sends it: no port in Host.
-    let header = mohawk_header(
-        &key.key,
-        &secret,
-        &format!("https://{SERVER_NAME}{RESOURCE}"),
-    );
-    let response = https
-        .get(&at)
-        .header("host", SERVER_NAME)
-        .header("authorization", header)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-
+    let public = format!("https://{SERVER_NAME}{RESOURCE}");
+    assert_eq!(call(&public, Some(SERVER_NAME)).await, 200);
     // A port named in the URL is signed and sent as named.
-    let header = mohawk_header(&key.key, &secret, &at);
-    let response = https
-        .get(&at)
-        .header("authorization", header)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-
+    assert_eq!(call(&at, None).await, 200);
     // Signed for plain HTTP's port, the same request over TLS is refused.
-    let header = mohawk_header(
-        &key.key,
-        &secret,
-        &format!("http://{SERVER_NAME}{RESOURCE}"),
-    );
-    let response = https
-        .get(&at)
-        .header("host", SERVER_NAME)
-        .header("authorization", header)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
+    let plain = format!("http://{SERVER_NAME}{RESOURCE}");
+    assert_eq!(call(&plain, Some(SERVER_NAME)).await, 401);
 }
 
 /// An HTTP client whose connections leave from `ip`.
@@ -163,7 +149,7 @@ async fn behind_a_trusted_proxy_the_recorded_scheme_names_the_port() {
         ("127.0.0.2", "x-forwarded-proto", "https", 401),
     ];
     for (peer, name, value, status) in cases {
-        let header = mohawk_header(&key.key, &secret, &public);
+        let header = mohawk_header(&key.key, &secret, &public).await;
         let response = from(peer)
             .get(&at)
             .header("host", SERVER_NAME)

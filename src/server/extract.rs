@@ -99,6 +99,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// The scheme the client used (see [`client_scheme`]), for routes that sign or build URLs.
+pub struct ClientScheme(pub Proto);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientScheme {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(ClientScheme(client_scheme(
+            &parts.extensions,
+            &parts.headers,
+        )))
+    }
+}
+
 /// Names the failing field of a serde error ("name", "permissions[0].actions[1]").
 fn field_of(path: &serde_path_to_error::Path) -> String {
     let text = path.to_string();

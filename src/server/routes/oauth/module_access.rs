@@ -5,12 +5,12 @@ use super::form::bearer;
 use crate::domain::hawk::{HawkPayload, HawkRequest};
 use crate::domain::oauth::*;
 use crate::server::AppState;
-use crate::server::extract::{ClientIp, client_scheme};
+use crate::server::extract::{ClientIp, ClientScheme};
 use crate::server::proxy::Proto;
 use crate::service::AccessDenied;
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 fn bearer_error(denied: AccessDenied) -> Response {
@@ -83,7 +83,7 @@ pub async fn module_access(
     Path(module): Path<String>,
     // The URI as sent: inside the nested `/api/v1` router `Uri` lacks the prefix.
     OriginalUri(uri): OriginalUri,
-    extensions: Extensions,
+    ClientScheme(scheme): ClientScheme,
     headers: HeaderMap,
 ) -> Response {
     let authorization = headers
@@ -100,7 +100,7 @@ pub async fn module_access(
             .unwrap_or("");
         // A standard client signs the port of the URL it called, the scheme's when it named
         // none: 443 over HTTPS, here or at a trusted proxy in front.
-        let default_port = match client_scheme(&extensions, &headers) {
+        let default_port = match scheme {
             Proto::Https => 443,
             Proto::Http => 80,
         };
