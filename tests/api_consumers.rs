@@ -24,7 +24,12 @@ async fn create_returns_the_secret_once_and_reads_never_do() {
     assert_eq!(c.token_format, TokenFormat::Opaque);
     assert_eq!(c.created_by, "superadmin");
     assert_eq!(c.client_id.len(), 32);
-    let secret = created.client_secret.expose().to_string();
+    let secret = created
+        .client_secret
+        .as_ref()
+        .expect("a secret")
+        .expose()
+        .to_string();
     assert!(secret::is_well_formed(
         secret::SecretKind::ClientSecret,
         &secret
@@ -75,7 +80,14 @@ async fn database_files_hold_no_secret_and_no_session_token() {
             .create_consumer(&new_consumer(&format!("c{i}"), g.id))
             .await
             .unwrap();
-        secrets.push(created.client_secret.expose().to_string());
+        secrets.push(
+            created
+                .client_secret
+                .as_ref()
+                .expect("a secret")
+                .expose()
+                .to_string(),
+        );
         let rotated = admin
             .rotate_secret(
                 created.consumer.id,
@@ -422,7 +434,12 @@ async fn rotation_without_grace_ends_the_old_secret_at_once() {
         .unwrap();
     let id = created.consumer.id;
     let client_id = created.consumer.client_id.clone();
-    let old = created.client_secret.expose().to_string();
+    let old = created
+        .client_secret
+        .as_ref()
+        .expect("a secret")
+        .expose()
+        .to_string();
     let server = &t.server;
     assert!(token_endpoint_accepts(server, &client_id, &old).await);
 
@@ -449,7 +466,12 @@ async fn rotation_with_grace_keeps_the_old_secret_until_it_ends() {
         .await
         .unwrap();
     let client_id = created.consumer.client_id.clone();
-    let old = created.client_secret.expose().to_string();
+    let old = created
+        .client_secret
+        .as_ref()
+        .expect("a secret")
+        .expose()
+        .to_string();
     let rotated = admin
         .rotate_secret(
             created.consumer.id,
@@ -557,7 +579,7 @@ async fn every_write_leaves_one_audit_entry_without_secrets() {
     }
     let everything = serde_json::to_string(&log).unwrap();
     for s in [
-        created.client_secret.expose(),
+        created.client_secret.as_ref().expect("a secret").expose(),
         rotated.client_secret.expose(),
     ] {
         assert!(!everything.contains(s));

@@ -193,6 +193,8 @@ async fn insert_behind(t: &TestServer, id: uuid::Uuid, group: uuid::Uuid, n: usi
         token_format: TokenFormat::Opaque,
         access_token_alg: Default::default(),
         redirect_uris: vec![],
+        auth_method: Default::default(),
+        jwks: None,
     }
     .check()
     .expect("valid consumer");
@@ -201,7 +203,7 @@ async fn insert_behind(t: &TestServer, id: uuid::Uuid, group: uuid::Uuid, n: usi
     let insert = ConsumerInsert {
         id,
         client_id: secret::generate_client_id(),
-        secret_digest: secret::digest(&secret),
+        secret_digest: Some(secret::digest(&secret)),
         secret_last_four: secret::last_four(&secret),
         created_at: now,
         created_by: "admin".into(),

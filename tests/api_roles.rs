@@ -104,7 +104,11 @@ async fn every_route_answers_each_caller_as_documented() {
         .unwrap();
     let access = t
         .anonymous
-        .token_client_credentials(&consumer.consumer.client_id, &consumer.client_secret, None)
+        .token_client_credentials(
+            &consumer.consumer.client_id,
+            consumer.client_secret.as_ref().expect("a secret"),
+            None,
+        )
         .await
         .unwrap();
     let legacy = sup.api_key_secret().await.unwrap();

@@ -235,7 +235,7 @@ async fn restart_on_the_same_data_directory_keeps_everything() {
         token_endpoint_accepts(
             &server,
             &created.consumer.client_id,
-            created.client_secret.expose()
+            created.client_secret.as_ref().expect("a secret").expose()
         )
         .await
     );

@@ -171,6 +171,8 @@ async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() 
             redirect_uris: vec![redirect_uri.clone()],
             token_format: TokenFormat::Opaque,
             access_token_alg: Default::default(),
+            auth_method: Default::default(),
+            jwks: None,
         })
         .await
         .expect("consumer created");
@@ -264,7 +266,10 @@ async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() 
         .post(format!("{}/oauth/token", h.url()))
         .header(
             "authorization",
-            consola::client::Client::basic_header(&app.consumer.client_id, &app.client_secret),
+            consola::client::Client::basic_header(
+                &app.consumer.client_id,
+                app.client_secret.as_ref().expect("a secret"),
+            ),
         )
         .form(&[
             ("grant_type", "authorization_code"),

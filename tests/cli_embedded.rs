@@ -114,7 +114,11 @@ async fn with_nothing_started_each_command_runs_the_embedded_server() {
     let (mut server, url) = serve(&data);
     let token = Client::new(&url)
         .unwrap()
-        .token_client_credentials(&created.consumer.client_id, &created.client_secret, None)
+        .token_client_credentials(
+            &created.consumer.client_id,
+            created.client_secret.as_ref().expect("a secret"),
+            None,
+        )
         .await;
     let _ = server.kill();
     let _ = server.wait();

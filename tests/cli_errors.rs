@@ -313,6 +313,8 @@ fn paged_server(broken: bool) -> String {
         access_token_alg: Default::default(),
         redirect_uris: vec![],
         client_id: format!("clave{n}"),
+        auth_method: Default::default(),
+        jwks: None,
         secret_last_four: "abcd".into(),
         created_at: chrono::Utc::now(),
         created_by: "superadmin".into(),

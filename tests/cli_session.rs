@@ -197,7 +197,12 @@ async fn no_secret_in_clear_in_the_state_directory() {
     let secrets = [
         token.expose().to_string(),
         PASSWORD.to_string(),
-        created.client_secret.expose().to_string(),
+        created
+            .client_secret
+            .as_ref()
+            .expect("a secret")
+            .expose()
+            .to_string(),
         rotated.client_secret.expose().to_string(),
         revealed["secret"].as_str().unwrap().to_string(),
     ];

@@ -119,14 +119,22 @@ async fn acknowledged_writes_survive_sigkill() {
                             redirect_uris: vec![],
                             token_format: TokenFormat::Opaque,
                             access_token_alg: Default::default(),
+                            auth_method: Default::default(),
+                            jwks: None,
                         };
                         match client.create_consumer(&body).await {
                             Ok(c) => {
                                 let mut a = acked.lock().unwrap();
                                 a.client_ids
                                     .insert(c.consumer.id, c.consumer.client_id.clone());
-                                a.secrets
-                                    .insert(c.consumer.id, c.client_secret.expose().to_string());
+                                a.secrets.insert(
+                                    c.consumer.id,
+                                    c.client_secret
+                                        .as_ref()
+                                        .expect("a secret")
+                                        .expose()
+                                        .to_string(),
+                                );
                                 mine.push(c.consumer.id);
                             }
                             Err(_) => return,
@@ -200,6 +208,8 @@ async fn acknowledged_writes_survive_sigkill() {
         redirect_uris: vec![],
         token_format: TokenFormat::Opaque,
         access_token_alg: Default::default(),
+        auth_method: Default::default(),
+        jwks: None,
     };
     let answer = admin.create_consumer(&refused).await;
     assert_eq!(

@@ -48,7 +48,12 @@ async fn https(limits: ConnectionLimits) -> Https {
         pki,
         root,
         client_id: consumer.consumer.client_id.clone(),
-        secret: consumer.client_secret.expose().to_string(),
+        secret: consumer
+            .client_secret
+            .as_ref()
+            .expect("a secret")
+            .expose()
+            .to_string(),
     }
 }
 

@@ -51,7 +51,7 @@ async fn a_token_over_https_with_a_chain_names_the_public_url() {
         .post(url(&server, "/oauth/token"))
         .basic_auth(
             &consumer.consumer.client_id,
-            Some(consumer.client_secret.expose()),
+            Some(consumer.client_secret.as_ref().expect("a secret").expose()),
         )
         .form(&[("grant_type", "client_credentials")])
         .send()

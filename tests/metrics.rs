@@ -142,8 +142,17 @@ async fn scraped_metrics_follow_the_tokens_issued_and_refused() {
         )
     };
     let mut secrets = vec![
-        opaque.client_secret.expose().to_string(),
-        jwt.client_secret.expose().to_string(),
+        opaque
+            .client_secret
+            .as_ref()
+            .expect("a secret")
+            .expose()
+            .to_string(),
+        jwt.client_secret
+            .as_ref()
+            .expect("a secret")
+            .expose()
+            .to_string(),
     ];
     for _ in 0..3 {
         secrets.push(h.token(&opaque).await.access_token.expose().to_string());

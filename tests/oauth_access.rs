@@ -669,7 +669,13 @@ async fn a_standard_oauth2_client_gets_a_token_that_works() {
         }
     };
     let client = BasicClient::new(ClientId::new(c.consumer.client_id.clone()))
-        .set_client_secret(ClientSecret::new(c.client_secret.expose().to_string()))
+        .set_client_secret(ClientSecret::new(
+            c.client_secret
+                .as_ref()
+                .expect("a secret")
+                .expose()
+                .to_string(),
+        ))
         .set_token_uri(TokenUrl::new(format!("{}/oauth/token", h.url())).unwrap());
     let token = client
         .exchange_client_credentials()

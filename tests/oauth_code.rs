@@ -115,7 +115,7 @@ impl Flow {
                 "authorization",
                 consola::client::Client::basic_header(
                     &self.app.consumer.client_id,
-                    &self.app.client_secret,
+                    self.app.client_secret.as_ref().expect("a secret"),
                 ),
             )
             .form(form)
@@ -570,7 +570,7 @@ async fn a_code_presented_by_another_client_is_not_burned() {
             "authorization",
             consola::client::Client::basic_header(
                 &intruder.consumer.client_id,
-                &intruder.client_secret,
+                intruder.client_secret.as_ref().expect("a secret"),
             ),
         )
         .form(&[

@@ -82,6 +82,8 @@ fn jwt_consumer(
         redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
         token_format: TokenFormat::Jwt,
         access_token_alg: alg,
+        auth_method: Default::default(),
+        jwks: None,
     }
 }
 
@@ -90,7 +92,10 @@ async fn introspect(h: &Harness, c: &CreatedConsumer, token: &str) -> serde_json
         .post(format!("{}/oauth/introspect", h.url()))
         .header(
             "authorization",
-            consola::client::Client::basic_header(&c.consumer.client_id, &c.client_secret),
+            consola::client::Client::basic_header(
+                &c.consumer.client_id,
+                c.client_secret.as_ref().expect("a secret"),
+            ),
         )
         .form(&[("token", token)])
         .send()
@@ -253,7 +258,10 @@ async fn exchange(
         .post(format!("{}/oauth/token", h.url()))
         .header(
             "authorization",
-            consola::client::Client::basic_header(&app.consumer.client_id, &app.client_secret),
+            consola::client::Client::basic_header(
+                &app.consumer.client_id,
+                app.client_secret.as_ref().expect("a secret"),
+            ),
         )
         .form(form)
         .send()
@@ -373,7 +381,10 @@ async fn code_flow_opaque_tokens_name_the_user_and_the_client() {
         .post(format!("{}/oauth/revoke", h.url()))
         .header(
             "authorization",
-            consola::client::Client::basic_header(&app.consumer.client_id, &app.client_secret),
+            consola::client::Client::basic_header(
+                &app.consumer.client_id,
+                app.client_secret.as_ref().expect("a secret"),
+            ),
         )
         .form(&[("token", access)])
         .send()
@@ -532,7 +543,13 @@ async fn a_standard_oauth2_client_completes_the_code_flow_on_a_random_loopback_p
 
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let client = BasicClient::new(ClientId::new(app.consumer.client_id.clone()))
-        .set_client_secret(ClientSecret::new(app.client_secret.expose().to_string()))
+        .set_client_secret(ClientSecret::new(
+            app.client_secret
+                .as_ref()
+                .expect("a secret")
+                .expose()
+                .to_string(),
+        ))
         .set_auth_uri(AuthUrl::new(format!("{}/oauth/authorize", h.url())).unwrap())
         .set_token_uri(TokenUrl::new(format!("{}/oauth/token", h.url())).unwrap())
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).unwrap());

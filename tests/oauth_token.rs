@@ -32,7 +32,10 @@ async fn success_body_and_headers_follow_rfc_6749_5_1() {
         .post(format!("{}/oauth/token", h.url()))
         .header(
             "authorization",
-            basic(&c.consumer.client_id, c.client_secret.expose()),
+            basic(
+                &c.consumer.client_id,
+                c.client_secret.as_ref().expect("a secret").expose(),
+            ),
         )
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -55,7 +58,7 @@ async fn basic_credentials_are_form_decoded_and_post_auth_works() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let id = &c.consumer.client_id;
-    let secret = c.client_secret.expose();
+    let secret = c.client_secret.as_ref().expect("a secret").expose();
     let encoded = raw()
         .post(format!("{}/oauth/token", h.url()))
         .header(
@@ -108,7 +111,10 @@ async fn error_of(
 async fn each_error_code_has_its_status_and_shape() {
     let h = start().await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
-    let (id, secret) = (c.consumer.client_id.as_str(), c.client_secret.expose());
+    let (id, secret) = (
+        c.consumer.client_id.as_str(),
+        c.client_secret.as_ref().expect("a secret").expose(),
+    );
     let url = format!("{}/oauth/token", h.url());
     let http = raw();
 
@@ -220,7 +226,11 @@ async fn each_error_code_has_its_status_and_shape() {
         .await;
     let err = h
         .anon
-        .token_client_credentials(&coder.consumer.client_id, &coder.client_secret, None)
+        .token_client_credentials(
+            &coder.consumer.client_id,
+            coder.client_secret.as_ref().expect("a secret"),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(code(&err), Some("unauthorized_client"));
@@ -263,7 +273,7 @@ async fn grace_window_accepts_both_secrets_then_only_the_new_one() {
     let h = start_with_clock(ServiceConfig::default(), clock.clone()).await;
     let c = h.reports_consumer(TokenFormat::Opaque).await;
     let id = c.consumer.client_id.clone();
-    let old = c.client_secret.clone();
+    let old = c.client_secret.clone().expect("a secret");
     let rotated = h
         .admin
         .rotate_secret(
@@ -535,7 +545,11 @@ async fn failures_are_throttled_per_client_and_audited() {
     );
     for event in &log.items {
         assert!(!event.description.contains(wrong.expose()));
-        assert!(!event.description.contains(victim.client_secret.expose()));
+        assert!(
+            !event
+                .description
+                .contains(victim.client_secret.as_ref().expect("a secret").expose())
+        );
     }
 }
 
@@ -683,7 +697,10 @@ async fn a_body_sent_in_pieces_is_read_whole() {
         "POST /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
          Authorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
          Content-Length: {}\r\n\r\n",
-        basic(&c.consumer.client_id, c.client_secret.expose()),
+        basic(
+            &c.consumer.client_id,
+            c.client_secret.as_ref().expect("a secret").expose()
+        ),
         body.len()
     );
     let mut stream = tokio::net::TcpStream::connect(h.server.addr)

@@ -156,6 +156,8 @@ async fn a_consumer(client: &Client) -> Consumer {
             redirect_uris: vec![],
             token_format: TokenFormat::Opaque,
             access_token_alg: AccessTokenAlg::EdDSA,
+            auth_method: Default::default(),
+            jwks: None,
         })
         .await
         .expect("consumer")

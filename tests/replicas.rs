@@ -154,7 +154,11 @@ impl Cluster {
 
     async fn token(&self, i: usize, c: &CreatedConsumer) -> SecretText {
         self.anon(i)
-            .token_client_credentials(&c.consumer.client_id, &c.client_secret, None)
+            .token_client_credentials(
+                &c.consumer.client_id,
+                c.client_secret.as_ref().expect("a secret"),
+                None,
+            )
             .await
             .expect("token")
             .access_token
@@ -238,7 +242,10 @@ async fn a_change_on_one_replica_is_in_force_on_every_replica_within_a_second() 
         .anon(0)
         .revoke(
             token.expose(),
-            Some((&erp.consumer.client_id, &erp.client_secret)),
+            Some((
+                &erp.consumer.client_id,
+                erp.client_secret.as_ref().expect("a secret"),
+            )),
         )
         .await
         .unwrap();
@@ -266,7 +273,11 @@ async fn a_change_on_one_replica_is_in_force_on_every_replica_within_a_second() 
     for i in [0, 2] {
         let refused = cluster
             .anon(i)
-            .token_client_credentials(&erp.consumer.client_id, &erp.client_secret, None)
+            .token_client_credentials(
+                &erp.consumer.client_id,
+                erp.client_secret.as_ref().expect("a secret"),
+                None,
+            )
             .await;
         assert!(
             refused.is_err(),
@@ -282,7 +293,7 @@ async fn a_change_on_one_replica_is_in_force_on_every_replica_within_a_second() 
         .unwrap();
 
     // A secret rotated on C without grace: A and B refuse the old secret at once.
-    let old = erp.client_secret.clone();
+    let old = erp.client_secret.clone().expect("a secret");
     let rotated = cluster
         .admin(2)
         .rotate_secret(
@@ -300,7 +311,7 @@ async fn a_change_on_one_replica_is_in_force_on_every_replica_within_a_second() 
     })
     .await;
     let fresh = CreatedConsumer {
-        client_secret: rotated.client_secret.clone(),
+        client_secret: Some(rotated.client_secret.clone()),
         ..erp.clone()
     };
     for i in 0..3 {
@@ -333,7 +344,11 @@ async fn a_change_on_one_replica_is_in_force_on_every_replica_within_a_second() 
     .await;
     let scopes = cluster
         .anon(2)
-        .token_client_credentials(&fresh.consumer.client_id, &fresh.client_secret, None)
+        .token_client_credentials(
+            &fresh.consumer.client_id,
+            fresh.client_secret.as_ref().expect("a secret"),
+            None,
+        )
         .await
         .unwrap()
         .scope;
@@ -442,7 +457,10 @@ async fn grant(
         .post(format!("{}/oauth/token", replica.url))
         .header(
             "authorization",
-            Client::basic_header(&app.consumer.client_id, &app.client_secret),
+            Client::basic_header(
+                &app.consumer.client_id,
+                app.client_secret.as_ref().expect("a secret"),
+            ),
         )
         .form(form)
         .send()
@@ -653,7 +671,10 @@ async fn a_replica_killed_under_writes_loses_no_acknowledged_write_and_catches_u
         .anon(1)
         .revoke(
             token.expose(),
-            Some((&erp.consumer.client_id, &erp.client_secret)),
+            Some((
+                &erp.consumer.client_id,
+                erp.client_secret.as_ref().expect("a secret"),
+            )),
         )
         .await
         .unwrap();
@@ -730,7 +751,11 @@ async fn a_database_restart_is_answered_503_then_every_replica_catches_up_by_its
             let mut answered = 0u32;
             for _ in 0..200 {
                 if anon
-                    .token_client_credentials(&erp.consumer.client_id, &erp.client_secret, None)
+                    .token_client_credentials(
+                        &erp.consumer.client_id,
+                        erp.client_secret.as_ref().expect("a secret"),
+                        None,
+                    )
                     .await
                     .is_ok()
                 {
@@ -759,7 +784,10 @@ async fn a_database_restart_is_answered_503_then_every_replica_catches_up_by_its
         .anon(2)
         .revoke(
             revoked_meanwhile.expose(),
-            Some((&erp.consumer.client_id, &erp.client_secret)),
+            Some((
+                &erp.consumer.client_id,
+                erp.client_secret.as_ref().expect("a secret"),
+            )),
         )
         .await
         .unwrap();

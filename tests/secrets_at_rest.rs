@@ -104,10 +104,19 @@ async fn scan(log_format: &str) -> String {
                 redirect_uris: vec![],
                 token_format: format,
                 access_token_alg: Default::default(),
+                auth_method: Default::default(),
+                jwks: None,
             })
             .await
             .unwrap();
-        secrets.push(created.client_secret.expose().to_string());
+        secrets.push(
+            created
+                .client_secret
+                .as_ref()
+                .expect("a secret")
+                .expose()
+                .to_string(),
+        );
         let rotated = admin
             .rotate_secret(
                 created.consumer.id,

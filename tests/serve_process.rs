@@ -94,6 +94,8 @@ async fn consumer(admin: &Client) -> CreatedConsumer {
             redirect_uris: vec![],
             token_format: TokenFormat::Opaque,
             access_token_alg: Default::default(),
+            auth_method: Default::default(),
+            jwks: None,
         })
         .await
         .unwrap()
@@ -138,7 +140,10 @@ async fn sigterm_finishes_the_request_in_flight_and_saves_its_count() {
         "POST /oauth/token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
          Expect: 100-continue\r\n\r\n",
-        Client::basic_header(&created.consumer.client_id, &created.client_secret),
+        Client::basic_header(
+            &created.consumer.client_id,
+            created.client_secret.as_ref().expect("a secret")
+        ),
         body.len()
     );
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -196,7 +201,7 @@ async fn json_logs_hold_one_object_per_line_and_one_line_per_request() {
         .post(format!("{url}/oauth/token"))
         .basic_auth(
             &created.consumer.client_id,
-            Some(created.client_secret.expose()),
+            Some(created.client_secret.as_ref().expect("a secret").expose()),
         )
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -235,7 +240,7 @@ async fn json_logs_hold_one_object_per_line_and_one_line_per_request() {
         !text.contains(&missing.to_string()),
         "a raw path was logged"
     );
-    assert!(!text.contains(created.client_secret.expose()));
+    assert!(!text.contains(created.client_secret.as_ref().expect("a secret").expose()));
 }
 
 #[test]

@@ -135,7 +135,11 @@ async fn consumer(sup: &Client) -> (String, SecretText, SecretText) {
         .await
         .expect("consumer");
     let wrong = SecretText::new(secret::generate(SecretKind::ClientSecret));
-    (created.consumer.client_id, created.client_secret, wrong)
+    (
+        created.consumer.client_id,
+        created.client_secret.expect("a secret"),
+        wrong,
+    )
 }
 
 /// The token endpoint's status for these credentials on `server`.

@@ -247,7 +247,11 @@ async fn token_counts_survive_a_failed_flush() {
         .unwrap();
     for _ in 0..3 {
         anonymous
-            .token_client_credentials(&created.consumer.client_id, &created.client_secret, None)
+            .token_client_credentials(
+                &created.consumer.client_id,
+                created.client_secret.as_ref().expect("a secret"),
+                None,
+            )
             .await
             .expect("tokens are issued from memory during the fault");
     }

@@ -308,7 +308,10 @@ async fn consumers(admin: &Client) -> [(String, SecretText); 2] {
         let mut consumer = common::new_consumer(name, group.id);
         consumer.token_format = format;
         let created = admin.create_consumer(&consumer).await.unwrap();
-        made.push((created.consumer.client_id.clone(), created.client_secret));
+        made.push((
+            created.consumer.client_id.clone(),
+            created.client_secret.expect("a secret"),
+        ));
     }
     made.try_into().unwrap()
 }

@@ -364,6 +364,8 @@ async fn duplicate_name_keeps_the_modal_and_the_typing() {
             redirect_uris: vec![],
             token_format: TokenFormat::Opaque,
             access_token_alg: Default::default(),
+            auth_method: Default::default(),
+            jwks: None,
         })
         .await
         .expect("first consumer");

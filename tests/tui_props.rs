@@ -360,7 +360,7 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
         }
         Request::CreateConsumer(_) => Response::ConsumerCreated(CreatedConsumer {
             consumer: hostile_consumer(n, text),
-            client_secret: SecretText::new(FAKE_SECRET.into()),
+            client_secret: Some(SecretText::new(FAKE_SECRET.into())),
         }),
         Request::DeleteConsumer(id) => Response::ConsumerDeleted(*id),
         Request::SigningKeys | Request::RotateSigningKey => {

@@ -142,7 +142,7 @@ fn consumer_modal_new_errors_and_created() {
         "CreateConsumer",
         Response::ConsumerCreated(CreatedConsumer {
             consumer: consumer(9, "Nuevo ERP"),
-            client_secret: SecretText::new(FAKE_SECRET.into()),
+            client_secret: Some(SecretText::new(FAKE_SECRET.into())),
         }),
     );
     snap("consumer_created", &state);
@@ -313,7 +313,7 @@ fn at_80x24_every_modal_keeps_its_buttons() {
         "CreateConsumer",
         Response::ConsumerCreated(CreatedConsumer {
             consumer: consumer(9, "Nuevo ERP"),
-            client_secret: SecretText::new(FAKE_SECRET.into()),
+            client_secret: Some(SecretText::new(FAKE_SECRET.into())),
         }),
     );
     let text = screen_text(&state, 80, 24);

@@ -215,7 +215,7 @@ fn created_consumer_shows_secret_once_and_copies() {
         "CreateConsumer",
         Response::ConsumerCreated(CreatedConsumer {
             consumer: consumer(5, "Nuevo"),
-            client_secret: SecretText::new(FAKE_SECRET.into()),
+            client_secret: Some(SecretText::new(FAKE_SECRET.into())),
         }),
     );
     let screen = screen_text(&state, 120, 40);

@@ -39,6 +39,42 @@ impl From<TokenFormatArg> for TokenFormat {
     }
 }
 
+/// How the consumer authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuthArg {
+    /// A Secreto, made now and printed once (client_secret_basic or _post).
+    Secret,
+    /// A JWT signed with the consumer's private key (private_key_jwt); needs --jwks.
+    PrivateKeyJwt,
+}
+
+impl From<AuthArg> for AuthMethod {
+    fn from(arg: AuthArg) -> AuthMethod {
+        match arg {
+            AuthArg::Secret => AuthMethod::ClientSecret,
+            AuthArg::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
+        }
+    }
+}
+
+/// The JWKS in a file (`-`: standard input): its public keys, as JSON.
+fn read_jwks(path: &str) -> CliResult<serde_json::Value> {
+    let text = if path == "-" {
+        std::io::read_to_string(std::io::stdin().lock())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|err| Failure::Usage(format!("--jwks {path}: no se pudo leer ({err})")))?;
+    serde_json::from_str(&text).map_err(|err| {
+        Failure::Usage(format!(
+            "--jwks {path}: no es JSON (línea {}, columna {}); se espera una JWKS \
+             {{\"keys\": [...]}} o una JWK",
+            err.line(),
+            err.column()
+        ))
+    })
+}
+
 /// How JWT access tokens are signed (with `--token-format jwt`).
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TokenAlgArg {
@@ -100,6 +136,17 @@ pub enum Verb {
         /// Signature of JWT access tokens (RS256 is the one every validator accepts).
         #[arg(long, value_enum, default_value = "EdDSA")]
         token_alg: TokenAlgArg,
+        /// Método de autenticación: a Secreto, or a key pair (private-key-jwt).
+        #[arg(long = "auth", value_enum, default_value = "secret")]
+        auth_method: AuthArg,
+        /// The public keys of a private-key-jwt consumer: a file with a JWKS or one JWK
+        /// (`-` reads standard input). Never the private key.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_if_eq("auth_method", "private-key-jwt")
+        )]
+        jwks: Option<String>,
     },
     /// Change a consumer's fields; those not given stay as they are.
     Update {
@@ -126,6 +173,11 @@ pub enum Verb {
         /// Signature of JWT access tokens.
         #[arg(long, value_enum)]
         token_alg: Option<TokenAlgArg>,
+        /// Replace a private-key-jwt consumer's public keys with this JWKS file (`-`:
+        /// standard input). To roll a key over, register the new one beside the old, then
+        /// the new one alone.
+        #[arg(long, value_name = "FILE")]
+        jwks: Option<String>,
     },
     /// Delete a consumer: its secret stops working at once.
     Delete {
@@ -139,7 +191,8 @@ pub enum Verb {
     Enable { consumer: String },
     /// Stop the consumer from getting tokens.
     Disable { consumer: String },
-    /// A new secret, printed this once.
+    /// A new secret, printed this once (a private-key-jwt consumer has none: give it new
+    /// keys with `update --jwks`).
     RotateSecret {
         /// Id, Clave or exact name.
         consumer: String,
@@ -205,12 +258,13 @@ pub fn row(c: &Consumer) -> Vec<Cell> {
 }
 
 fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
-    vec![
+    let mut fields = vec![
         ("ID", Cell::text(&c.id.to_string())),
         ("Nombre", Cell::text(&c.name)),
         ("Descripción", Cell::text(&c.description)),
         ("Clave", Cell::text(&c.client_id)),
-        ("Secreto", Cell::text(&format!("…{}", c.secret_last_four))),
+        ("Secreto", secret_cell(c)),
+        ("Autenticación", Cell::text(c.auth_method.label_es())),
         ("Tipo", Cell::text(c.grant_type.label_es())),
         ("Grupo de permisos", Cell::text(&c.permission_group_name)),
         (
@@ -227,7 +281,28 @@ fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
         ("Fecha de creación", Cell::text(&c.created_at.to_rfc3339())),
         ("Creado por", Cell::text(&c.created_by)),
         ("Actualizado", Cell::text(&c.updated_at.to_rfc3339())),
-    ]
+    ];
+    if c.auth_method == AuthMethod::PrivateKeyJwt {
+        fields.insert(6, ("Claves públicas", Cell::text(&key_lines(c))));
+    }
+    fields
+}
+
+fn secret_cell(c: &Consumer) -> Cell {
+    match c.auth_method {
+        AuthMethod::ClientSecret => Cell::text(&format!("…{}", c.secret_last_four)),
+        AuthMethod::PrivateKeyJwt => Cell::toned("ninguno (Clave privada)", Tone::Dim),
+    }
+}
+
+/// Each registered public key on a line: kid, algorithm, RFC 7638 thumbprint.
+fn key_lines(c: &Consumer) -> String {
+    c.jwks
+        .iter()
+        .flat_map(|keys| keys.keys())
+        .map(|key| key.summary())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every consumer that matches, page by page. A page that fails fails the whole list:
@@ -293,7 +368,10 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             hub,
             token_format,
             token_alg,
+            auth_method,
+            jwks,
         } => {
+            let jwks = jwks.as_deref().map(read_jwks).transpose()?;
             let group = groups::find(&client, &group).await?;
             let created = client
                 .create_consumer(&NewConsumer {
@@ -305,11 +383,16 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                     redirect_uris,
                     token_format: token_format.into(),
                     access_token_alg: token_alg.into(),
+                    auth_method: auth_method.into(),
+                    jwks,
                 })
                 .await?;
             let mut shown = fields(&created.consumer);
-            shown.insert(4, ("Secreto", Cell::text(created.client_secret.expose())));
-            shown.remove(5);
+            let Some(secret) = &created.client_secret else {
+                // A key pair's consumer: nothing secret was made, nothing to warn of.
+                return out.one(&created, &created.consumer.id.to_string(), shown);
+            };
+            shown[4] = ("Secreto", Cell::text(secret.expose()));
             out.one(&created, &created.consumer.id.to_string(), shown)?;
             if out.quiet {
                 out.warn(
@@ -331,7 +414,9 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             redirect_uris,
             token_format,
             token_alg,
+            jwks,
         } => {
+            let jwks = jwks.as_deref().map(read_jwks).transpose()?;
             let current = find(&client, &consumer).await?;
             let permission_group_id = match group {
                 Some(group) => Some(groups::find(&client, &group).await?.id),
@@ -346,6 +431,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
                 token_format: token_format.map(Into::into),
                 access_token_alg: token_alg.map(Into::into),
+                jwks,
             };
             if patch.is_empty() {
                 return Err(Failure::Usage(

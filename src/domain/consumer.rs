@@ -1,5 +1,6 @@
 //! OAuth consumers ("Consumidores OAuth"): the clients whose key and secret get tokens.
 
+use super::client_keys::{AuthMethod, ClientKeys};
 use super::validation::{FieldErrors, optional_text, required_line};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,15 @@ pub struct Consumer {
     pub redirect_uris: Vec<String>,
     /// "Clave": the public client identifier.
     pub client_id: String,
+    /// How it authenticates at the token endpoint.
+    #[serde(default)]
+    pub auth_method: AuthMethod,
+    /// The public keys of a `private_key_jwt` consumer, as a JWKS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<ClientKeys>,
+    /// The last four characters of its secret; empty for a `private_key_jwt` consumer,
+    /// which has none.
     pub secret_last_four: String,
     pub created_at: DateTime<Utc>,
     /// Username of the creator.
@@ -157,6 +167,13 @@ pub struct NewConsumer {
     /// How `jwt` access tokens are signed; EdDSA unless asked.
     #[serde(default)]
     pub access_token_alg: AccessTokenAlg,
+    /// How it authenticates: with a Secreto (made now, shown once) unless asked.
+    #[serde(default)]
+    pub auth_method: AuthMethod,
+    /// For `private_key_jwt`: its public keys, a JWKS (`{"keys": [...]}`) or one JWK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -178,6 +195,11 @@ pub struct ConsumerPatch {
     pub token_format: Option<TokenFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_alg: Option<AccessTokenAlg>,
+    /// A `private_key_jwt` consumer's new set of public keys, replacing the old one: keys
+    /// are rolled over by registering the next beside the current, then dropping it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl ConsumerPatch {
@@ -190,6 +212,7 @@ impl ConsumerPatch {
             && self.redirect_uris.is_none()
             && self.token_format.is_none()
             && self.access_token_alg.is_none()
+            && self.jwks.is_none()
     }
 }
 
@@ -214,9 +237,11 @@ pub struct ConsumerQuery {
 pub struct CreatedConsumer {
     #[serde(flatten)]
     pub consumer: Consumer,
-    /// "Secreto": shown only in this response.
-    #[schema(value_type = String)]
-    pub client_secret: crate::domain::secret::SecretText,
+    /// "Secreto": shown only in this response; absent for a `private_key_jwt` consumer,
+    /// which has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub client_secret: Option<crate::domain::secret::SecretText>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -254,12 +279,26 @@ pub struct ValidConsumer {
     pub token_format: TokenFormat,
     pub access_token_alg: AccessTokenAlg,
     pub redirect_uris: Vec<String>,
+    pub auth_method: AuthMethod,
+    pub jwks: Option<ClientKeys>,
+}
+
+/// The keys of a `jwks` field as sent, or `None` with its error recorded.
+pub fn check_jwks(errors: &mut FieldErrors, jwks: &serde_json::Value) -> Option<ClientKeys> {
+    ClientKeys::parse(jwks)
+        .map_err(|why| errors.add("jwks", format!("JWKS inválida: {why}")))
+        .ok()
 }
 
 impl ValidConsumer {
     /// Validates every field at once, so the form can show all errors together.
     pub fn check(self) -> Result<ValidConsumer, FieldErrors> {
-        let mut errors = FieldErrors::new();
+        self.check_with(FieldErrors::new())
+    }
+
+    /// As [`ValidConsumer::check`], adding to errors already found (a `jwks` that did not
+    /// parse, say).
+    pub fn check_with(self, mut errors: FieldErrors) -> Result<ValidConsumer, FieldErrors> {
         let name = required_line(&mut errors, "name", &self.name, 100);
         let description = optional_text(&mut errors, "description", &self.description, 500);
         let mut uris = Vec::new();
@@ -281,6 +320,17 @@ impl ValidConsumer {
                 "redirect_uris",
                 "Código de autorización necesita al menos una URL de retorno",
             );
+        }
+        match (self.auth_method, &self.jwks) {
+            (AuthMethod::PrivateKeyJwt, None) if errors.get("jwks").is_none() => errors.add(
+                "jwks",
+                "Clave privada (JWT) necesita las claves públicas (una JWKS)",
+            ),
+            (AuthMethod::ClientSecret, Some(_)) => errors.add(
+                "jwks",
+                "Solo un consumidor con Clave privada (JWT) registra claves públicas",
+            ),
+            _ => {}
         }
         errors.into_result().map(|()| ValidConsumer {
             name,
@@ -364,6 +414,8 @@ mod tests {
             token_format: TokenFormat::Opaque,
             access_token_alg: AccessTokenAlg::EdDSA,
             redirect_uris: vec![],
+            auth_method: AuthMethod::ClientSecret,
+            jwks: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod client_keys;
 pub mod consumer;
 pub mod front_door;
 pub mod hawk;
@@ -18,6 +19,7 @@ pub mod validation;
 
 pub use account::*;
 pub use audit::*;
+pub use client_keys::{AuthMethod, ClientKeys};
 pub use consumer::*;
 pub use permission::*;
 pub use problem::Problem;

@@ -88,6 +88,8 @@ pub struct ServerMetadata {
     /// Only `query`: said, because RFC 8414's default adds `fragment`, which is not served.
     pub response_modes_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms of `private_key_jwt` client assertions (RFC 8414 §2).
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,

@@ -83,6 +83,11 @@ impl Service {
         new: NewConsumer,
     ) -> ServiceResult<CreatedConsumer> {
         let me = self.super_admin(caller)?;
+        let mut errors = FieldErrors::new();
+        let jwks = new
+            .jwks
+            .as_ref()
+            .and_then(|jwks| check_jwks(&mut errors, jwks));
         let fields = ValidConsumer {
             name: new.name,
             description: new.description,
@@ -93,8 +98,10 @@ impl Service {
             token_format: new.token_format,
             access_token_alg: new.access_token_alg,
             redirect_uris: new.redirect_uris,
+            auth_method: new.auth_method,
+            jwks,
         }
-        .check();
+        .check_with(errors);
         // Report an unknown group together with the other field errors.
         let group_error = self.require_group(new.permission_group_id).await.err();
         let fields = match (fields, group_error) {
@@ -106,12 +113,17 @@ impl Service {
             (Err(errors), _) => return Err(ServiceError::Validation(errors)),
             (Ok(_), Some(err)) => return Err(err),
         };
-        let client_secret = secret::generate(SecretKind::ClientSecret);
+        // A key pair's consumer gets no secret at all: nothing to leak, nothing to rotate.
+        let client_secret = (fields.auth_method == AuthMethod::ClientSecret)
+            .then(|| secret::generate(SecretKind::ClientSecret));
         let insert = ConsumerInsert {
             id: new_id(),
             client_id: secret::generate_client_id(),
-            secret_digest: secret::digest(&client_secret),
-            secret_last_four: secret::last_four(&client_secret),
+            secret_digest: client_secret.as_deref().map(secret::digest),
+            secret_last_four: client_secret
+                .as_deref()
+                .map(secret::last_four)
+                .unwrap_or_default(),
             created_at: self.now(),
             created_by: me.username.clone(),
             fields,
@@ -122,10 +134,15 @@ impl Service {
             modules::CONSUMERS,
             &insert.fields.name,
             format!(
-                "Consumidor creado; Clave {}; grupo {}; {}",
+                "Consumidor creado; Clave {}; grupo {}; {}; {}",
                 insert.client_id,
                 insert.fields.permission_group_id,
-                insert.fields.grant_type.as_str()
+                insert.fields.grant_type.as_str(),
+                match insert.fields.auth_method {
+                    AuthMethod::ClientSecret => "client_secret".to_string(),
+                    AuthMethod::PrivateKeyJwt =>
+                        format!("private_key_jwt, {}", key_list(insert.fields.jwks.as_ref())),
+                },
             ),
         );
         let consumer = self
@@ -135,7 +152,7 @@ impl Service {
             .map_err(map_consumer_write)?;
         Ok(CreatedConsumer {
             consumer,
-            client_secret: SecretText::new(client_secret),
+            client_secret: client_secret.map(SecretText::new),
         })
     }
 
@@ -153,6 +170,11 @@ impl Service {
         if if_match.is_some_and(|v| v != current.version) {
             return Err(ServiceError::Stale);
         }
+        let mut errors = FieldErrors::new();
+        let jwks = match &patch.jwks {
+            Some(jwks) => check_jwks(&mut errors, jwks),
+            None => current.jwks.clone(),
+        };
         let fields = ValidConsumer {
             name: patch.name.clone().unwrap_or_else(|| current.name.clone()),
             description: patch
@@ -171,8 +193,10 @@ impl Service {
                 .redirect_uris
                 .clone()
                 .unwrap_or_else(|| current.redirect_uris.clone()),
+            auth_method: current.auth_method,
+            jwks,
         }
-        .check()
+        .check_with(errors)
         .map_err(ServiceError::Validation)?;
         if fields.permission_group_id != current.permission_group_id {
             self.require_group(fields.permission_group_id).await?;
@@ -226,6 +250,15 @@ impl Service {
             )));
         }
         let current = self.store.consumer(id).await?;
+        if current.auth_method != AuthMethod::ClientSecret {
+            return Err(ServiceError::Conflict {
+                code: "no_secret",
+                detail: "Este consumidor se autentica con Clave privada (JWT): no tiene \
+                         Secreto que rotar; registre sus nuevas claves públicas"
+                    .into(),
+                errors: FieldErrors::new(),
+            });
+        }
         let credentials = self.store.consumer_credentials(&current.client_id).await?;
         let now = self.now();
         let new_secret = secret::generate(SecretKind::ClientSecret);
@@ -275,6 +308,18 @@ impl Service {
     }
 }
 
+/// The thumbprints of a consumer's public keys, for the audit log: "claves a, b" (public
+/// names, never key material), or "sin claves".
+fn key_list(keys: Option<&ClientKeys>) -> String {
+    match keys {
+        Some(keys) => {
+            let prints: Vec<&str> = keys.keys().iter().map(|k| k.thumbprint.as_str()).collect();
+            format!("claves {}", prints.join(", "))
+        }
+        None => "sin claves".to_string(),
+    }
+}
+
 /// Names the fields an edit changed, for the audit log (never a secret).
 fn describe_changes(current: &Consumer, fields: &ValidConsumer) -> String {
     let mut changed = Vec::new();
@@ -318,6 +363,12 @@ fn describe_changes(current: &Consumer, fields: &ValidConsumer) -> String {
     }
     if fields.redirect_uris != current.redirect_uris {
         changed.push("URL de retorno".to_string());
+    }
+    if fields.jwks != current.jwks {
+        changed.push(format!(
+            "claves públicas ({})",
+            key_list(fields.jwks.as_ref())
+        ));
     }
     if changed.is_empty() {
         "Sin cambios".to_string()

@@ -1,4 +1,4 @@
-//! The audit log, Hawk nonces and the dashboard figures.
+//! The audit log and the dashboard figures.
 
 use super::columns::{count_of, from_ms, ms};
 use super::sql::{Columns, Sql, SqlBackend, Statement, query, transaction};
@@ -8,15 +8,6 @@ use sqlx::Database;
 #[async_trait]
 pub trait AuditStore {
     async fn record(&self, audit: &NewAuditEvent) -> StoreResult<()>;
-    /// Remembers a Hawk nonce (its digest) with its timestamp; false when it was already
-    /// seen. Nonces with a timestamp before `forget_before` can no longer pass the clock
-    /// check, and are dropped.
-    async fn remember_hawk_nonce(
-        &self,
-        digest: &[u8; 32],
-        ts: i64,
-        forget_before: i64,
-    ) -> StoreResult<bool>;
     /// One page, newest first, and the total matching the filter.
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, u64)>;
     async fn counts(&self) -> StoreResult<Counts>;
@@ -79,30 +70,6 @@ where
 impl<B: SqlBackend> AuditStore for B {
     async fn record(&self, audit: &NewAuditEvent) -> StoreResult<()> {
         transaction(self, async |tx| insert_audit::<B::Db>(tx, audit).await).await
-    }
-
-    async fn remember_hawk_nonce(
-        &self,
-        digest: &[u8; 32],
-        ts: i64,
-        forget_before: i64,
-    ) -> StoreResult<bool> {
-        transaction(self, async |tx| {
-            B::query("DELETE FROM hawk_nonces WHERE ts < $1")
-                .bind(forget_before)
-                .execute(&mut *tx)
-                .await?;
-            // One row per nonce across every replica: the second insert finds it taken.
-            let inserted = B::query(
-                "INSERT INTO hawk_nonces (digest, ts) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(&digest[..])
-            .bind(ts)
-            .execute(&mut *tx)
-            .await?;
-            Ok(inserted == 1)
-        })
-        .await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(Vec<AuditEvent>, u64)> {

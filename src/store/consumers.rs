@@ -39,7 +39,7 @@ pub trait ConsumerStore {
 /// What a consumer shows: its row and its permission group's name.
 const CONSUMER_COLUMNS: &str = "c.id, c.name, c.description, c.grant_type, c.permission_group_id,
         g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
-        c.redirect_uris, c.client_id,
+        c.redirect_uris, c.client_id, c.auth_method, c.jwks,
         c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version";
 const CONSUMER_FROM: &str =
     "FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
@@ -51,6 +51,8 @@ where
     let grant: String = row.col("grant_type")?;
     let format: String = row.col("token_format")?;
     let alg: String = row.col("access_token_alg")?;
+    let auth_method: String = row.col("auth_method")?;
+    let jwks: Option<String> = row.col("jwks")?;
     Ok(Consumer {
         id: row.col("id")?,
         name: row.col("name")?,
@@ -65,12 +67,23 @@ where
             .ok_or(StoreError::Corrupt("access token alg"))?,
         redirect_uris: from_json("redirect_uris", &row.col::<String>("redirect_uris")?)?,
         client_id: row.col("client_id")?,
+        auth_method: AuthMethod::parse(&auth_method).ok_or(StoreError::Corrupt("auth method"))?,
+        jwks: jwks.map(|text| from_json("jwks", &text)).transpose()?,
         secret_last_four: row.col("secret_last_four")?,
         created_at: from_ms(row.col("created_at")?),
         created_by: row.col("created_by")?,
         updated_at: from_ms(row.col("updated_at")?),
         version: row.col("version")?,
     })
+}
+
+/// The `jwks` column of these fields: the public keys' JWKS, or NULL.
+fn jwks_text(fields: &ValidConsumer) -> StoreResult<Option<String>> {
+    fields
+        .jwks
+        .as_ref()
+        .map(|keys| to_json("jwks", keys))
+        .transpose()
 }
 
 async fn consumer_by_id<DB: Sql>(on: impl On<DB>, id: Uuid) -> StoreResult<Consumer> {
@@ -96,9 +109,9 @@ impl<B: SqlBackend> ConsumerStore for B {
                 "INSERT INTO consumers (id, name, name_key, description, grant_type,
                          permission_group_id, hub_enabled, enabled, token_format, redirect_uris,
                          client_id, secret_digest, secret_last_four, created_at, created_by,
-                         updated_at, access_token_alg, version)
+                         updated_at, access_token_alg, auth_method, jwks, version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $14, $16, 1)",
+                         $14, $16, $17, $18, 1)",
             )
             .bind(consumer.id)
             .bind(&f.name)
@@ -111,11 +124,19 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(f.token_format.as_str())
             .bind(to_json("redirect_uris", &f.redirect_uris)?)
             .bind(&consumer.client_id)
-            .bind(&consumer.secret_digest[..])
+            // An empty digest matches no secret: a `private_key_jwt` consumer has none.
+            .bind(
+                consumer
+                    .secret_digest
+                    .map(|d| d.to_vec())
+                    .unwrap_or_default(),
+            )
             .bind(&consumer.secret_last_four)
             .bind(ms(consumer.created_at))
             .bind(&consumer.created_by)
             .bind(f.access_token_alg.as_str())
+            .bind(f.auth_method.as_str())
+            .bind(jwks_text(f)?)
             .execute(&mut *tx)
             .await?;
             insert_audit::<B::Db>(tx, audit).await?;
@@ -216,8 +237,8 @@ impl<B: SqlBackend> ConsumerStore for B {
                 "UPDATE consumers SET name = $1, name_key = $2, description = $3,
                          permission_group_id = $4, hub_enabled = $5, enabled = $6,
                          token_format = $7, redirect_uris = $8, updated_at = $9,
-                         access_token_alg = $10, version = version + 1
-                     WHERE id = $11 AND version = $12",
+                         access_token_alg = $10, jwks = $11, version = version + 1
+                     WHERE id = $12 AND version = $13",
             )
             .bind(&f.name)
             .bind(name_key(&f.name))
@@ -229,6 +250,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(to_json("redirect_uris", &f.redirect_uris)?)
             .bind(ms(at))
             .bind(f.access_token_alg.as_str())
+            .bind(jwks_text(f)?)
             .bind(id)
             .bind(expected_version)
             .execute(&mut *tx)

@@ -19,6 +19,7 @@ mod sqlite;
 mod ssh_keys;
 mod throttles;
 mod unique;
+mod used_once;
 mod users;
 
 pub use account::AccountStore;
@@ -34,6 +35,7 @@ pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use ssh_keys::{SshKeyRecord, SshKeyStore};
 pub use throttles::{SharedThrottle, ThrottleKey, ThrottleRule, ThrottleStore};
+pub use used_once::UsedOnceStore;
 pub use users::UserStore;
 
 use crate::domain::*;
@@ -165,7 +167,8 @@ pub struct ConsumerInsert {
     pub id: Uuid,
     pub fields: ValidConsumer,
     pub client_id: String,
-    pub secret_digest: [u8; 32],
+    /// `None` for a `private_key_jwt` consumer, which has no secret.
+    pub secret_digest: Option<[u8; 32]>,
     pub secret_last_four: String,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -306,6 +309,7 @@ pub trait Store:
     + ChangeStore
     + ThrottleStore
     + SealedKeyStore
+    + UsedOnceStore
     + Send
     + Sync
     + 'static
@@ -325,6 +329,7 @@ impl<T> Store for T where
         + ChangeStore
         + ThrottleStore
         + SealedKeyStore
+        + UsedOnceStore
         + Send
         + Sync
         + 'static

@@ -151,6 +151,8 @@ pub fn new_consumer(name: &str, group: uuid::Uuid) -> NewConsumer {
         redirect_uris: vec![],
         token_format: TokenFormat::Opaque,
         access_token_alg: Default::default(),
+        auth_method: Default::default(),
+        jwks: None,
     }
 }
 

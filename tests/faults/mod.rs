@@ -111,7 +111,7 @@ pub async fn write(
                     created.consumer.id,
                     (
                         created.consumer.client_id,
-                        created.client_secret,
+                        created.client_secret.expect("a secret"),
                         new.description,
                     ),
                 );

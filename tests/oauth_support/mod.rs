@@ -157,6 +157,8 @@ impl Harness {
             redirect_uris,
             token_format,
             access_token_alg: AccessTokenAlg::default(),
+            auth_method: Default::default(),
+            jwks: None,
         })
         .await
     }
@@ -201,7 +203,10 @@ impl Harness {
 }
 
 pub fn creds(c: &CreatedConsumer) -> (&str, &SecretText) {
-    (c.consumer.client_id.as_str(), &c.client_secret)
+    (
+        c.consumer.client_id.as_str(),
+        c.client_secret.as_ref().expect("a secret"),
+    )
 }
 
 /// The OAuth error code of a failed call.

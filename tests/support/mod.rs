@@ -153,6 +153,8 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
         access_token_alg: AccessTokenAlg::EdDSA,
         redirect_uris: vec![],
         client_id: format!("CLAVE-FICTICIA-{n:017}"),
+        auth_method: Default::default(),
+        jwks: None,
         secret_last_four: "XXXX".into(),
         created_at: at(),
         created_by: "admin".into(),

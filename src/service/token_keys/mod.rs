@@ -33,6 +33,7 @@ use key_sets::{KeySets, SigningEntry, ephemeral_key_sets, rotated};
 use opaque_tag::opaque_mac;
 use parking_lot::RwLock;
 use private_key::PrivateKey;
+pub(crate) use private_key::verifies_client_key;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 //! publishing (as a JWK), signing and verifying.
 
 use super::{InternalError, ServiceError, ServiceResult};
+use crate::domain::client_keys::PublicKey;
 use crate::domain::consumer::AccessTokenAlg;
 use crate::domain::oauth::Jwk;
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
@@ -185,6 +186,24 @@ pub(super) fn verifies(alg: AccessTokenAlg, public: &[u8], input: &[u8], signatu
             .is_ok(),
         AccessTokenAlg::RS256 => UnparsedPublicKey::new(&lc::RSA_PKCS1_2048_8192_SHA256, public)
             .verify(input, signature)
+            .is_ok(),
+    }
+}
+
+/// True when `signature` is the signature of `input` under a client's registered public
+/// key (its algorithm is the key's own): the verifier of our own keys, and RSA from the
+/// JWK's modulus and exponent.
+pub(crate) fn verifies_client_key(key: &PublicKey, input: &[u8], signature: &[u8]) -> bool {
+    match key {
+        PublicKey::Ed25519(x) => verifies(AccessTokenAlg::EdDSA, x, input, signature),
+        PublicKey::P256 { x, y } => verifies(
+            AccessTokenAlg::ES256,
+            &PublicKey::p256_point(x, y),
+            input,
+            signature,
+        ),
+        PublicKey::Rsa { n, e } => lc::RsaPublicKeyComponents { n, e }
+            .verify(&lc::RSA_PKCS1_2048_8192_SHA256, input, signature)
             .is_ok(),
     }
 }

@@ -3,6 +3,19 @@
 
 use super::*;
 
+/// What went wrong with a Clave and secret, for the audit log (`found`: the consumer of
+/// that Clave, if any).
+fn secret_failure(found: Option<&CachedClient>) -> &'static str {
+    match found.map(|c| &c.credentials.consumer) {
+        Some(c) if !c.enabled => "autenticación de cliente: consumidor deshabilitado",
+        Some(c) if c.auth_method == AuthMethod::PrivateKeyJwt => {
+            "autenticación de cliente: secreto para un consumidor con Clave privada (JWT)"
+        }
+        Some(_) => "autenticación de cliente: secreto incorrecto",
+        None => "autenticación de cliente: Clave desconocida",
+    }
+}
+
 impl Service {
     fn secret_matches(&self, client: &CachedClient, presented: &str) -> bool {
         let c = &client.credentials;
@@ -53,16 +66,29 @@ impl Service {
         // Formatted only when needed: with nothing blocked, the right credentials pass
         // without it.
         let ip_key = || throttle::address_key("client-ip", ip);
-        let Some(auth) = auth else {
-            return Err(Box::pin(self.refuse_anonymous(ip)).await);
+        let (client_id, presented) = match auth {
+            None => return Err(Box::pin(self.refuse_anonymous(ip)).await),
+            Some(ClientAuth::Secret {
+                client_id,
+                client_secret,
+            }) => (client_id.as_str(), client_secret.expose()),
+            Some(ClientAuth::Assertion {
+                client_id,
+                assertion,
+            }) => {
+                return Box::pin(self.authenticate_assertion(
+                    ip,
+                    client_id.as_deref(),
+                    assertion.expose(),
+                ))
+                .await;
+            }
         };
-        let client_id = auth.client_id.as_str();
         let ip_throttled = if self.throttle.anything_blocked() {
             self.throttle.check(&ip_key()).err()
         } else {
             None
         };
-        let presented = auth.client_secret.expose();
         let id_plausible = !client_id.is_empty() && client_id.len() <= 64;
         let in_memory = id_plausible
             .then(|| self.client_in_memory(client_id))
@@ -92,7 +118,10 @@ impl Service {
                 Ok(client)
             }
             // Boxed: the failures' futures would otherwise be part of every request's.
-            found => Err(Box::pin(self.refuse_client(ip, client_id, found, ip_throttled)).await),
+            found => {
+                let what = secret_failure(found.as_deref());
+                Err(Box::pin(self.refuse_client(ip, client_id, what, ip_throttled)).await)
+            }
         }
     }
 
@@ -117,14 +146,13 @@ impl Service {
         OAuthError::InvalidClient
     }
 
-    /// The answer to wrong client credentials (`found`: the consumer of that Clave, if
-    /// any): throttled, or counted as a failure, audited and answered after the failure's
-    /// delay.
-    async fn refuse_client(
+    /// The answer to wrong client credentials (`what` went wrong, for the audit log):
+    /// throttled, or counted as a failure, audited and answered after the failure's delay.
+    pub(super) async fn refuse_client(
         &self,
         ip: IpAddr,
         client_id: &str,
-        found: Option<Arc<CachedClient>>,
+        what: &str,
         ip_throttled: Option<u64>,
     ) -> OAuthError {
         let ip_key = throttle::address_key("client-ip", ip);
@@ -156,13 +184,6 @@ impl Service {
                 .await;
         }
         self.tokens.count(self.now(), 0, 1);
-        let what = match found {
-            Some(c) if !c.credentials.consumer.enabled => {
-                "autenticación de cliente: consumidor deshabilitado"
-            }
-            Some(_) => "autenticación de cliente: secreto incorrecto",
-            None => "autenticación de cliente: Clave desconocida",
-        };
         self.deny_client(ip, Some(client_id), what).await;
         tokio::time::sleep(delay).await;
         OAuthError::InvalidClient

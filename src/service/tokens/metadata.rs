@@ -19,6 +19,7 @@ impl Service {
         let methods = vec![
             "client_secret_basic".to_string(),
             "client_secret_post".to_string(),
+            "private_key_jwt".to_string(),
         ];
         ServerMetadata {
             authorization_endpoint: format!("{issuer}/oauth/authorize"),
@@ -34,6 +35,11 @@ impl Service {
             response_types_supported: vec!["code".into()],
             response_modes_supported: vec!["query".into()],
             token_endpoint_auth_methods_supported: methods.clone(),
+            // The client assertions' algorithms: those consola signs with itself.
+            token_endpoint_auth_signing_alg_values_supported: AccessTokenAlg::ALL
+                .iter()
+                .map(|alg| alg.as_str().to_string())
+                .collect(),
             introspection_endpoint_auth_methods_supported: methods.clone(),
             revocation_endpoint_auth_methods_supported: methods,
             code_challenge_methods_supported: vec!["S256".into()],

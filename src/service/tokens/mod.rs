@@ -13,6 +13,7 @@ mod access_token;
 mod authorization_code;
 mod bearer;
 mod cache;
+mod client_assertion;
 mod client_auth;
 mod client_credentials;
 mod endpoint;
@@ -43,18 +44,35 @@ use parking_lot::RwLock;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Client credentials as presented (Basic or body).
+/// Client credentials as presented.
 #[derive(Clone)]
-pub struct ClientAuth {
-    pub client_id: String,
-    pub client_secret: SecretText,
+pub enum ClientAuth {
+    /// A Clave and its Secreto, in Basic or in the body (`client_secret_basic`,
+    /// `client_secret_post`).
+    Secret {
+        client_id: String,
+        client_secret: SecretText,
+    },
+    /// A JWT signed with one of the consumer's registered keys (`private_key_jwt`,
+    /// RFC 7523 §2.2), and the `client_id` of the body when it was sent too.
+    Assertion {
+        client_id: Option<String>,
+        assertion: SecretText,
+    },
 }
 
 impl std::fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientAuth")
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
+        match self {
+            ClientAuth::Secret { client_id, .. } => f
+                .debug_struct("ClientAuth::Secret")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+            ClientAuth::Assertion { client_id, .. } => f
+                .debug_struct("ClientAuth::Assertion")
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
     }
 }
 
@@ -105,16 +123,21 @@ mod tests {
     fn debug_output_never_shows_credentials() {
         let secret = secret::generate(SecretKind::ClientSecret);
         let session = secret::generate(SecretKind::Session);
-        let auth = ClientAuth {
+        let auth = ClientAuth::Secret {
             client_id: "abc".into(),
             client_secret: SecretText::new(secret.clone()),
         };
+        let assertion = ClientAuth::Assertion {
+            client_id: Some("def".into()),
+            assertion: SecretText::new("eyJhbGciOiJFZERTQSJ9.e30.c2ln".into()),
+        };
         let shown = format!(
-            "{auth:?} {:?} {:?}",
+            "{auth:?} {:?} {:?} {assertion:?}",
             TokenCaller::Client(auth.clone()),
             TokenCaller::Session(SecretText::new(session.clone()))
         );
-        assert!(shown.contains("abc"));
+        assert!(shown.contains("abc") && shown.contains("def"));
         assert!(!shown.contains(&secret) && !shown.contains(&session));
+        assert!(!shown.contains("eyJ"));
     }
 }

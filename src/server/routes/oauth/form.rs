@@ -1,6 +1,7 @@
 //! The form bodies of the token, introspection and revocation endpoints (RFC 6749 §3.2),
 //! and the client's credentials in them or in `Authorization: Basic` (§2.3.1).
 
+use crate::domain::client_keys::JWT_BEARER_ASSERTION;
 use crate::domain::oauth::{form_decode, is_form_encoded};
 use crate::domain::secret::SecretText;
 use crate::service::{ClientAuth, OAuthError};
@@ -115,7 +116,7 @@ pub(super) fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth
             Some((form_decode(id)?, form_decode(secret)?))
         });
     match parsed {
-        Some((client_id, secret)) => Ok(Some(ClientAuth {
+        Some((client_id, secret)) => Ok(Some(ClientAuth::Secret {
             client_id,
             client_secret: SecretText::new(secret),
         })),
@@ -123,7 +124,8 @@ pub(super) fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientAuth
     }
 }
 
-/// The client's credentials from Basic or from the body, never both.
+/// The client's credentials: Basic, the body's secret or a JWT assertion (RFC 7523 §2.2),
+/// never two of them.
 pub(super) fn client_auth(
     headers: &HeaderMap,
     params: &mut FormParams<'_>,
@@ -131,15 +133,42 @@ pub(super) fn client_auth(
     let basic = basic_credentials(headers)?;
     let post_id = take(params, "client_id");
     let post_secret = take(params, "client_secret");
+    let assertion_type = take(params, "client_assertion_type");
+    let assertion = take(params, "client_assertion");
+    let one_method = || {
+        OAuthError::InvalidRequest(
+            "Use un solo método de autenticación del cliente (Basic, client_secret_post o \
+             private_key_jwt)"
+                .into(),
+        )
+    };
+    if assertion.is_some() || assertion_type.is_some() {
+        if basic.is_some() || post_secret.is_some() {
+            return Err(one_method());
+        }
+        return match (assertion_type.as_deref(), assertion) {
+            (Some(JWT_BEARER_ASSERTION), Some(assertion)) => Ok(Some(ClientAuth::Assertion {
+                client_id: post_id,
+                assertion: SecretText::new(assertion),
+            })),
+            (Some(JWT_BEARER_ASSERTION), None) => {
+                Err(OAuthError::InvalidRequest("Falta client_assertion".into()))
+            }
+            (None, _) => Err(OAuthError::InvalidRequest(
+                "Falta client_assertion_type".into(),
+            )),
+            (Some(_), _) => Err(OAuthError::InvalidRequest(format!(
+                "client_assertion_type debe ser {JWT_BEARER_ASSERTION}"
+            ))),
+        };
+    }
     match (basic, post_id, post_secret) {
-        (Some(_), _, Some(_)) => Err(OAuthError::InvalidRequest(
-            "Use un solo método de autenticación del cliente (Basic o client_secret_post)".into(),
-        )),
-        (Some(basic), Some(id), None) if id != basic.client_id => Err(OAuthError::InvalidRequest(
-            "client_id no coincide con la autenticación Basic".into(),
-        )),
+        (Some(_), _, Some(_)) => Err(one_method()),
+        (Some(ClientAuth::Secret { client_id, .. }), Some(id), None) if id != client_id => Err(
+            OAuthError::InvalidRequest("client_id no coincide con la autenticación Basic".into()),
+        ),
         (Some(basic), _, None) => Ok(Some(basic)),
-        (None, Some(client_id), Some(secret)) => Ok(Some(ClientAuth {
+        (None, Some(client_id), Some(secret)) => Ok(Some(ClientAuth::Secret {
             client_id,
             client_secret: SecretText::new(secret),
         })),

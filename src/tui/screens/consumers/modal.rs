@@ -163,7 +163,7 @@ impl ConsumerModal {
             "client_id",
             Some(SecretText::new(created.consumer.client_id.clone())),
         );
-        form.set_copy("client_secret", Some(created.client_secret));
+        form.set_copy("client_secret", created.client_secret);
         for name in [
             "grant_type",
             "name",
@@ -291,6 +291,8 @@ impl ConsumerModal {
                 redirect_uris: self.redirect_uris(),
                 token_format: self.token_format(),
                 access_token_alg: self.access_token_alg(),
+                auth_method: AuthMethod::ClientSecret,
+                jwks: None,
             }))),
             Some(old) => {
                 let changed = |new: String, old: &str| (new.trim() != old).then_some(new);
@@ -307,6 +309,7 @@ impl ConsumerModal {
                         .then_some(self.token_format()),
                     access_token_alg: (self.access_token_alg() != old.access_token_alg)
                         .then_some(self.access_token_alg()),
+                    jwks: None,
                 };
                 Ok((!patch.is_empty()).then_some(Request::UpdateConsumer {
                     id: old.id,

@@ -70,6 +70,8 @@ fn editing_sends_a_changed_algorithm_only() {
         access_token_alg: AccessTokenAlg::ES256,
         redirect_uris: vec![],
         client_id: "clave".into(),
+        auth_method: AuthMethod::ClientSecret,
+        jwks: None,
         secret_last_four: "XXXX".into(),
         created_at: chrono::DateTime::UNIX_EPOCH,
         created_by: "ana".into(),

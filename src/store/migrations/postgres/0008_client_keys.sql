@@ -1,0 +1,19 @@
+-- A consumer authenticates with its Secreto or, for `private_key_jwt`, with a JWT signed by
+-- one of its registered public keys: `jwks`, a JWKS of public keys only (NULL for a
+-- secret's consumer, whose secret columns are then unused).
+ALTER TABLE consumers ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret'
+    CHECK (auth_method IN ('client_secret', 'private_key_jwt'));
+ALTER TABLE consumers ADD COLUMN jwks TEXT;
+
+-- Values each replica may accept only once, until they expire: Hawk nonces and the `jti`
+-- of client assertions. The key is the SHA-256 of the value with its kind, bounded in size
+-- whatever the client sent; `until` (Unix seconds) is when it can no longer pass its own
+-- time check, and is pruned. A Hawk nonce was kept by its request's timestamp: an hour
+-- later is past any clock-skew window. Logged now: an assertion lives up to an hour, and a
+-- crash must not let it be used again.
+ALTER TABLE hawk_nonces RENAME TO used_once;
+ALTER TABLE used_once RENAME COLUMN ts TO until;
+UPDATE used_once SET until = until + 3600;
+DROP INDEX hawk_nonces_ts;
+CREATE INDEX used_once_until ON used_once (until);
+ALTER TABLE used_once SET LOGGED;
