@@ -391,7 +391,11 @@ async fn metadata_lists_the_rfc_8414_fields() {
     );
     assert_eq!(
         m["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
     assert_eq!(m["response_modes_supported"], serde_json::json!(["query"]));
@@ -401,17 +405,29 @@ async fn metadata_lists_the_rfc_8414_fields() {
     ] {
         assert_eq!(
             m[field],
-            serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ]),
             "{field}"
         );
     }
-    // Clients never sign JWTs to authenticate here, so no *_signing_alg_values_supported
-    // (RFC 8414 §2 has those fields for private_key_jwt and client_secret_jwt only).
+    // The algorithms of private_key_jwt assertions (RFC 8414 §2), at each endpoint that
+    // authenticates clients; never HMAC or none.
     let fields = m.as_object().unwrap();
-    assert!(
-        fields.keys().all(|k| !k.contains("signing_alg")),
-        "{fields:?}"
-    );
+    let signing: Vec<&String> = fields
+        .keys()
+        .filter(|k| k.contains("signing_alg"))
+        .collect();
+    assert_eq!(signing.len(), 3, "{fields:?}");
+    for field in signing {
+        assert_eq!(
+            m[field],
+            serde_json::json!(["EdDSA", "ES256", "RS256"]),
+            "{field}"
+        );
+    }
     // Every endpoint it names answers.
     for field in [
         "authorization_endpoint",

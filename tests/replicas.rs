@@ -9,6 +9,7 @@
 
 mod binary;
 mod common;
+mod key_support;
 mod oauth_support;
 
 use binary::{consola, served_url};
@@ -583,6 +584,67 @@ async fn a_hawk_nonce_used_on_one_replica_is_refused_on_another() {
     assert_eq!(replayed.status(), 401);
     let body = replayed.text().await.unwrap();
     assert!(body.contains("nonce"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_assertion_used_on_one_replica_is_refused_on_another() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let key = key_support::TestKey::new("ES256", "replicas");
+    let admin = cluster.admin(0);
+    let group = admin
+        .create_permission_group(&NewPermissionGroup {
+            name: "Máquinas".into(),
+            description: String::new(),
+            read_only: false,
+            permissions: vec![ModulePermission {
+                module: "reports".into(),
+                actions: vec![Action::View],
+            }],
+        })
+        .await
+        .unwrap();
+    let mut new = new_consumer("Máquina", group.id);
+    new.auth_method = AuthMethod::PrivateKeyJwt;
+    new.jwks = Some(key_support::TestKey::jwks(&[&key]));
+    let machine = admin.create_consumer(&new).await.unwrap();
+    let id = machine.consumer.client_id.as_str();
+    // Every replica is the same issuer: an assertion is for all of them, and once.
+    let aud = format!("{PUBLIC_URL}/oauth/token");
+    let post = async |replica: &Replica, assertion: &str| {
+        raw()
+            .post(format!("{}/oauth/token", replica.url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    consola::domain::client_keys::JWT_BEARER_ASSERTION,
+                ),
+                ("client_assertion", assertion),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let assertion = key.assertion(id, &aud);
+    assert_eq!(post(&cluster.replicas[0], &assertion).await, 200);
+    assert_eq!(
+        post(&cluster.replicas[1], &assertion).await,
+        401,
+        "replayed on B"
+    );
+    assert_eq!(
+        post(&cluster.replicas[0], &assertion).await,
+        401,
+        "replayed on A"
+    );
+    assert_eq!(
+        post(&cluster.replicas[1], &key.assertion(id, &aud)).await,
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

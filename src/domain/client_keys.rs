@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 pub enum AuthMethod {
     /// "Secreto": `client_secret_basic` or `client_secret_post`.
     #[default]
+    #[serde(rename = "secret")]
     ClientSecret,
     /// "Clave privada (JWT)": `private_key_jwt`, with no secret at all.
     PrivateKeyJwt,
@@ -26,7 +27,7 @@ impl AuthMethod {
 
     pub fn as_str(self) -> &'static str {
         match self {
-            AuthMethod::ClientSecret => "client_secret",
+            AuthMethod::ClientSecret => "secret",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }

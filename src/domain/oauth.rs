@@ -72,9 +72,9 @@ pub struct ModuleAccess {
 
 /// RFC 8414 authorization server metadata: what is served and nothing else. The access
 /// tokens' signing algorithms are in the JWKS (each key's `alg`): RFC 8414's
-/// `*_signing_alg_values_supported` fields describe JWTs that clients sign to authenticate
-/// (`private_key_jwt`, `client_secret_jwt`), which this server does not accept, so it lists
-/// none of them.
+/// `*_signing_alg_values_supported` fields describe the JWTs that clients sign to
+/// authenticate (`private_key_jwt`), accepted at the token, introspection and revocation
+/// endpoints alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ServerMetadata {
     pub issuer: String,
@@ -91,7 +91,9 @@ pub struct ServerMetadata {
     /// The algorithms of `private_key_jwt` client assertions (RFC 8414 §2).
     pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
     /// RFC 9207: every authorization response carries `iss`.

@@ -139,7 +139,7 @@ impl Service {
                 insert.fields.permission_group_id,
                 insert.fields.grant_type.as_str(),
                 match insert.fields.auth_method {
-                    AuthMethod::ClientSecret => "client_secret".to_string(),
+                    AuthMethod::ClientSecret => "secreto".to_string(),
                     AuthMethod::PrivateKeyJwt =>
                         format!("private_key_jwt, {}", key_list(insert.fields.jwks.as_ref())),
                 },

@@ -21,6 +21,11 @@ impl Service {
             "client_secret_post".to_string(),
             "private_key_jwt".to_string(),
         ];
+        // The client assertions' algorithms: those consola signs with itself.
+        let algs: Vec<String> = AccessTokenAlg::ALL
+            .iter()
+            .map(|alg| alg.as_str().to_string())
+            .collect();
         ServerMetadata {
             authorization_endpoint: format!("{issuer}/oauth/authorize"),
             token_endpoint: format!("{issuer}/oauth/token"),
@@ -35,13 +40,11 @@ impl Service {
             response_types_supported: vec!["code".into()],
             response_modes_supported: vec!["query".into()],
             token_endpoint_auth_methods_supported: methods.clone(),
-            // The client assertions' algorithms: those consola signs with itself.
-            token_endpoint_auth_signing_alg_values_supported: AccessTokenAlg::ALL
-                .iter()
-                .map(|alg| alg.as_str().to_string())
-                .collect(),
+            token_endpoint_auth_signing_alg_values_supported: algs.clone(),
             introspection_endpoint_auth_methods_supported: methods.clone(),
+            introspection_endpoint_auth_signing_alg_values_supported: algs.clone(),
             revocation_endpoint_auth_methods_supported: methods,
+            revocation_endpoint_auth_signing_alg_values_supported: algs,
             code_challenge_methods_supported: vec!["S256".into()],
             scopes_supported: all_scopes(),
             authorization_response_iss_parameter_supported: true,

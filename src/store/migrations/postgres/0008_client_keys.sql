@@ -1,8 +1,8 @@
 -- A consumer authenticates with its Secreto or, for `private_key_jwt`, with a JWT signed by
 -- one of its registered public keys: `jwks`, a JWKS of public keys only (NULL for a
 -- secret's consumer, whose secret columns are then unused).
-ALTER TABLE consumers ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret'
-    CHECK (auth_method IN ('client_secret', 'private_key_jwt'));
+ALTER TABLE consumers ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'secret'
+    CHECK (auth_method IN ('secret', 'private_key_jwt'));
 ALTER TABLE consumers ADD COLUMN jwks TEXT;
 
 -- Values each replica may accept only once, until they expire: Hawk nonces and the `jti`
