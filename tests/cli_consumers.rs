@@ -272,3 +272,197 @@ async fn the_seed_flow_is_scriptable_end_to_end() {
         .expect("the token opens the module");
     assert_eq!(access.actions, vec![Action::View]);
 }
+
+/// The public JWK of RFC 8037 §A.2 and its RFC 7638 thumbprint (§A.3).
+const ED25519_JWK: &str = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"erp-1"}"#;
+const ED25519_THUMBPRINT: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pair_consumer_is_made_shown_and_rekeyed_from_the_command_line() {
+    let (_t, cli) = signed_in().await;
+    cli.run(&[
+        "groups",
+        "create",
+        "--name",
+        "Máquinas",
+        "--allow",
+        "reports:view",
+    ])
+    .ok();
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, format!("{{\"keys\": [{ED25519_JWK}]}}")).unwrap();
+    let jwks = jwks.to_str().unwrap();
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "consumers",
+            "create",
+            "--name",
+            "ERP",
+            "--group",
+            "Máquinas",
+        ];
+        args.extend_from_slice(extra);
+        cli.run(&args)
+    };
+    // Without its keys, with a file that is not there or not JSON: usage errors, nothing made.
+    let missing = create(&["--auth", "private-key-jwt"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("--jwks"), "{}", missing.stderr);
+    let absent = create(&[
+        "--auth",
+        "private-key-jwt",
+        "--jwks",
+        "/nonexistent/jwks.json",
+    ]);
+    assert_eq!(absent.code, 2);
+    assert!(
+        absent.stderr.contains("no se pudo leer"),
+        "{}",
+        absent.stderr
+    );
+    let not_json = dir.path().join("key.pem");
+    std::fs::write(&not_json, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    let bad = create(&[
+        "--auth",
+        "private-key-jwt",
+        "--jwks",
+        not_json.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("no es JSON"), "{}", bad.stderr);
+    let private = dir.path().join("private.json");
+    std::fs::write(
+        &private,
+        r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}"#,
+    )
+    .unwrap();
+    let refused = create(&[
+        "--auth",
+        "private-key-jwt",
+        "--jwks",
+        private.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("jwks") && refused.stderr.contains("privada"),
+        "{}",
+        refused.stderr
+    );
+    assert!(cli.run(&["consumers", "list", "-q"]).ok().stdout.is_empty());
+
+    // Made: no secret printed or warned of; its key shown by thumbprint.
+    let made = create(&["--auth", "private-key-jwt", "--jwks", jwks]).ok();
+    assert!(made.stdout.contains(ED25519_THUMBPRINT), "{}", made.stdout);
+    assert!(
+        made.stdout.contains("Clave privada (JWT)"),
+        "{}",
+        made.stdout
+    );
+    assert!(!made.stdout.contains("consola_cs_") && !made.stderr.contains("consola_cs_"));
+    assert!(
+        !made.stderr.contains("no se volverá a mostrar"),
+        "{}",
+        made.stderr
+    );
+    let shown: Consumer = cli
+        .run(&["consumers", "get", "ERP", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown.auth_method, AuthMethod::PrivateKeyJwt);
+    assert_eq!(shown.jwks.unwrap().keys()[0].thumbprint, ED25519_THUMBPRINT);
+
+    // No secret to rotate; new keys through update, from standard input.
+    let rotate = cli.run(&["consumers", "rotate-secret", "ERP"]);
+    assert_eq!(rotate.code, 1);
+    assert!(
+        rotate.stderr.contains("no tiene Secreto"),
+        "{}",
+        rotate.stderr
+    );
+    let other = r#"{"kty":"EC","crv":"P-256","kid":"erp-2","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
+    let both = format!("{{\"keys\": [{ED25519_JWK}, {other}]}}");
+    let updated: Consumer = cli
+        .run_with(
+            &["consumers", "update", "ERP", "--jwks", "-", "-o", "json"],
+            Some(&both),
+        )
+        .ok()
+        .json();
+    let kids: Vec<_> = updated
+        .jwks
+        .unwrap()
+        .keys()
+        .iter()
+        .map(|k| k.kid.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(kids, ["erp-1", "erp-2"]);
+}
+
+/// The README's "Keys instead of secrets" example, run as written with `openssl`, `jq`,
+/// `curl` and this build of `consola`: a key pair, its consumer and a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_gets_a_token_with_openssl_and_curl() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("## Keys instead of secrets")
+        .nth(1)
+        .expect("the README has the section");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .expect("the section has a shell example");
+    let (t, cli) = signed_in().await;
+    cli.run(&[
+        "groups",
+        "create",
+        "--name",
+        "Integraciones",
+        "--allow",
+        "reports:view",
+    ])
+    .ok();
+    let work = tempfile::tempdir().unwrap();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_consola"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let url = t.server.url();
+    let run = |script: &str| {
+        tokio::task::block_in_place(|| {
+            std::process::Command::new("bash")
+                .args(["-c", &format!("set -euo pipefail\n{script}")])
+                .current_dir(work.path())
+                // Nothing of the machine user's consola settings: only what the README says.
+                .env_clear()
+                .env("PATH", &path)
+                .env("XDG_CONFIG_HOME", env!("CARGO_TARGET_TMPDIR"))
+                .env("API", &url)
+                .env("CONSOLA_SERVER", &url)
+                .env("XDG_STATE_HOME", cli.state.path())
+                .output()
+                .expect("bash runs")
+        })
+    };
+    let out = run(script);
+    assert!(
+        out.status.success(),
+        "the README's example failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)));
+    let token = answer["access_token"].as_str().expect("a token");
+    let access = t
+        .anonymous
+        .module_access(&SecretText::from(token.to_string()), "reports")
+        .await
+        .expect("the token reaches reports");
+    assert_eq!(access.module, "reports");
+    // Run again as written, the consumer's name is taken: the key pair's part stands alone.
+    assert!(!run(script).status.success());
+}

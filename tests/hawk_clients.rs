@@ -5,7 +5,7 @@
 //! ignored.
 //!
 //! `mohawk` is installed for the test under `target/test-tools` (pip, from PyPI) when it is
-//! not there yet.
+//! not there yet (`common::tools`).
 
 mod common;
 mod oauth_support;
@@ -22,32 +22,8 @@ const RESOURCE: &str = "/api/v1/modules/reports/access";
 /// Where `mohawk` is importable from, installed once per run of the tests.
 async fn mohawk_path() -> &'static PathBuf {
     static PATH: OnceCell<PathBuf> = OnceCell::const_new();
-    PATH.get_or_init(|| async {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-tools/mohawk-1.1.0");
-        if !dir.join("mohawk").is_dir() {
-            let out = Command::new("python3")
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(["--no-input", "--target"])
-                .arg(&dir)
-                .arg(MOHAWK)
-                .output()
-                .await
-                .expect("this test needs python3 with pip");
-            assert!(
-                out.status.success(),
-                "pip install {MOHAWK}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        dir
-    })
-    .await
+    PATH.get_or_init(|| common::tools::python_packages("mohawk-1.1.0", "mohawk", &[MOHAWK]))
+        .await
 }
 
 /// The `Authorization` header `mohawk` writes for a GET of `url` with the key `id`/`secret`

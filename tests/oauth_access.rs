@@ -424,7 +424,7 @@ async fn metadata_lists_the_rfc_8414_fields() {
     for field in signing {
         assert_eq!(
             m[field],
-            serde_json::json!(["EdDSA", "ES256", "RS256"]),
+            serde_json::json!(["EdDSA", "Ed25519", "ES256", "RS256"]),
             "{field}"
         );
     }

@@ -429,7 +429,7 @@ async fn the_metadata_offers_private_key_jwt_and_its_algorithms() {
     );
     assert_eq!(
         metadata["token_endpoint_auth_signing_alg_values_supported"],
-        json!(["EdDSA", "ES256", "RS256"])
+        json!(["EdDSA", "Ed25519", "ES256", "RS256"])
     );
 }
 

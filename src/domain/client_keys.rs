@@ -54,6 +54,19 @@ impl AuthMethod {
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// The JOSE `alg` names a client assertion may carry: RFC 7518's and RFC 8037's, and
+/// `Ed25519`, RFC 9864's fully specified name for EdDSA on Ed25519 (which oauth4webapi,
+/// for one, writes). Never `none` or an HMAC.
+pub const ASSERTION_ALGS: [&str; 4] = ["EdDSA", "Ed25519", "ES256", "RS256"];
+
+/// The algorithm an assertion's `alg` names, if it is one of [`ASSERTION_ALGS`].
+pub fn assertion_alg(name: &str) -> Option<AccessTokenAlg> {
+    match name {
+        "Ed25519" => Some(AccessTokenAlg::EdDSA),
+        other => AccessTokenAlg::parse(other),
+    }
+}
+
 /// The most keys a consumer may register at once: enough to roll one over while the
 /// next is already in place.
 pub const MAX_CLIENT_KEYS: usize = 10;
@@ -215,7 +228,7 @@ impl ClientKey {
             }
         };
         if let Some(alg) = jwk.alg.as_deref()
-            && alg != key.alg().as_str()
+            && assertion_alg(alg) != Some(key.alg())
         {
             return Err(format!(
                 "«alg» {} no corresponde a una clave {}; use {}",
@@ -500,5 +513,12 @@ mod tests {
             assert_eq!(AuthMethod::parse(method.as_str()), Some(method));
         }
         assert_eq!(AuthMethod::parse("none"), None);
+        assert_eq!(assertion_alg("Ed25519"), Some(AccessTokenAlg::EdDSA));
+        assert_eq!(assertion_alg("EdDSA"), Some(AccessTokenAlg::EdDSA));
+        for refused in ["none", "HS256", "ES384", "eddsa", ""] {
+            assert_eq!(assertion_alg(refused), None, "{refused}");
+        }
+        let named = json!({"kty": "OKP", "crv": "Ed25519", "x": ED_X, "alg": "Ed25519"});
+        assert!(ClientKeys::parse(&named).is_ok(), "RFC 9864's name for the same key");
     }
 }

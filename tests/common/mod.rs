@@ -5,6 +5,7 @@
 
 pub mod database;
 pub mod hop;
+pub mod tools;
 
 use chrono::Utc;
 use consola::client::Client;

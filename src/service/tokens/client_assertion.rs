@@ -104,7 +104,7 @@ impl Assertion<'_> {
         if self.header.crit.is_some() {
             return Err("aserción de cliente con «crit»");
         }
-        let alg = AccessTokenAlg::parse(&self.header.alg)
+        let alg = crate::domain::client_keys::assertion_alg(&self.header.alg)
             .ok_or("aserción de cliente con un algoritmo no admitido")?;
         let kid = self.header.kid.as_deref();
         keys.iter()

@@ -22,9 +22,9 @@ impl Service {
             "private_key_jwt".to_string(),
         ];
         // The client assertions' algorithms: those consola signs with itself.
-        let algs: Vec<String> = AccessTokenAlg::ALL
+        let algs: Vec<String> = crate::domain::client_keys::ASSERTION_ALGS
             .iter()
-            .map(|alg| alg.as_str().to_string())
+            .map(|alg| alg.to_string())
             .collect();
         ServerMetadata {
             authorization_endpoint: format!("{issuer}/oauth/authorize"),

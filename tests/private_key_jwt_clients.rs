@@ -1,0 +1,144 @@
+//! `private_key_jwt` as real client libraries do it, each with its own flow and its own
+//! assertion: Authlib (PyPI) fetches a client_credentials token with `PrivateKeyJWT`, and
+//! openid-client (npm) discovers the server from its RFC 8414 metadata and runs its
+//! `clientCredentialsGrant` with `PrivateKeyJwt`. Both pinned, installed by the test under
+//! `target/test-tools` (see `common::tools`). The keys are made here; the libraries read
+//! the private key from a file, as an integration would.
+
+mod common;
+mod key_support;
+mod oauth_support;
+
+use common::tools::{node_packages, python_packages};
+use consola::domain::*;
+use key_support::TestKey;
+use oauth_support::*;
+use tokio::process::Command;
+
+const AUTHLIB: [&str; 3] = ["authlib==1.6.5", "requests==2.32.5", "cryptography==46.0.3"];
+const OPENID_CLIENT: &str = "openid-client@6.9.1";
+
+/// A consumer of reports that authenticates with `key`, and the file with its private key.
+async fn machine(h: &Harness, key: &TestKey) -> (CreatedConsumer, std::path::PathBuf) {
+    let group = h
+        .group(
+            &format!("Máquinas {}", key.kid),
+            &[("reports", &[Action::View])],
+        )
+        .await;
+    let mut new = common::new_consumer(&format!("Máquina {}", key.kid), group.id);
+    new.auth_method = AuthMethod::PrivateKeyJwt;
+    new.jwks = Some(TestKey::jwks(&[key]));
+    let created = h.consumer_with(new).await;
+    let path = h.dir.path().join(format!("{}.pem", key.kid));
+    std::fs::write(&path, key.private_pem()).expect("key file");
+    (created, path)
+}
+
+/// What a library printed: the token response's JSON.
+async fn run(mut command: Command, what: &str) -> serde_json::Value {
+    let out = command.output().await.expect("the client runs");
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{what} printed {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The token is this consumer's, for reports, on the server's own API.
+async fn works(h: &Harness, token: &serde_json::Value, what: &str) {
+    // (openid-client writes the type it read in lower case: RFC 6749 §5.1 makes it
+    // case-insensitive.)
+    let token_type = token["token_type"].as_str().unwrap_or_default();
+    assert!(token_type.eq_ignore_ascii_case("bearer"), "{what}: {token}");
+    let access_token = token["access_token"].as_str().expect("an access token");
+    let access = h
+        .anon
+        .module_access(&access_token.to_string().into(), "reports")
+        .await
+        .unwrap_or_else(|err| panic!("{what}: the token is refused: {err}"));
+    assert_eq!(access.module, "reports");
+}
+
+const AUTHLIB_SCRIPT: &str = r#"
+import json, os, sys
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+client_id, token_url, alg, kid = sys.argv[1:5]
+with open(os.environ["KEY_FILE"]) as f:
+    private_key = f.read()
+auth = PrivateKeyJWT(token_url, alg=alg, headers={"kid": kid})
+session = OAuth2Session(client_id, private_key, token_endpoint_auth_method=auth,
+                        scope="reports:view")
+token = session.fetch_token(token_url, grant_type="client_credentials")
+print(json.dumps({"access_token": token["access_token"], "token_type": token["token_type"]}))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authlib_gets_a_client_credentials_token_with_private_key_jwt() {
+    let libraries = python_packages("authlib-1.6.5", "authlib", &AUTHLIB).await;
+    let h = start().await;
+    let token_url = format!("{}/oauth/token", h.url());
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let key = TestKey::new(alg, &format!("authlib-{alg}"));
+        let (created, key_file) = machine(&h, &key).await;
+        let mut command = Command::new("python3");
+        command
+            .env("PYTHONPATH", &libraries)
+            .env("KEY_FILE", &key_file)
+            .args([
+                "-c",
+                AUTHLIB_SCRIPT,
+                &created.consumer.client_id,
+                &token_url,
+            ])
+            .args([alg, &key.kid]);
+        let token = run(command, &format!("Authlib {alg}")).await;
+        works(&h, &token, &format!("Authlib {alg}")).await;
+    }
+}
+
+const OPENID_CLIENT_SCRIPT: &str = r#"
+import * as client from "openid-client";
+import { readFileSync } from "node:fs";
+
+const [issuer, clientId, alg, kid] = process.argv.slice(2);
+const pem = readFileSync(process.env.KEY_FILE, "utf8");
+const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const algorithm = {
+  ES256: { name: "ECDSA", namedCurve: "P-256" },
+  EdDSA: { name: "Ed25519" },
+  RS256: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+}[alg];
+const key = await crypto.subtle.importKey("pkcs8", der, algorithm, false, ["sign"]);
+const config = await client.discovery(
+  new URL(issuer), clientId, undefined, client.PrivateKeyJwt({ key, kid }),
+  { algorithm: "oauth2", execute: [client.allowInsecureRequests] },
+);
+const tokens = await client.clientCredentialsGrant(config, { scope: "reports:view" });
+console.log(JSON.stringify({ access_token: tokens.access_token, token_type: tokens.token_type }));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_discovers_the_server_and_gets_a_token_with_private_key_jwt() {
+    let libraries = node_packages("openid-client-6.9.1", &[OPENID_CLIENT]).await;
+    let script = libraries.join("grant.mjs");
+    std::fs::write(&script, OPENID_CLIENT_SCRIPT).expect("script");
+    let h = start().await;
+    for alg in ["ES256", "EdDSA", "RS256"] {
+        let key = TestKey::new(alg, &format!("openid-client-{alg}"));
+        let (created, key_file) = machine(&h, &key).await;
+        let mut command = Command::new("node");
+        command.env("KEY_FILE", &key_file).arg(&script).args([
+            &h.url(),
+            &created.consumer.client_id,
+            alg,
+            &key.kid,
+        ]);
+        let token = run(command, &format!("openid-client {alg}")).await;
+        works(&h, &token, &format!("openid-client {alg}")).await;
+    }
+}
