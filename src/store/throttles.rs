@@ -294,6 +294,9 @@ mod tests {
         let (third, _) = ThrottleRow::after_failure(Some(&second), &RULE, 3_000);
         assert_eq!(third.failures, 3);
         assert_eq!(third.blocked_until, Some(33_000));
+        // Blocked until its end, and not at it.
+        assert!(third.shared(32_999, true).blocked_until.is_some());
+        assert_eq!(third.shared(33_000, true).blocked_until, None);
         let (same, counted) = ThrottleRow::after_failure(Some(&third), &RULE, 32_999);
         assert!(!counted, "blocked: not counted");
         assert_eq!(same, third);
