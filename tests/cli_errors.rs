@@ -315,6 +315,7 @@ fn paged_server(broken: bool) -> String {
         client_id: format!("clave{n}"),
         auth_method: Default::default(),
         jwks: None,
+        require_dpop: false,
         secret_last_four: "abcd".into(),
         created_at: chrono::Utc::now(),
         created_by: "superadmin".into(),

@@ -121,6 +121,7 @@ async fn acknowledged_writes_survive_sigkill() {
                             access_token_alg: Default::default(),
                             auth_method: Default::default(),
                             jwks: None,
+                            require_dpop: false,
                         };
                         match client.create_consumer(&body).await {
                             Ok(c) => {
@@ -210,6 +211,7 @@ async fn acknowledged_writes_survive_sigkill() {
         access_token_alg: Default::default(),
         auth_method: Default::default(),
         jwks: None,
+        require_dpop: false,
     };
     let answer = admin.create_consumer(&refused).await;
     assert_eq!(

@@ -420,7 +420,7 @@ async fn metadata_lists_the_rfc_8414_fields() {
         .keys()
         .filter(|k| k.contains("signing_alg"))
         .collect();
-    assert_eq!(signing.len(), 3, "{fields:?}");
+    assert_eq!(signing.len(), 4, "{fields:?}");
     for field in signing {
         assert_eq!(
             m[field],

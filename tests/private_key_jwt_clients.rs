@@ -1,7 +1,8 @@
-//! `private_key_jwt` as real client libraries do it, each with its own flow and its own
-//! assertion: Authlib (PyPI) fetches a client_credentials token with `PrivateKeyJWT`, and
-//! openid-client (npm) discovers the server from its RFC 8414 metadata and runs its
-//! `clientCredentialsGrant` with `PrivateKeyJwt`. Both pinned, installed by the test under
+//! `private_key_jwt` and DPoP as real client libraries do them, each with its own flow and
+//! its own assertion and proofs: Authlib (PyPI) fetches a client_credentials token with
+//! `PrivateKeyJWT`, and openid-client (npm) discovers the server from its RFC 8414
+//! metadata and runs its `clientCredentialsGrant` with `PrivateKeyJwt`, then binds the
+//! token with its DPoP handle and calls the API with `fetchProtectedResource`. Both pinned, installed by the test under
 //! `target/test-tools` (see `common::tools`). The keys are made here; the libraries read
 //! the private key from a file, as an integration would.
 
@@ -140,5 +141,82 @@ async fn openid_client_discovers_the_server_and_gets_a_token_with_private_key_jw
         ]);
         let token = run(command, &format!("openid-client {alg}")).await;
         works(&h, &token, &format!("openid-client {alg}")).await;
+    }
+}
+
+const OPENID_CLIENT_DPOP_SCRIPT: &str = r#"
+import * as client from "openid-client";
+import { readFileSync } from "node:fs";
+
+const [issuer, clientId, kid, resource] = process.argv.slice(2);
+const pem = readFileSync(process.env.KEY_FILE, "utf8");
+const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64");
+const key = await crypto.subtle.importKey(
+  "pkcs8", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+const config = await client.discovery(
+  new URL(issuer), clientId, undefined, client.PrivateKeyJwt({ key, kid }),
+  { algorithm: "oauth2", execute: [client.allowInsecureRequests] },
+);
+// The proof key is the library's own, made for this session.
+const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+const DPoP = client.getDPoPHandle(config, pair);
+const tokens = await client.clientCredentialsGrant(config, { scope: "reports:view" }, { DPoP });
+const calls = [];
+for (const dpop of [DPoP, undefined]) {
+  try {
+    const response = await client.fetchProtectedResource(
+      config, tokens.access_token, new URL(resource), "GET", undefined, undefined,
+      dpop ? { DPoP: dpop } : undefined);
+    calls.push({ status: response.status, body: await response.text() });
+  } catch (err) {
+    // A refusal with a WWW-Authenticate challenge is thrown, with the response.
+    calls.push({ status: err.response?.status ?? 0, body: String(err.cause?.[0]?.scheme ?? err) });
+  }
+}
+console.log(JSON.stringify({ token_type: tokens.token_type, calls }));
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_binds_its_token_with_dpop_and_calls_the_api_with_proofs() {
+    let libraries = node_packages("openid-client-6.9.1", &[OPENID_CLIENT]).await;
+    let script = libraries.join("dpop.mjs");
+    std::fs::write(&script, OPENID_CLIENT_DPOP_SCRIPT).expect("script");
+    for nonce_required in [false, true] {
+        let h = start_with(consola::service::ServiceConfig {
+            dpop_nonce_required: nonce_required,
+            ..Default::default()
+        })
+        .await;
+        let key = TestKey::new("ES256", "dpop-client");
+        let (created, key_file) = machine(&h, &key).await;
+        let resource = format!("{}/api/v1/modules/reports/access", h.url());
+        let mut command = Command::new("node");
+        command.env("KEY_FILE", &key_file).arg(&script).args([
+            &h.url(),
+            &created.consumer.client_id,
+            &key.kid,
+            &resource,
+        ]);
+        let what = format!("openid-client DPoP (nonce required: {nonce_required})");
+        let out = run(command, &what).await;
+        assert!(
+            out["token_type"]
+                .as_str()
+                .unwrap_or_default()
+                .eq_ignore_ascii_case("dpop"),
+            "{what}: {out}"
+        );
+        assert_eq!(
+            out["calls"][0]["status"], 200,
+            "{what}: with its proof: {out}"
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(out["calls"][0]["body"].as_str().unwrap_or_default())
+                .unwrap_or_default();
+        assert_eq!(body["module"], "reports", "{what}");
+        assert_eq!(
+            out["calls"][1]["status"], 401,
+            "{what}: the same token without a proof"
+        );
     }
 }

@@ -158,6 +158,7 @@ async fn a_consumer(client: &Client) -> Consumer {
             access_token_alg: AccessTokenAlg::EdDSA,
             auth_method: Default::default(),
             jwks: None,
+            require_dpop: false,
         })
         .await
         .expect("consumer")

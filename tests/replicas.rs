@@ -648,6 +648,65 @@ async fn a_client_assertion_used_on_one_replica_is_refused_on_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_proof_used_on_one_replica_is_refused_on_another() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let (_, app) = cluster.consumer("DPoP", GrantType::ClientCredentials).await;
+    let key = key_support::TestKey::new("EdDSA", "dpop");
+    let secret = app.client_secret.as_ref().expect("a secret");
+    let token_with = async |replica: &Replica, proof: &str| {
+        let response = raw()
+            .post(format!("{}/oauth/token", replica.url))
+            .basic_auth(&app.consumer.client_id, Some(secret.expose()))
+            .header("DPoP", proof)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response
+                .json::<serde_json::Value>()
+                .await
+                .unwrap_or_default(),
+        )
+    };
+    // Every replica is the same issuer, so the same URL in every proof.
+    let token_url = format!("{PUBLIC_URL}/oauth/token");
+    let proof = key.dpop_proof("POST", &token_url, None, None);
+    let (status, body) = token_with(&cluster.replicas[0], &proof).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        token_with(&cluster.replicas[1], &proof).await.0,
+        400,
+        "replayed on B"
+    );
+    // The bound token is taken on B with a proof of its key, once.
+    let api = format!("{PUBLIC_URL}/api/v1/modules/reports/access");
+    let call = async |replica: &Replica, proof: &str| {
+        raw()
+            .get(format!("{}/api/v1/modules/reports/access", replica.url))
+            .header("authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let resource_proof = key.dpop_proof("GET", &api, Some(&token), None);
+    assert_eq!(call(&cluster.replicas[1], &resource_proof).await, 200);
+    assert_eq!(
+        call(&cluster.replicas[0], &resource_proof).await,
+        401,
+        "replayed on A"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_count_the_attempts_made_on_every_replica() {
     let Some(cluster) = Cluster::start(3).await else {
         return;

@@ -1,7 +1,9 @@
 //! `consola serve` as a process: SIGTERM drains requests in flight and saves the token
-//! counts, JSON logs, the refusal of plain HTTP beyond loopback, and `--help`.
+//! counts, JSON logs, the refusal of plain HTTP beyond loopback, `--dpop-require-nonce`,
+//! and `--help`.
 
 mod binary;
+mod key_support;
 
 use binary::{consola, served_url};
 use consola::client::Client;
@@ -96,6 +98,7 @@ async fn consumer(admin: &Client) -> CreatedConsumer {
             access_token_alg: Default::default(),
             auth_method: Default::default(),
             jwks: None,
+            require_dpop: false,
         })
         .await
         .unwrap()
@@ -309,5 +312,42 @@ fn serve_help_names_the_environment_variable_of_every_option() {
             block.contains("[env: CONSOLA_"),
             "{name} has no env var:\n{block}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_dpop_require_nonce_a_proof_without_the_nonce_is_sent_back_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, wanted) in [(None, 200), (Some("--dpop-require-nonce"), 400)] {
+        let data = dir.path().join(format!("data-{wanted}"));
+        let mut child = serve(&data, flag.as_slice(), Stdio::inherit());
+        let url = served_url(&mut child);
+        let erp = consumer(&set_up(&url).await).await;
+        let key = key_support::TestKey::new("ES256", "k");
+        let response = reqwest::Client::new()
+            .post(format!("{url}/oauth/token"))
+            .basic_auth(
+                &erp.consumer.client_id,
+                Some(erp.client_secret.as_ref().expect("a secret").expose()),
+            )
+            .header(
+                "DPoP",
+                key.dpop_proof("POST", &format!("{url}/oauth/token"), None, None),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), wanted, "{flag:?}");
+        assert!(
+            response.headers().contains_key("dpop-nonce"),
+            "a nonce is offered either way"
+        );
+        if wanted == 400 {
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "use_dpop_nonce");
+        }
+        signal(&child, libc::SIGTERM);
+        exit_status(&mut child, Duration::from_secs(10));
     }
 }

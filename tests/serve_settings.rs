@@ -49,10 +49,20 @@ fn a_false_flag_turns_off_what_the_file_turns_on() {
 
 #[test]
 fn a_bare_flag_turns_on_what_the_file_turns_off() {
-    let text = "[serve]\ninsecure_http = false\nssh_require_key = false\n";
-    let settings = in_force(&["--insecure-http", "--ssh-require-key"], text);
+    let text =
+        "[serve]\ninsecure_http = false\nssh_require_key = false\ndpop_require_nonce = false\n";
+    let settings = in_force(
+        &[
+            "--insecure-http",
+            "--ssh-require-key",
+            "--dpop-require-nonce",
+        ],
+        text,
+    );
     assert_eq!(settings.insecure_http, Some(true));
     assert_eq!(settings.ssh_require_key, Some(true));
+    assert_eq!(settings.dpop_require_nonce, Some(true));
+    assert_eq!(in_force(&[], text).dpop_require_nonce, Some(false));
     let settings = in_force(&["--insecure-http=true", "--listen", "127.0.0.1:1"], "");
     assert_eq!(settings.insecure_http, Some(true));
     assert_eq!(settings.ssh_require_key, None, "unset stays unset");

@@ -366,6 +366,7 @@ async fn duplicate_name_keeps_the_modal_and_the_typing() {
             access_token_alg: Default::default(),
             auth_method: Default::default(),
             jwks: None,
+            require_dpop: false,
         })
         .await
         .expect("first consumer");

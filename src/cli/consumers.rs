@@ -147,6 +147,10 @@ pub enum Verb {
             required_if_eq("auth_method", "private-key-jwt")
         )]
         jwks: Option<String>,
+        /// Issue it only DPoP-bound tokens (RFC 9449): a token request without a DPoP proof
+        /// is refused.
+        #[arg(long)]
+        require_dpop: bool,
     },
     /// Change a consumer's fields; those not given stay as they are.
     Update {
@@ -178,6 +182,12 @@ pub enum Verb {
         /// the new one alone.
         #[arg(long, value_name = "FILE")]
         jwks: Option<String>,
+        /// Issue it only DPoP-bound tokens from now on.
+        #[arg(long, conflicts_with = "no_require_dpop")]
+        require_dpop: bool,
+        /// Let it get bearer tokens again.
+        #[arg(long)]
+        no_require_dpop: bool,
     },
     /// Delete a consumer: its secret stops working at once.
     Delete {
@@ -265,6 +275,10 @@ fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
         ("Clave", Cell::text(&c.client_id)),
         ("Secreto", secret_cell(c)),
         ("Autenticación", Cell::text(c.auth_method.label_es())),
+        (
+            "Solo tokens DPoP",
+            Cell::text(if c.require_dpop { "Sí" } else { "No" }),
+        ),
         ("Tipo", Cell::text(c.grant_type.label_es())),
         ("Grupo de permisos", Cell::text(&c.permission_group_name)),
         (
@@ -283,7 +297,7 @@ fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
         ("Actualizado", Cell::text(&c.updated_at.to_rfc3339())),
     ];
     if c.auth_method == AuthMethod::PrivateKeyJwt {
-        fields.insert(6, ("Claves públicas", Cell::text(&key_lines(c))));
+        fields.insert(7, ("Claves públicas", Cell::text(&key_lines(c))));
     }
     fields
 }
@@ -370,6 +384,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             token_alg,
             auth_method,
             jwks,
+            require_dpop,
         } => {
             let jwks = jwks.as_deref().map(read_jwks).transpose()?;
             let group = groups::find(&client, &group).await?;
@@ -385,6 +400,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                     access_token_alg: token_alg.into(),
                     auth_method: auth_method.into(),
                     jwks,
+                    require_dpop,
                 })
                 .await?;
             let mut shown = fields(&created.consumer);
@@ -415,6 +431,8 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             token_format,
             token_alg,
             jwks,
+            require_dpop,
+            no_require_dpop,
         } => {
             let jwks = jwks.as_deref().map(read_jwks).transpose()?;
             let current = find(&client, &consumer).await?;
@@ -432,6 +450,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 token_format: token_format.map(Into::into),
                 access_token_alg: token_alg.map(Into::into),
                 jwks,
+                require_dpop: (require_dpop || no_require_dpop).then_some(require_dpop),
             };
             if patch.is_empty() {
                 return Err(Failure::Usage(

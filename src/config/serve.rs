@@ -57,6 +57,10 @@ pub struct ServeSettings {
     #[arg(long = "trusted-proxy", value_name = "TRUSTED_PROXY", env = "CONSOLA_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::server::proxy::parse_cidr)]
     #[serde(deserialize_with = "proxies")]
     pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
+    /// DPoP proofs must carry the server's nonce (DPoP-Nonce, RFC 9449 §8) [default: the
+    /// nonce is offered, and taken when sent].
+    #[arg(long, env = "CONSOLA_DPOP_REQUIRE_NONCE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub dpop_require_nonce: Option<bool>,
     /// Serve Prometheus metrics at /metrics on this address, apart from the API (e.g.
     /// 127.0.0.1:9187) [default: no metrics].
     #[arg(long, env = "CONSOLA_METRICS_LISTEN")]

@@ -139,6 +139,10 @@ pub struct Consumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<ClientKeys>,
+    /// Gets only DPoP-bound tokens (RFC 9449 §5.2 `dpop_bound_access_tokens`): a token
+    /// request without a proof is refused.
+    #[serde(default)]
+    pub require_dpop: bool,
     /// The last four characters of its secret; empty for a `private_key_jwt` consumer,
     /// which has none.
     pub secret_last_four: String,
@@ -174,6 +178,9 @@ pub struct NewConsumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// Only DPoP-bound tokens (RFC 9449 §5.2).
+    #[serde(default)]
+    pub require_dpop: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -200,6 +207,8 @@ pub struct ConsumerPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_dpop: Option<bool>,
 }
 
 impl ConsumerPatch {
@@ -213,6 +222,7 @@ impl ConsumerPatch {
             && self.token_format.is_none()
             && self.access_token_alg.is_none()
             && self.jwks.is_none()
+            && self.require_dpop.is_none()
     }
 }
 
@@ -281,6 +291,7 @@ pub struct ValidConsumer {
     pub redirect_uris: Vec<String>,
     pub auth_method: AuthMethod,
     pub jwks: Option<ClientKeys>,
+    pub require_dpop: bool,
 }
 
 /// The keys of a `jwks` field as sent, or `None` with its error recorded.
@@ -416,6 +427,7 @@ mod tests {
             redirect_uris: vec![],
             auth_method: AuthMethod::ClientSecret,
             jwks: None,
+            require_dpop: false,
         }
     }
 

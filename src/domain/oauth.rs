@@ -55,6 +55,9 @@ pub struct Introspection {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 impl Introspection {
@@ -94,6 +97,8 @@ pub struct ServerMetadata {
     pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// The algorithms of DPoP proofs (RFC 9449 §5.1).
+    pub dpop_signing_alg_values_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
     /// RFC 9207: every authorization response carries `iss`.
@@ -172,6 +177,16 @@ pub struct AccessClaims<S = String> {
     /// client_credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<S>,
+    /// The key of a DPoP-bound token (RFC 9449 §6.1): only requests with a proof signed by
+    /// it may use the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation<S>>,
+}
+
+/// `cnf` (RFC 7800): the key a token is bound to, by its RFC 7638 thumbprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Confirmation<S = String> {
+    pub jkt: S,
 }
 
 /// Why a token's claims are refused, whatever its signature or tag said.
@@ -409,6 +424,7 @@ mod tests {
                 client_id: "client",
                 scope: "reports:view",
                 sid,
+                cnf: None,
             };
             let json = serde_json::to_string(&issued).unwrap();
             let read: AccessClaims = serde_json::from_str(&json).unwrap();
@@ -433,6 +449,7 @@ mod tests {
             client_id: "client".into(),
             scope: String::new(),
             sid: None,
+            cnf: None,
         };
         let check = |c: &AccessClaims, now| c.check("https://as", "https://as/api/v1", now);
         assert_eq!(check(&good, 150), Ok(()));
@@ -465,6 +482,7 @@ mod tests {
             client_id: "c".into(),
             scope: "reports:view reports:report assets:edit".into(),
             sid: None,
+            cnf: None,
         };
         assert_eq!(
             claims.module_actions("reports"),

@@ -93,6 +93,7 @@ fn server_config(data_dir: PathBuf, settings: ServeSettings) -> anyhow::Result<S
     config.service.issuer = settings.public_url;
     config.trusted_proxies = settings.trusted_proxies.unwrap_or_default();
     config.metrics_listen = settings.metrics_listen;
+    config.service.dpop_nonce_required = settings.dpop_require_nonce.unwrap_or(false);
     Ok(config)
 }
 

@@ -100,6 +100,7 @@ impl Service {
             redirect_uris: new.redirect_uris,
             auth_method: new.auth_method,
             jwks,
+            require_dpop: new.require_dpop,
         }
         .check_with(errors);
         // Report an unknown group together with the other field errors.
@@ -195,6 +196,7 @@ impl Service {
                 .unwrap_or_else(|| current.redirect_uris.clone()),
             auth_method: current.auth_method,
             jwks,
+            require_dpop: patch.require_dpop.unwrap_or(current.require_dpop),
         }
         .check_with(errors)
         .map_err(ServiceError::Validation)?;
@@ -363,6 +365,16 @@ fn describe_changes(current: &Consumer, fields: &ValidConsumer) -> String {
     }
     if fields.redirect_uris != current.redirect_uris {
         changed.push("URL de retorno".to_string());
+    }
+    if fields.require_dpop != current.require_dpop {
+        changed.push(
+            if fields.require_dpop {
+                "solo tokens DPoP"
+            } else {
+                "tokens DPoP opcionales"
+            }
+            .to_string(),
+        );
     }
     if fields.jwks != current.jwks {
         changed.push(format!(

@@ -170,6 +170,9 @@ pub struct ServiceConfig {
     pub client_failures_per_ip: u32,
     /// Largest clock difference accepted on a Hawk-signed request.
     pub hawk_skew: Duration,
+    /// DPoP proofs must carry the server's nonce (`DPoP-Nonce`, RFC 9449 §8); otherwise
+    /// it is offered and taken when sent.
+    pub dpop_nonce_required: bool,
     /// The issuer (`iss`, RFC 8414): the server's base URL. `server::start` fills it from
     /// the listening address when absent.
     pub issuer: Option<String>,
@@ -196,6 +199,7 @@ impl Default for ServiceConfig {
             client_failures_per_client: 10,
             client_failures_per_ip: 50,
             hawk_skew: Duration::seconds(60),
+            dpop_nonce_required: false,
             issuer: None,
             password_hashing_concurrency: passwords::default_concurrency(),
             password_hashing_queue: 2 * passwords::default_concurrency(),

@@ -39,7 +39,7 @@ pub trait ConsumerStore {
 /// What a consumer shows: its row and its permission group's name.
 const CONSUMER_COLUMNS: &str = "c.id, c.name, c.description, c.grant_type, c.permission_group_id,
         g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
-        c.redirect_uris, c.client_id, c.auth_method, c.jwks,
+        c.redirect_uris, c.client_id, c.auth_method, c.jwks, c.require_dpop,
         c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version";
 const CONSUMER_FROM: &str =
     "FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
@@ -69,6 +69,7 @@ where
         client_id: row.col("client_id")?,
         auth_method: AuthMethod::parse(&auth_method).ok_or(StoreError::Corrupt("auth method"))?,
         jwks: jwks.map(|text| from_json("jwks", &text)).transpose()?,
+        require_dpop: row.col("require_dpop")?,
         secret_last_four: row.col("secret_last_four")?,
         created_at: from_ms(row.col("created_at")?),
         created_by: row.col("created_by")?,
@@ -109,9 +110,10 @@ impl<B: SqlBackend> ConsumerStore for B {
                 "INSERT INTO consumers (id, name, name_key, description, grant_type,
                          permission_group_id, hub_enabled, enabled, token_format, redirect_uris,
                          client_id, secret_digest, secret_last_four, created_at, created_by,
-                         updated_at, access_token_alg, auth_method, jwks, version)
+                         updated_at, access_token_alg, auth_method, jwks, require_dpop,
+                         version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $14, $16, $17, $18, 1)",
+                         $14, $16, $17, $18, $19, 1)",
             )
             .bind(consumer.id)
             .bind(&f.name)
@@ -137,6 +139,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(f.access_token_alg.as_str())
             .bind(f.auth_method.as_str())
             .bind(jwks_text(f)?)
+            .bind(f.require_dpop)
             .execute(&mut *tx)
             .await?;
             insert_audit::<B::Db>(tx, audit).await?;
@@ -237,8 +240,9 @@ impl<B: SqlBackend> ConsumerStore for B {
                 "UPDATE consumers SET name = $1, name_key = $2, description = $3,
                          permission_group_id = $4, hub_enabled = $5, enabled = $6,
                          token_format = $7, redirect_uris = $8, updated_at = $9,
-                         access_token_alg = $10, jwks = $11, version = version + 1
-                     WHERE id = $12 AND version = $13",
+                         access_token_alg = $10, jwks = $11, require_dpop = $12,
+                         version = version + 1
+                     WHERE id = $13 AND version = $14",
             )
             .bind(&f.name)
             .bind(name_key(&f.name))
@@ -251,6 +255,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(ms(at))
             .bind(f.access_token_alg.as_str())
             .bind(jwks_text(f)?)
+            .bind(f.require_dpop)
             .bind(id)
             .bind(expected_version)
             .execute(&mut *tx)

@@ -149,3 +149,54 @@ impl TestKey {
         )
     }
 }
+
+impl TestKey {
+    /// The public JWK without `kid`, as a DPoP proof's header carries it.
+    pub fn proof_jwk(&self) -> Value {
+        let mut jwk = self.public_jwk();
+        jwk.as_object_mut().expect("a JWK").remove("kid");
+        jwk
+    }
+
+    /// The RFC 7638 thumbprint of the public key, as the server computes it.
+    pub fn thumbprint(&self) -> String {
+        consola::domain::client_keys::ClientKeys::parse(&self.proof_jwk())
+            .expect("a public key")
+            .keys()[0]
+            .thumbprint
+            .clone()
+    }
+
+    /// A DPoP proof (RFC 9449 §4.2) for `method` `url`, made now with a fresh `jti`; with
+    /// the hash of `access_token` (`ath`) and the server's `nonce` when given.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> String {
+        let mut claims = json!({
+            "jti": uuid::Uuid::now_v7().to_string(),
+            "htm": method,
+            "htu": url,
+            "iat": chrono::Utc::now().timestamp(),
+        });
+        if let Some(token) = access_token {
+            use sha2::Digest;
+            claims["ath"] = json!(b64(&sha2::Sha256::digest(token.as_bytes())));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        self.dpop_proof_of(&claims)
+    }
+
+    /// A proof of exactly these claims, under the standard header.
+    pub fn dpop_proof_of(&self, claims: &Value) -> String {
+        self.jws(
+            &json!({"typ": "dpop+jwt", "alg": self.alg(), "jwk": self.proof_jwk()}),
+            claims,
+        )
+    }
+}

@@ -155,6 +155,7 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
         client_id: format!("CLAVE-FICTICIA-{n:017}"),
         auth_method: Default::default(),
         jwks: None,
+        require_dpop: false,
         secret_last_four: "XXXX".into(),
         created_at: at(),
         created_by: "admin".into(),

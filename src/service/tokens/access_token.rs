@@ -12,6 +12,8 @@ pub(super) struct Minted<'a> {
     pub jti: Uuid,
     /// The grant (refresh-token family) of the code flow.
     pub sid: Option<Uuid>,
+    /// The thumbprint of the DPoP key the token is bound to.
+    pub jkt: Option<&'a str>,
 }
 
 impl Service {
@@ -26,6 +28,7 @@ impl Service {
         now: DateTime<Utc>,
         grant: Option<Uuid>,
         user: Option<Uuid>,
+        jkt: Option<&str>,
     ) -> Result<SecretText, OAuthError> {
         // A UUIDv7 of the issue instant; its random part comes from the thread's CSPRNG
         // rather than a getrandom system call per token.
@@ -42,6 +45,7 @@ impl Service {
             exp: (now + self.config.access_token_ttl).timestamp(),
             jti,
             sid: grant,
+            jkt,
         };
         let token = match consumer.token_format {
             TokenFormat::Jwt => self.seal_jwt(consumer, &minted)?,

@@ -8,6 +8,7 @@ impl Service {
         &self,
         client: &CachedClient,
         request: &TokenRequest,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let code = request
             .code
@@ -77,6 +78,7 @@ impl Service {
             client,
             &join_scopes(&scopes),
             Some((record.family_id, Some(record.user_id))),
+            jkt,
         )
         .await
     }

@@ -13,6 +13,60 @@ impl Service {
         let claims = self
             .validate_access_token(token)
             .ok_or(AccessDenied::InvalidToken)?;
+        // A bound token is only as good as its key: without the proof it is refused.
+        if claims.cnf.is_some() {
+            return Err(AccessDenied::Dpop(
+                "token ligado a una clave (DPoP) sin su prueba",
+            ));
+        }
+        self.module_access_of(claims, module).await
+    }
+
+    /// A protected module seen with a DPoP-bound token (`Authorization: DPoP`) and its proof
+    /// for this request (`method` and `url`, RFC 9449 §7): signed by the token's key, with
+    /// the token's hash in `ath`.
+    pub async fn module_access_dpop(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        url: &str,
+        module: &str,
+    ) -> Result<ModuleAccess, AccessDenied> {
+        let claims = self
+            .validate_access_token(token)
+            .ok_or(AccessDenied::InvalidToken)?;
+        let Some(bound) = claims.cnf.as_ref().map(|c| c.jkt.clone()) else {
+            return Err(AccessDenied::Dpop("token Bearer presentado como DPoP"));
+        };
+        let wanted = ProofFor {
+            method,
+            url,
+            access_token: Some(token),
+        };
+        let jkt = self
+            .check_dpop_proof(proof, &wanted)
+            .await
+            .map_err(|refused| match refused {
+                DpopRefused::Invalid(why) => AccessDenied::Dpop(why),
+                DpopRefused::UseNonce(nonce) => AccessDenied::DpopNonce(nonce),
+            })?;
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            jkt.as_bytes(),
+            bound.as_bytes(),
+        )) {
+            return Err(AccessDenied::Dpop(
+                "prueba DPoP de otra clave que la del token",
+            ));
+        }
+        self.module_access_of(claims, module).await
+    }
+
+    async fn module_access_of(
+        &self,
+        claims: AccessClaims,
+        module: &str,
+    ) -> Result<ModuleAccess, AccessDenied> {
         if !module_exists(module) {
             return Err(AccessDenied::UnknownModule);
         }

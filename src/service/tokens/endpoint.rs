@@ -18,28 +18,9 @@ impl Service {
             .as_deref()
             .ok_or_else(|| OAuthError::InvalidRequest("Falta grant_type".into()))?;
         let consumer = &client.credentials.consumer;
-        let result = match grant {
-            "client_credentials" => {
-                match client_credentials_scope(&client, request.scope.as_deref()) {
-                    Ok(scope) => self.issue(&client, &scope, None).await,
-                    Err(err) => Err(err),
-                }
-            }
-            "authorization_code" => {
-                if consumer.grant_type != GrantType::AuthorizationCode {
-                    Err(OAuthError::UnauthorizedClient)
-                } else {
-                    Box::pin(self.exchange_code(&client, &request)).await
-                }
-            }
-            "refresh_token" => {
-                if consumer.grant_type != GrantType::AuthorizationCode {
-                    Err(OAuthError::UnauthorizedClient)
-                } else {
-                    Box::pin(self.exchange_refresh_token(&client, &request)).await
-                }
-            }
-            _ => Err(OAuthError::UnsupportedGrantType),
+        let result = match self.token_binding(consumer, request.dpop.as_deref()).await {
+            Err(err) => Err(err),
+            Ok(jkt) => self.grant(&client, grant, &request, jkt.as_deref()).await,
         };
         if result.is_ok() {
             super::counters::token_issued(grant, consumer.token_format);
@@ -59,12 +40,72 @@ impl Service {
         result
     }
 
-    /// A new access token (and, for the code flow, a refresh token of `family`).
+    /// The key the tokens of this request are bound to: the DPoP proof's, when it came
+    /// with one (checked for a POST to the token endpoint).
+    async fn token_binding(
+        &self,
+        consumer: &Consumer,
+        proof: Option<&str>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(proof) = proof else {
+            if consumer.require_dpop {
+                return Err(OAuthError::InvalidDpopProof(
+                    "Este consumidor solo recibe tokens ligados a una clave (DPoP)",
+                ));
+            }
+            return Ok(None);
+        };
+        let url = format!("{}/oauth/token", self.issuer());
+        let wanted = ProofFor {
+            method: "POST",
+            url: &url,
+            access_token: None,
+        };
+        Ok(Some(Box::pin(self.check_dpop_proof(proof, &wanted)).await?))
+    }
+
+    /// The grant the request names, for an authenticated client.
+    async fn grant(
+        &self,
+        client: &CachedClient,
+        grant: &str,
+        request: &TokenRequest,
+        jkt: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let consumer = &client.credentials.consumer;
+        match grant {
+            "client_credentials" => {
+                match client_credentials_scope(client, request.scope.as_deref()) {
+                    Ok(scope) => self.issue(client, &scope, None, jkt).await,
+                    Err(err) => Err(err),
+                }
+            }
+            "authorization_code" => {
+                if consumer.grant_type != GrantType::AuthorizationCode {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    Box::pin(self.exchange_code(client, request, jkt)).await
+                }
+            }
+            "refresh_token" => {
+                if consumer.grant_type != GrantType::AuthorizationCode {
+                    Err(OAuthError::UnauthorizedClient)
+                } else {
+                    Box::pin(self.exchange_refresh_token(client, request, jkt)).await
+                }
+            }
+            _ => Err(OAuthError::UnsupportedGrantType),
+        }
+    }
+
+    /// A new access token (and, for the code flow, a refresh token of `family`), bound to
+    /// the DPoP key `jkt` when there is one.
     pub(super) async fn issue(
         &self,
         client: &CachedClient,
         scope: &str,
         family: Option<(Uuid, Option<Uuid>)>,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let consumer = &client.credentials.consumer;
         let now = self.now();
@@ -75,6 +116,7 @@ impl Service {
             now,
             family.map(|(id, _)| id),
             family.and_then(|(_, user)| user),
+            jkt,
         )?;
         let refresh_token = match family {
             Some((family_id, user_id)) => {
@@ -99,10 +141,15 @@ impl Service {
         self.tokens.count(now, 1, 0);
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer".into(),
+            token_type: token_type(jkt).into(),
             expires_in: ttl.num_seconds().max(0) as u64,
             scope: scope.to_string(),
             refresh_token,
         })
     }
+}
+
+/// `token_type` (RFC 6749 §7.1): `DPoP` for a token bound to a key (RFC 9449 §5).
+pub(super) fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
 }

@@ -18,6 +18,12 @@ pub enum OAuthError {
     UnsupportedGrantType,
     #[error("invalid_scope")]
     InvalidScope,
+    /// The `DPoP` proof is missing where required, or fails (RFC 9449 §5.1).
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// The proof lacks the nonce the server gives (RFC 9449 §8).
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
     /// A console session that may not do this.
     #[error("access_denied")]
     AccessDenied,
@@ -63,6 +69,8 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce(_) => "use_dpop_nonce",
             OAuthError::AccessDenied => "access_denied",
             OAuthError::TooManyRequests { .. } => "slow_down",
             OAuthError::Unavailable(_) => "temporarily_unavailable",
@@ -85,11 +93,24 @@ impl OAuthError {
                 "El scope pedido excede lo que permite el grupo de permisos del consumidor".into()
             }
             OAuthError::AccessDenied => "Se necesita el rol Administrador".into(),
+            OAuthError::InvalidDpopProof(why) => why.to_string(),
+            OAuthError::UseDpopNonce(_) => {
+                "La prueba DPoP debe llevar el nonce de la cabecera DPoP-Nonce".into()
+            }
             OAuthError::TooManyRequests { retry_after } => {
                 format!("Demasiados intentos fallidos; reintente en {retry_after} s")
             }
             OAuthError::Unavailable(fault) => fault.detail().into(),
             OAuthError::Internal(_) => "Error interno del servidor".into(),
+        }
+    }
+}
+
+impl From<super::DpopRefused> for OAuthError {
+    fn from(refused: super::DpopRefused) -> Self {
+        match refused {
+            super::DpopRefused::Invalid(why) => OAuthError::InvalidDpopProof(why),
+            super::DpopRefused::UseNonce(nonce) => OAuthError::UseDpopNonce(nonce),
         }
     }
 }

@@ -26,13 +26,16 @@ impl Service {
             active: true,
             scope: Some(claims.scope),
             client_id: Some(claims.client_id),
-            token_type: Some("Bearer".into()),
+            token_type: Some(
+                super::endpoint::token_type(claims.cnf.as_ref().map(|c| c.jkt.as_str())).into(),
+            ),
             exp: Some(claims.exp),
             iat: Some(claims.iat),
             sub: Some(claims.sub),
             aud: Some(claims.aud),
             iss: Some(claims.iss),
             jti: Some(claims.jti),
+            cnf: claims.cnf,
         })
     }
 

@@ -25,6 +25,7 @@ impl Service {
             sid: minted
                 .sid
                 .map(|id| &*id.hyphenated().encode_lower(&mut sid_text)),
+            cnf: minted.jkt.map(|jkt| Confirmation { jkt }),
         };
         self.keys
             .sign_jwt(consumer.access_token_alg, &claims)

@@ -16,6 +16,7 @@ mod cache;
 mod client_assertion;
 mod client_auth;
 mod client_credentials;
+mod dpop;
 mod endpoint;
 mod error;
 mod introspection;
@@ -29,6 +30,7 @@ mod revocation;
 mod stats;
 
 pub(crate) use cache::{CachedClient, TokenState};
+pub use dpop::{DpopRefused, ProofFor, access_token_hash};
 pub use error::OAuthError;
 pub use opaque::OPAQUE_PREFIX;
 
@@ -85,6 +87,8 @@ pub struct TokenRequest {
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
+    /// The `DPoP` header's proof (RFC 9449 §5): the token is then bound to its key.
+    pub dpop: Option<String>,
 }
 
 /// Who calls introspection or revocation.
@@ -106,6 +110,10 @@ pub enum AccessDenied {
     /// Valid, but without `{module}:view`; carries the scope that would do.
     InsufficientScope(String),
     UnknownModule,
+    /// A DPoP-bound token without its proof, or a proof that fails (RFC 9449 §7.1).
+    Dpop(&'static str),
+    /// A proof without the nonce the server asks for; carries it.
+    DpopNonce(String),
     /// A Hawk request that fails; the reason is safe to show.
     Hawk(&'static str),
     /// A Hawk timestamp too far from ours: our time and its MAC (`ts`, `tsm`).

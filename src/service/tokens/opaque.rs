@@ -28,6 +28,10 @@ impl Service {
             jti: minted.jti,
             scope: minted.scope.into(),
             sid: minted.sid,
+            jkt: match minted.jkt {
+                Some(jkt) => Some(thumbprint_bytes(jkt)?),
+                None => None,
+            },
         };
         let mut body = Vec::with_capacity(claims.len());
         claims
@@ -76,6 +80,9 @@ impl Service {
                 jti: claims.jti.to_string(),
                 scope: claims.scope.into_owned(),
                 sid: claims.sid.map(|sid| sid.to_string()),
+                cnf: claims.jkt.map(|jkt| Confirmation {
+                    jkt: URL_SAFE_NO_PAD.encode(jkt),
+                }),
             });
         }
         let body: JsonBody<'_> = serde_json::from_slice(&body).ok()?;
@@ -94,6 +101,18 @@ impl Service {
             jti: body.jti.into_owned(),
             scope: body.scope.into_owned(),
             sid: body.sid.map(Cow::into_owned),
+            cnf: None,
         })
     }
+}
+
+/// The 32 bytes of an RFC 7638 thumbprint (base64url of a SHA-256), as a body keeps it.
+fn thumbprint_bytes(jkt: &str) -> Result<[u8; 32], OAuthError> {
+    URL_SAFE_NO_PAD
+        .decode(jkt)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            OAuthError::Internal(InternalError::said(String::from("huella DPoP mal formada")))
+        })
 }

@@ -18,6 +18,7 @@
 //! | 1 + n | `sub`: its length, then its UTF-8 |
 //! | 1 + n | with flag 1: the consumer's client_id, the same way |
 //! | 16 | with flag 2: `sid`, the grant's UUID |
+//! | 32 | with flag 4: `cnf.jkt`, the SHA-256 thumbprint of a DPoP-bound token's key |
 //! | rest | `scope`, UTF-8 |
 //!
 //! Anything else (another version, an unknown flag, a short field, bad UTF-8) is refused.
@@ -30,6 +31,7 @@ use uuid::Uuid;
 pub const VERSION: u8 = 3;
 const CONSUMER_FOLLOWS: u8 = 1;
 const GRANT_FOLLOWS: u8 = 2;
+const KEY_FOLLOWS: u8 = 4;
 /// The fixed part: version, iat, exp, jti and flags.
 const FIXED_LEN: usize = 1 + 8 + 8 + 16 + 1;
 
@@ -44,6 +46,8 @@ pub struct OpaqueClaims<'a> {
     pub jti: Uuid,
     pub scope: Cow<'a, str>,
     pub sid: Option<Uuid>,
+    /// The thumbprint of the DPoP key the token is bound to.
+    pub jkt: Option<[u8; 32]>,
 }
 
 /// A subject or client_id too long for its one-byte length.
@@ -59,6 +63,7 @@ impl OpaqueClaims<'_> {
             + self.sub.len()
             + self.cid.as_ref().map_or(0, |cid| 1 + cid.len())
             + self.sid.map_or(0, |_| 16)
+            + self.jkt.map_or(0, |_| 32)
             + self.scope.len()
     }
 
@@ -76,6 +81,9 @@ impl OpaqueClaims<'_> {
         if self.sid.is_some() {
             flags |= GRANT_FOLLOWS;
         }
+        if self.jkt.is_some() {
+            flags |= KEY_FOLLOWS;
+        }
         out.reserve(self.len());
         out.push(VERSION);
         out.extend_from_slice(&self.iat.to_be_bytes());
@@ -90,6 +98,9 @@ impl OpaqueClaims<'_> {
         }
         if let Some(sid) = self.sid {
             out.extend_from_slice(sid.as_bytes());
+        }
+        if let Some(jkt) = &self.jkt {
+            out.extend_from_slice(jkt);
         }
         out.extend_from_slice(self.scope.as_bytes());
         Ok(())
@@ -106,7 +117,7 @@ pub fn read(body: &[u8]) -> Option<OpaqueClaims<'_>> {
     let exp = i64::from_be_bytes(rest.array()?);
     let jti = Uuid::from_bytes(rest.array()?);
     let flags = rest.byte()?;
-    if flags & !(CONSUMER_FOLLOWS | GRANT_FOLLOWS) != 0 {
+    if flags & !(CONSUMER_FOLLOWS | GRANT_FOLLOWS | KEY_FOLLOWS) != 0 {
         return None;
     }
     let sub = rest.short_text()?;
@@ -120,6 +131,11 @@ pub fn read(body: &[u8]) -> Option<OpaqueClaims<'_>> {
     } else {
         None
     };
+    let jkt = if flags & KEY_FOLLOWS != 0 {
+        Some(rest.array()?)
+    } else {
+        None
+    };
     let scope = std::str::from_utf8(rest.0).ok()?;
     Some(OpaqueClaims {
         sub: Cow::Borrowed(sub),
@@ -129,6 +145,7 @@ pub fn read(body: &[u8]) -> Option<OpaqueClaims<'_>> {
         jti,
         scope: Cow::Borrowed(scope),
         sid,
+        jkt,
     })
 }
 
@@ -198,6 +215,7 @@ mod tests {
             jti: Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001),
             scope: "reports:view reports:report".into(),
             sid: None,
+            jkt: None,
         }
     }
 
@@ -224,6 +242,12 @@ mod tests {
         expected.extend_from_slice(&[3, 2, b'a', b'b', 1, b'c']);
         expected.extend_from_slice(&0x11u128.to_be_bytes());
         expected.extend_from_slice(b"r:v");
+        assert_eq!(written(&claims), expected);
+        assert_eq!(read(&expected), Some(claims.clone()));
+        // A DPoP-bound token: flag 4, and its key's thumbprint after the grant.
+        claims.jkt = Some([0xab; 32]);
+        expected[33] = 7;
+        expected.splice(expected.len() - 3.., [0xab; 32].into_iter().chain(*b"r:v"));
         assert_eq!(written(&claims), expected);
         assert_eq!(read(&expected), Some(claims));
     }
@@ -283,10 +307,12 @@ mod tests {
             sub in "\\PC{0,60}", cid in proptest::option::of("\\PC{0,60}"),
             iat in any::<i64>(), exp in any::<i64>(), jti in any::<u128>(),
             scope in "\\PC{0,80}", sid in proptest::option::of(any::<u128>()),
+            jkt in proptest::option::of(any::<[u8; 32]>()),
         ) {
             let claims = OpaqueClaims {
                 sub: sub.into(), cid: cid.map(Into::into), iat, exp,
                 jti: Uuid::from_u128(jti), scope: scope.into(), sid: sid.map(Uuid::from_u128),
+                jkt,
             };
             let body = written(&claims);
             prop_assert_eq!(read(&body), Some(claims));

@@ -8,6 +8,7 @@ impl Service {
         &self,
         client: &CachedClient,
         request: &TokenRequest,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let presented = request
             .refresh_token
@@ -68,11 +69,12 @@ impl Service {
             now,
             Some(old.family_id),
             old.user_id,
+            jkt,
         )?;
         self.tokens.count(now, 1, 0);
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer".into(),
+            token_type: super::endpoint::token_type(jkt).into(),
             expires_in: self.config.access_token_ttl.num_seconds().max(0) as u64,
             scope: join_scopes(&scopes),
             refresh_token: Some(SecretText::new(next)),

@@ -57,6 +57,11 @@ fn oauth_error(err: OAuthError) -> Response {
             HeaderValue::from_static("Basic realm=\"consola\", charset=\"UTF-8\""),
         );
     }
+    if let OAuthError::UseDpopNonce(nonce) = &err
+        && let Ok(value) = HeaderValue::from_str(nonce)
+    {
+        headers.insert(DPOP_NONCE, value);
+    }
     let retry_after = match err {
         OAuthError::TooManyRequests { retry_after } => Some(retry_after),
         OAuthError::Unavailable(_) => Some(crate::server::problem::STORAGE_RETRY_AFTER),
@@ -68,4 +73,28 @@ fn oauth_error(err: OAuthError) -> Response {
         headers.insert(header::RETRY_AFTER, value);
     }
     response
+}
+
+/// `DPoP-Nonce` (RFC 9449 §8): the nonce the server offers, or asks for.
+pub(crate) const DPOP_NONCE: header::HeaderName = header::HeaderName::from_static("dpop-nonce");
+
+/// The `DPoP` header's proof: none, or exactly one (RFC 9449 §4.3).
+pub(crate) fn dpop_proof(headers: &axum::http::HeaderMap) -> Result<Option<String>, &'static str> {
+    let mut proofs = headers.get_all("dpop").iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) => return Ok(None),
+        (Some(proof), None) => proof,
+        (Some(_), Some(_)) => return Err("Más de una cabecera DPoP"),
+    };
+    proof
+        .to_str()
+        .map(|p| Some(p.trim().to_string()))
+        .map_err(|_| "La cabecera DPoP no es texto")
+}
+
+/// Offers the current DPoP nonce on the answer to a request that came with a proof.
+pub(crate) fn offer_dpop_nonce(response: &mut Response, nonce: &str) {
+    if let Ok(value) = HeaderValue::from_str(nonce) {
+        response.headers_mut().insert(DPOP_NONCE, value);
+    }
 }

@@ -39,6 +39,21 @@ fn bearer_error(denied: AccessDenied) -> Response {
             "not_found",
             "Módulo desconocido".to_string(),
         ),
+        AccessDenied::Dpop(reason) => (
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "DPoP algs=\"{}\", error=\"invalid_dpop_proof\"",
+                dpop_algs()
+            ),
+            "invalid_dpop_proof",
+            format!("DPoP: {reason}"),
+        ),
+        AccessDenied::DpopNonce(_) => (
+            StatusCode::UNAUTHORIZED,
+            format!("DPoP algs=\"{}\", error=\"use_dpop_nonce\"", dpop_algs()),
+            "use_dpop_nonce",
+            "DPoP: la prueba debe llevar el nonce de la cabecera DPoP-Nonce".to_string(),
+        ),
         AccessDenied::Hawk(reason) => (
             StatusCode::UNAUTHORIZED,
             "Hawk error=\"invalid\"".to_string(),
@@ -67,7 +82,15 @@ fn bearer_error(denied: AccessDenied) -> Response {
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
     }
+    if let AccessDenied::DpopNonce(nonce) = &denied {
+        super::offer_dpop_nonce(&mut response, nonce);
+    }
     response
+}
+
+/// The proofs' algorithms, as a `DPoP` challenge names them (RFC 9449 §7.1).
+fn dpop_algs() -> String {
+    crate::domain::client_keys::ASSERTION_ALGS.join(" ")
 }
 
 #[utoipa::path(operation_id = "modules_access", get, path = "/api/v1/modules/{module}/access", tag = "oauth",
@@ -90,10 +113,29 @@ pub async fn module_access(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let is_hawk = authorization
-        .split_once(' ')
-        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("hawk"));
-    let result = if is_hawk {
+    let scheme_is = |name: &str| {
+        authorization
+            .split_once(' ')
+            .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case(name))
+    };
+    let dpop = match super::dpop_proof(&headers) {
+        Ok(dpop) => dpop,
+        Err(why) => return bearer_error(AccessDenied::Dpop(why)),
+    };
+    let result = if scheme_is("dpop") {
+        let token = authorization.split_once(' ').map_or("", |(_, t)| t.trim());
+        match &dpop {
+            // The URL the client called, as the issuer names this server.
+            Some(proof) => {
+                let url = format!("{}{}", state.service.issuer(), uri.path());
+                state
+                    .service
+                    .module_access_dpop(token, proof, "GET", &url, &module)
+                    .await
+            }
+            None => Err(AccessDenied::Dpop("falta la cabecera DPoP")),
+        }
+    } else if scheme_is("hawk") {
         let host_header = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
@@ -134,8 +176,12 @@ pub async fn module_access(
             None => Err(AccessDenied::Missing),
         }
     };
-    match result {
+    let mut response = match result {
         Ok(access) => Json(access).into_response(),
         Err(denied) => bearer_error(denied),
+    };
+    if dpop.is_some() && !response.headers().contains_key(super::DPOP_NONCE) {
+        super::offer_dpop_nonce(&mut response, &state.service.dpop_nonce());
     }
+    response
 }

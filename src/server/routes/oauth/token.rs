@@ -53,6 +53,11 @@ pub async fn token(
         Ok(auth) => auth,
         Err(err) => return oauth_error(err),
     };
+    let dpop = match super::dpop_proof(&headers) {
+        Ok(dpop) => dpop,
+        Err(why) => return oauth_error(OAuthError::InvalidDpopProof(why)),
+    };
+    let with_proof = dpop.is_some();
     let request = TokenRequest {
         grant_type: take(&mut params, "grant_type"),
         scope: params.remove("scope"),
@@ -60,11 +65,16 @@ pub async fn token(
         redirect_uri: take(&mut params, "redirect_uri"),
         code_verifier: take(&mut params, "code_verifier"),
         refresh_token: take(&mut params, "refresh_token"),
+        dpop,
     };
-    match state.service.token(ip, auth.as_ref(), request).await {
+    let mut response = match state.service.token(ip, auth.as_ref(), request).await {
         Ok(answer) => token_response(&answer),
         Err(err) => oauth_error(err),
+    };
+    if with_proof && !response.headers().contains_key(super::DPOP_NONCE) {
+        super::offer_dpop_nonce(&mut response, &state.service.dpop_nonce());
     }
+    response
 }
 
 /// The JSON of a token response, as serde would write it, into a buffer sized for it.

@@ -4,6 +4,8 @@
 ALTER TABLE consumers ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'secret'
     CHECK (auth_method IN ('secret', 'private_key_jwt'));
 ALTER TABLE consumers ADD COLUMN jwks TEXT;
+-- Gets only DPoP-bound tokens (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+ALTER TABLE consumers ADD COLUMN require_dpop BOOLEAN NOT NULL DEFAULT false;
 
 -- Values each replica may accept only once, until they expire: Hawk nonces and the `jti`
 -- of client assertions. The key is the SHA-256 of the value with its kind, bounded in size

@@ -293,6 +293,7 @@ impl ConsumerModal {
                 access_token_alg: self.access_token_alg(),
                 auth_method: AuthMethod::ClientSecret,
                 jwks: None,
+                require_dpop: false,
             }))),
             Some(old) => {
                 let changed = |new: String, old: &str| (new.trim() != old).then_some(new);
@@ -310,6 +311,7 @@ impl ConsumerModal {
                     access_token_alg: (self.access_token_alg() != old.access_token_alg)
                         .then_some(self.access_token_alg()),
                     jwks: None,
+                    require_dpop: None,
                 };
                 Ok((!patch.is_empty()).then_some(Request::UpdateConsumer {
                     id: old.id,

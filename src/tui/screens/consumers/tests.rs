@@ -72,6 +72,7 @@ fn editing_sends_a_changed_algorithm_only() {
         client_id: "clave".into(),
         auth_method: AuthMethod::ClientSecret,
         jwks: None,
+        require_dpop: false,
         secret_last_four: "XXXX".into(),
         created_at: chrono::DateTime::UNIX_EPOCH,
         created_by: "ana".into(),
