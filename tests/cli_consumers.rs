@@ -397,6 +397,37 @@ async fn a_key_pair_consumer_is_made_shown_and_rekeyed_from_the_command_line() {
         .map(|k| k.kid.clone().unwrap_or_default())
         .collect();
     assert_eq!(kids, ["erp-1", "erp-2"]);
+    // DPoP only, then bearer tokens again.
+    let dpop: Consumer = cli
+        .run(&["consumers", "update", "ERP", "--require-dpop", "-o", "json"])
+        .ok()
+        .json();
+    assert!(dpop.require_dpop);
+    let shown = cli.run(&["consumers", "get", "ERP"]).ok().stdout;
+    assert!(
+        shown.contains("Solo tokens DPoP") && shown.contains("Sí"),
+        "{shown}"
+    );
+    let both = cli.run(&[
+        "consumers",
+        "update",
+        "ERP",
+        "--require-dpop",
+        "--no-require-dpop",
+    ]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    let bearer: Consumer = cli
+        .run(&[
+            "consumers",
+            "update",
+            "ERP",
+            "--no-require-dpop",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert!(!bearer.require_dpop);
 }
 
 /// The README's "Keys instead of secrets" example, run as written with `openssl`, `jq`,

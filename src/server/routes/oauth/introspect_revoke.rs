@@ -21,6 +21,10 @@ pub struct TokenParamForm {
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, with `client_assertion`.
+    client_assertion_type: Option<String>,
+    /// A JWT signed with one of the consumer's registered keys.
+    client_assertion: Option<String>,
 }
 
 /// The form of introspection and revocation (RFC 7662, RFC 7009): who asks and the token.

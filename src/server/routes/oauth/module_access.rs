@@ -94,10 +94,11 @@ fn dpop_algs() -> String {
 }
 
 #[utoipa::path(operation_id = "modules_access", get, path = "/api/v1/modules/{module}/access", tag = "oauth",
-    params(("module" = String, Path, description = "Module id, e.g. `reports`")),
+    params(("module" = String, Path, description = "Module id, e.g. `reports`"),
+        ("DPoP" = Option<String>, Header, description = "With `Authorization: DPoP TOKEN`: a proof (RFC 9449 §7) of the token's key for this GET and URL, with `ath`")),
     security(("bearer" = [])),
     responses((status = 200, description = "The token's scopes include {module}:view", body = ModuleAccess),
-        (status = 401, description = "invalid_token: expired, revoked or forged", body = OAuthErrorBody),
+        (status = 401, description = "invalid_token: expired, revoked or forged; invalid_dpop_proof: a bound token without its proof, or a proof that fails; use_dpop_nonce (with DPoP-Nonce)", body = OAuthErrorBody),
         (status = 403, description = "insufficient_scope", body = OAuthErrorBody),
         (status = 404, description = "No such module", body = OAuthErrorBody)))]
 pub async fn module_access(

@@ -11,7 +11,9 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-/// The token request (form-urlencoded). Client credentials go in Basic or in the body.
+/// The token request (form-urlencoded). Client credentials go in Basic, in the body, or as
+/// a `private_key_jwt` assertion (RFC 7523 §2.2); a `DPoP` header (RFC 9449) binds the
+/// token to its key.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct TokenForm {
@@ -24,12 +26,17 @@ pub struct TokenForm {
     refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, with `client_assertion`.
+    client_assertion_type: Option<String>,
+    /// A JWT signed with one of the consumer's registered keys.
+    client_assertion: Option<String>,
 }
 
 #[utoipa::path(operation_id = "oauth_token", post, path = "/oauth/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449 §4) for POST to this endpoint: the token is then bound to its key (token_type DPoP)")),
     responses((status = 200, description = "RFC 6749 §5.1; Cache-Control: no-store", body = TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope", body = OAuthErrorBody),
+        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, invalid_dpop_proof, use_dpop_nonce (with DPoP-Nonce)", body = OAuthErrorBody),
         (status = 401, description = "invalid_client", body = OAuthErrorBody),
         (status = 413, body = crate::domain::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed client authentications; see Retry-After", body = OAuthErrorBody)))]
