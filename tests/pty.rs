@@ -133,8 +133,8 @@ async fn setup_and_login(tmux: &Tmux, target: &str) -> Client {
     client.with_token(login.token)
 }
 
-async fn a_consumer(client: &Client) -> Consumer {
-    let group = client
+async fn a_group(client: &Client) -> PermissionGroup {
+    client
         .create_permission_group(&NewPermissionGroup {
             name: "Integraciones".into(),
             description: String::new(),
@@ -145,7 +145,11 @@ async fn a_consumer(client: &Client) -> Consumer {
             }],
         })
         .await
-        .expect("group");
+        .expect("group")
+}
+
+async fn a_consumer(client: &Client) -> Consumer {
+    let group = a_group(client).await;
     client
         .create_consumer(&NewConsumer {
             name: "ERP Central".into(),
@@ -251,6 +255,78 @@ async fn copy_inside_tmux_reaches_the_outer_terminal() {
         std::thread::sleep(Duration::from_millis(50));
     }
     outer.keys("outer", &["q"]);
+}
+
+/// A public Ed25519 key (RFC 8037 §A.2) in a JWKS file, as an admin pastes it.
+const JWKS: &str = "{\n  \"keys\": [\n    {\n      \"kty\": \"OKP\",\n      \"crv\": \"Ed25519\",\n      \"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"\n    }\n  ]\n}\n";
+/// Its RFC 7638 thumbprint.
+const THUMBPRINT: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+
+/// In tmux at 80×24, a consumer with a key pair is made through the "+" modal: Método de
+/// autenticación set to Clave privada (JWT), its JWKS file pasted (bracketed, several
+/// lines), Ctrl+S. The credentials show the key's thumbprint and no Secreto, and the table
+/// refuses to rotate a secret it does not have.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_key_consumer_is_made_by_pasting_its_jwks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::new(dir.path().join("tmux.sock"));
+    let data = dir.path().join("data");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &console_command(&data, &home),
+    ]);
+    let client = setup_and_login(&tmux, "console").await;
+    a_group(&client).await;
+    open_consumers(&tmux, "console");
+    tmux.keys("console", &["+"]);
+    tmux.wait_for("console", "◀ Integraciones ▶");
+    tmux.keys("console", &["Tab"]);
+    tmux.type_text("console", "Sensores IoT");
+    // Descripción, Grupo de Permisos, Fracttal Hub, Formato del token, then the method.
+    tmux.keys("console", &["Tab", "Tab", "Tab", "Tab", "Tab"]);
+    tmux.wait_for("console", "◀ Secreto ▶");
+    tmux.keys("console", &["Right"]);
+    tmux.wait_for("console", "◀ Clave privada (JWT) ▶");
+    tmux.wait_for("console", "nunca la clave privada");
+    tmux.keys("console", &["Tab"]);
+    tmux.run(&["set-buffer", "-b", "jwks", JWKS]);
+    tmux.run(&["paste-buffer", "-p", "-d", "-b", "jwks", "-t", "console"]);
+    tmux.wait_for("console", "HURo");
+    tmux.keys("console", &["C-s"]);
+    let screen = tmux.wait_for("console", THUMBPRINT);
+    assert!(!screen.contains("Secreto"), "{screen}");
+    assert!(!screen.contains("no se volverá a mostrar"), "{screen}");
+
+    let page = client
+        .consumers(&ConsumerQuery::default())
+        .await
+        .expect("list");
+    let consumer = page
+        .items
+        .iter()
+        .find(|c| c.name == "Sensores IoT")
+        .expect("created");
+    assert_eq!(consumer.auth_method, AuthMethod::PrivateKeyJwt);
+    let keys = consumer.jwks.as_ref().expect("its keys");
+    assert_eq!(keys.keys().len(), 1);
+    assert_eq!(keys.keys()[0].thumbprint, THUMBPRINT);
+    assert_eq!(consumer.secret_last_four, "");
+    assert!(screen.contains(&consumer.client_id), "{screen}");
+
+    tmux.keys("console", &["Escape"]);
+    tmux.wait_for("console", "Consumidores OAuth (1/1)");
+    tmux.keys("console", &["r"]);
+    tmux.wait_for("console", "no tiene Secreto");
+    tmux.keys("console", &["q"]);
 }
 
 /// `--mouse`: the console asks the terminal for the mouse, and a click on the sidebar opens

@@ -214,6 +214,18 @@ fn hostile_consumer(i: u64, text: &str) -> Consumer {
     } else {
         GrantType::ClientCredentials
     };
+    // Every third one has a key pair instead of a Secreto, its key named by the text.
+    if i % 3 == 1 {
+        let jwk = serde_json::json!({
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+            "kid": text,
+        });
+        c.auth_method = AuthMethod::PrivateKeyJwt;
+        c.jwks = ClientKeys::parse(&jwk).ok();
+        c.secret_last_four = String::new();
+    }
     c
 }
 
@@ -358,10 +370,15 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
         Request::Consumer(_) | Request::UpdateConsumer { .. } => {
             Response::Consumer(hostile_consumer(n, text))
         }
-        Request::CreateConsumer(_) => Response::ConsumerCreated(CreatedConsumer {
-            consumer: hostile_consumer(n, text),
-            client_secret: Some(SecretText::new(FAKE_SECRET.into())),
-        }),
+        Request::CreateConsumer(_) => {
+            let consumer = hostile_consumer(n, text);
+            let client_secret = (consumer.auth_method == AuthMethod::ClientSecret)
+                .then(|| SecretText::new(FAKE_SECRET.into()));
+            Response::ConsumerCreated(CreatedConsumer {
+                consumer,
+                client_secret,
+            })
+        }
         Request::DeleteConsumer(id) => Response::ConsumerDeleted(*id),
         Request::SigningKeys | Request::RotateSigningKey => {
             let keys = (0..count)

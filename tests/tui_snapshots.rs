@@ -191,6 +191,59 @@ fn consumer_edit_rotate_delete() {
     snap("consumer_delete_confirm", &state);
 }
 
+/// A consumer with a key pair instead of a Secreto (`private_key_jwt`): the "+" modal with
+/// its JWKS pasted, the credentials after Guardar (the keys' thumbprints, no Secreto), and
+/// the edit modal listing the registered keys.
+#[test]
+fn consumer_with_a_private_key() {
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Sensores IoT");
+    // Descripción, Grupo de Permisos, Fracttal Hub, Formato del token, Método de autenticación.
+    for _ in 0..5 {
+        press(&mut state, KeyCode::Tab);
+    }
+    press(&mut state, KeyCode::Right); // Clave privada (JWT)
+    press(&mut state, KeyCode::Tab);
+    state.update(consola::tui::action::Action::Paste(JWKS.into()));
+    snap("consumer_new_private_key", &state);
+    let text = screen_text(&state, 80, 24);
+    assert!(
+        text.contains(lang().t("Claves públicas (JWKS)")) && text.contains("{\"keys\": [...]}"),
+        "{text}"
+    );
+    ctrl_s(&mut state);
+    ok(
+        &mut state,
+        "CreateConsumer",
+        Response::ConsumerCreated(CreatedConsumer {
+            consumer: key_consumer(9, "Sensores IoT"),
+            client_secret: None,
+        }),
+    );
+    snap("consumer_created_private_key", &state);
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = screen_text(&state, w, h);
+        assert!(text.contains(THUMBPRINT), "{text}");
+        assert!(text.contains(&key_consumer(9, "x").client_id), "{text}");
+        assert!(!text.contains(lang().t("Secreto")), "{text}");
+        let once = lang().t("Guarde el secreto ahora: no se volverá a mostrar.");
+        assert!(!text.contains(once), "{text}");
+    }
+    let mut state = at_consumers_with(
+        Role::SuperAdmin,
+        vec![key_consumer(0, "Sensores IoT"), consumer(1, "ERP Central")],
+    );
+    press(&mut state, KeyCode::Enter);
+    snap("consumer_edit_private_key", &state);
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = screen_text(&state, w, h);
+        assert!(text.contains(THUMBPRINT), "{text}");
+        assert!(!text.contains(lang().t("Secreto")), "{text}");
+    }
+}
+
 #[test]
 fn users_permissions_and_modals() {
     let mut state = at_users(Role::SuperAdmin);
@@ -293,6 +346,61 @@ fn under_a_tmux_status_line_the_group_form_keeps_its_buttons() {
         let shown = format!("[ {} ]", lang().t(button));
         assert!(text.contains(&shown), "{shown} missing:\n{text}");
     }
+}
+
+/// Under a tmux status line (80×23) the tallest consumer modal, the edit of a key pair's
+/// consumer with Código de autorización, JWT tokens and two keys (a rollover), keeps its
+/// buttons in sight and marks the lines it scrolled away; Tab reaches every field.
+#[test]
+fn under_a_tmux_status_line_a_tall_consumer_modal_keeps_its_buttons() {
+    let jwks = serde_json::json!({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "kid": "clave-2024",
+         "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "clave-2025",
+         "x": "PUAXw-hDiVqStwqnTRt-vJyYLM8uxJaMwM1V8Sr0Zgw"},
+    ]});
+    let tall = Consumer {
+        grant_type: GrantType::AuthorizationCode,
+        redirect_uris: vec!["https://portal.example.com/cb".into()],
+        token_format: TokenFormat::Jwt,
+        jwks: Some(ClientKeys::parse(&jwks).expect("two keys")),
+        ..key_consumer(0, "Portal web")
+    };
+    let mut state = at_consumers_with(Role::SuperAdmin, vec![tall]);
+    press(&mut state, KeyCode::Enter);
+    let terminal = draw(&state, 80, 23);
+    if lang() == Lang::Es {
+        insta::assert_snapshot!("consumer_edit_tall_80x23", terminal.backend());
+    }
+    let buttons = [
+        format!("[ {} ]", lang().t("Guardar")),
+        format!("[ {} ]", lang().t("Cancelar")),
+    ];
+    let mut seen = String::new();
+    // Down to Cancelar, field by field: the buttons always show, and so does the focused
+    // field (ten of them, then the two buttons).
+    for step in 0..12 {
+        let text = screen_text(&state, 80, 23);
+        for button in &buttons {
+            assert!(text.contains(button.as_str()), "{button} missing:\n{text}");
+        }
+        if step < 10 {
+            assert!(text.contains('›'), "the focus is out of sight:\n{text}");
+        }
+        seen.push_str(&text);
+        press(&mut state, KeyCode::Tab);
+    }
+    for label in [
+        "Tipo de autorización",
+        "URL de retorno",
+        "Claves públicas registradas",
+    ] {
+        assert!(seen.contains(lang().t(label)), "{label} never showed");
+    }
+    assert!(
+        seen.contains("clave-2025 · EdDSA"),
+        "the second key never showed"
+    );
 }
 
 /// At 80×24 every modal shows its buttons, and a cut label ends in "…".
@@ -420,11 +528,13 @@ fn every_scenario_has_its_english_strings() {
     consumer_modal_new_errors_and_created();
     consumer_edit_rotate_delete();
     consumer_modal_without_groups_offers_a_new_group();
+    consumer_with_a_private_key();
     users_permissions_and_modals();
     audit_and_account();
     too_small_and_degenerate_sizes_never_panic();
     security_signing_keys();
     under_a_tmux_status_line_the_group_form_keeps_its_buttons();
+    under_a_tmux_status_line_a_tall_consumer_modal_keeps_its_buttons();
     ascii_look_under_a_c_locale();
     monochrome_under_no_color_keeps_the_selection_visible();
     // The help of every screen those scenarios pass through lists its keys too.

@@ -263,6 +263,92 @@ fn created_consumer_shows_secret_once_and_copies() {
     assert_eq!(consumers(&state).table.rows[0].name, "Nuevo");
 }
 
+/// A JWKS the server refuses (422 on `jwks`) shows beside the field, with the paste kept; once
+/// created, the consumer has no Secreto to show or copy, and the table's `c` copies its Clave.
+#[test]
+fn a_private_key_consumer_shows_the_servers_jwks_error_and_copies_the_clave_only() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Sensores IoT");
+    for _ in 0..5 {
+        press(&mut state, KeyCode::Tab);
+    }
+    press(&mut state, KeyCode::Right); // Clave privada (JWT)
+    press(&mut state, KeyCode::Tab);
+    state.update(Action::Paste(JWKS.into()));
+    ctrl_s(&mut state);
+    let request = state
+        .ctx
+        .pending
+        .values()
+        .find(|r| r.name() == "CreateConsumer")
+        .cloned();
+    let Some(Request::CreateConsumer(new)) = request else {
+        panic!("no create request")
+    };
+    assert_eq!(new.auth_method, AuthMethod::PrivateKeyJwt);
+    assert_eq!(new.jwks, Some(serde_json::from_str(JWKS).expect("JSON")));
+    let refusal = "JWKS inválida: clave 1: es una clave privada; registre solo la pública";
+    answer(
+        &mut state,
+        "CreateConsumer",
+        Err(problem(422, &[("jwks", refusal)])),
+    );
+    let Some(ConsumerDialog::Edit(modal)) = &consumers(&state).dialog else {
+        panic!("modal closed")
+    };
+    assert_eq!(
+        modal.form.field("jwks").and_then(|f| f.error.as_deref()),
+        Some(refusal)
+    );
+    assert_eq!(modal.form.focused_name(), "jwks");
+    assert!(
+        modal
+            .form
+            .text("jwks")
+            .contains("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
+    );
+    assert_eq!(modal.form.text("name"), "Sensores IoT");
+    let screen = screen_text(&state, 120, 40);
+    let lines: Vec<&str> = screen.lines().collect();
+    let field = lines
+        .iter()
+        .position(|l| l.contains("Claves públicas (JWKS)"))
+        .expect("the JWKS field");
+    assert!(
+        lines[field + 1].contains("⚠ JWKS inválida"),
+        "the error is not under its field:\n{screen}"
+    );
+    // Saved: the credentials have no Secreto; every copy there is of something else.
+    ctrl_s(&mut state);
+    ok(
+        &mut state,
+        "CreateConsumer",
+        Response::ConsumerCreated(CreatedConsumer {
+            consumer: key_consumer(5, "Sensores IoT"),
+            client_secret: None,
+        }),
+    );
+    for _ in 0..6 {
+        press(&mut state, KeyCode::Char('c'));
+        press(&mut state, KeyCode::Tab);
+    }
+    let copied = copies(&state);
+    assert!(copied.contains(&("Copiado: Clave".to_string(), key_consumer(5, "x").client_id)));
+    assert!(
+        copied.iter().all(|(what, _)| !what.contains("Secreto")),
+        "{copied:?}"
+    );
+    press(&mut state, KeyCode::Esc);
+    state.ctx.effects.clear();
+    press(&mut state, KeyCode::Char('c'));
+    assert_eq!(
+        copies(&state),
+        vec![("Copiado: Clave".to_string(), key_consumer(5, "x").client_id)]
+    );
+}
+
 #[test]
 fn c_copies_the_selected_clave() {
     let mut state = at_consumers(Role::ReadOnly, 3);
@@ -294,8 +380,8 @@ fn unsaved_input_asks_before_closing_or_quitting() {
 #[test]
 fn edit_sends_only_changes_with_version_and_412_keeps_input() {
     let mut state = at_consumers(Role::SuperAdmin, 2);
+    // The focus starts on Nombre: the grant cannot change once made.
     press(&mut state, KeyCode::Enter);
-    press(&mut state, KeyCode::Tab);
     press(&mut state, KeyCode::End);
     type_text(&mut state, " 2");
     ctrl_s(&mut state);
@@ -445,7 +531,11 @@ fn read_only_and_admin_get_no_consumer_writes_or_secrets() {
         assert!(form.field("save").is_none());
         let screen = screen_text(&state, 120, 40);
         assert!(screen.contains("CLAVE-FICTICIA-00000000000000000"));
-        assert!(!screen.contains("Secreto") && !screen.contains("Guardar"));
+        // No Secreto row (the method, "Secreto", is no secret).
+        let secret_row = screen
+            .lines()
+            .any(|l| l.trim_start_matches(['│', ' ', '›']).starts_with("Secreto"));
+        assert!(!secret_row && !screen.contains("Guardar"), "{screen}");
         type_text(&mut state, "xyz");
         ctrl_s(&mut state);
         assert!(

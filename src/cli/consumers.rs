@@ -309,14 +309,14 @@ fn secret_cell(c: &Consumer) -> Cell {
     }
 }
 
-/// Each registered public key on a line: kid, algorithm, RFC 7638 thumbprint.
+/// Each registered public key (kid, algorithm, RFC 7638 thumbprint), "; " between them.
 fn key_lines(c: &Consumer) -> String {
     c.jwks
         .iter()
         .flat_map(|keys| keys.keys())
         .map(|key| key.summary())
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("; ")
 }
 
 /// Every consumer that matches, page by page. A page that fails fails the whole list:

@@ -51,6 +51,13 @@ impl Lang {
         }
     }
 
+    pub fn auth_method(self, method: crate::domain::AuthMethod) -> &'static str {
+        match self {
+            Lang::Es => method.label_es(),
+            Lang::En => method.label_en(),
+        }
+    }
+
     pub fn action(self, action: crate::domain::Action) -> &'static str {
         match self {
             Lang::Es => action.label_es(),
@@ -441,6 +448,27 @@ const ENGLISH: &[(&str, &str)] = &[
     ),
     ("Clave SSH añadida", "SSH key added"),
     ("Clave SSH eliminada", "SSH key removed"),
+    ("Método de autenticación", "Authentication method"),
+    ("Claves públicas (JWKS)", "Public keys (JWKS)"),
+    ("Claves públicas nuevas (JWKS)", "New public keys (JWKS)"),
+    (
+        "Pegue la JWKS pública: {\"keys\": [...]}; nunca la clave privada",
+        "Paste the public JWKS: {\"keys\": [...]}; never the private key",
+    ),
+    (
+        "Vacío conserva las claves registradas; una JWKS nueva las reemplaza todas",
+        "Empty keeps the registered keys; a new JWKS replaces them all",
+    ),
+    ("Claves públicas registradas", "Registered public keys"),
+    ("sin kid", "no kid"),
+    (
+        "No es JSON: línea {}, columna {}",
+        "Not JSON: line {}, column {}",
+    ),
+    (
+        "Este consumidor usa Clave privada (JWT): no tiene Secreto; cambie sus claves públicas en Editar",
+        "This consumer uses a private key (JWT): it has no Secret; change its public keys in Edit",
+    ),
 ];
 
 #[cfg(test)]

@@ -112,17 +112,23 @@ fn draw(frame: &mut Frame, state: &State) {
         render_help(frame, area, state);
     }
     if let Some((_, toast)) = &ctx.toast {
-        let width = (toast.chars().count() as u16 + 4).min(area.width);
+        // One line when it fits, else wrapped: a toast is read whole.
+        let text = clean(toast).into_owned();
+        let room = usize::from(area.width.saturating_sub(8)).max(1);
+        let lines = super::fit::wrap(&text, room);
+        let widest = lines.iter().map(|l| l.width()).max().unwrap_or(0);
+        let width = (widest as u16 + 4).min(area.width);
+        let height = (lines.len() as u16 + 2).min(area.height);
         // Inside the content's frame, above its bottom border and the two bottom bars.
         let popup = Rect {
             x: area.width.saturating_sub(width + 2),
-            y: area.height.saturating_sub(6),
+            y: area.height.saturating_sub(height + 3),
             width,
-            height: 3.min(area.height),
+            height,
         };
         frame.render_widget(Clear, popup);
         frame.render_widget(
-            Paragraph::new(clean(toast).into_owned()).block(
+            Paragraph::new(lines.join("\n")).block(
                 Block::default()
                     .borders(Borders::ALL)
                     .border_style(Style::default().fg(Color::Green)),

@@ -164,6 +164,24 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
     }
 }
 
+/// A public Ed25519 key (RFC 8037 §A.2) in a JWKS, over several lines as a file holds it:
+/// what an admin pastes for a `private_key_jwt` consumer. Public, so never a secret.
+pub const JWKS: &str = "{\n  \"keys\": [\n    {\"kty\": \"OKP\", \"crv\": \"Ed25519\",\n     \"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}\n  ]\n}\n";
+/// The RFC 7638 thumbprint of that key.
+pub const THUMBPRINT: &str = "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k";
+
+/// A consumer that authenticates with a key pair (`private_key_jwt`): the key of `JWKS`
+/// registered, no Secreto.
+pub fn key_consumer(n: u128, name: &str) -> Consumer {
+    let jwks = serde_json::from_str(JWKS).expect("JWKS is JSON");
+    Consumer {
+        auth_method: AuthMethod::PrivateKeyJwt,
+        jwks: Some(ClientKeys::parse(&jwks).expect("a valid JWKS")),
+        secret_last_four: String::new(),
+        ..consumer(n, name)
+    }
+}
+
 pub fn modules() -> Vec<Module> {
     module_catalog().to_vec()
 }

@@ -39,6 +39,9 @@ pub enum Kind {
         value: Option<SecretText>,
         secret: bool,
     },
+    /// A read-only value, never focused: what cannot change here (how a consumer
+    /// authenticates) or a list of them (its public keys), one a line.
+    Value(Vec<String>),
     Button,
     /// A heading between groups of fields.
     Heading,
@@ -88,6 +91,9 @@ impl Field {
     pub fn copy(name: &'static str, label: &str, value: Option<SecretText>, secret: bool) -> Field {
         Field::new(name, label, Kind::Copy { value, secret })
     }
+    pub fn value(name: &'static str, label: &str, values: Vec<String>) -> Field {
+        Field::new(name, label, Kind::Value(values))
+    }
     pub fn button(name: &'static str, label: &str) -> Field {
         Field::new(name, label, Kind::Button)
     }
@@ -115,7 +121,7 @@ impl Field {
         !self.hidden
             && !matches!(
                 self.kind,
-                Kind::Heading | Kind::Note | Kind::Copy { value: None, .. }
+                Kind::Heading | Kind::Note | Kind::Value(_) | Kind::Copy { value: None, .. }
             )
     }
 
@@ -230,6 +236,19 @@ impl Form {
             let mut fresh = TextArea::new(vec![value.to_string()]);
             fresh.move_cursor(ratatui_textarea::CursorMove::End);
             *area = fresh;
+        }
+    }
+
+    /// Puts the cursor of a text field at `column` (in characters), so the field scrolls to
+    /// show it: where a pasted value stopped making sense.
+    pub fn set_cursor(&mut self, name: &str, column: usize) {
+        if let Some(Field {
+            kind: Kind::Text { area, .. },
+            ..
+        }) = self.field_mut(name)
+        {
+            let column = u16::try_from(column).unwrap_or(u16::MAX);
+            area.move_cursor(ratatui_textarea::CursorMove::Jump(0, column));
         }
     }
 

@@ -1,5 +1,5 @@
 //! Drawing a form: labels in a column, the inputs beside them, errors under their field,
-//! scrolled so the focused field shows.
+//! scrolled so the focused field shows, its buttons kept in sight.
 
 use super::model::{Form, Kind, LABEL_WIDTH};
 use crate::terminal::clean;
@@ -15,30 +15,107 @@ use ratatui_textarea::TextArea;
 use unicode_width::UnicodeWidthChar;
 use unicode_width::UnicodeWidthStr;
 
-/// Draws a form into `area`, scrolled so the focused field is visible.
+/// Draws a form into `area`, scrolled so the focused field is visible; a form taller than
+/// `area` keeps its buttons on the last rows.
 pub fn render(frame: &mut Frame, area: Rect, form: &Form, lang: Lang, focused: bool) {
-    let (lines, focus_line) = lines(form, area.width, lang, focused);
-    let height = area.height as usize;
-    let offset = (focus_line + 2).saturating_sub(height);
-    frame.render_widget(
-        Paragraph::new(lines).scroll((u16::try_from(offset).unwrap_or(u16::MAX), 0)),
-        area,
-    );
+    let (lines, focus_line, owners) = layout(form, area.width, lang, focused);
+    let rows = shown(form, &owners, focus_line, area.height);
+    let mut shown_lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        shown_lines.push(match row {
+            Row::Line(i) => lines[i].clone(),
+            Row::MoreAbove => more("↑"),
+            Row::MoreBelow => more("↓"),
+        });
+    }
+    frame.render_widget(Paragraph::new(shown_lines), area);
 }
 
 /// Maps the fields `render` drew into `area` for clicks (see `mouse`).
 pub fn clickable(hits: &HitMap, area: Rect, form: &Form, lang: Lang) {
     let (_, focus_line, owners) = layout(form, area.width, lang, true);
-    let offset = (focus_line + 2).saturating_sub(area.height as usize);
-    for (row, owner) in owners.iter().skip(offset).enumerate() {
-        if row >= area.height as usize {
-            break;
-        }
-        if let Some(index) = owner {
-            let line = Rect::new(area.x, area.y + row as u16, area.width, 1);
-            hits.add(line, Target::Field(*index));
+    for (y, row) in shown(form, &owners, focus_line, area.height)
+        .into_iter()
+        .enumerate()
+    {
+        if let Row::Line(i) = row
+            && let Some(index) = owners[i]
+        {
+            let line = Rect::new(area.x, area.y + y as u16, area.width, 1);
+            hits.add(line, Target::Field(index));
         }
     }
+}
+
+/// A row of a drawn form: one of its lines, or a mark that lines are scrolled away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    Line(usize),
+    MoreAbove,
+    MoreBelow,
+}
+
+fn more(arrow: &str) -> Line<'static> {
+    Line::styled(
+        format!("  {arrow} …"),
+        Style::default().add_modifier(Modifier::DIM),
+    )
+}
+
+/// Which lines show in `height` rows. All of them when they fit. Otherwise the buttons at
+/// the end stay on the last rows (Guardar is always in sight), and the lines above them
+/// scroll so the focused field and the line under it show, with a mark where lines are
+/// scrolled away.
+fn shown(form: &Form, owners: &[Option<usize>], focus_line: usize, height: u16) -> Vec<Row> {
+    let height = usize::from(height);
+    let total = owners.len();
+    if total <= height {
+        return (0..total).map(Row::Line).collect();
+    }
+    let is_button = |owner: &Option<usize>| {
+        owner.is_some_and(|i| matches!(form.fields.get(i).map(|f| &f.kind), Some(Kind::Button)))
+    };
+    let buttons = total - owners.iter().rev().take_while(|o| is_button(o)).count();
+    let footer = total - buttons;
+    // Too short to pin them (or none): the whole form scrolls.
+    if footer == 0 || footer + 3 > height {
+        let offset = scroll(focus_line, total, height);
+        return (offset..offset + height).map(Row::Line).collect();
+    }
+    let body = height - footer;
+    // The most lines that fit beside the marks they need.
+    for room in (1..=body).rev() {
+        let offset = if focus_line >= buttons {
+            buttons - room
+        } else {
+            scroll(focus_line, buttons, room)
+        };
+        let above = offset > 0;
+        let below = offset + room < buttons;
+        if room + usize::from(above) + usize::from(below) > body {
+            continue;
+        }
+        let mut rows = Vec::with_capacity(height);
+        if above {
+            rows.push(Row::MoreAbove);
+        }
+        rows.extend((offset..offset + room).map(Row::Line));
+        if below {
+            rows.push(Row::MoreBelow);
+        }
+        rows.extend((buttons..total).map(Row::Line));
+        return rows;
+    }
+    let offset = scroll(focus_line, total, height);
+    (offset..offset + height).map(Row::Line).collect()
+}
+
+/// The first of `lines` shown in `height` rows: far enough down that the focused field and
+/// the line under it show, never so far that blank rows follow the last line.
+fn scroll(focus_line: usize, lines: usize, height: usize) -> usize {
+    (focus_line + 2)
+        .saturating_sub(height)
+        .min(lines.saturating_sub(height))
 }
 
 /// The lines a form takes at `width` columns (a dialog is as tall as these), and the line of
@@ -161,6 +238,27 @@ fn layout(
                     ]));
                 }
             }
+            Kind::Value(values) => {
+                let values: Vec<String> = values.iter().map(|v| clean(v).into_owned()).collect();
+                let beside = match values.as_slice() {
+                    [one] => LABEL_WIDTH as usize + one.width() <= area.width as usize,
+                    _ => false,
+                };
+                if beside {
+                    let mut spans = vec![label];
+                    spans.extend(values.into_iter().map(Span::raw));
+                    lines.push(Line::from(spans));
+                } else {
+                    // A list, or a value too long to sit beside its label: a line each,
+                    // wrapped rather than cut (a thumbprint is read whole).
+                    lines.push(Line::from(label));
+                    for value in &values {
+                        for line in wrap(value, usize::from(width.saturating_sub(4))) {
+                            lines.push(Line::raw(format!("    {line}")));
+                        }
+                    }
+                }
+            }
             Kind::Button => {
                 let text = format!("[ {} ]", field.label);
                 let style = if has_focus {
@@ -227,8 +325,10 @@ fn layout(
                 ]));
             }
         }
-        // The lines this field added are its own (headings and notes are not clickable).
-        let owner = (!matches!(field.kind, Kind::Heading | Kind::Note)).then_some(i);
+        // The lines this field added are its own (headings, notes and values are not
+        // clickable).
+        let owner =
+            (!matches!(field.kind, Kind::Heading | Kind::Note | Kind::Value(_))).then_some(i);
         owners.resize(lines.len(), owner);
     }
     owners.resize(lines.len(), None);

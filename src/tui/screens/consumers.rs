@@ -23,6 +23,9 @@ use crate::tui::pager::{Fetch, Pager};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+/// What `r` says on a consumer that authenticates with a key pair.
+const NO_SECRET: &str = "Este consumidor usa Clave privada (JWT): no tiene Secreto; cambie sus claves públicas en Editar";
+
 /// Rows asked for per page.
 const PAGE: u32 = 50;
 /// Fetch the next page when the selection is this close to an end of the loaded rows.
@@ -147,7 +150,10 @@ impl ConsumersScreen {
                     ctx.send(request);
                 }
                 Ok(None) => self.dialog = None,
-                Err(errors) => modal.form.set_errors(&errors, None),
+                Err(errors) => {
+                    modal.form.set_errors(&errors, None);
+                    modal.point_at_jwks_error();
+                }
             },
             FormOutcome::Cancel => {
                 if modal.form.dirty && !modal.created {
@@ -316,11 +322,16 @@ impl ConsumersScreen {
                     );
                 }
             }
-            Command::Rotate if is_super => {
-                if let Some(consumer) = selected {
+            Command::Rotate if is_super => match selected {
+                // A key pair's consumer has no Secreto; its keys change in Editar.
+                Some(consumer) if consumer.auth_method == AuthMethod::PrivateKeyJwt => {
+                    ctx.toast(lang.t(NO_SECRET));
+                }
+                Some(consumer) => {
                     self.dialog = Some(ConsumerDialog::Rotate(RotateModal::new(lang, consumer)));
                 }
-            }
+                None => {}
+            },
             Command::EnableToggle if is_super => {
                 if let Some(consumer) = selected {
                     ctx.send(Request::UpdateConsumer {
@@ -350,6 +361,7 @@ impl ConsumersScreen {
                 if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog
                     && modal_id == Some(consumer.id)
                 {
+                    modal.set_keys(lang, consumer.jwks.as_ref());
                     modal.editing = Some(consumer);
                     modal.form.busy = false;
                     modal.form.clear_errors();
@@ -458,7 +470,16 @@ impl Screen for ConsumersScreen {
             keys.push(bar(Command::New, "Nuevo"));
             keys.push(bar(Command::Enter, "Editar"));
             keys.push(bar(Command::Delete, "Eliminar"));
-            keys.push(bar(Command::Rotate, "Rotar secreto"));
+            // Offered where there is a Secreto; elsewhere `r` says why not.
+            let keys_only = self
+                .table
+                .selected()
+                .is_some_and(|c| c.auth_method == AuthMethod::PrivateKeyJwt);
+            keys.push(if keys_only {
+                help(Command::Rotate, "Rotar secreto")
+            } else {
+                bar(Command::Rotate, "Rotar secreto")
+            });
             keys.push(bar(Command::EnableToggle, "Activar/Desactivar"));
         } else {
             keys.push(bar(Command::Enter, "Ver detalle"));
@@ -495,7 +516,8 @@ impl Screen for ConsumersScreen {
         match dialog {
             ConsumerDialog::Edit(m) if m.created => {
                 shown.title = lang.t("Nuevo(a) Cliente OAuth");
-                shown.notice = Some(once);
+                // A key pair's consumer got no Secreto: nothing shown only once.
+                shown.notice = m.has_secret().then_some(once);
             }
             ConsumerDialog::Edit(m) if m.editing.is_some() => {
                 shown.title = lang.t("Editar Cliente OAuth");

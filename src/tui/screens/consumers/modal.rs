@@ -1,6 +1,7 @@
 //! The dialogs of Consumidores OAuth: "Nuevo(a) Cliente OAuth" (also used to edit), rotating
 //! a secret, and a consumer read-only.
 
+use crate::domain::client_keys::ClientKey;
 use crate::domain::secret::SecretText;
 use crate::domain::*;
 use crate::terminal::clean;
@@ -24,6 +25,38 @@ fn group_options(lang: Lang, groups: &[PermissionGroup]) -> Vec<String> {
 /// Shown under URL de retorno: which redirect URIs match on any port (RFC 8252 §7.3).
 const REDIRECT_HINT: &str =
     "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas";
+/// Shown under Claves públicas (JWKS) of a new consumer.
+const JWKS_HINT: &str = "Pegue la JWKS pública: {\"keys\": [...]}; nunca la clave privada";
+/// Shown under the same field when editing: empty means "keep them".
+const JWKS_KEEP_HINT: &str =
+    "Vacío conserva las claves registradas; una JWKS nueva las reemplaza todas";
+
+fn auth_options(lang: Lang) -> Vec<String> {
+    AuthMethod::ALL
+        .iter()
+        .map(|m| lang.auth_method(*m).to_string())
+        .collect()
+}
+
+/// A registered key in one line: `kid`, algorithm and RFC 7638 thumbprint, never its
+/// material.
+fn key_line(lang: Lang, key: &ClientKey) -> String {
+    match key.kid {
+        Some(_) => key.summary(),
+        None => format!(
+            "{} · {} · {}",
+            lang.t("sin kid"),
+            key.key.alg().as_str(),
+            key.thumbprint
+        ),
+    }
+}
+
+/// The lines of a consumer's registered keys.
+fn key_lines(lang: Lang, keys: Option<&ClientKeys>) -> Vec<String> {
+    keys.map(|k| k.keys().iter().map(|key| key_line(lang, key)).collect())
+        .unwrap_or_default()
+}
 
 pub struct ConsumerModal {
     pub form: Form,
@@ -46,9 +79,6 @@ impl ConsumerModal {
         groups: &[PermissionGroup],
         editing: Option<&Consumer>,
     ) -> ConsumerModal {
-        let grant = editing.map_or(0, |c| {
-            usize::from(c.grant_type == GrantType::AuthorizationCode)
-        });
         let group_index = editing
             .and_then(|c| groups.iter().position(|g| g.id == c.permission_group_id))
             .unwrap_or(0);
@@ -56,12 +86,20 @@ impl ConsumerModal {
         let alg = editing.map_or(0, |c| c.access_token_alg.index());
         let text = |f: fn(&Consumer) -> String| editing.map(f).unwrap_or_default();
         let mut form = Form::new(vec![
-            Field::select(
-                "grant_type",
-                lang.t("Tipo de autorización"),
-                grant_options(lang),
-                grant,
-            ),
+            // Chosen once, like the method below: the server keeps a consumer's grant.
+            match editing {
+                None => Field::select(
+                    "grant_type",
+                    lang.t("Tipo de autorización"),
+                    grant_options(lang),
+                    0,
+                ),
+                Some(c) => Field::value(
+                    "grant_type",
+                    lang.t("Tipo de autorización"),
+                    vec![lang.grant(c.grant_type).to_string()],
+                ),
+            },
             Field::text("name", lang.t("Nombre"), &text(|c| c.name.clone())),
             Field::text(
                 "description",
@@ -106,6 +144,36 @@ impl ConsumerModal {
                 &text(|c| c.redirect_uris.join(" ")),
             ),
             Field::note("redirect_uris_hint", lang.t(REDIRECT_HINT)),
+            match editing {
+                None => Field::select(
+                    "auth_method",
+                    lang.t("Método de autenticación"),
+                    auth_options(lang),
+                    0,
+                ),
+                Some(c) => Field::value(
+                    "auth_method",
+                    lang.t("Método de autenticación"),
+                    vec![lang.auth_method(c.auth_method).to_string()],
+                ),
+            },
+            Field::text(
+                "jwks",
+                lang.t(if editing.is_some() {
+                    "Claves públicas nuevas (JWKS)"
+                } else {
+                    "Claves públicas (JWKS)"
+                }),
+                "",
+            ),
+            Field::note(
+                "jwks_hint",
+                lang.t(if editing.is_some() {
+                    JWKS_KEEP_HINT
+                } else {
+                    JWKS_HINT
+                }),
+            ),
             Field::heading(lang.t("Credenciales")),
             Field::copy(
                 "created_at",
@@ -120,10 +188,16 @@ impl ConsumerModal {
                 false,
             ),
             Field::copy("client_secret", lang.t("Secreto"), None, true),
+            Field::value(
+                "keys",
+                lang.t("Claves públicas registradas"),
+                key_lines(lang, editing.and_then(|c| c.jwks.as_ref())),
+            ),
             Field::button("save", lang.t("Guardar")),
             Field::button("cancel", lang.t("Cancelar")),
         ]);
         if let Some(consumer) = editing
+            && consumer.auth_method == AuthMethod::ClientSecret
             && let Some(field) = form.field_mut("client_secret")
         {
             field.label = format!(
@@ -164,6 +238,8 @@ impl ConsumerModal {
             Some(SecretText::new(created.consumer.client_id.clone())),
         );
         form.set_copy("client_secret", created.client_secret);
+        self.set_keys(lang, created.consumer.jwks.as_ref());
+        let form = &mut self.form;
         for name in [
             "grant_type",
             "name",
@@ -182,19 +258,52 @@ impl ConsumerModal {
             cancel.label = lang.t("Cerrar").to_string();
         }
         self.created = true;
+        self.sync_visibility();
         self.form.focus_on("client_id");
     }
 
+    /// Shows these as the consumer's registered keys (after Guardar, after a reload).
+    pub fn set_keys(&mut self, lang: Lang, keys: Option<&ClientKeys>) {
+        if let Some(field) = self.form.field_mut("keys") {
+            field.kind = Kind::Value(key_lines(lang, keys));
+        }
+    }
+
+    /// How the consumer authenticates: as it was made, or as chosen in the select.
+    pub fn auth_method(&self) -> AuthMethod {
+        match &self.editing {
+            Some(consumer) => consumer.auth_method,
+            None => AuthMethod::ALL
+                .get(self.form.selected("auth_method"))
+                .copied()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The consumer has (or will have) a Secreto: not so with a key pair.
+    pub fn has_secret(&self) -> bool {
+        self.auth_method() == AuthMethod::ClientSecret
+    }
+
     /// URL de retorno (and its hint) shows only for Código de autorización, Algoritmo de
-    /// firma only for JWT tokens.
+    /// firma only for JWT tokens; the JWKS field and the registered keys only for a key
+    /// pair, Secreto only for a secret.
     pub fn sync_visibility(&mut self) {
-        let code = self.form.selected("grant_type") == 1;
+        let code = self.grant() == GrantType::AuthorizationCode;
         self.form.set_hidden("redirect_uris", !code || self.created);
         self.form
             .set_hidden("redirect_uris_hint", !code || self.created);
         let jwt = self.token_format() == TokenFormat::Jwt;
         self.form
             .set_hidden("access_token_alg", !jwt || self.created);
+        // A key pair instead of a Secreto: the JWKS to paste, the keys registered.
+        let secret = self.has_secret();
+        self.form.set_hidden("auth_method", self.created);
+        self.form.set_hidden("jwks", secret || self.created);
+        self.form.set_hidden("jwks_hint", secret || self.created);
+        self.form.set_hidden("client_secret", !secret);
+        let made = self.created || self.editing.is_some();
+        self.form.set_hidden("keys", secret || !made);
     }
 
     /// Enter on the group select opens the group form: there is no group to choose yet.
@@ -239,7 +348,7 @@ impl ConsumerModal {
     }
 
     fn redirect_uris(&self) -> Vec<String> {
-        if self.form.selected("grant_type") != 1 {
+        if self.grant() != GrantType::AuthorizationCode {
             return Vec::new();
         }
         self.form
@@ -250,8 +359,12 @@ impl ConsumerModal {
             .collect()
     }
 
+    /// The grant: as the consumer was made, or as chosen in the select.
     fn grant(&self) -> GrantType {
-        GrantType::ALL[self.form.selected("grant_type").min(1)]
+        match &self.editing {
+            Some(consumer) => consumer.grant_type,
+            None => GrantType::ALL[self.form.selected("grant_type").min(1)],
+        }
     }
 
     fn token_format(&self) -> TokenFormat {
@@ -267,7 +380,41 @@ impl ConsumerModal {
         AccessTokenAlg::ALL.get(index).copied().unwrap_or_default()
     }
 
-    /// The request Guardar sends, or the error to show beside Grupo de Permisos.
+    /// The JWKS pasted, for a key pair's consumer: `None` when the field is empty (for an
+    /// edit, "keep the keys"), a field error at once when it is not JSON. What the keys
+    /// themselves are worth, the server says.
+    fn jwks(&self, lang: Lang) -> Result<Option<serde_json::Value>, FieldErrors> {
+        if self.has_secret() {
+            return Ok(None);
+        }
+        let text = self.form.text("jwks");
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(&text).map(Some).map_err(|error| {
+            let at = [error.line().to_string(), error.column().to_string()];
+            FieldErrors::single(
+                "jwks",
+                lang.fill("No es JSON: línea {}, columna {}", &[&at[0], &at[1]]),
+            )
+        })
+    }
+
+    /// After a JWKS that is not JSON, puts the field's cursor where it stopped being JSON,
+    /// so that part shows.
+    pub fn point_at_jwks_error(&mut self) {
+        let text = self.form.text("jwks");
+        let refused = self.form.field("jwks").is_some_and(|f| f.error.is_some());
+        if let (true, Err(error)) = (refused, serde_json::from_str::<serde_json::Value>(&text)) {
+            // serde_json counts bytes, 1-based, on the field's single line.
+            let byte = error.column().saturating_sub(1).min(text.len());
+            let column = text.char_indices().take_while(|(i, _)| *i < byte).count();
+            self.form.set_cursor("jwks", column);
+        }
+    }
+
+    /// The request Guardar sends, or the errors to show beside their fields (no group yet,
+    /// a JWKS that is not JSON).
     pub(super) fn request(&self, lang: Lang) -> Result<Option<Request>, FieldErrors> {
         let group = self
             .group_ids
@@ -279,6 +426,7 @@ impl ConsumerModal {
                 lang.t("Cree primero un grupo de permisos (Cuentas de Usuarios → Permisos)"),
             ));
         };
+        let jwks = self.jwks(lang)?;
         let name = self.form.text("name");
         let description = self.form.text("description");
         match &self.editing {
@@ -291,8 +439,8 @@ impl ConsumerModal {
                 redirect_uris: self.redirect_uris(),
                 token_format: self.token_format(),
                 access_token_alg: self.access_token_alg(),
-                auth_method: AuthMethod::ClientSecret,
-                jwks: None,
+                auth_method: self.auth_method(),
+                jwks,
                 require_dpop: false,
             }))),
             Some(old) => {
@@ -310,7 +458,8 @@ impl ConsumerModal {
                         .then_some(self.token_format()),
                     access_token_alg: (self.access_token_alg() != old.access_token_alg)
                         .then_some(self.access_token_alg()),
-                    jwks: None,
+                    // Empty keeps the keys; anything pasted replaces them all.
+                    jwks,
                     require_dpop: None,
                 };
                 Ok((!patch.is_empty()).then_some(Request::UpdateConsumer {
@@ -418,6 +567,11 @@ pub(super) fn detail(lang: Lang, consumer: &Consumer) -> Form {
             consumer.redirect_uris.join(" "),
         ));
     }
+    fields.push(value(
+        "auth_method",
+        lang.t("Método de autenticación"),
+        lang.auth_method(consumer.auth_method).to_string(),
+    ));
     fields.extend([
         Field::heading(lang.t("Credenciales")),
         value(
@@ -426,8 +580,15 @@ pub(super) fn detail(lang: Lang, consumer: &Consumer) -> Form {
             consumer.created_at.format("%Y-%m-%d %H:%M").to_string(),
         ),
         value("client_id", lang.t("Clave"), consumer.client_id.clone()),
-        Field::button("cancel", lang.t("Cerrar")),
     ]);
+    if consumer.auth_method == AuthMethod::PrivateKeyJwt {
+        fields.push(Field::value(
+            "keys",
+            lang.t("Claves públicas registradas"),
+            key_lines(lang, consumer.jwks.as_ref()),
+        ));
+    }
+    fields.push(Field::button("cancel", lang.t("Cerrar")));
     let mut form = Form::new(fields);
     form.focus_on("client_id");
     form
