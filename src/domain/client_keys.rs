@@ -519,6 +519,9 @@ mod tests {
             assert_eq!(assertion_alg(refused), None, "{refused}");
         }
         let named = json!({"kty": "OKP", "crv": "Ed25519", "x": ED_X, "alg": "Ed25519"});
-        assert!(ClientKeys::parse(&named).is_ok(), "RFC 9864's name for the same key");
+        assert!(
+            ClientKeys::parse(&named).is_ok(),
+            "RFC 9864's name for the same key"
+        );
     }
 }
