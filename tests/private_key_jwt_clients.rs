@@ -1,8 +1,10 @@
 //! `private_key_jwt` and DPoP as real client libraries do them, each with its own flow and
 //! its own assertion and proofs: Authlib (PyPI) fetches a client_credentials token with
-//! `PrivateKeyJWT`, and openid-client (npm) discovers the server from its RFC 8414
-//! metadata and runs its `clientCredentialsGrant` with `PrivateKeyJwt`, then binds the
-//! token with its DPoP handle and calls the API with `fetchProtectedResource`. Both pinned, installed by the test under
+//! `PrivateKeyJWT` (it has no DPoP); requests-oauth2client (PyPI) does the same with its
+//! `PrivateKeyJwt` and DPoP-bound tokens, then calls the API with its `DPoPToken`; and
+//! openid-client (npm) discovers the server from its RFC 8414 metadata and runs its
+//! `clientCredentialsGrant` with `PrivateKeyJwt`, then binds the token with its DPoP handle
+//! and calls the API with `fetchProtectedResource`. Both pinned, installed by the test under
 //! `target/test-tools` (see `common::tools`). The keys are made here; the libraries read
 //! the private key from a file, as an integration would.
 
@@ -18,6 +20,7 @@ use tokio::process::Command;
 
 const AUTHLIB: [&str; 3] = ["authlib==1.6.5", "requests==2.32.5", "cryptography==46.0.3"];
 const OPENID_CLIENT: &str = "openid-client@6.9.1";
+const REQUESTS_OAUTH2CLIENT: &str = "requests-oauth2client==1.8.0";
 
 /// A consumer of reports that authenticates with `key`, and the file with its private key.
 async fn machine(h: &Harness, key: &TestKey) -> (CreatedConsumer, std::path::PathBuf) {
@@ -217,6 +220,72 @@ async fn openid_client_binds_its_token_with_dpop_and_calls_the_api_with_proofs()
         assert_eq!(
             out["calls"][1]["status"], 401,
             "{what}: the same token without a proof"
+        );
+    }
+}
+
+const REQUESTS_OAUTH2CLIENT_SCRIPT: &str = r#"
+import json, os, sys
+import requests
+from jwskate import Jwk
+from requests_oauth2client import OAuth2Client, PrivateKeyJwt
+
+client_id, token_url, kid, resource = sys.argv[1:5]
+with open(os.environ["KEY_FILE"]) as f:
+    private_jwk = Jwk.from_pem(f.read()).with_kid_thumbprint().to_dict()
+private_jwk["kid"] = kid
+client = OAuth2Client(
+    token_endpoint=token_url,
+    auth=PrivateKeyJwt(client_id, private_jwk, alg="ES256"),
+    dpop_bound_access_tokens=True,
+    # The library's own switch for a server on plain-HTTP loopback: it checks no URL.
+    testing=True,
+)
+token = client.client_credentials(scope="reports:view")
+with_proof = requests.get(resource, auth=token)
+bearer = requests.get(resource, headers={"Authorization": "Bearer " + token.access_token})
+print(json.dumps({
+    "token_type": token.token_type,
+    "with_proof": with_proof.status_code, "body": with_proof.text,
+    "as_bearer": bearer.status_code,
+}))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_oauth2client_uses_a_key_pair_and_dpop_bound_tokens() {
+    let libraries = python_packages(
+        "requests-oauth2client-1.8.0",
+        "requests_oauth2client",
+        &[REQUESTS_OAUTH2CLIENT],
+    )
+    .await;
+    for nonce_required in [false, true] {
+        let h = start_with(consola::service::ServiceConfig {
+            dpop_nonce_required: nonce_required,
+            ..Default::default()
+        })
+        .await;
+        let key = TestKey::new("ES256", "ro2c");
+        let (created, key_file) = machine(&h, &key).await;
+        let resource = format!("{}/api/v1/modules/reports/access", h.url());
+        let token_url = format!("{}/oauth/token", h.url());
+        let mut command = Command::new("python3");
+        command
+            .env("PYTHONPATH", &libraries)
+            .env("KEY_FILE", &key_file)
+            .args([
+                "-c",
+                REQUESTS_OAUTH2CLIENT_SCRIPT,
+                &created.consumer.client_id,
+            ])
+            .args([&token_url, &key.kid, &resource]);
+        let what = format!("requests-oauth2client (nonce required: {nonce_required})");
+        let out = run(command, &what).await;
+        assert_eq!(out["token_type"], "DPoP", "{what}: {out}");
+        assert_eq!(out["with_proof"], 200, "{what}: {out}");
+        assert_eq!(
+            out["as_bearer"], 401,
+            "{what}: the bound token without its proof"
         );
     }
 }
