@@ -81,22 +81,15 @@ pub(super) struct Admission {
     handshakes: Throttle,
 }
 
-/// Why a connection was not admitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a connection was not admitted (its words are the debug log's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(super) enum Refusal {
     /// Too many pending connections (the random early drop, or the hard limit).
+    #[error("too many unauthenticated connections")]
     Startups,
     /// The address failed too many handshakes lately.
+    #[error("too many failed handshakes from this address")]
     Throttled,
-}
-
-impl Refusal {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Refusal::Startups => "too many unauthenticated connections",
-            Refusal::Throttled => "too many failed handshakes from this address",
-        }
-    }
 }
 
 impl Admission {

@@ -209,7 +209,7 @@ async fn run(
                 let place = match shared.admission.admit(address, rand::random_range(0..10_000)) {
                     Ok(place) => place,
                     Err(refusal) => {
-                        tracing::debug!(%peer, reason = refusal.as_str(), "SSH connection refused");
+                        tracing::debug!(%peer, reason = %refusal, "SSH connection refused");
                         continue;
                     }
                 };
