@@ -450,14 +450,8 @@ async fn concurrent_failures_over_two_stores_are_each_counted_once() {
 
 #[tokio::test]
 async fn with_its_database_gone_a_replica_still_answers_right_and_throttles_alone() {
-    // This test's log (its server tasks run on this thread).
-    let log = Log::default();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(log.clone())
-            .with_max_level(tracing::Level::WARN)
-            .finish(),
-    );
+    // This test's log: what this thread writes (its server tasks run on it).
+    let log = ThreadLog::start();
     let r = Replicas::start().await;
     let sup = r.setup().await;
     let (client_id, right, wrong) = consumer(&sup).await;
@@ -535,32 +529,45 @@ async fn idle_shared_throttle_rows_are_pruned_on_the_back_of_a_failure() {
     );
 }
 
-/// A log kept in memory.
-#[derive(Clone, Default)]
-struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+/// The warnings each thread wrote, under one global subscriber. A scoped subscriber
+/// (`set_default`) raced with the other tests' threads: whichever registered a log
+/// statement's callsite first could leave it cached as of interest to nobody, and the
+/// warning went unwritten about one run in five.
+struct ThreadLog;
 
-impl Log {
+thread_local! {
+    static WRITTEN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl ThreadLog {
+    /// Installs the global subscriber (once per test binary) and empties this thread's log.
+    fn start() -> ThreadLog {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadLog)
+                .with_max_level(tracing::Level::WARN)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("the only global subscriber");
+        });
+        WRITTEN.with(|w| w.borrow_mut().clear());
+        ThreadLog
+    }
+
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        WRITTEN.with(|w| String::from_utf8_lossy(&w.borrow()).into_owned())
     }
 }
 
-impl std::io::Write for Log {
+impl std::io::Write for ThreadLog {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        WRITTEN.with(|w| w.borrow_mut().extend_from_slice(bytes));
         Ok(bytes.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Log {
-    type Writer = Log;
-
-    fn make_writer(&'a self) -> Log {
-        self.clone()
     }
 }
 
