@@ -244,6 +244,51 @@ fn consumer_with_a_private_key() {
     }
 }
 
+/// The "+" modal with "Solo tokens ligados a una clave (DPoP)" ticked: the label shows whole,
+/// its hint under it, and Guardar asks for DPoP-bound tokens only.
+#[test]
+fn consumer_requiring_dpop() {
+    let mut state = at_consumers(Role::SuperAdmin, 2);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "Sensores IoT");
+    // Descripción, Grupo de Permisos, Fracttal Hub, Formato del token, Método de
+    // autenticación, then the DPoP box.
+    for _ in 0..6 {
+        press(&mut state, KeyCode::Tab);
+    }
+    press(&mut state, KeyCode::Char(' '));
+    snap("consumer_new_dpop", &state);
+    for (w, h) in [(120, 40), (80, 24), (80, 23)] {
+        let text = screen_text(&state, w, h);
+        // Whole, focused and ticked.
+        let label = lang().t("Solo tokens ligados a una clave (DPoP)");
+        let line = text.lines().find(|l| l.contains(label));
+        assert!(
+            line.is_some_and(|l| l.contains(&format!("› {label}")) && l.contains("[x]")),
+            "{label} at {w}×{h}:\n{text}"
+        );
+        let hint =
+            lang().t("Sin prueba DPoP no recibe token; su token solo vale con prueba de su clave");
+        assert!(text.contains(hint), "the hint at {w}×{h}:\n{text}");
+        assert!(
+            text.contains(&format!("[ {} ]", lang().t("Guardar"))),
+            "{text}"
+        );
+    }
+    ctrl_s(&mut state);
+    let request = state
+        .ctx
+        .pending
+        .values()
+        .find(|r| r.name() == "CreateConsumer")
+        .cloned();
+    let Some(consola::tui::api::Request::CreateConsumer(new)) = request else {
+        panic!("no create request")
+    };
+    assert!(new.require_dpop);
+}
+
 #[test]
 fn users_permissions_and_modals() {
     let mut state = at_users(Role::SuperAdmin);
@@ -378,13 +423,13 @@ fn under_a_tmux_status_line_a_tall_consumer_modal_keeps_its_buttons() {
     ];
     let mut seen = String::new();
     // Down to Cancelar, field by field: the buttons always show, and so does the focused
-    // field (ten of them, then the two buttons).
-    for step in 0..12 {
+    // field (eleven of them, then the two buttons).
+    for step in 0..13 {
         let text = screen_text(&state, 80, 23);
         for button in &buttons {
             assert!(text.contains(button.as_str()), "{button} missing:\n{text}");
         }
-        if step < 10 {
+        if step < 11 {
             assert!(text.contains('›'), "the focus is out of sight:\n{text}");
         }
         seen.push_str(&text);
@@ -394,6 +439,7 @@ fn under_a_tmux_status_line_a_tall_consumer_modal_keeps_its_buttons() {
         "Tipo de autorización",
         "URL de retorno",
         "Claves públicas registradas",
+        "Solo tokens ligados a una clave (DPoP)",
     ] {
         assert!(seen.contains(lang().t(label)), "{label} never showed");
     }
@@ -529,6 +575,7 @@ fn every_scenario_has_its_english_strings() {
     consumer_edit_rotate_delete();
     consumer_modal_without_groups_offers_a_new_group();
     consumer_with_a_private_key();
+    consumer_requiring_dpop();
     users_permissions_and_modals();
     audit_and_account();
     too_small_and_degenerate_sizes_never_panic();

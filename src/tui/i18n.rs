@@ -460,6 +460,14 @@ const ENGLISH: &[(&str, &str)] = &[
         "Empty keeps the registered keys; a new JWKS replaces them all",
     ),
     ("Claves públicas registradas", "Registered public keys"),
+    (
+        "Solo tokens ligados a una clave (DPoP)",
+        "Only key-bound tokens (DPoP)",
+    ),
+    (
+        "Sin prueba DPoP no recibe token; su token solo vale con prueba de su clave",
+        "Without a DPoP proof, no token; its token works only with proof of its key",
+    ),
     ("sin kid", "no kid"),
     (
         "No es JSON: línea {}, columna {}",

@@ -7,7 +7,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 /// Columns of a field's label.
-/// Fits the longest label, "Activar Fracttal Hub (Middleware)", after the focus mark.
+/// Fits "Activar Fracttal Hub (Middleware)" after the focus mark; a longer label beside a
+/// short value (a checkbox's mark) takes the columns it needs (see `render`).
 pub(super) const LABEL_WIDTH: u16 = 36;
 
 /// A grid of checkboxes: module × action.

@@ -1,7 +1,7 @@
 //! Drawing a form: labels in a column, the inputs beside them, errors under their field,
 //! scrolled so the focused field shows, its buttons kept in sight.
 
-use super::model::{Form, Kind, LABEL_WIDTH};
+use super::model::{Field, Form, Kind, LABEL_WIDTH};
 use crate::terminal::clean;
 use crate::tui::fit::{fit, wrap};
 use crate::tui::i18n::Lang;
@@ -159,11 +159,12 @@ fn layout(
         } else {
             Style::default()
         };
+        let columns = label_columns(field, lang, usize::from(width));
         let label = Span::styled(
             pad(
                 &format!("{} ", if has_focus { "›" } else { " " }),
                 &field.label,
-                LABEL_WIDTH as usize,
+                columns,
             ),
             label_style,
         );
@@ -220,8 +221,8 @@ fn layout(
                     focus_style(has_focus)
                 };
                 let copy_icon = Span::styled("⎘", Style::default().fg(Color::Cyan));
-                let fits = LABEL_WIDTH as usize + UnicodeWidthStr::width(shown.as_str()) + 2
-                    <= area.width as usize;
+                let fits =
+                    columns + UnicodeWidthStr::width(shown.as_str()) + 2 <= area.width as usize;
                 if fits {
                     lines.push(Line::from(vec![
                         label,
@@ -333,6 +334,34 @@ fn layout(
     }
     owners.resize(lines.len(), None);
     (lines, focus_line, owners)
+}
+
+/// The columns of a field's label: `LABEL_WIDTH`, or as many as a longer label needs whole
+/// when what sits beside it is short (a checkbox's mark, a read-only value) and the line
+/// still fits `width`; else it is cut, ending in "…".
+fn label_columns(field: &Field, lang: Lang, width: usize) -> usize {
+    let standard = usize::from(LABEL_WIDTH);
+    // The focus mark and its blank, the label, a blank before the value.
+    let whole = 2 + field.label.width() + 1;
+    if whole <= standard {
+        return standard;
+    }
+    let beside = match &field.kind {
+        Kind::Checkbox(_) => "[x]".width(),
+        Kind::Copy { value, .. } => {
+            let shown = match value {
+                Some(v) => clean(v.expose()).width(),
+                None => lang.t("(se genera al guardar)").width(),
+            };
+            shown + 2
+        }
+        _ => return standard,
+    };
+    if whole + beside <= width {
+        whole
+    } else {
+        standard
+    }
 }
 
 fn focus_style(focused: bool) -> Style {

@@ -30,6 +30,11 @@ const JWKS_HINT: &str = "Pegue la JWKS pública: {\"keys\": [...]}; nunca la cla
 /// Shown under the same field when editing: empty means "keep them".
 const JWKS_KEEP_HINT: &str =
     "Vacío conserva las claves registradas; una JWKS nueva las reemplaza todas";
+/// The label of the DPoP box (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+const REQUIRE_DPOP: &str = "Solo tokens ligados a una clave (DPoP)";
+/// Shown under it while ticked: what the consumer's integration must then do.
+const REQUIRE_DPOP_HINT: &str =
+    "Sin prueba DPoP no recibe token; su token solo vale con prueba de su clave";
 
 fn auth_options(lang: Lang) -> Vec<String> {
     AuthMethod::ALL
@@ -174,6 +179,12 @@ impl ConsumerModal {
                     JWKS_HINT
                 }),
             ),
+            Field::checkbox(
+                "require_dpop",
+                lang.t(REQUIRE_DPOP),
+                editing.is_some_and(|c| c.require_dpop),
+            ),
+            Field::note("require_dpop_hint", lang.t(REQUIRE_DPOP_HINT)),
             Field::heading(lang.t("Credenciales")),
             Field::copy(
                 "created_at",
@@ -301,6 +312,11 @@ impl ConsumerModal {
         self.form.set_hidden("auth_method", self.created);
         self.form.set_hidden("jwks", secret || self.created);
         self.form.set_hidden("jwks_hint", secret || self.created);
+        // What a DPoP-only consumer must do, while the box says so.
+        let dpop = self.form.checked("require_dpop");
+        self.form.set_hidden("require_dpop", self.created);
+        self.form
+            .set_hidden("require_dpop_hint", !dpop || self.created);
         self.form.set_hidden("client_secret", !secret);
         let made = self.created || self.editing.is_some();
         self.form.set_hidden("keys", secret || !made);
@@ -441,7 +457,7 @@ impl ConsumerModal {
                 access_token_alg: self.access_token_alg(),
                 auth_method: self.auth_method(),
                 jwks,
-                require_dpop: false,
+                require_dpop: self.form.checked("require_dpop"),
             }))),
             Some(old) => {
                 let changed = |new: String, old: &str| (new.trim() != old).then_some(new);
@@ -460,7 +476,8 @@ impl ConsumerModal {
                         .then_some(self.access_token_alg()),
                     // Empty keeps the keys; anything pasted replaces them all.
                     jwks,
-                    require_dpop: None,
+                    require_dpop: (self.form.checked("require_dpop") != old.require_dpop)
+                        .then_some(self.form.checked("require_dpop")),
                 };
                 Ok((!patch.is_empty()).then_some(Request::UpdateConsumer {
                     id: old.id,
@@ -571,6 +588,11 @@ pub(super) fn detail(lang: Lang, consumer: &Consumer) -> Form {
         "auth_method",
         lang.t("Método de autenticación"),
         lang.auth_method(consumer.auth_method).to_string(),
+    ));
+    fields.push(value(
+        "require_dpop",
+        lang.t(REQUIRE_DPOP),
+        yes_no(consumer.require_dpop),
     ));
     fields.extend([
         Field::heading(lang.t("Credenciales")),

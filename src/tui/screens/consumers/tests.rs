@@ -347,3 +347,114 @@ fn rotating_the_secret_of_a_private_key_consumer_is_refused_with_a_message() {
     screen.command(&mut ctx, Command::Rotate);
     assert!(matches!(screen.dialog, Some(ConsumerDialog::Rotate(_))));
 }
+
+/// Ticks or unticks a checkbox as Espacio does, then lets the modal show or hide its hints.
+fn toggle(modal: &mut ConsumerModal, name: &str) {
+    modal.form.focus_on(name);
+    assert_eq!(modal.form.focused_name(), name, "{name} takes the focus");
+    let space = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(' '),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    modal.form.edit(space);
+    modal.sync_visibility();
+}
+
+#[test]
+fn a_new_consumer_sends_require_dpop_as_the_box_says_and_the_hint_shows_when_ticked() {
+    let mut modal = ConsumerModal::new(Lang::Es, &groups(), None);
+    modal.form.set_text("name", "ERP");
+    let field = modal.form.field("require_dpop").expect("the DPoP box");
+    assert_eq!(field.label, "Solo tokens ligados a una clave (DPoP)");
+    assert!(matches!(field.kind, Kind::Checkbox(false)), "unticked");
+    assert!(
+        !shown(&modal, "require_dpop_hint"),
+        "no hint while unticked"
+    );
+    match modal.request(Lang::Es) {
+        Ok(Some(Request::CreateConsumer(new))) => assert!(!new.require_dpop),
+        _ => panic!("a create request"),
+    }
+    toggle(&mut modal, "require_dpop");
+    assert!(shown(&modal, "require_dpop_hint"));
+    let hint = &modal.form.field("require_dpop_hint").expect("hint").label;
+    assert!(hint.contains("Sin prueba DPoP no recibe token"), "{hint}");
+    match modal.request(Lang::Es) {
+        Ok(Some(Request::CreateConsumer(new))) => assert!(new.require_dpop, "ticked: sent"),
+        _ => panic!("a create request"),
+    }
+    // A key pair's consumer may require it too: the box stays.
+    choose(&mut modal, "auth_method", 1);
+    assert!(shown(&modal, "require_dpop") && shown(&modal, "require_dpop_hint"));
+    toggle(&mut modal, "require_dpop");
+    assert!(!shown(&modal, "require_dpop_hint"), "unticked again");
+    let english = ConsumerModal::new(Lang::En, &groups(), None);
+    let field = english.form.field("require_dpop").expect("the DPoP box");
+    assert_eq!(field.label, "Only key-bound tokens (DPoP)");
+    let hint = &english.form.field("require_dpop_hint").expect("hint").label;
+    assert!(hint.contains("DPoP proof"), "{hint}");
+}
+
+#[test]
+fn editing_sends_require_dpop_only_when_it_changed() {
+    let bound = Consumer {
+        require_dpop: true,
+        ..a_consumer(AuthMethod::ClientSecret)
+    };
+    let mut modal = ConsumerModal::new(Lang::Es, &groups(), Some(&bound));
+    assert!(modal.form.checked("require_dpop"), "as the consumer is");
+    assert!(shown(&modal, "require_dpop_hint"));
+    assert!(
+        matches!(modal.request(Lang::Es), Ok(None)),
+        "untouched: no request"
+    );
+    toggle(&mut modal, "require_dpop");
+    match modal.request(Lang::Es) {
+        Ok(Some(Request::UpdateConsumer { patch, .. })) => {
+            assert_eq!(patch.require_dpop, Some(false));
+            assert_eq!(patch.hub_enabled, None);
+        }
+        _ => panic!("an update request"),
+    }
+    // Ticked back: as it was, nothing to send.
+    toggle(&mut modal, "require_dpop");
+    assert!(matches!(modal.request(Lang::Es), Ok(None)));
+    // Another change leaves require_dpop out of the patch.
+    modal.form.set_text("name", "ERP 2");
+    match modal.request(Lang::Es) {
+        Ok(Some(Request::UpdateConsumer { patch, .. })) => {
+            assert_eq!(patch.name.as_deref(), Some("ERP 2"));
+            assert_eq!(patch.require_dpop, None);
+        }
+        _ => panic!("an update request"),
+    }
+    let free = a_consumer(AuthMethod::ClientSecret);
+    let mut modal = ConsumerModal::new(Lang::Es, &groups(), Some(&free));
+    assert!(!modal.form.checked("require_dpop"));
+    assert!(!shown(&modal, "require_dpop_hint"));
+    toggle(&mut modal, "require_dpop");
+    match modal.request(Lang::Es) {
+        Ok(Some(Request::UpdateConsumer { patch, .. })) => {
+            assert_eq!(patch.require_dpop, Some(true));
+        }
+        _ => panic!("an update request"),
+    }
+}
+
+#[test]
+fn the_read_only_detail_says_whether_only_key_bound_tokens_go_out() {
+    let bound = Consumer {
+        require_dpop: true,
+        ..a_consumer(AuthMethod::ClientSecret)
+    };
+    let text = form_text(&detail(Lang::Es, &bound));
+    assert!(
+        text.contains("Solo tokens ligados a una clave (DPoP) Sí"),
+        "{text}"
+    );
+    let text = form_text(&detail(Lang::Es, &a_consumer(AuthMethod::ClientSecret)));
+    assert!(
+        text.contains("Solo tokens ligados a una clave (DPoP) No"),
+        "{text}"
+    );
+}
