@@ -359,3 +359,41 @@ async fn the_metadata_names_the_proof_algorithms() {
         json!(["EdDSA", "Ed25519", "ES256", "RS256"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proofs_sent_at_once_are_each_taken_once_however_they_are_grouped() {
+    let h = start().await;
+    let c = consumer(&h, TokenFormat::Opaque, false).await;
+    let key = TestKey::new("EdDSA", "k");
+    let url = token_url(&h);
+    // Forty different proofs at once: every one gets its token.
+    let fresh: Vec<String> = (0..40)
+        .map(|_| key.dpop_proof("POST", &url, None, None))
+        .collect();
+    let answers = futures::future::join_all(fresh.iter().map(|p| {
+        let (h, c) = (&h, &c);
+        async move { token_with(h, c, &[p.as_str()]).await }
+    }))
+    .await;
+    assert!(
+        answers.iter().all(|(status, _, _)| *status == 200),
+        "{answers:?}"
+    );
+    // One proof twenty times at once: one token, nineteen refusals, whatever the groups.
+    let once = key.dpop_proof("POST", &url, None, None);
+    let answers = futures::future::join_all((0..20).map(|_| {
+        let (h, c, once) = (&h, &c, once.as_str());
+        async move { token_with(h, c, &[once]).await }
+    }))
+    .await;
+    let taken = answers
+        .iter()
+        .filter(|(status, _, _)| *status == 200)
+        .count();
+    assert_eq!(taken, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, body, _)| *status == 200 || body["error"] == "invalid_dpop_proof")
+    );
+}

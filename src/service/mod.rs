@@ -18,6 +18,7 @@ mod ssh_keys;
 mod storage_fault;
 mod stored_keys;
 mod throttle;
+mod used_once;
 pub mod token_keys;
 pub mod tokens;
 mod users;
@@ -268,6 +269,8 @@ pub struct Service {
     /// Marked when a user is disabled or removed, or a key removed, here: the SSH
     /// front end then checks its sessions at once instead of at its next round.
     access_ended: tokio::sync::watch::Sender<()>,
+    /// Values used once (nonces, assertion and proof ids), written in groups.
+    used_once: used_once::UsedOnce,
 }
 
 impl Service {
@@ -302,6 +305,7 @@ impl Service {
             tokens: tokens::TokenState::default(),
             sealed: None,
             access_ended: tokio::sync::watch::Sender::new(()),
+            used_once: used_once::UsedOnce::default(),
         }
     }
 

@@ -237,12 +237,12 @@ impl Service {
         // Once across every replica, for as long as it could pass the checks above.
         let digest: [u8; 32] = sha2::Sha256::digest(format!("jti:{client_id}:{}", c.jti)).into();
         let until = c.exp + ASSERTION_SKEW_SECONDS;
-        match self.store.use_once(&digest, until, now).await {
+        match self.use_once(digest, until).await {
             Ok(true) => Ok(client),
             Ok(false) => Err(Refused::Client(
                 "aserción de cliente ya usada (jti repetido)",
             )),
-            Err(err) => Err(Refused::Oauth(ServiceError::from(err).into())),
+            Err(failed) => Err(Refused::Oauth(failed.into())),
         }
     }
 }

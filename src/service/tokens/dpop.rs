@@ -164,13 +164,10 @@ impl Service {
         let jkt = key.thumbprint.clone();
         let digest: [u8; 32] = sha2::Sha256::digest(format!("dpop:{jkt}:{}", claims.jti)).into();
         let until = claims.iat + PROOF_MAX_AGE_SECONDS + PROOF_SKEW_SECONDS;
-        match self.store.use_once(&digest, until, now).await {
+        match self.use_once(digest, until).await {
             Ok(true) => Ok(jkt),
             Ok(false) => Err(Invalid("prueba DPoP ya usada (jti repetido)")),
-            Err(err) => {
-                tracing::warn!(error = %err, "a DPoP proof's jti could not be recorded");
-                Err(Invalid("no se pudo comprobar la prueba DPoP"))
-            }
+            Err(_) => Err(Invalid("no se pudo comprobar la prueba DPoP")),
         }
     }
 }
