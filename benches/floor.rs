@@ -6,6 +6,11 @@
 //!   it: the most a JWT token endpoint on axum can do when HTTP and the signature are all
 //!   it pays for.
 //!
+//! - with `--verify assertion` or `--verify dpop`, the same handler that also checks one
+//!   Ed25519 signature, as a `private_key_jwt` or DPoP token request costs at least: of the
+//!   form's `client_assertion`, or of the `DPoP` header's proof (both made by
+//!   `benches/client_jwts.rs` with the same key), and refuses a bad one.
+//!
 //! `--listen ADDR` serves until killed.
 
 use axum::Router;
@@ -37,6 +42,47 @@ const HEADERS: [(header::HeaderName, &str); 3] = [
 
 async fn token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse {
     (HEADERS, BODY.get().map(String::as_str).unwrap_or("{}"))
+}
+
+/// The Ed25519 key `client_jwts` signs with, to verify.
+static VERIFIER: OnceLock<ed25519_dalek::VerifyingKey> = OnceLock::new();
+
+/// Whether the JWS `jws` is signed by the bench key.
+fn verifies(jws: &str) -> bool {
+    let (Some(key), Some((input, signature))) = (VERIFIER.get(), jws.rsplit_once('.')) else {
+        return false;
+    };
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let Ok(signature) = ed25519_dalek::Signature::from_slice(&signature) else {
+        return false;
+    };
+    key.verify_strict(input.as_bytes(), &signature).is_ok()
+}
+
+async fn verified_assertion(Form(form): Form<HashMap<String, String>>) -> axum::response::Response {
+    let ok = form.get("client_assertion").is_some_and(|a| verifies(a));
+    answer(ok)
+}
+
+async fn verified_proof(
+    headers: axum::http::HeaderMap,
+    Form(_form): Form<HashMap<String, String>>,
+) -> axum::response::Response {
+    let ok = headers
+        .get("dpop")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(verifies);
+    answer(ok)
+}
+
+fn answer(ok: bool) -> axum::response::Response {
+    if ok {
+        (HEADERS, BODY.get().map(String::as_str).unwrap_or("{}")).into_response()
+    } else {
+        (axum::http::StatusCode::UNAUTHORIZED, "{}").into_response()
+    }
 }
 
 async fn signed_token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse {
@@ -73,7 +119,21 @@ fn main() -> std::io::Result<()> {
         "a".repeat(filler)
     );
     let _ = BODY.set(body);
-    let handler = if args.iter().any(|a| a == "--sign") {
+    let verify = arg(&args, "--verify");
+    if verify.is_some() {
+        let _ =
+            VERIFIER.set(ed25519_dalek::SigningKey::from_bytes(&jws::BENCH_SEED).verifying_key());
+    }
+    let handler = if let Some(what) = verify {
+        match what.as_str() {
+            "assertion" => post(verified_assertion),
+            "dpop" => post(verified_proof),
+            other => {
+                eprintln!("floor: --verify assertion|dpop, not {other}");
+                std::process::exit(2);
+            }
+        }
+    } else if args.iter().any(|a| a == "--sign") {
         let alg = jws::alg_of(&args);
         let Some(key) = jws::Signer::new(&alg) else {
             eprintln!("floor: unknown algorithm or no key: {alg}");

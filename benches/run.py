@@ -2,8 +2,8 @@
 """Runs every benchmark target side by side in one go and writes BENCHMARKS.md.
 
     python3 benches/run.py            # all targets, about 10 minutes
-    python3 benches/run.py list       # only the named targets (list, token, network, render, ssh,
-                                      # front, startup, logins, replicas)
+    python3 benches/run.py list       # only the named targets (list, token, keys, network, render,
+                                      # ssh, front, startup, logins, replicas)
     python3 benches/run.py --no-build token   # the binaries already in target/release
 
 Every figure is compared with a baseline measured in the same run, because this machine
@@ -228,14 +228,15 @@ def paired(pairs_of, rounds=PAIRS):
     return {name: (middle(a), middle(b), statistics.median(r)) for name, (a, b, r) in figures.items()}
 
 
-def wrk(url, seconds=5, connections=4, headers=(), script=None):
+def wrk(url, seconds=5, connections=4, headers=(), script=None, script_args=()):
     """Runs wrk on the load core; returns (requests/s, p50 ms, p99 ms)."""
     cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for h in headers:
         cmd += ["-H", h]
     if script:
         cmd += ["-s", script]
-    out = subprocess.run(cmd + [url], check=True, capture_output=True, text=True).stdout
+    tail = ["--", *script_args] if script_args else []
+    out = subprocess.run(cmd + [url] + tail, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
     def pct(p):
@@ -427,6 +428,122 @@ def target_token():
         record(f"Token endpoint, JWT {alg}, vs raw {alg} signing rate on one core",
                fmt_rps(ours), f"{rate:,.0f} signatures/s", f"{ratio:.0%}",
                "reference", None, f"the signing handler reaches {ceiling:.0%} of it")
+
+
+# private_key_jwt and DPoP against a minimal axum handler that checks the same one
+# signature (issue 27).
+KEYS_GOAL = 0.8
+# Client JWTs made for one measurement: more than it can send (the server takes each once).
+JWTS_PER_RUN = 150_000
+
+
+def client_jwts(tmp, *args):
+    """A file of fresh client JWTs, one a line, made by benches/client_jwts.rs."""
+    path = os.path.join(tmp, f"jwts-{uuid.uuid4().hex}.txt")
+    with open(path, "w") as f:
+        sh(["taskset", "-c", LOAD_CORE, bench_binary("client_jwts"), *args], stdout=f)
+    return path
+
+
+def jwt_script(tmp, kind, authorization=None):
+    """A wrk script that sends one line of its file per request: as `client_assertion`
+    (kind "assertion") or as the `DPoP` header (kind "dpop"), with Basic `authorization`."""
+    path = os.path.join(tmp, f"{kind}-{uuid.uuid4().hex}.lua")
+    with open(path, "w") as f:
+        f.write("local lines, i = {}, 0\n")
+        f.write("init = function(args) for l in io.lines(args[1]) do lines[#lines + 1] = l end end\n")
+        f.write("request = function()\n  i = i + 1\n  local jwt = lines[i] or ''\n")
+        f.write('  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}\n')
+        if authorization:
+            f.write(f'  headers["Authorization"] = "{authorization}"\n')
+        if kind == "assertion":
+            f.write('  local body = "grant_type=client_credentials&client_assertion_type='
+                    'urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer'
+                    '&client_assertion=" .. jwt\n')
+        else:
+            f.write('  headers["DPoP"] = jwt\n  local body = "grant_type=client_credentials"\n')
+        f.write('  return wrk.format("POST", nil, headers, body)\nend\n')
+    return path
+
+
+def target_keys():
+    """Keys instead of secrets: the token endpoint with a private_key_jwt assertion and with
+    a DPoP proof (EdDSA), each against a minimal axum handler that checks the same one
+    Ed25519 signature (paired), and each beside the same endpoint with a secret and a
+    bearer token, in one run. Every request carries a JWT of its own, made before the run:
+    the server takes each jti once."""
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = []
+        try:
+            server = consola_serve(os.path.join(tmp, "data"))
+            servers.append(server)
+            token = set_up(server.url)
+            secret = consumer_with_format(server.url, token, "opaque")
+            group = request("POST", server.url + "/api/v1/permission-groups",
+                            {"name": "Máquinas",
+                             "permissions": [{"module": "reports", "actions": ["view", "report"]}]},
+                            token)["id"]
+            jwk = json.loads(subprocess.run([bench_binary("client_jwts"), "--jwk"], check=True,
+                                            capture_output=True, text=True).stdout)
+            machine = request("POST", server.url + "/api/v1/consumers",
+                              {"name": "Máquina", "grant_type": "client_credentials",
+                               "permission_group_id": group, "token_format": "opaque",
+                               "auth_method": "private_key_jwt", "jwks": {"keys": [jwk]}},
+                              token)["client_id"]
+            ours = server.url + "/oauth/token"
+            sample = subprocess.run(
+                ["curl", "-s", "-u", f"{secret[0]}:{secret[1]}", "-d", "grant_type=client_credentials",
+                 ours], check=True, capture_output=True, text=True).stdout
+            floors = {}
+            for kind in ("assertion", "dpop"):
+                floors[kind] = Server([bench_binary("floor"), "--listen", "127.0.0.1:0", "--verify",
+                                       kind, "--body-size", str(len(sample))], "floor escuchando en ")
+                servers.append(floors[kind])
+            assertion_script = jwt_script(tmp, "assertion")
+            dpop_script = jwt_script(tmp, "dpop", basic(*secret))
+            # The floors check signatures only: one file each serves every run.
+            floor_files = {
+                "assertion": client_jwts(tmp, "--assertions", str(JWTS_PER_RUN), "--client-id",
+                                         machine, "--aud", ours),
+                "dpop": client_jwts(tmp, "--proofs", str(JWTS_PER_RUN), "--htu", ours),
+            }
+
+            def with_jwts(url, script, make):
+                def run():
+                    path = make()
+                    figure = wrk(url, TOKEN_PAIR_SECONDS, TOKEN_CONNECTIONS, script=script,
+                                 script_args=[path])
+                    os.remove(path) if path not in floor_files.values() else None
+                    return figure
+                return run
+
+            assertions = with_jwts(ours, assertion_script, lambda: client_jwts(
+                tmp, "--assertions", str(JWTS_PER_RUN), "--client-id", machine, "--aud", ours))
+            proofs = with_jwts(ours, dpop_script, lambda: client_jwts(
+                tmp, "--proofs", str(JWTS_PER_RUN), "--htu", ours))
+            compared = paired({
+                "assertion": (assertions, with_jwts(floors["assertion"].url + "/token",
+                                                    assertion_script,
+                                                    lambda: floor_files["assertion"])),
+                "dpop": (proofs, with_jwts(floors["dpop"].url + "/token", dpop_script,
+                                           lambda: floor_files["dpop"])),
+                "secret": (token_load(tmp, ours, secret, TOKEN_PAIR_SECONDS), assertions),
+                "bearer": (token_load(tmp, ours, secret, TOKEN_PAIR_SECONDS), proofs),
+            })
+        finally:
+            for running in servers:
+                running.stop()
+    in_pairs = f"median of {PAIRS} paired runs of {TOKEN_PAIR_SECONDS} s"
+    for kind, what in (("assertion", "private_key_jwt (EdDSA)"), ("dpop", "DPoP proof (EdDSA)")):
+        measured, floor_figure, ratio = compared[kind]
+        record(f"Token endpoint, {what}, vs minimal axum handler that checks the signature",
+               fmt_rps(measured), fmt_rps(floor_figure), f"{ratio:.0%}", f"≥ {KEYS_GOAL:.0%}",
+               ratio >= KEYS_GOAL, in_pairs)
+    for kind, what in (("secret", "private_key_jwt (EdDSA) vs with a secret"),
+                       ("bearer", "with a DPoP proof vs without")):
+        with_secret, with_key, ratio = compared[kind]
+        record(f"Token endpoint, {what}", fmt_rps(with_key), fmt_rps(with_secret),
+               f"{1 / ratio:.0%}", "reference", None, in_pairs)
 
 
 # Recording metrics may cost the token endpoint at most this much of its requests/s (issue 11).
@@ -964,13 +1081,17 @@ def propagation(a_url, b_url, client_id, secret, revokes):
     return delays
 
 
-TARGETS = {"list": target_list, "token": target_token, "network": target_network,
+TARGETS = {"list": target_list, "token": target_token, "keys": target_keys,
+           "network": target_network,
            "render": target_render,
            "ssh": target_ssh, "front": target_front, "startup": target_startup,
            "logins": target_logins, "replicas": target_replicas}
 # How each target's rows begin, so that a run of some targets drops all of their earlier
 # rows, renamed ones included, and keeps the others'.
-ROW_PREFIXES = {"list": ("Consumer list",), "token": ("Token endpoint, ",),
+ROW_PREFIXES = {"list": ("Consumer list",),
+                "token": ("Token endpoint, opaque", "Token endpoint, JWT"),
+                "keys": ("Token endpoint, private_key_jwt", "Token endpoint, DPoP",
+                         "Token endpoint, with a DPoP"),
                 "network": ("Token endpoint with metrics", "Token endpoint over HTTP"),
                 "render": ("Console frame", "Console RSS"), "ssh": ("Bytes for", "Bytes written"),
                 "front": ("Bytes over SSH", "SSH connection", "Server memory per idle SSH"),

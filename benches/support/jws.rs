@@ -12,6 +12,9 @@ use ed25519_dalek::{Signer as _, SigningKey};
 /// Header and claims of an EdDSA JWT access token, base64url, as the server signs them.
 const INPUT: &str = include_str!("../jwt_signing_input.txt");
 
+/// The seed of the benchmarks' Ed25519 key.
+pub const BENCH_SEED: [u8; 32] = [7u8; 32];
+
 pub enum Signer {
     Ed25519(SigningKey),
     P256(EcdsaKeyPair),
@@ -22,7 +25,7 @@ impl Signer {
     /// A key of `alg`; `None` for an unknown algorithm or a failed generation.
     pub fn new(alg: &str) -> Option<Signer> {
         Some(match alg {
-            "EdDSA" => Signer::Ed25519(SigningKey::from_bytes(&[7u8; 32])),
+            "EdDSA" => Signer::Ed25519(SigningKey::from_bytes(&BENCH_SEED)),
             "ES256" => {
                 Signer::P256(EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_FIXED_SIGNING).ok()?)
             }
