@@ -3,7 +3,7 @@
 //! OpenID Connect Core §9). The public keys are a JWKS (RFC 7517) of the algorithms consola
 //! signs with itself (EdDSA, ES256, RS256), each known by its RFC 7638 thumbprint.
 
-use super::consumer::AccessTokenAlg;
+use super::jose::AccessTokenAlg;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};

@@ -7,6 +7,7 @@ pub mod client_keys;
 pub mod consumer;
 pub mod front_door;
 pub mod hawk;
+pub mod jose;
 pub mod names;
 pub mod oauth;
 pub mod permission;

@@ -18,9 +18,9 @@ mod ssh_keys;
 mod storage_fault;
 mod stored_keys;
 mod throttle;
-mod used_once;
 pub mod token_keys;
 pub mod tokens;
+mod used_once;
 mod users;
 pub mod vault;
 
