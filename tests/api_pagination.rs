@@ -208,6 +208,9 @@ async fn insert_behind(t: &TestServer, id: uuid::Uuid, group: uuid::Uuid, n: usi
         secret_last_four: secret::last_four(&secret),
         created_at: now,
         created_by: "admin".into(),
+        origin: Default::default(),
+        approval: Default::default(),
+        registration_token_digest: None,
         fields,
     };
     let event = NewAuditEvent {

@@ -316,6 +316,8 @@ fn paged_server(broken: bool) -> String {
         auth_method: Default::default(),
         jwks: None,
         require_dpop: false,
+        origin: Default::default(),
+        approval: Default::default(),
         secret_last_four: "abcd".into(),
         created_at: chrono::Utc::now(),
         created_by: "superadmin".into(),

@@ -306,6 +306,7 @@ fn secret_cell(c: &Consumer) -> Cell {
     match c.auth_method {
         AuthMethod::ClientSecret => Cell::text(&format!("…{}", c.secret_last_four)),
         AuthMethod::PrivateKeyJwt => Cell::toned("ninguno (Clave privada)", Tone::Dim),
+        AuthMethod::Public => Cell::toned("ninguno (cliente público)", Tone::Dim),
     }
 }
 

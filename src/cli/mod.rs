@@ -13,6 +13,7 @@ mod output;
 mod prompt;
 pub mod remote;
 mod resolve;
+mod resources;
 pub mod session;
 mod ssh_keys;
 mod target;
@@ -33,6 +34,13 @@ pub enum Command {
         output: OutputArgs,
         #[command(subcommand)]
         verb: consumers::Verb,
+    },
+    /// Recursos protegidos (RFC 8707): the APIs tokens are issued for, each token's audience.
+    Resources {
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(subcommand)]
+        verb: resources::Verb,
     },
     /// Grupos de permisos: what a consumer's tokens may do, module by module.
     Groups {
@@ -210,6 +218,12 @@ pub async fn run(
         Command::Consumers { output, verb } => {
             target::signed_in(&context, |client| {
                 consumers::run(client, output.printer(), verb.clone())
+            })
+            .await
+        }
+        Command::Resources { output, verb } => {
+            target::signed_in(&context, |client| {
+                resources::run(client, output.printer(), verb.clone())
             })
             .await
         }

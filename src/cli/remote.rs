@@ -95,6 +95,9 @@ pub async fn run(command: Command, client: Client, streams: Streams) -> Result<(
         Command::Consumers { output, verb } => {
             super::consumers::run(client, output.printer_to(streams), verb).await
         }
+        Command::Resources { output, verb } => {
+            super::resources::run(client, output.printer_to(streams), verb).await
+        }
         Command::Groups { output, verb } => {
             super::groups::run(client, output.printer_to(streams), verb).await
         }

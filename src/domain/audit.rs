@@ -80,6 +80,13 @@ impl Actor {
             name: client_id.into(),
         }
     }
+    /// The server itself, applying its own settings at start.
+    pub fn system() -> Actor {
+        Actor {
+            kind: "system".into(),
+            name: "consola serve".into(),
+        }
+    }
     pub fn anonymous() -> Actor {
         Actor {
             kind: "anonymous".into(),
@@ -129,6 +136,8 @@ pub struct AuditQuery {
 /// Module names used in the log (the web product's words).
 pub mod modules {
     pub const CONSUMERS: &str = "Consumidores OAuth";
+    /// The APIs tokens are issued for (RFC 8707).
+    pub const RESOURCES: &str = "Recursos protegidos";
     pub const GROUPS: &str = "Grupos de permisos";
     pub const USERS: &str = "Cuentas de Usuarios";
     pub const SESSION: &str = "Sesión";
@@ -136,6 +145,8 @@ pub mod modules {
     pub const ACCOUNT: &str = "Cuenta";
     pub const OAUTH: &str = "OAuth";
     pub const SSH_KEYS: &str = "Claves SSH";
+    /// Clients that register themselves: the policy, the decisions, the initial tokens.
+    pub const REGISTRATION: &str = "Registro de clientes";
 }
 
 /// Dashboard figures for a range.

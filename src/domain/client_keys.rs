@@ -20,15 +20,24 @@ pub enum AuthMethod {
     ClientSecret,
     /// "Clave privada (JWT)": `private_key_jwt`, with no secret at all.
     PrivateKeyJwt,
+    /// "Ninguno (cliente público)": `none`, a public client (an app on a user's device, a
+    /// client named by its metadata document) that holds no credential; PKCE binds its
+    /// codes instead.
+    Public,
 }
 
 impl AuthMethod {
-    pub const ALL: [AuthMethod; 2] = [AuthMethod::ClientSecret, AuthMethod::PrivateKeyJwt];
+    pub const ALL: [AuthMethod; 3] = [
+        AuthMethod::ClientSecret,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::Public,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecret => "secret",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::Public => "none",
         }
     }
 
@@ -40,6 +49,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecret => "Secreto",
             AuthMethod::PrivateKeyJwt => "Clave privada (JWT)",
+            AuthMethod::Public => "Ninguno (cliente público)",
         }
     }
 
@@ -47,6 +57,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecret => "Secret",
             AuthMethod::PrivateKeyJwt => "Private key (JWT)",
+            AuthMethod::Public => "None (public client)",
         }
     }
 }
@@ -512,7 +523,8 @@ mod tests {
         for method in AuthMethod::ALL {
             assert_eq!(AuthMethod::parse(method.as_str()), Some(method));
         }
-        assert_eq!(AuthMethod::parse("none"), None);
+        assert_eq!(AuthMethod::parse("none"), Some(AuthMethod::Public));
+        assert_eq!(AuthMethod::parse("client_secret_basic"), None);
         assert_eq!(assertion_alg("Ed25519"), Some(AccessTokenAlg::EdDSA));
         assert_eq!(assertion_alg("EdDSA"), Some(AccessTokenAlg::EdDSA));
         for refused in ["none", "HS256", "ES384", "eddsa", ""] {

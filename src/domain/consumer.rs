@@ -1,5 +1,6 @@
 //! OAuth consumers ("Consumidores OAuth"): the clients whose key and secret get tokens.
 
+use super::approval::{Approval, ConsumerOrigin};
 use super::client_keys::{AuthMethod, ClientKeys};
 use super::validation::{FieldErrors, optional_text, required_line};
 use chrono::{DateTime, Utc};
@@ -75,6 +76,10 @@ impl TokenFormat {
 
 pub use super::jose::AccessTokenAlg;
 
+/// The longest client_id taken: a generated Clave is 32 characters, a metadata document's
+/// URL may be much longer.
+pub const MAX_CLIENT_ID: usize = 2000;
+
 /// A consumer as every read returns it: never with its secret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Consumer {
@@ -105,8 +110,14 @@ pub struct Consumer {
     /// request without a proof is refused.
     #[serde(default)]
     pub require_dpop: bool,
-    /// The last four characters of its secret; empty for a `private_key_jwt` consumer,
-    /// which has none.
+    /// Made in the console, or registered by the client itself.
+    #[serde(default)]
+    pub origin: ConsumerOrigin,
+    /// A self-registered client gets nothing while `pending` or `rejected`.
+    #[serde(default)]
+    pub approval: Approval,
+    /// The last four characters of its secret; empty for a `private_key_jwt` or public
+    /// consumer, which has none.
     pub secret_last_four: String,
     pub created_at: DateTime<Utc>,
     /// Username of the creator.
@@ -171,6 +182,13 @@ pub struct ConsumerPatch {
     pub jwks: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_dpop: Option<bool>,
+}
+
+impl Consumer {
+    /// True when it may get tokens: enabled, and approved if it registered itself.
+    pub fn may_get_tokens(&self) -> bool {
+        self.enabled && self.approval == Approval::Approved
+    }
 }
 
 impl ConsumerPatch {
@@ -299,11 +317,18 @@ impl ValidConsumer {
                 "jwks",
                 "Clave privada (JWT) necesita las claves públicas (una JWKS)",
             ),
-            (AuthMethod::ClientSecret, Some(_)) => errors.add(
+            (AuthMethod::ClientSecret | AuthMethod::Public, Some(_)) => errors.add(
                 "jwks",
                 "Solo un consumidor con Clave privada (JWT) registra claves públicas",
             ),
             _ => {}
+        }
+        if self.auth_method == AuthMethod::Public && self.grant_type != GrantType::AuthorizationCode
+        {
+            errors.add(
+                "auth_method",
+                "Un cliente público (sin credenciales) solo usa Código de autorización",
+            );
         }
         errors.into_result().map(|()| ValidConsumer {
             name,
@@ -315,8 +340,15 @@ impl ValidConsumer {
 }
 
 /// A redirect URI must be absolute, `https://`, or `http://` to a loopback host (RFC 8252),
-/// with no fragment.
+/// with no fragment: a [`check_web_url`].
 pub fn check_redirect_uri(uri: &str) -> Result<(), &'static str> {
+    check_web_url(uri)
+}
+
+/// An absolute URL the server sends to or names: `https://`, or `http://` to a loopback host
+/// (RFC 8252), with no fragment, at most 2000 characters. Redirect URIs and protected
+/// resources (RFC 8707 §2) follow it.
+pub fn check_web_url(uri: &str) -> Result<(), &'static str> {
     if uri.chars().count() > 2000 {
         return Err("demasiado larga");
     }

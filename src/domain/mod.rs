@@ -2,6 +2,7 @@
 //! permission logic. Nothing here does I/O.
 
 pub mod account;
+pub mod approval;
 pub mod audit;
 pub mod client_keys;
 pub mod consumer;
@@ -12,6 +13,8 @@ pub mod names;
 pub mod oauth;
 pub mod permission;
 pub mod problem;
+pub mod registration;
+pub mod resource;
 pub mod secret;
 pub mod ssh_key;
 pub mod system_secret;
@@ -19,11 +22,14 @@ pub mod user;
 pub mod validation;
 
 pub use account::*;
+pub use approval::{Approval, ConsumerOrigin};
 pub use audit::*;
 pub use client_keys::{AuthMethod, ClientKeys};
 pub use consumer::*;
 pub use permission::*;
 pub use problem::Problem;
+pub use registration::RegistrationPolicy;
+pub use resource::{NewProtectedResource, ProtectedResource};
 pub use user::*;
 pub use validation::FieldErrors;
 

@@ -104,6 +104,25 @@ pub struct ServerMetadata {
     /// RFC 9207: every authorization response carries `iss`.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 7591's endpoint, while the registration policy is not `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    /// A `client_id` may be the HTTPS URL of a Client ID Metadata Document, while the
+    /// registration policy is not `off`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
+}
+
+/// Protected resource metadata (RFC 9728) of consola's own API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProtectedResourceMetadata {
+    /// The API's identifier, the `aud` of its tokens.
+    pub resource: String,
+    pub authorization_servers: Vec<String>,
+    pub bearer_methods_supported: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    pub dpop_signing_alg_values_supported: Vec<String>,
+    pub resource_name: String,
 }
 
 /// A JWT signing key as the console shows it: its id and age, never the key itself.

@@ -31,6 +31,10 @@ pub enum SecretKind {
     AuthorizationCode,
     /// The one-time token that authorizes setup of a server listening beyond loopback.
     SetupToken,
+    /// A self-registered client's registration access token (RFC 7592).
+    RegistrationAccessToken,
+    /// An initial access token (RFC 7591 §3), for registering straight into a group.
+    InitialAccessToken,
 }
 
 impl SecretKind {
@@ -42,6 +46,8 @@ impl SecretKind {
             SecretKind::RefreshToken => "consola_rt_",
             SecretKind::AuthorizationCode => "consola_ac_",
             SecretKind::SetupToken => "consola_su_",
+            SecretKind::RegistrationAccessToken => "consola_rg_",
+            SecretKind::InitialAccessToken => "consola_ia_",
         }
     }
 }

@@ -44,7 +44,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn all_routes(state: AppState) -> Router {
-    use routes::{account, consumers, groups, oauth, session, ssh_keys, users};
+    use routes::{account, consumers, groups, oauth, registration, session, ssh_keys, users};
     let api = Router::new()
         .route("/setup", get(session::setup_status).post(session::setup))
         .route("/session", post(session::login).delete(session::logout))
@@ -79,6 +79,21 @@ fn all_routes(state: AppState) -> Router {
                 .delete(groups::delete),
         )
         .route("/consumers", get(consumers::list).post(consumers::create))
+        .route("/consumers/pending", get(registration::pending))
+        .route("/consumers/{id}/approve", post(registration::approve))
+        .route("/consumers/{id}/reject", post(registration::reject))
+        .route(
+            "/client-registration",
+            get(registration::settings).put(registration::set_settings),
+        )
+        .route(
+            "/initial-access-tokens",
+            get(registration::initial_tokens).post(registration::create_initial_token),
+        )
+        .route(
+            "/initial-access-tokens/{id}",
+            delete(registration::delete_initial_token),
+        )
         .route(
             "/consumers/{id}",
             get(consumers::get)
@@ -89,14 +104,26 @@ fn all_routes(state: AppState) -> Router {
             "/consumers/{id}/rotate-secret",
             post(consumers::rotate_secret),
         )
+        .merge(routes::resources::routes())
         .route("/modules/{module}/access", get(oauth::module_access))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            oauth::with_resource_metadata,
+        ));
     Router::new()
         .route("/healthz", get(session::healthz))
         .route("/readyz", get(session::readyz))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/introspect", post(oauth::introspect))
         .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/register", post(oauth::register))
+        .route(
+            "/oauth/register/{client_id}",
+            get(oauth::registration_read)
+                .put(oauth::registration_update)
+                .delete(oauth::registration_delete),
+        )
         .route(
             "/oauth/authorize",
             get(oauth::authorize_page).post(oauth::authorize_submit),
@@ -106,6 +133,14 @@ fn all_routes(state: AppState) -> Router {
             get(oauth::metadata),
         )
         .route("/.well-known/jwks.json", get(oauth::jwks))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(oauth::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/api/v1",
+            get(oauth::protected_resource),
+        )
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async {
@@ -405,6 +440,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("no se pudo cargar el estado de los tokens")?;
+    service
+        .load_resources()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("no se pudo cargar la lista de recursos protegidos")?;
     // After the first load: the feed starts with a full reload of its own, once it listens.
     let follower = store
         .follow_changes()

@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
-use super::routes::{account, consumers, groups, oauth, session, ssh_keys, users};
+use super::routes::resources;
+use super::routes::{account, consumers, groups, oauth, registration, session, ssh_keys, users};
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -32,7 +33,13 @@ impl Modify for BearerAuth {
         groups::list, groups::create, groups::get, groups::update, groups::delete,
         consumers::list, consumers::create, consumers::get, consumers::update,
         consumers::delete, consumers::rotate_secret,
-        oauth::token, oauth::introspect, oauth::revoke, oauth::metadata, oauth::jwks,
+        resources::list, resources::create, resources::delete,
+        registration::settings, registration::set_settings, registration::pending,
+        registration::approve, registration::reject, registration::initial_tokens,
+        registration::create_initial_token, registration::delete_initial_token,
+        oauth::register, oauth::registration_read, oauth::registration_update,
+        oauth::registration_delete,
+        oauth::token, oauth::introspect, oauth::revoke, oauth::metadata, oauth::jwks, oauth::protected_resource,
         oauth::module_access, oauth::authorize_page, oauth::authorize_submit,
         document,
     )

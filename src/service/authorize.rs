@@ -113,6 +113,23 @@ impl Service {
                 "El consumidor OAuth está deshabilitado".into(),
             ));
         }
+        match consumer.approval {
+            Approval::Approved => {}
+            // No code, and nothing the client can act on: a person must decide first.
+            Approval::Pending => {
+                return Err(AuthorizeError::Page(format!(
+                    "«{}» se registró y espera la aprobación del Súper Administrador. \
+                     Vuelva a intentarlo cuando esté aprobado.",
+                    consumer.name
+                )));
+            }
+            Approval::Rejected => {
+                return Err(AuthorizeError::Page(format!(
+                    "El Súper Administrador rechazó a «{}»",
+                    consumer.name
+                )));
+            }
+        }
         let redirect_uri = request
             .redirect_uri
             .as_deref()

@@ -14,8 +14,8 @@ impl Service {
     /// the next change: until it succeeds this replica may not know what changed.
     pub async fn follow_changes(self: Arc<Self>, mut feed: ChangeFeed) {
         while let Some(change) = feed.recv().await {
-            // Only a reload (whole, or of the keys) can fail, and it is what the replica
-            // may not miss: it is tried until it succeeds.
+            // Only a reload (whole, or of the keys or the resources) can fail, and it is
+            // what the replica may not miss: it is tried until it succeeds.
             let mut pause = std::time::Duration::from_millis(100);
             while let Err(err) = self.apply_change(change.clone()).await {
                 tracing::warn!(error = %err, "cannot reload what other replicas changed; retrying");
@@ -31,6 +31,7 @@ impl Service {
             Change::Resync => {
                 self.tokens.forget_all_clients();
                 self.load_token_state().await?;
+                self.load_resources().await?;
                 self.reload_signing_keys().await?;
             }
             Change::SealedKey { name } => {
@@ -44,6 +45,7 @@ impl Service {
             }
             Change::ConsumerDeleted { client_id } => self.tokens.forget_client(&client_id),
             Change::Group { id } => self.tokens.forget_group(id),
+            Change::Resource { .. } => self.load_resources().await?,
             Change::Revocation(revocation) => self.revocation_seen(revocation),
             Change::Blocked { key, until } => self.block_seen_elsewhere(key, until),
         }

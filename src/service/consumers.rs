@@ -69,7 +69,7 @@ impl Service {
         Ok(self.store.consumer(id).await?)
     }
 
-    async fn require_group(&self, id: Uuid) -> ServiceResult<()> {
+    pub(super) async fn require_group(&self, id: Uuid) -> ServiceResult<()> {
         match self.store.group(id).await {
             Ok(_) => Ok(()),
             Err(StoreError::NotFound) => Err(unknown_group()),
@@ -127,6 +127,9 @@ impl Service {
                 .unwrap_or_default(),
             created_at: self.now(),
             created_by: me.username.clone(),
+            origin: ConsumerOrigin::Console,
+            approval: Approval::Approved,
+            registration_token_digest: None,
             fields,
         };
         let event = self.audit(
@@ -143,6 +146,7 @@ impl Service {
                     AuthMethod::ClientSecret => "secreto".to_string(),
                     AuthMethod::PrivateKeyJwt =>
                         format!("private_key_jwt, {}", key_list(insert.fields.jwks.as_ref())),
+                    AuthMethod::Public => "cliente público".to_string(),
                 },
             ),
         );
@@ -232,9 +236,18 @@ impl Service {
             &current.name,
             format!("Consumidor eliminado; Clave {}", current.client_id),
         );
+        self.remove_consumer(&current, &event).await
+    }
+
+    /// Deletes a consumer, its tokens void from then on.
+    pub(super) async fn remove_consumer(
+        &self,
+        consumer: &Consumer,
+        event: &NewAuditEvent,
+    ) -> ServiceResult<()> {
         // Its tokens are void from now on, durably, before the row goes.
-        self.consumer_deleted(&current.client_id).await?;
-        self.store.delete_consumer(id, &event).await?;
+        self.consumer_deleted(&consumer.client_id).await?;
+        self.store.delete_consumer(consumer.id, event).await?;
         Ok(())
     }
 

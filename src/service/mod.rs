@@ -11,6 +11,8 @@ mod guard;
 mod hawk;
 mod internal;
 mod passwords;
+pub mod registration;
+mod resources;
 pub mod sealed_keys;
 mod sessions;
 mod shared_throttles;
@@ -271,6 +273,8 @@ pub struct Service {
     access_ended: tokio::sync::watch::Sender<()>,
     /// Values used once (nonces, assertion and proof ids), written in groups.
     used_once: used_once::UsedOnce,
+    /// The protected resources by URL, for token requests (see `resources`).
+    resources: resources::ResourceList,
 }
 
 impl Service {
@@ -306,6 +310,7 @@ impl Service {
             sealed: None,
             access_ended: tokio::sync::watch::Sender::new(()),
             used_once: used_once::UsedOnce::default(),
+            resources: Default::default(),
         }
     }
 

@@ -22,6 +22,8 @@ pub enum Change {
     ConsumerDeleted { client_id: String },
     /// A permission group's scopes may have changed.
     Group { id: Uuid },
+    /// A protected resource was added or removed: the list is to be read again.
+    Resource { id: Uuid },
     /// Tokens, a grant or a deleted consumer's tokens were revoked.
     Revocation(Revocation),
     /// A key sealed under the system secret was written (its name; a rotation of the

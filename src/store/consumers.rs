@@ -37,14 +37,15 @@ pub trait ConsumerStore {
 }
 
 /// What a consumer shows: its row and its permission group's name.
-const CONSUMER_COLUMNS: &str = "c.id, c.name, c.description, c.grant_type, c.permission_group_id,
+pub(super) const CONSUMER_COLUMNS: &str =
+    "c.id, c.name, c.description, c.grant_type, c.permission_group_id,
         g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
-        c.redirect_uris, c.client_id, c.auth_method, c.jwks, c.require_dpop,
-        c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version";
-const CONSUMER_FROM: &str =
+        c.redirect_uris, c.client_id, c.auth_method, c.jwks, c.require_dpop, c.origin,
+        c.approval, c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version";
+pub(super) const CONSUMER_FROM: &str =
     "FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
 
-fn consumer_of<R: Columns>(row: &R) -> StoreResult<Consumer>
+pub(super) fn consumer_of<R: Columns>(row: &R) -> StoreResult<Consumer>
 where
     R::Database: Sql,
 {
@@ -53,6 +54,8 @@ where
     let alg: String = row.col("access_token_alg")?;
     let auth_method: String = row.col("auth_method")?;
     let jwks: Option<String> = row.col("jwks")?;
+    let origin: String = row.col("origin")?;
+    let approval: String = row.col("approval")?;
     Ok(Consumer {
         id: row.col("id")?,
         name: row.col("name")?,
@@ -70,6 +73,8 @@ where
         auth_method: AuthMethod::parse(&auth_method).ok_or(StoreError::Corrupt("auth method"))?,
         jwks: jwks.map(|text| from_json("jwks", &text)).transpose()?,
         require_dpop: row.col("require_dpop")?,
+        origin: ConsumerOrigin::parse(&origin).ok_or(StoreError::Corrupt("origin"))?,
+        approval: Approval::parse(&approval).ok_or(StoreError::Corrupt("approval"))?,
         secret_last_four: row.col("secret_last_four")?,
         created_at: from_ms(row.col("created_at")?),
         created_by: row.col("created_by")?,
@@ -87,7 +92,7 @@ fn jwks_text(fields: &ValidConsumer) -> StoreResult<Option<String>> {
         .transpose()
 }
 
-async fn consumer_by_id<DB: Sql>(on: impl On<DB>, id: Uuid) -> StoreResult<Consumer> {
+pub(super) async fn consumer_by_id<DB: Sql>(on: impl On<DB>, id: Uuid) -> StoreResult<Consumer> {
     let row = query::<DB>(AssertSqlSafe(format!(
         "SELECT {CONSUMER_COLUMNS} {CONSUMER_FROM} WHERE c.id = $1"
     )))
@@ -111,9 +116,9 @@ impl<B: SqlBackend> ConsumerStore for B {
                          permission_group_id, hub_enabled, enabled, token_format, redirect_uris,
                          client_id, secret_digest, secret_last_four, created_at, created_by,
                          updated_at, access_token_alg, auth_method, jwks, require_dpop,
-                         version)
+                         origin, approval, registration_token_digest, version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $14, $16, $17, $18, $19, 1)",
+                         $14, $16, $17, $18, $19, $20, $21, $22, 1)",
             )
             .bind(consumer.id)
             .bind(&f.name)
@@ -126,7 +131,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(f.token_format.as_str())
             .bind(to_json("redirect_uris", &f.redirect_uris)?)
             .bind(&consumer.client_id)
-            // An empty digest matches no secret: a `private_key_jwt` consumer has none.
+            // An empty digest matches no secret: a key pair's or a public consumer has none.
             .bind(
                 consumer
                     .secret_digest
@@ -140,6 +145,9 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(f.auth_method.as_str())
             .bind(jwks_text(f)?)
             .bind(f.require_dpop)
+            .bind(consumer.origin.as_str())
+            .bind(consumer.approval.as_str())
+            .bind(consumer.registration_token_digest.map(|d| d.to_vec()))
             .execute(&mut *tx)
             .await?;
             insert_audit::<B::Db>(tx, audit).await?;
@@ -155,7 +163,8 @@ impl<B: SqlBackend> ConsumerStore for B {
     async fn consumer_credentials(&self, client_id: &str) -> StoreResult<ConsumerCredentials> {
         let row = B::query(AssertSqlSafe(format!(
             "SELECT {CONSUMER_COLUMNS}, c.secret_digest, c.previous_secret_digest,
-                    c.previous_secret_valid_until, c.tokens_not_before
+                    c.previous_secret_valid_until, c.tokens_not_before,
+                    c.registration_token_digest
              {CONSUMER_FROM} WHERE c.client_id = $1"
         )))
         .bind(client_id)
@@ -168,6 +177,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             previous_secret_digest: row.col("previous_secret_digest")?,
             previous_secret_valid_until: valid_until.map(from_ms),
             tokens_not_before: from_ms(row.col("tokens_not_before")?),
+            registration_token_digest: row.col("registration_token_digest")?,
         })
     }
 

@@ -27,6 +27,7 @@ pub trait GrantStore {
         digest: &[u8; 32],
         client_id: &str,
         replacement: &RefreshTokenRecord,
+        jkt: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<RefreshUse>;
     /// A refresh token still usable (neither spent nor revoked).
@@ -60,7 +61,7 @@ pub(crate) fn kind_named(kind: &str) -> RevocationKind {
 }
 
 const REFRESH_SELECT: &str = "SELECT digest, family_id, consumer_id, client_id, user_id, scope,
-        issued_at, expires_at, used_at, revoked
+        issued_at, expires_at, used_at, revoked, jkt
      FROM refresh_tokens";
 
 fn digest_of<R: Columns>(row: &R) -> StoreResult<[u8; 32]>
@@ -87,6 +88,7 @@ where
         scope: row.col("scope")?,
         issued_at: from_ms(row.col("issued_at")?),
         expires_at: from_ms(row.col("expires_at")?),
+        jkt: row.col("jkt")?,
     })
 }
 
@@ -96,8 +98,8 @@ async fn insert_refresh_row<DB: Sql>(
 ) -> StoreResult<()> {
     query::<DB>(
         "INSERT INTO refresh_tokens (digest, family_id, consumer_id, client_id, user_id, scope,
-             issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             issued_at, expires_at, jkt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&token.digest[..])
     .bind(token.family_id)
@@ -107,6 +109,7 @@ async fn insert_refresh_row<DB: Sql>(
     .bind(&token.scope)
     .bind(ms(token.issued_at))
     .bind(ms(token.expires_at))
+    .bind(token.jkt.clone())
     .execute(conn)
     .await?;
     Ok(())
@@ -194,6 +197,7 @@ impl<B: SqlBackend> GrantStore for B {
         digest: &[u8; 32],
         client_id: &str,
         replacement: &RefreshTokenRecord,
+        jkt: Option<&str>,
         at: DateTime<Utc>,
     ) -> StoreResult<RefreshUse> {
         transaction(self, async |tx| {
@@ -215,12 +219,16 @@ impl<B: SqlBackend> GrantStore for B {
                     .await?;
                 return Ok(RefreshUse::Reused(record));
             }
+            if record.jkt.is_some() && record.jkt.as_deref() != jkt {
+                return Ok(RefreshUse::WrongKey);
+            }
             B::query("UPDATE refresh_tokens SET used_at = $1 WHERE digest = $2")
                 .bind(ms(at))
                 .bind(&digest[..])
                 .execute(&mut *tx)
                 .await?;
-            // The replacement continues the grant: same family, consumer, user and scope.
+            // The replacement continues the grant: same family, consumer, user, scope and
+            // DPoP key.
             let next = RefreshTokenRecord {
                 digest: replacement.digest,
                 issued_at: replacement.issued_at,

@@ -12,6 +12,8 @@ mod grants;
 mod groups;
 mod health;
 mod postgres;
+mod registration;
+mod resources;
 mod sealed_keys;
 mod security;
 mod sql;
@@ -30,6 +32,8 @@ pub use grants::GrantStore;
 pub use groups::GroupStore;
 pub use health::HealthStore;
 pub use postgres::PostgresStore;
+pub use registration::{InitialAccessTokenRecord, RegistrationStore};
+pub use resources::ResourceStore;
 pub use sealed_keys::SealedKeyStore;
 pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
@@ -159,6 +163,8 @@ pub struct ConsumerCredentials {
     pub previous_secret_digest: Option<Vec<u8>>,
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     pub tokens_not_before: DateTime<Utc>,
+    /// The digest of a self-registered client's registration access token (RFC 7592).
+    pub registration_token_digest: Option<Vec<u8>>,
 }
 
 /// A consumer to insert.
@@ -167,11 +173,15 @@ pub struct ConsumerInsert {
     pub id: Uuid,
     pub fields: ValidConsumer,
     pub client_id: String,
-    /// `None` for a `private_key_jwt` consumer, which has no secret.
+    /// `None` for a `private_key_jwt` or public consumer, which has no secret.
     pub secret_digest: Option<[u8; 32]>,
     pub secret_last_four: String,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    pub origin: ConsumerOrigin,
+    pub approval: Approval,
+    /// For a registration (RFC 7592): the digest of its registration access token.
+    pub registration_token_digest: Option<[u8; 32]>,
 }
 
 /// A new secret for a consumer.
@@ -255,6 +265,8 @@ pub struct RefreshTokenRecord {
     pub scope: String,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// A public client's: the thumbprint of the DPoP key it is bound to (RFC 9449 §5).
+    pub jkt: Option<String>,
 }
 
 /// What presenting a refresh token found.
@@ -264,6 +276,9 @@ pub enum RefreshUse {
     Rotated(RefreshTokenRecord),
     /// It was spent or revoked already: its whole family is now revoked.
     Reused(RefreshTokenRecord),
+    /// It is bound to another DPoP key than the request's (or the request has none): left
+    /// as it was, since whoever holds the key may still use it.
+    WrongKey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +325,8 @@ pub trait Store:
     + ThrottleStore
     + SealedKeyStore
     + UsedOnceStore
+    + ResourceStore
+    + RegistrationStore
     + Send
     + Sync
     + 'static
@@ -330,6 +347,8 @@ impl<T> Store for T where
         + ThrottleStore
         + SealedKeyStore
         + UsedOnceStore
+        + ResourceStore
+        + RegistrationStore
         + Send
         + Sync
         + 'static

@@ -17,9 +17,14 @@ const KEYS: &[(&str, &str, &str)] = &[
         "ssh_keys.fingerprint",
         "fingerprint",
     ),
+    (
+        "protected_resources_url_key",
+        "protected_resources.url",
+        "url",
+    ),
 ];
 
-/// The key of any other unique constraint: the name keys of groups and consumers.
+/// The key of any other unique constraint: the name keys of groups, consumers and resources.
 const OTHER: &str = "name";
 
 /// The key of a PostgreSQL constraint.

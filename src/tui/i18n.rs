@@ -477,6 +477,11 @@ const ENGLISH: &[(&str, &str)] = &[
         "Este consumidor usa Clave privada (JWT): no tiene Secreto; cambie sus claves públicas en Editar",
         "This consumer uses a private key (JWT): it has no Secret; change its public keys in Edit",
     ),
+    (
+        "Es un cliente público: no tiene Secreto; PKCE protege sus códigos",
+        "It is a public client: it has no Secret; PKCE protects its codes",
+    ),
+    ("Ninguno (cliente público)", "None (public client)"),
 ];
 
 #[cfg(test)]

@@ -156,6 +156,8 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
         auth_method: Default::default(),
         jwks: None,
         require_dpop: false,
+        origin: Default::default(),
+        approval: Default::default(),
         secret_last_four: "XXXX".into(),
         created_at: at(),
         created_by: "admin".into(),

@@ -4,6 +4,8 @@ pub mod account;
 pub mod consumers;
 pub mod groups;
 pub mod oauth;
+pub mod registration;
+pub mod resources;
 pub mod session;
 pub mod ssh_keys;
 pub mod users;

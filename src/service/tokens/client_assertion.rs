@@ -222,10 +222,12 @@ impl Service {
                 ));
             }
         };
-        if !consumer.enabled {
-            return Err(Refused::Client(
-                "autenticación de cliente: consumidor deshabilitado",
-            ));
+        if !consumer.may_get_tokens() {
+            return Err(Refused::Client(if consumer.enabled {
+                "autenticación de cliente: cliente registrado sin aprobar"
+            } else {
+                "autenticación de cliente: consumidor deshabilitado"
+            }));
         }
         assertion.signed_by(keys).map_err(Refused::Client)?;
         let issuer = self.issuer();

@@ -8,8 +8,14 @@ use super::*;
 fn secret_failure(found: Option<&CachedClient>) -> &'static str {
     match found.map(|c| &c.credentials.consumer) {
         Some(c) if !c.enabled => "autenticación de cliente: consumidor deshabilitado",
+        Some(c) if c.approval != Approval::Approved => {
+            "autenticación de cliente: cliente registrado sin aprobar"
+        }
         Some(c) if c.auth_method == AuthMethod::PrivateKeyJwt => {
             "autenticación de cliente: secreto para un consumidor con Clave privada (JWT)"
+        }
+        Some(c) if c.auth_method == AuthMethod::Public => {
+            "autenticación de cliente: secreto para un cliente público"
         }
         Some(_) => "autenticación de cliente: secreto incorrecto",
         None => "autenticación de cliente: Clave desconocida",
@@ -83,6 +89,9 @@ impl Service {
                 ))
                 .await;
             }
+            Some(ClientAuth::Public { client_id }) => {
+                return Box::pin(self.authenticate_public(ip, client_id)).await;
+            }
         };
         let ip_throttled = if self.throttle.anything_blocked() {
             self.throttle.check(&ip_key()).err()
@@ -97,7 +106,7 @@ impl Service {
         // formed: its checksum is only worth checking before a database read, or to name
         // a failure.
         if let Some(client) = &in_memory
-            && client.credentials.consumer.enabled
+            && client.credentials.consumer.may_get_tokens()
             && self.secret_matches(client, presented)
         {
             return Ok(client.clone());
@@ -112,7 +121,7 @@ impl Service {
         };
         match client {
             Some(client)
-                if client.credentials.consumer.enabled
+                if client.credentials.consumer.may_get_tokens()
                     && self.secret_matches(&client, presented) =>
             {
                 Ok(client)
@@ -123,6 +132,37 @@ impl Service {
                 Err(Box::pin(self.refuse_client(ip, client_id, what, ip_throttled)).await)
             }
         }
+    }
+
+    /// A public client, by its client_id alone: it must be one (`none`), approved and
+    /// enabled. What it may do is bounded by its grant (the code flow, with PKCE).
+    async fn authenticate_public(
+        &self,
+        ip: IpAddr,
+        client_id: &str,
+    ) -> Result<Arc<CachedClient>, OAuthError> {
+        let plausible = !client_id.is_empty() && client_id.len() <= MAX_CLIENT_ID;
+        let client = match plausible {
+            false => None,
+            true => Box::pin(self.cached_client(client_id)).await?,
+        };
+        let what = match client {
+            Some(client)
+                if client.credentials.consumer.auth_method == AuthMethod::Public
+                    && client.credentials.consumer.may_get_tokens() =>
+            {
+                return Ok(client);
+            }
+            Some(client) if client.credentials.consumer.auth_method != AuthMethod::Public => {
+                "autenticación de cliente: falta el secreto o la aserción"
+            }
+            found => secret_failure(found.as_deref()),
+        };
+        let ip_throttled = self
+            .throttle
+            .check(&throttle::address_key("client-ip", ip))
+            .err();
+        Err(Box::pin(self.refuse_client(ip, client_id, what, ip_throttled)).await)
     }
 
     /// The answer to a request without client credentials: throttled per address, counted

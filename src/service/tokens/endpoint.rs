@@ -123,16 +123,23 @@ impl Service {
                 let token = secret::generate(SecretKind::RefreshToken);
                 // Boxed: client_credentials never waits here, and its requests' futures
                 // need not hold room for the database's.
-                Box::pin(self.store.insert_refresh_token(&RefreshTokenRecord {
-                    digest: secret::digest(&token),
-                    family_id,
-                    consumer_id: consumer.id,
-                    client_id: consumer.client_id.clone(),
-                    user_id,
-                    scope: scope.to_string(),
-                    issued_at: now,
-                    expires_at: now + self.config.refresh_token_ttl,
-                }))
+                Box::pin(
+                    self.store.insert_refresh_token(&RefreshTokenRecord {
+                        digest: secret::digest(&token),
+                        family_id,
+                        consumer_id: consumer.id,
+                        client_id: consumer.client_id.clone(),
+                        user_id,
+                        scope: scope.to_string(),
+                        issued_at: now,
+                        expires_at: now + self.config.refresh_token_ttl,
+                        // A public client has no credential to hold its refresh token to: the
+                        // DPoP key does it (RFC 9449 §5).
+                        jkt: jkt
+                            .filter(|_| consumer.auth_method == AuthMethod::Public)
+                            .map(str::to_string),
+                    }),
+                )
                 .await?;
                 Some(SecretText::new(token))
             }

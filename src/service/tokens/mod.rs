@@ -61,6 +61,9 @@ pub enum ClientAuth {
         client_id: Option<String>,
         assertion: SecretText,
     },
+    /// Only a `client_id`: a public client (`none`, RFC 6749 §2.1), which PKCE and, when it
+    /// has one, its DPoP key stand for.
+    Public { client_id: String },
 }
 
 impl std::fmt::Debug for ClientAuth {
@@ -74,6 +77,10 @@ impl std::fmt::Debug for ClientAuth {
                 .debug_struct("ClientAuth::Assertion")
                 .field("client_id", client_id)
                 .finish_non_exhaustive(),
+            ClientAuth::Public { client_id } => f
+                .debug_struct("ClientAuth::Public")
+                .field("client_id", client_id)
+                .finish(),
         }
     }
 }

@@ -29,6 +29,7 @@ impl Service {
             scope: String::new(),
             issued_at: now,
             expires_at: now + self.config.refresh_token_ttl,
+            jkt: None,
         };
         let consumer = &client.credentials.consumer;
         let old = match self
@@ -37,6 +38,7 @@ impl Service {
                 &secret::digest(presented),
                 &consumer.client_id,
                 &replacement,
+                jkt,
                 now,
             )
             .await
@@ -47,6 +49,12 @@ impl Service {
                 self.end_grant(record.family_id, &record.client_id).await?;
                 return Err(invalid(
                     "refresh_token ya usado: se revocó toda su familia de tokens",
+                ));
+            }
+            Ok(RefreshUse::WrongKey) => {
+                return Err(OAuthError::InvalidDpopProof(
+                    "Este refresh_token está ligado a una clave DPoP: envíe una prueba DPoP \
+                     de esa clave",
                 ));
             }
             Err(StoreError::NotFound) => return Err(invalid("refresh_token inválido")),

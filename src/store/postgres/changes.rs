@@ -1,5 +1,5 @@
 //! PostgreSQL side of [`ChangeStore`]: a `LISTEN consola_changes` connection of its own,
-//! fed by the triggers of migrations 0005 to 0007. A lost connection is made again (with a pause
+//! fed by the triggers of migrations 0005 to 0009. A lost connection is made again (with a pause
 //! that grows while the database stays away) and then announced as [`Change::Resync`]:
 //! notifications sent meanwhile are gone, so the caches are read again in full.
 //!
@@ -143,7 +143,7 @@ async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// A trigger's payload (see migrations 0005 to 0007): one of these shapes.
+/// A trigger's payload (see migrations 0005 to 0009): one of these shapes.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Payload {
@@ -160,6 +160,9 @@ enum Payload {
     },
     Group {
         group: Uuid,
+    },
+    Resource {
+        resource: Uuid,
     },
     SealedKey {
         sealed_key: String,
@@ -201,6 +204,7 @@ fn parse(payload: &str) -> Option<Change> {
             version,
         },
         Payload::Group { group } => Change::Group { id: group },
+        Payload::Resource { resource } => Change::Resource { id: resource },
         Payload::SealedKey { sealed_key } => Change::SealedKey { name: sealed_key },
         Payload::Throttle {
             throttle,
@@ -253,6 +257,10 @@ mod tests {
         assert_eq!(
             parse(&format!(r#"{{"group":"{id}"}}"#)),
             Some(Change::Group { id })
+        );
+        assert_eq!(
+            parse(&format!(r#"{{"resource":"{id}"}}"#)),
+            Some(Change::Resource { id })
         );
         assert_eq!(
             parse(r#"{"revocation":"grant","id":"f","client_id":"c","at":1000,"expires_at":2000}"#),

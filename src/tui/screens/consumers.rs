@@ -25,6 +25,8 @@ use ratatui::layout::Rect;
 
 /// What `r` says on a consumer that authenticates with a key pair.
 const NO_SECRET: &str = "Este consumidor usa Clave privada (JWT): no tiene Secreto; cambie sus claves públicas en Editar";
+/// Said instead of rotating a public client's Secreto.
+const NO_SECRET_PUBLIC: &str = "Es un cliente público: no tiene Secreto; PKCE protege sus códigos";
 
 /// Rows asked for per page.
 const PAGE: u32 = 50;
@@ -327,6 +329,9 @@ impl ConsumersScreen {
                 Some(consumer) if consumer.auth_method == AuthMethod::PrivateKeyJwt => {
                     ctx.toast(lang.t(NO_SECRET));
                 }
+                Some(consumer) if consumer.auth_method == AuthMethod::Public => {
+                    ctx.toast(lang.t(NO_SECRET_PUBLIC));
+                }
                 Some(consumer) => {
                     self.dialog = Some(ConsumerDialog::Rotate(RotateModal::new(lang, consumer)));
                 }
@@ -474,7 +479,7 @@ impl Screen for ConsumersScreen {
             let keys_only = self
                 .table
                 .selected()
-                .is_some_and(|c| c.auth_method == AuthMethod::PrivateKeyJwt);
+                .is_some_and(|c| c.auth_method != AuthMethod::ClientSecret);
             keys.push(if keys_only {
                 help(Command::Rotate, "Rotar secreto")
             } else {

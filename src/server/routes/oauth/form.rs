@@ -172,7 +172,8 @@ pub(super) fn client_auth(
             client_id,
             client_secret: SecretText::new(secret),
         })),
-        (None, _, _) => Ok(None),
+        (None, Some(client_id), None) => Ok(Some(ClientAuth::Public { client_id })),
+        (None, None, _) => Ok(None),
     }
 }
 

@@ -8,6 +8,7 @@ mod form;
 mod introspect_revoke;
 mod metadata;
 mod module_access;
+mod register;
 mod token;
 
 // Each handler with the path item that utoipa made beside it, for the router and the
@@ -16,8 +17,16 @@ pub use authorize::{
     __path_authorize_page, __path_authorize_submit, authorize_page, authorize_submit,
 };
 pub use introspect_revoke::{__path_introspect, __path_revoke, introspect, revoke};
-pub use metadata::{__path_jwks, __path_metadata, jwks, metadata};
+pub use metadata::{
+    __path_jwks, __path_metadata, __path_protected_resource, jwks, metadata, protected_resource,
+    with_resource_metadata,
+};
 pub use module_access::{__path_module_access, module_access};
+pub use register::{
+    __path_delete as __path_registration_delete, __path_read as __path_registration_read,
+    __path_register, __path_update as __path_registration_update, delete as registration_delete,
+    read as registration_read, register, update as registration_update,
+};
 pub use token::{__path_token, token};
 
 use crate::domain::oauth::OAuthErrorBody;

@@ -73,6 +73,8 @@ fn editing_sends_a_changed_algorithm_only() {
         auth_method: AuthMethod::ClientSecret,
         jwks: None,
         require_dpop: false,
+        origin: Default::default(),
+        approval: Default::default(),
         secret_last_four: "XXXX".into(),
         created_at: chrono::DateTime::UNIX_EPOCH,
         created_by: "ana".into(),
@@ -137,6 +139,8 @@ fn a_consumer(auth_method: AuthMethod) -> Consumer {
         auth_method,
         jwks: private_key.then(|| ClientKeys::parse(&jwks()).expect("a valid JWKS")),
         require_dpop: false,
+        origin: Default::default(),
+        approval: Default::default(),
         secret_last_four: if private_key { "" } else { "XXXX" }.into(),
         created_at: chrono::DateTime::UNIX_EPOCH,
         created_by: "ana".into(),
@@ -198,7 +202,7 @@ fn private_key_jwt_shows_the_jwks_field_and_sends_the_parsed_jwks() {
     let method = english.form.field("auth_method").expect("select");
     assert_eq!(method.label, "Authentication method");
     assert!(
-        matches!(&method.kind, Kind::Select { options, .. } if options == &["Secret", "Private key (JWT)"])
+        matches!(&method.kind, Kind::Select { options, .. } if options == &["Secret", "Private key (JWT)", "None (public client)"])
     );
 }
 
