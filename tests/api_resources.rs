@@ -177,7 +177,9 @@ async fn unknown_fields_are_refused() {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_client_error(), "{}", response.status());
+    assert_eq!(response.status(), 422);
+    let problem: Problem = response.json().await.unwrap();
+    assert!(problem.errors.contains_key("scopes"), "{problem:?}");
     assert!(sup.resources().await.unwrap().is_empty());
 }
 

@@ -77,8 +77,8 @@ pub fn check_resource_url(url: &str) -> Result<(), String> {
     {
         return Err("No puede contener espacios ni caracteres de control o invisibles".into());
     }
-    // Written as parsers write it, so that what is compared is what it looks like
-    // (`HTTPS:api.example.com` parses too).
+    // The scheme written plainly, so that what is compared is what it looks like: parsers
+    // also read `HTTPS:api.example.com` as `https://api.example.com/`.
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(
             "Debe ser una URL absoluta que empiece con https:// (o http:// hacia localhost)".into(),
