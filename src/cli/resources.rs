@@ -13,6 +13,7 @@ pub enum Verb {
     /// Add a resource: clients may then ask tokens for it (`resource=URL`), whose
     /// audience (`aud`) is its URL.
     Create {
+        /// Its name, unique in any case (as shown in the console).
         #[arg(long)]
         name: String,
         /// The resource indicator: https://… (or http:// to localhost), without a
