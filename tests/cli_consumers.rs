@@ -497,3 +497,90 @@ async fn the_readme_gets_a_token_with_openssl_and_curl() {
     // Run again as written, the consumer's name is taken: the key pair's part stands alone.
     assert!(!run(script).status.success());
 }
+
+/// A client registers itself under `approval`; the Súper Administrador sees it pending, lets
+/// it in by name into a group, and rejects another, all from the command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_clients_are_approved_and_rejected_from_the_command_line() {
+    let (t, cli) = signed_in().await;
+    cli.run(&[
+        "groups",
+        "create",
+        "--name",
+        "Agentes",
+        "--allow",
+        "assets:view",
+        "-q",
+    ])
+    .ok();
+    let shown = cli.run(&["consumers", "registration", "-o", "json"]).ok();
+    let settings: registration::RegistrationSettings = shown.json();
+    assert_eq!(settings.policy, RegistrationPolicy::Off);
+    let bad = cli.run(&["consumers", "registration", "--policy", "abierto"]);
+    assert_eq!(bad.code, 2, "an unknown policy is refused");
+    let set = cli
+        .run(&[
+            "consumers",
+            "registration",
+            "--policy",
+            "approval",
+            "--group",
+            "Agentes",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let settings: registration::RegistrationSettings = set.json();
+    assert_eq!(settings.policy, RegistrationPolicy::Approval);
+    assert_eq!(settings.group_name.as_deref(), Some("Agentes"));
+
+    let http = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for name in ["Agente uno", "Agente dos"] {
+        let answer: serde_json::Value = http
+            .post(format!("{}/oauth/register", t.server.url()))
+            .json(&serde_json::json!({
+                "client_name": name,
+                "redirect_uris": ["http://127.0.0.1:9/cb"],
+                "token_endpoint_auth_method": "none",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["approval"], "pending", "{answer}");
+        ids.push(answer["client_id"].as_str().unwrap().to_string());
+    }
+    let table = cli.run(&["consumers", "pending"]).ok();
+    assert!(table.stdout.contains("Agente uno") && table.stdout.contains("Pendiente"));
+    let approved = cli
+        .run(&[
+            "consumers",
+            "approve",
+            "Agente uno",
+            "--group",
+            "Agentes",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let approved: Consumer = approved.json();
+    assert_eq!(approved.approval, Approval::Approved);
+    assert_eq!(approved.client_id, ids[0]);
+    let rejected: Consumer = cli
+        .run(&["consumers", "reject", &ids[1], "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(rejected.approval, Approval::Rejected);
+    let again = cli.run(&["consumers", "approve", &ids[1], "--group", "Agentes"]);
+    assert_ne!(again.code, 0);
+    assert!(
+        again.stderr.contains("no espera aprobación"),
+        "{}",
+        again.stderr
+    );
+    let pending: Vec<Consumer> = cli.run(&["consumers", "pending", "-o", "json"]).ok().json();
+    assert!(pending.is_empty());
+}

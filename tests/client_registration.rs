@@ -204,7 +204,6 @@ async fn registration_is_off_until_the_super_administrator_turns_it_on() {
         metadata.registration_endpoint.as_deref(),
         Some(format!("{}/oauth/register", h.url()).as_str())
     );
-    assert!(metadata.client_id_metadata_document_supported);
     assert!(
         metadata
             .token_endpoint_auth_methods_supported

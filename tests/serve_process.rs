@@ -351,3 +351,61 @@ async fn with_dpop_require_nonce_a_proof_without_the_nonce_is_sent_back_for_it()
         exit_status(&mut child, Duration::from_secs(10));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_registration_is_applied_at_start_and_a_missing_group_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = consola()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--client-registration",
+            "approval",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--client-registration-group"), "{stderr}");
+
+    let mut child = serve(&data, &[], Stdio::inherit());
+    let url = served_url(&mut child);
+    let admin = set_up(&url).await;
+    admin
+        .create_permission_group(&NewPermissionGroup {
+            name: "Agentes".into(),
+            description: String::new(),
+            read_only: false,
+            permissions: vec![],
+        })
+        .await
+        .unwrap();
+    signal(&child, libc::SIGTERM);
+    exit_status(&mut child, Duration::from_secs(10));
+
+    let flags = [
+        "--client-registration",
+        "open",
+        "--client-registration-group",
+        "agentes",
+    ];
+    let mut child = serve(&data, &flags, Stdio::inherit());
+    let url = served_url(&mut child);
+    let metadata = Client::new(&url).unwrap().metadata().await.unwrap();
+    assert_eq!(
+        metadata.registration_endpoint,
+        Some(format!("{url}/oauth/register"))
+    );
+    let settings = log_in(&url).await.registration_settings().await.unwrap();
+    assert_eq!(settings.policy, RegistrationPolicy::Open);
+    assert_eq!(settings.group_name.as_deref(), Some("Agentes"));
+    assert_eq!(settings.updated_by, "configuración del servidor");
+    signal(&child, libc::SIGTERM);
+    exit_status(&mut child, Duration::from_secs(10));
+}

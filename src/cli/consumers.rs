@@ -197,6 +197,31 @@ pub enum Verb {
         #[arg(long)]
         yes: bool,
     },
+    /// The clients that registered themselves and wait for approval, oldest first.
+    Pending,
+    /// Let a pending client in, into a permission group.
+    Approve {
+        /// Id, Clave (client_id) or exact name.
+        consumer: String,
+        /// Permission group, by name or id.
+        #[arg(long)]
+        group: String,
+    },
+    /// Refuse a pending client: it stays, rejected, and gets nothing.
+    Reject {
+        /// Id, Clave (client_id) or exact name.
+        consumer: String,
+    },
+    /// The policy for clients that register themselves (shown, or set with --policy).
+    Registration {
+        /// off: nobody registers; approval: new clients wait as Pendiente; open: they go
+        /// straight into --group.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["off", "approval", "open"]))]
+        policy: Option<String>,
+        /// The group new clients go into (proposed, under approval), by name or id.
+        #[arg(long, requires = "policy")]
+        group: Option<String>,
+    },
     /// Let the consumer get tokens again.
     Enable { consumer: String },
     /// Stop the consumer from getting tokens.
@@ -249,6 +274,9 @@ pub const HEADERS: [&str; 6] = [
 ];
 
 fn state(consumer: &Consumer) -> Cell {
+    if consumer.approval != Approval::Approved {
+        return Cell::toned(consumer.approval.label_es(), Tone::Plain);
+    }
     if consumer.enabled {
         Cell::toned("Activo", Tone::Good)
     } else {
@@ -280,6 +308,9 @@ fn fields(c: &Consumer) -> Vec<(&'static str, Cell)> {
             Cell::text(if c.require_dpop { "Sí" } else { "No" }),
         ),
         ("Tipo", Cell::text(c.grant_type.label_es())),
+        ("Origen", Cell::text(c.origin.label_es())),
+        ("Aprobación", Cell::text(c.approval.label_es())),
+        ("URL de retorno", Cell::text(&c.redirect_uris.join("; "))),
         ("Grupo de permisos", Cell::text(&c.permission_group_name)),
         (
             "Fracttal Hub",
@@ -462,6 +493,62 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 .update_consumer(current.id, &patch, Some(current.version))
                 .await?;
             out.one(&updated, &updated.id.to_string(), fields(&updated))
+        }
+        Verb::Pending => {
+            let items = client.pending_consumers().await?;
+            out.list(&items, |c| c.id.to_string(), &HEADERS, row)
+        }
+        Verb::Approve { consumer, group } => {
+            let c = find(&client, &consumer).await?;
+            let group = groups::find(&client, &group).await?;
+            let approved = client.approve_consumer(c.id, group.id).await?;
+            out.one(&approved, &approved.id.to_string(), fields(&approved))?;
+            out.note(&format!(
+                "«{}» aprobado en el grupo «{}»",
+                crate::terminal::clean(&approved.name),
+                crate::terminal::clean(&group.name)
+            ))
+        }
+        Verb::Reject { consumer } => {
+            let c = find(&client, &consumer).await?;
+            let rejected = client.reject_consumer(c.id).await?;
+            out.one(&rejected, &rejected.id.to_string(), fields(&rejected))?;
+            out.note(&format!(
+                "«{}» rechazado",
+                crate::terminal::clean(&rejected.name)
+            ))
+        }
+        Verb::Registration { policy, group } => {
+            let settings = match policy {
+                None => client.registration_settings().await?,
+                Some(policy) => {
+                    let group_id = match group {
+                        Some(group) => Some(groups::find(&client, &group).await?.id),
+                        None => client.registration_settings().await?.group_id,
+                    };
+                    client
+                        .set_registration_settings(
+                            &crate::domain::registration::RegistrationPatch {
+                                policy: RegistrationPolicy::parse(&policy)
+                                    .ok_or_else(|| Failure::failed("política desconocida"))?,
+                                group_id,
+                            },
+                        )
+                        .await?
+                }
+            };
+            out.one(
+                &settings,
+                settings.policy.as_str(),
+                vec![
+                    ("Política", Cell::text(settings.policy.label_es())),
+                    (
+                        "Grupo de permisos",
+                        Cell::text(settings.group_name.as_deref().unwrap_or("—")),
+                    ),
+                    ("Cambiada por", Cell::text(&settings.updated_by)),
+                ],
+            )
         }
         Verb::Enable { consumer } => set_enabled(&client, &out, &consumer, true).await,
         Verb::Disable { consumer } => set_enabled(&client, &out, &consumer, false).await,

@@ -61,6 +61,16 @@ pub struct ServeSettings {
     /// nonce is offered, and taken when sent].
     #[arg(long, env = "CONSOLA_DPOP_REQUIRE_NONCE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dpop_require_nonce: Option<bool>,
+    /// Clients that register themselves (RFC 7591): `off`, `approval` (they wait as
+    /// Pendiente for the Súper Administrador) or `open` (straight into
+    /// --client-registration-group). Applied at start; the console can change it meanwhile
+    /// [default: as the Súper Administrador left it, off at first].
+    #[arg(long, env = "CONSOLA_CLIENT_REGISTRATION", value_name = "POLICY")]
+    pub client_registration: Option<crate::domain::RegistrationPolicy>,
+    /// The permission group, by name, that self-registered clients go into (proposed,
+    /// under approval); needed with approval and open.
+    #[arg(long, env = "CONSOLA_CLIENT_REGISTRATION_GROUP", value_name = "GROUP")]
+    pub client_registration_group: Option<String>,
     /// Serve Prometheus metrics at /metrics on this address, apart from the API (e.g.
     /// 127.0.0.1:9187) [default: no metrics].
     #[arg(long, env = "CONSOLA_METRICS_LISTEN")]

@@ -22,12 +22,25 @@ pub(super) async fn serve(
     let settings = ServeSettings::over_file(file, matches)?;
     log_to_stderr(settings.log_format.unwrap_or_default());
     let ssh = ssh_options(&settings);
+    let registration = settings.client_registration;
+    let registration_group = settings.client_registration_group.clone();
     let mut config = server_config(data_dir.clone(), settings)?;
     config.system_secret = secrets.current;
     config.previous_system_secret = secrets.previous;
     config.front_door = ssh.is_some();
     let signals = ServeSignals::install();
     let running = server::start(config).await?;
+    // Before the address is announced: what is announced serves this policy.
+    if let Some(policy) = registration {
+        let applied = running
+            .service
+            .apply_registration_setting(policy, registration_group.as_deref())
+            .await;
+        if let Err(err) = applied {
+            running.shutdown().await;
+            bail!("--client-registration: {}", registration_error(err));
+        }
+    }
     println!("consola escuchando en {}", running.url());
     let ssh = match (ssh, running.front_door()) {
         (Some(options), Some(front)) => {
@@ -65,6 +78,16 @@ pub(super) async fn serve(
     }
     running.shutdown().await;
     Ok(())
+}
+
+/// What is wrong with the registration settings, in one line.
+fn registration_error(err: crate::service::ServiceError) -> String {
+    match err {
+        crate::service::ServiceError::Validation(errors) => {
+            errors.0.into_values().collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The server's configuration the settings make: each unset one keeps its default.
