@@ -261,6 +261,7 @@ async fn a_burst_on_the_authorization_page_gets_no_code() {
         state: Some("xyz".into()),
         code_challenge: Some(consola::domain::oauth::pkce_s256(&"v".repeat(43))),
         code_challenge_method: Some("S256".into()),
+        resource: None,
     };
     let service = t.server.service.clone();
     // The client is in memory before the burst, so each attempt reaches the throttle on

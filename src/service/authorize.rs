@@ -16,6 +16,8 @@ pub struct AuthorizeRequest {
     pub state: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    /// The protected resource the grant is for (RFC 8707).
+    pub resource: Option<String>,
 }
 
 /// A valid request, ready for the login and consent page.
@@ -23,6 +25,14 @@ pub struct AuthorizeRequest {
 pub struct AuthorizePrompt {
     pub consumer_name: String,
     pub scopes: Vec<String>,
+    /// The host the browser goes back to: shown, since a name proves nothing.
+    pub redirect_host: String,
+    /// For a client named by its metadata document, the document's host.
+    pub document_host: Option<String>,
+    /// A client that registered itself.
+    pub self_registered: bool,
+    /// The resource's name and URL, when the request names one.
+    pub resource: Option<(String, String)>,
     pub request: AuthorizeRequest,
 }
 
@@ -186,9 +196,23 @@ impl Service {
         }
         let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
             .map_err(|_| fail("invalid_scope", "El scope excede el grupo de permisos"))?;
+        let resource = match self.requested_resource(request.resource.as_deref()) {
+            Ok(None) => None,
+            Ok(Some(url)) => self.resource_by_url(&url).map(|r| (r.name, r.url)),
+            Err(err) => return Err(fail("invalid_target", &err.description())),
+        };
         Ok(AuthorizePrompt {
             consumer_name: consumer.name.clone(),
             scopes: scopes.into_iter().collect(),
+            redirect_host: url::Url::parse(redirect_uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| redirect_uri.to_string()),
+            document_host: (consumer.origin == ConsumerOrigin::MetadataDocument)
+                .then(|| crate::domain::registration::document_host(&consumer.client_id))
+                .flatten(),
+            self_registered: consumer.origin.is_self_registered(),
+            resource,
             request: request.clone(),
         })
     }
@@ -264,6 +288,7 @@ impl Service {
             code_challenge: request.code_challenge.clone().unwrap_or_default(),
             family_id: new_id(),
             expires_at: now + self.config.authorization_code_ttl,
+            resource: prompt.resource.as_ref().map(|(_, url)| url.clone()),
         };
         self.store
             .insert_authorization_code(&record)
@@ -276,7 +301,13 @@ impl Service {
                 AuditAction::Token,
                 modules::OAUTH,
                 &client_id,
-                format!("Autorizó a «{}»: {}", prompt.consumer_name, record.scope),
+                match &record.resource {
+                    Some(resource) => format!(
+                        "Autorizó a «{}»: {}; para {resource}",
+                        prompt.consumer_name, record.scope
+                    ),
+                    None => format!("Autorizó a «{}»: {}", prompt.consumer_name, record.scope),
+                },
             )
         };
         if let Err(err) = self.store.record(&event).await {

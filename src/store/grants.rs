@@ -61,7 +61,7 @@ pub(crate) fn kind_named(kind: &str) -> RevocationKind {
 }
 
 const REFRESH_SELECT: &str = "SELECT digest, family_id, consumer_id, client_id, user_id, scope,
-        issued_at, expires_at, used_at, revoked, jkt
+        issued_at, expires_at, used_at, revoked, jkt, resource
      FROM refresh_tokens";
 
 fn digest_of<R: Columns>(row: &R) -> StoreResult<[u8; 32]>
@@ -89,6 +89,7 @@ where
         issued_at: from_ms(row.col("issued_at")?),
         expires_at: from_ms(row.col("expires_at")?),
         jkt: row.col("jkt")?,
+        resource: row.col("resource")?,
     })
 }
 
@@ -98,8 +99,8 @@ async fn insert_refresh_row<DB: Sql>(
 ) -> StoreResult<()> {
     query::<DB>(
         "INSERT INTO refresh_tokens (digest, family_id, consumer_id, client_id, user_id, scope,
-             issued_at, expires_at, jkt)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             issued_at, expires_at, jkt, resource)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&token.digest[..])
     .bind(token.family_id)
@@ -110,6 +111,7 @@ async fn insert_refresh_row<DB: Sql>(
     .bind(ms(token.issued_at))
     .bind(ms(token.expires_at))
     .bind(token.jkt.clone())
+    .bind(token.resource.clone())
     .execute(conn)
     .await?;
     Ok(())
@@ -121,8 +123,8 @@ impl<B: SqlBackend> GrantStore for B {
         transaction(self, async |tx| {
             B::query(
                 "INSERT INTO authorization_codes (digest, consumer_id, client_id, user_id,
-                         redirect_uri, scope, code_challenge, family_id, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         redirect_uri, scope, code_challenge, family_id, expires_at, resource)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&code.digest[..])
             .bind(code.consumer_id)
@@ -133,6 +135,7 @@ impl<B: SqlBackend> GrantStore for B {
             .bind(&code.code_challenge)
             .bind(code.family_id)
             .bind(ms(code.expires_at))
+            .bind(code.resource.clone())
             .execute(&mut *tx)
             .await?;
             // Spent and expired codes are of no further use.
@@ -153,7 +156,7 @@ impl<B: SqlBackend> GrantStore for B {
         transaction(self, async |tx| {
             let row = B::query(AssertSqlSafe(format!(
                 "SELECT consumer_id, client_id, user_id, redirect_uri, scope, code_challenge,
-                            family_id, expires_at, used_at
+                            family_id, expires_at, used_at, resource
                      FROM authorization_codes WHERE digest = $1{}",
                 <B::Db as Dialect>::FOR_UPDATE
             )))
@@ -170,6 +173,7 @@ impl<B: SqlBackend> GrantStore for B {
                 code_challenge: row.col("code_challenge")?,
                 family_id: row.col("family_id")?,
                 expires_at: from_ms(row.col("expires_at")?),
+                resource: row.col("resource")?,
             };
             let used: Option<i64> = row.col("used_at")?;
             if used.is_some() {

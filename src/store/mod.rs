@@ -243,6 +243,8 @@ pub struct AuthorizationCodeRecord {
     pub code_challenge: String,
     pub family_id: Uuid,
     pub expires_at: DateTime<Utc>,
+    /// The protected resource (RFC 8707) asked for, its tokens' audience.
+    pub resource: Option<String>,
 }
 
 /// What consuming a code found.
@@ -267,6 +269,8 @@ pub struct RefreshTokenRecord {
     pub expires_at: DateTime<Utc>,
     /// A public client's: the thumbprint of the DPoP key it is bound to (RFC 9449 §5).
     pub jkt: Option<String>,
+    /// The protected resource (RFC 8707) of its grant, its access tokens' audience.
+    pub resource: Option<String>,
 }
 
 /// What presenting a refresh token found.

@@ -14,22 +14,25 @@ pub(super) struct Minted<'a> {
     pub sid: Option<Uuid>,
     /// The thumbprint of the DPoP key the token is bound to.
     pub jkt: Option<&'a str>,
+    /// The protected resource it is for (RFC 8707), its `aud`; `None`: consola's API.
+    pub resource: Option<&'a str>,
 }
 
 impl Service {
-    /// An access token for `consumer`, the one place its claims are built: `grant` is the
-    /// refresh-token family of the code flow, so the token dies with its grant, and `user`
-    /// the user who consented there, its subject (RFC 9068 §2.2); without one the subject
-    /// is the consumer.
+    /// An access token for `consumer`, the one place its claims are built: `family` is the
+    /// refresh-token family of the code flow, so the token dies with its grant, with the
+    /// user who consented there, its subject (RFC 9068 §2.2); without one the subject is
+    /// the consumer. `jkt` binds it to a DPoP key, `resource` makes it for that resource.
     pub(super) fn mint_access_token(
         &self,
         consumer: &Consumer,
         scope: &str,
         now: DateTime<Utc>,
-        grant: Option<Uuid>,
-        user: Option<Uuid>,
+        family: Option<(Uuid, Option<Uuid>)>,
         jkt: Option<&str>,
+        resource: Option<&str>,
     ) -> Result<SecretText, OAuthError> {
+        let (grant, user) = (family.map(|(id, _)| id), family.and_then(|(_, user)| user));
         // A UUIDv7 of the issue instant; its random part comes from the thread's CSPRNG
         // rather than a getrandom system call per token.
         let jti = uuid::Builder::from_unix_timestamp_millis(
@@ -46,21 +49,43 @@ impl Service {
             jti,
             sid: grant,
             jkt,
+            resource,
         };
-        let token = match consumer.token_format {
-            TokenFormat::Jwt => self.seal_jwt(consumer, &minted)?,
-            TokenFormat::Opaque => self.seal_opaque(consumer, &minted)?,
+        // A token for another resource is a JWT (RFC 9068): that server checks it with the
+        // JWKS alone.
+        let token = match (consumer.token_format, resource) {
+            (TokenFormat::Jwt, _) | (_, Some(_)) => self.seal_jwt(consumer, &minted)?,
+            (TokenFormat::Opaque, None) => self.seal_opaque(consumer, &minted)?,
         };
         Ok(SecretText::new(token))
     }
 
-    /// The claims of an access token we issued that is unexpired and not revoked. Reads
-    /// memory only.
+    /// The claims of an access token for consola's API that we issued and that is unexpired
+    /// and not revoked. Reads memory only.
     pub fn validate_access_token(&self, token: &str) -> Option<AccessClaims> {
         let claims = self.decode_access_token(token)?;
         claims
             .check(self.issuer(), self.audience(), self.now().timestamp())
             .ok()?;
+        self.still_live(claims)
+    }
+
+    /// As [`Service::validate_access_token`], for consola's API or any listed resource
+    /// (RFC 8707): what introspection answers for.
+    pub(super) fn validate_issued_token(&self, token: &str) -> Option<AccessClaims> {
+        let claims = self.decode_access_token(token)?;
+        if !self.is_issued_audience(&claims.aud) {
+            return None;
+        }
+        let audience = claims.aud.clone();
+        claims
+            .check(self.issuer(), &audience, self.now().timestamp())
+            .ok()?;
+        self.still_live(claims)
+    }
+
+    /// The claims, unless the token was revoked, its grant ended or its consumer was cut.
+    fn still_live(&self, claims: AccessClaims) -> Option<AccessClaims> {
         if self.tokens.revoked.read().contains_key(&claims.jti) {
             return None;
         }

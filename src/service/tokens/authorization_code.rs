@@ -23,6 +23,8 @@ impl Service {
             .as_deref()
             .ok_or_else(|| OAuthError::InvalidRequest("Falta code_verifier (PKCE)".into()))?;
         let invalid = |what: &str| OAuthError::InvalidGrant(what.to_string());
+        // An unknown resource is refused before the code is spent.
+        self.requested_resource(request.resource.as_deref())?;
         if !secret::is_well_formed(SecretKind::AuthorizationCode, code) {
             return Err(invalid("Código de autorización inválido"));
         }
@@ -72,6 +74,8 @@ impl Service {
         {
             return Err(invalid("code_verifier no corresponde al code_challenge"));
         }
+        let resource =
+            self.grant_resource(record.resource.as_deref(), request.resource.as_deref())?;
         // The group may have shrunk since the consent.
         let scopes = client.still_granted(&record.scope);
         self.issue(
@@ -79,6 +83,7 @@ impl Service {
             &join_scopes(&scopes),
             Some((record.family_id, Some(record.user_id))),
             jkt,
+            resource.as_deref(),
         )
         .await
     }

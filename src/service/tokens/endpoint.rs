@@ -75,8 +75,12 @@ impl Service {
         let consumer = &client.credentials.consumer;
         match grant {
             "client_credentials" => {
+                let resource = self.requested_resource(request.resource.as_deref())?;
                 match client_credentials_scope(client, request.scope.as_deref()) {
-                    Ok(scope) => self.issue(client, &scope, None, jkt).await,
+                    Ok(scope) => {
+                        self.issue(client, &scope, None, jkt, resource.as_deref())
+                            .await
+                    }
                     Err(err) => Err(err),
                 }
             }
@@ -99,25 +103,19 @@ impl Service {
     }
 
     /// A new access token (and, for the code flow, a refresh token of `family`), bound to
-    /// the DPoP key `jkt` when there is one.
+    /// the DPoP key `jkt` when there is one, for `resource` when the grant names one.
     pub(super) async fn issue(
         &self,
         client: &CachedClient,
         scope: &str,
         family: Option<(Uuid, Option<Uuid>)>,
         jkt: Option<&str>,
+        resource: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let consumer = &client.credentials.consumer;
         let now = self.now();
         let ttl = self.config.access_token_ttl;
-        let access_token = self.mint_access_token(
-            consumer,
-            scope,
-            now,
-            family.map(|(id, _)| id),
-            family.and_then(|(_, user)| user),
-            jkt,
-        )?;
+        let access_token = self.mint_access_token(consumer, scope, now, family, jkt, resource)?;
         let refresh_token = match family {
             Some((family_id, user_id)) => {
                 let token = secret::generate(SecretKind::RefreshToken);
@@ -138,6 +136,7 @@ impl Service {
                         jkt: jkt
                             .filter(|_| consumer.auth_method == AuthMethod::Public)
                             .map(str::to_string),
+                        resource: resource.map(str::to_string),
                     }),
                 )
                 .await?;

@@ -18,6 +18,9 @@ pub enum OAuthError {
     UnsupportedGrantType,
     #[error("invalid_scope")]
     InvalidScope,
+    /// The `resource` asked for is unknown, or not the one of the grant (RFC 8707 §2).
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
     /// The `DPoP` proof is missing where required, or fails (RFC 9449 §5.1).
     #[error("invalid_dpop_proof: {0}")]
     InvalidDpopProof(&'static str),
@@ -69,6 +72,7 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::InvalidTarget(_) => "invalid_target",
             OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
             OAuthError::UseDpopNonce(_) => "use_dpop_nonce",
             OAuthError::AccessDenied => "access_denied",
@@ -81,7 +85,9 @@ impl OAuthError {
     /// Words for the integrator; never a secret.
     pub fn description(&self) -> String {
         match self {
-            OAuthError::InvalidRequest(d) | OAuthError::InvalidGrant(d) => d.clone(),
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::InvalidTarget(d) => d.clone(),
             OAuthError::InvalidClient => {
                 "Autenticación del cliente fallida (Clave o Secreto incorrectos, o consumidor deshabilitado)".into()
             }

@@ -15,7 +15,7 @@ impl Service {
         if secret::is_well_formed(SecretKind::RefreshToken, token) {
             return self.introspect_refresh_token(owner.as_deref(), token).await;
         }
-        let Some(claims) = self.validate_access_token(token) else {
+        let Some(claims) = self.validate_issued_token(token) else {
             return Ok(Introspection::inactive());
         };
         if owner.as_ref().is_some_and(|me| *me != claims.client_id) {

@@ -16,7 +16,7 @@ impl Service {
         let claims = AccessClaims::<&str> {
             iss: self.issuer(),
             sub: minted.sub,
-            aud: self.audience(),
+            aud: minted.resource.unwrap_or(self.audience()),
             iat: minted.iat,
             exp: minted.exp,
             jti: minted.jti.hyphenated().encode_lower(&mut jti_text),

@@ -26,6 +26,7 @@ mod metadata;
 mod opaque;
 mod opaque_body;
 mod refresh;
+mod resource;
 mod revocation;
 mod stats;
 
@@ -96,6 +97,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// The `DPoP` header's proof (RFC 9449 §5): the token is then bound to its key.
     pub dpop: Option<String>,
+    /// The protected resource the token is for (RFC 8707): its `aud`.
+    pub resource: Option<String>,
 }
 
 /// Who calls introspection or revocation.

@@ -18,6 +18,8 @@ impl Service {
         if !secret::is_well_formed(SecretKind::RefreshToken, presented) {
             return Err(invalid("refresh_token inválido"));
         }
+        // An unknown resource is refused before the token is spent.
+        self.requested_resource(request.resource.as_deref())?;
         let now = self.now();
         let next = secret::generate(SecretKind::RefreshToken);
         let replacement = RefreshTokenRecord {
@@ -30,6 +32,7 @@ impl Service {
             issued_at: now,
             expires_at: now + self.config.refresh_token_ttl,
             jkt: None,
+            resource: None,
         };
         let consumer = &client.credentials.consumer;
         let old = match self
@@ -64,6 +67,9 @@ impl Service {
             self.store.revoke_refresh_family(old.family_id).await?;
             return Err(invalid("refresh_token vencido"));
         }
+        // Another listed resource than the grant's is known only now, after the rotation:
+        // such a request spends the token, as a thief's would.
+        let resource = self.grant_resource(old.resource.as_deref(), request.resource.as_deref())?;
         let granted = client.still_granted(&old.scope);
         let scopes = match request.scope.as_deref() {
             Some(asked) if !asked.trim().is_empty() => {
@@ -75,9 +81,9 @@ impl Service {
             consumer,
             &join_scopes(&scopes),
             now,
-            Some(old.family_id),
-            old.user_id,
+            Some((old.family_id, old.user_id)),
             jkt,
+            resource.as_deref(),
         )?;
         self.tokens.count(now, 1, 0);
         Ok(TokenResponse {

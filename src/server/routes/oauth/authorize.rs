@@ -37,7 +37,8 @@ fn authorize_error(err: AuthorizeError) -> Response {
 #[utoipa::path(operation_id = "oauth_authorize_page", get, path = "/oauth/authorize", tag = "oauth",
     params(("response_type" = String, Query), ("client_id" = String, Query), ("redirect_uri" = String, Query),
         ("scope" = Option<String>, Query), ("state" = Option<String>, Query),
-        ("code_challenge" = String, Query), ("code_challenge_method" = String, Query, description = "S256")),
+        ("code_challenge" = String, Query), ("code_challenge_method" = String, Query, description = "S256"),
+        ("resource" = Option<String>, Query, description = "A protected resource of the list (RFC 8707): the tokens of this grant are JWTs for it (`aud`); unknown: invalid_target")),
     responses((status = 200, description = "Login and consent page", content_type = "text/html", body = String),
         (status = 303, description = "Error sent back to the registered redirect URI"),
         (status = 400, description = "Unknown client or redirect URI: an error page, never a redirect", content_type = "text/html", body = String)))]
@@ -69,6 +70,7 @@ fn parse_authorize(input: &[u8]) -> Result<AuthorizeRequest, String> {
         state: seen.remove("state"),
         code_challenge: seen.remove("code_challenge"),
         code_challenge_method: seen.remove("code_challenge_method"),
+        resource: seen.remove("resource"),
     })
 }
 
@@ -83,6 +85,8 @@ pub struct AuthorizeForm {
     state: Option<String>,
     code_challenge: String,
     code_challenge_method: String,
+    /// The protected resource (RFC 8707) of the grant.
+    resource: Option<String>,
     username: String,
     password: String,
     /// `approve` or `deny`.
@@ -115,6 +119,7 @@ pub async fn authorize_submit(
         state: fields.remove("state"),
         code_challenge: fields.remove("code_challenge"),
         code_challenge_method: fields.remove("code_challenge_method"),
+        resource: fields.remove("resource"),
     };
     let username = fields.remove("username").unwrap_or_default();
     let password = fields.remove("password").unwrap_or_default();

@@ -112,6 +112,7 @@ pub(super) fn consent_page(
         ("state", &r.state),
         ("code_challenge", &r.code_challenge),
         ("code_challenge_method", &r.code_challenge_method),
+        ("resource", &r.resource),
     ]
     .iter()
     .filter_map(|(name, value)| {
@@ -131,8 +132,28 @@ pub(super) fn consent_page(
     let message = message
         .map(|m| format!("<p class=\"error\">{}</p>", escape(m)))
         .unwrap_or_default();
+    // Who is asking, as hosts no client can choose for itself (a name can pose as another).
+    let mut facts = format!(
+        "<li>Volverá a <strong>{}</strong></li>",
+        escape(&prompt.redirect_host)
+    );
+    if let Some(host) = &prompt.document_host {
+        facts.push_str(&format!(
+            "<li>Cliente descrito por <strong>{}</strong></li>",
+            escape(host)
+        ));
+    } else if prompt.self_registered {
+        facts.push_str("<li>Cliente que se registró solo</li>");
+    }
+    if let Some((name, url)) = &prompt.resource {
+        facts.push_str(&format!(
+            "<li>Para el recurso <strong>{}</strong> ({})</li>",
+            escape(name),
+            escape(url)
+        ));
+    }
     let body = format!(
-        "<p><strong>{}</strong> pide acceso a:</p><ul>{scopes}</ul>{message}\
+        "<p><strong>{}</strong> pide acceso a:</p><ul>{scopes}</ul><ul class=\"facts\">{facts}</ul>{message}\
          <form method=\"post\" action=\"{}/oauth/authorize\">{hidden}\
          <label>Usuario <input name=\"username\" autocomplete=\"username\" required></label>\
          <label>Contraseña <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\

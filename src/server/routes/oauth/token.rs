@@ -24,6 +24,9 @@ pub struct TokenForm {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
+    /// The protected resource the token is for (RFC 8707): a URL of the resource list; the
+    /// token is then a JWT whose `aud` it is.
+    resource: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
     /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, with `client_assertion`.
@@ -36,7 +39,7 @@ pub struct TokenForm {
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449 §4) for POST to this endpoint: the token is then bound to its key (token_type DPoP)")),
     responses((status = 200, description = "RFC 6749 §5.1; Cache-Control: no-store", body = TokenResponse),
-        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, invalid_dpop_proof, use_dpop_nonce (with DPoP-Nonce)", body = OAuthErrorBody),
+        (status = 400, description = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, invalid_target, invalid_dpop_proof, use_dpop_nonce (with DPoP-Nonce)", body = OAuthErrorBody),
         (status = 401, description = "invalid_client", body = OAuthErrorBody),
         (status = 413, body = crate::domain::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed client authentications; see Retry-After", body = OAuthErrorBody)))]
@@ -72,6 +75,7 @@ pub async fn token(
         redirect_uri: take(&mut params, "redirect_uri"),
         code_verifier: take(&mut params, "code_verifier"),
         refresh_token: take(&mut params, "refresh_token"),
+        resource: take(&mut params, "resource"),
         dpop,
     };
     let mut response = match state.service.token(ip, auth.as_ref(), request).await {

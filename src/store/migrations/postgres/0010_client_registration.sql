@@ -42,3 +42,8 @@ CREATE TABLE initial_access_tokens (
 -- A public client's refresh token is bound to the DPoP key of the request that got it (RFC
 -- 9449 §5): the thumbprint, kept along the token's family as it rotates.
 ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;
+
+-- The protected resource (RFC 8707) a grant was for: its tokens' audience. NULL: consola's
+-- own API.
+ALTER TABLE authorization_codes ADD COLUMN resource TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN resource TEXT;
