@@ -360,6 +360,15 @@ async fn a_rejected_client_stays_refused_and_open_registration_lets_clients_stra
     assert_eq!(err.status(), Some(409));
 
     set_policy(&h, RegistrationPolicy::Open, Some(group.id)).await;
+    // The same app again (every copy of an app registers under its one name): in, told
+    // apart by the start of its Clave.
+    let (status, copy) = register(&h, public_app(), None).await;
+    assert_eq!(status, 201, "{copy}");
+    let copy_id = copy["client_id"].as_str().unwrap();
+    assert_eq!(
+        copy["client_name"],
+        format!("Agente MCP ({})", &copy_id[..6])
+    );
     let (status, client) = register(
         &h,
         json!({
@@ -693,4 +702,62 @@ async fn the_api_names_its_resource_metadata_on_a_401() {
         assert_eq!(document["resource"], format!("{}/api/v1", h.url()));
         assert_eq!(document["authorization_servers"], json!([h.url()]));
     }
+}
+
+#[tokio::test]
+async fn at_most_fifty_clients_wait_for_approval_at_once() {
+    let h = start().await;
+    let group = portal(&h).await;
+    set_policy(&h, RegistrationPolicy::Approval, Some(group.id)).await;
+    let mut statuses = Vec::new();
+    // Six loopback addresses, nine registrations each: under each address's limit.
+    for last in 2..8u8 {
+        let http = reqwest::Client::builder()
+            .local_address(Some(std::net::IpAddr::from([127, 0, 0, last])))
+            .build()
+            .unwrap();
+        for i in 0..9 {
+            let mut app = public_app();
+            app["client_name"] = json!(format!("Agente {last}-{i}"));
+            let response = http
+                .post(format!("{}/oauth/register", h.url()))
+                .json(&app)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            if status == 429 {
+                let body: Value = response.json().await.unwrap();
+                assert!(
+                    body["error_description"]
+                        .as_str()
+                        .unwrap()
+                        .contains("esperando aprobación"),
+                    "{body}"
+                );
+            }
+            statuses.push(status);
+        }
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        50,
+        "{statuses:?}"
+    );
+    assert!(statuses[50..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_eq!(h.admin.pending_consumers().await.unwrap().len(), 50);
+    // A decision makes room.
+    let first = h.admin.pending_consumers().await.unwrap()[0].id;
+    h.admin.reject_consumer(first).await.unwrap();
+    let http = reqwest::Client::builder()
+        .local_address(Some(std::net::IpAddr::from([127, 0, 0, 9])))
+        .build()
+        .unwrap();
+    let response = http
+        .post(format!("{}/oauth/register", h.url()))
+        .json(&public_app())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 }

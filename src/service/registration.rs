@@ -478,17 +478,21 @@ impl Service {
                 ),
             )
         };
-        let consumer =
-            self.store
-                .insert_consumer(&insert, &event)
-                .await
-                .map_err(|err| match err {
-                    StoreError::Duplicate("name") => RegistrationError::Metadata(MetadataRefused {
-                        error: "invalid_client_metadata",
-                        description: "client_name: ya existe un cliente con ese nombre".into(),
-                    }),
-                    other => other.into(),
-                })?;
+        let consumer = match self.store.insert_consumer(&insert, &event).await {
+            // Many copies of one app register under its one name: each after the first is
+            // told apart by the start of its Clave.
+            Err(StoreError::Duplicate("name")) => {
+                let mut insert = insert;
+                let base: String = insert.fields.name.chars().take(90).collect();
+                insert.fields.name = format!("{base} ({})", &insert.client_id[..6]);
+                let event = NewAuditEvent {
+                    target: insert.fields.name.clone(),
+                    ..event
+                };
+                self.store.insert_consumer(&insert, &event).await?
+            }
+            other => other?,
+        };
         self.consumer_changed(&consumer);
         Ok(information(
             &consumer,
