@@ -6,6 +6,7 @@ mod authorize;
 mod changes;
 mod consumers;
 pub mod counters;
+pub mod fetch;
 mod groups;
 mod guard;
 mod hawk;
