@@ -101,6 +101,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         &mut config.serve.tls_key,
         &mut config.serve.system_secret_file,
         &mut config.serve.previous_system_secret_file,
+        &mut config.serve.client_metadata_ca,
     ]
     .into_iter()
     .flatten()

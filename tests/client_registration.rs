@@ -145,6 +145,11 @@ async fn registration_is_off_until_the_super_administrator_turns_it_on() {
             .is_none()
     );
     assert!(
+        metadata
+            .get("client_id_metadata_document_supported")
+            .is_none()
+    );
+    assert!(
         !metadata["token_endpoint_auth_methods_supported"]
             .as_array()
             .unwrap()

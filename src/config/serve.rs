@@ -71,6 +71,20 @@ pub struct ServeSettings {
     /// under approval); needed with approval and open.
     #[arg(long, env = "CONSOLA_CLIENT_REGISTRATION_GROUP", value_name = "GROUP")]
     pub client_registration_group: Option<String>,
+    /// A host whose metadata documents may be fetched although it resolves to a loopback or
+    /// private address (the fetch refuses the server's own network otherwise); repeatable
+    /// (comma-separated in the variable).
+    #[arg(
+        long = "client-metadata-allow",
+        value_name = "HOST",
+        env = "CONSOLA_CLIENT_METADATA_ALLOW",
+        value_delimiter = ','
+    )]
+    pub client_metadata_allow: Option<Vec<String>>,
+    /// Root certificates (PEM) trusted for metadata documents, beside the system's (an
+    /// internal CA).
+    #[arg(long, value_name = "PATH", env = "CONSOLA_CLIENT_METADATA_CA")]
+    pub client_metadata_ca: Option<PathBuf>,
     /// Serve Prometheus metrics at /metrics on this address, apart from the API (e.g.
     /// 127.0.0.1:9187) [default: no metrics].
     #[arg(long, env = "CONSOLA_METRICS_LISTEN")]

@@ -107,6 +107,10 @@ pub struct ServerMetadata {
     /// RFC 7591's endpoint, while the registration policy is not `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
+    /// A `client_id` may be the HTTPS URL of a Client ID Metadata Document, while the
+    /// registration policy is not `off`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
 }
 
 /// Protected resource metadata (RFC 9728) of consola's own API.

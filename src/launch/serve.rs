@@ -117,6 +117,14 @@ fn server_config(data_dir: PathBuf, settings: ServeSettings) -> anyhow::Result<S
     config.trusted_proxies = settings.trusted_proxies.unwrap_or_default();
     config.metrics_listen = settings.metrics_listen;
     config.service.dpop_nonce_required = settings.dpop_require_nonce.unwrap_or(false);
+    let documents = &mut config.service.client_documents;
+    documents.allow_hosts = settings.client_metadata_allow.unwrap_or_default();
+    if let Some(path) = &settings.client_metadata_ca {
+        documents.extra_roots_pem =
+            Some(std::fs::read(path).map_err(|err| {
+                anyhow::anyhow!("--client-metadata-ca {}: {err}", path.display())
+            })?);
+    }
     Ok(config)
 }
 

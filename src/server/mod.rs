@@ -421,6 +421,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
         }
         None => keys::of_files(&config.data_dir)?,
     };
+    let fetcher = crate::service::fetch::Fetcher::new(service_config.client_documents.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("--client-metadata-allow / --client-metadata-ca")?;
     let mut service = Service::with_clock(
         store.clone(),
         keys.vault,
@@ -430,7 +433,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<RunningServer> {
             .clone()
             .unwrap_or_else(|| Arc::new(SystemClock)),
     )
-    .with_token_keys(keys.token_keys);
+    .with_token_keys(keys.token_keys)
+    .with_fetcher(fetcher);
     if let Some(sealed) = keys.sealed {
         service = service.with_sealed_keys(sealed);
     }

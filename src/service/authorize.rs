@@ -110,13 +110,16 @@ impl Service {
         let client_id = request
             .client_id
             .as_deref()
-            .filter(|c| !c.is_empty() && c.len() <= 64)
+            .filter(|c| !c.is_empty() && c.len() <= MAX_CLIENT_ID)
             .ok_or_else(|| AuthorizeError::Page("Falta client_id o no es válido".into()))?;
-        let client = self
-            .cached_client(client_id)
-            .await
-            .map_err(|_| AuthorizeError::Page("Error interno".into()))?
-            .ok_or_else(|| AuthorizeError::Page("Consumidor OAuth desconocido".into()))?;
+        let client = if crate::domain::registration::is_metadata_document_url(client_id) {
+            self.document_client(client_id).await?
+        } else {
+            self.cached_client(client_id)
+                .await
+                .map_err(|_| AuthorizeError::Page("Error interno".into()))?
+                .ok_or_else(|| AuthorizeError::Page("Consumidor OAuth desconocido".into()))?
+        };
         let consumer = &client.credentials.consumer;
         if !consumer.enabled {
             return Err(AuthorizeError::Page(

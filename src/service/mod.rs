@@ -11,6 +11,7 @@ mod groups;
 mod guard;
 mod hawk;
 mod internal;
+mod metadata_documents;
 mod passwords;
 pub mod registration;
 mod resources;
@@ -189,6 +190,9 @@ pub struct ServiceConfig {
     /// Bound on revoked access tokens and ended grants kept in memory; beyond it a
     /// revocation cuts all earlier tokens of its consumer instead of being listed.
     pub max_revocations_in_memory: usize,
+    /// How the documents clients publish are fetched (metadata documents): the hosts
+    /// allowed to be private, extra trusted roots, the limits.
+    pub client_documents: fetch::FetchPolicy,
 }
 
 impl Default for ServiceConfig {
@@ -209,6 +213,7 @@ impl Default for ServiceConfig {
             password_hashing_queue: 2 * passwords::default_concurrency(),
             audit_retention_days: 400,
             max_revocations_in_memory: 100_000,
+            client_documents: fetch::FetchPolicy::default(),
         }
     }
 }
@@ -276,6 +281,8 @@ pub struct Service {
     used_once: used_once::UsedOnce,
     /// The protected resources by URL, for token requests (see `resources`).
     resources: resources::ResourceList,
+    /// Fetches the documents clients publish; `None` until [`Service::with_fetcher`].
+    fetcher: Option<fetch::Fetcher>,
 }
 
 impl Service {
@@ -312,7 +319,14 @@ impl Service {
             access_ended: tokio::sync::watch::Sender::new(()),
             used_once: used_once::UsedOnce::default(),
             resources: Default::default(),
+            fetcher: None,
         }
+    }
+
+    /// The same service fetching client documents with `fetcher`.
+    pub fn with_fetcher(mut self, fetcher: fetch::Fetcher) -> Service {
+        self.fetcher = Some(fetcher);
+        self
     }
 
     /// The same service with these token keys (persisted ones, from the data directory).

@@ -64,6 +64,7 @@ impl Service {
             scopes_supported: all_scopes(),
             authorization_response_iss_parameter_supported: true,
             registration_endpoint: registering.then(|| format!("{issuer}/oauth/register")),
+            client_id_metadata_document_supported: registering,
             issuer: issuer.to_string(),
         }
     }
