@@ -229,6 +229,29 @@ fn hostile_consumer(i: u64, text: &str) -> Consumer {
     c
 }
 
+/// A consumer that registered itself, by registration or by its metadata document (then
+/// its Clave is the hostile text as a URL), with this approval.
+fn self_registered(mut c: Consumer, i: u64, approval: Approval) -> Consumer {
+    c.approval = approval;
+    if i.is_multiple_of(2) {
+        c.origin = ConsumerOrigin::Registration;
+    } else {
+        c.origin = ConsumerOrigin::MetadataDocument;
+        c.client_id = format!("https://{}/c.json", c.client_id);
+    }
+    c
+}
+
+fn hostile_resource(n: u128, text: &str) -> ProtectedResource {
+    ProtectedResource {
+        id: Uuid::from_u128(n),
+        name: text.to_string(),
+        url: text.to_string(),
+        created_at: at(),
+        created_by: text.to_string(),
+    }
+}
+
 fn hostile_group(i: u64, text: &str) -> PermissionGroup {
     let mut g = group(u128::from(i), text);
     g.description = text.to_string();
@@ -405,6 +428,37 @@ fn success(request: &Request, text: &str, n: u64) -> Response {
                 previous_secret_valid_until: n.is_multiple_of(2).then(at),
             },
         ),
+        Request::PendingConsumers => Response::PendingConsumers(
+            (0..count)
+                .map(|i| self_registered(hostile_consumer(i, text), i, Approval::Pending))
+                .collect(),
+        ),
+        Request::ApproveConsumer(..) | Request::RejectConsumer(_) => {
+            let approval = if matches!(request, Request::RejectConsumer(_)) {
+                Approval::Rejected
+            } else {
+                Approval::Approved
+            };
+            Response::Decided(self_registered(hostile_consumer(n, text), n, approval))
+        }
+        Request::RegistrationSettings | Request::SetRegistrationSettings(_) => {
+            Response::RegistrationSettings(consola::domain::registration::RegistrationSettings {
+                policy: RegistrationPolicy::ALL[(n % 3) as usize],
+                group_id: n.is_multiple_of(2).then(|| Uuid::from_u128(u128::from(n))),
+                group_name: Some(text.to_string()),
+                updated_at: at(),
+                updated_by: text.to_string(),
+            })
+        }
+        Request::Resources => Response::Resources(
+            (0..count)
+                .map(|i| hostile_resource(u128::from(i), text))
+                .collect(),
+        ),
+        Request::CreateResource(_) => {
+            Response::ResourceCreated(hostile_resource(u128::from(n), text))
+        }
+        Request::DeleteResource(id) => Response::ResourceDeleted(*id),
         Request::Audit(_) => Response::Audit(page(
             (0..count)
                 .map(|i| AuditEvent {

@@ -289,6 +289,131 @@ fn consumer_requiring_dpop() {
     assert!(new.require_dpop);
 }
 
+/// A client that registered itself waits on top of the table (its copy in the page is left
+/// out), "Pendiente" in its tone beside a rejected one; `a` opens "Aprobar cliente" with the
+/// policy's group chosen, Enter on it shows where it came from.
+#[test]
+fn a_pending_client_on_top_and_its_approval() {
+    let rejected = Consumer {
+        approval: Approval::Rejected,
+        ..pending_consumer(7, "Cliente rechazado")
+    };
+    let agent = pending_consumer(5, "Agente MCP");
+    let items = vec![
+        consumer(0, "ERP Central"),
+        agent.clone(),
+        consumer(1, "Portal de proveedores"),
+        rejected,
+        document_consumer(6),
+    ];
+    let mut state = at_consumers_registered(
+        Role::SuperAdmin,
+        items,
+        vec![agent, document_consumer(6)],
+        registration_approval(),
+    );
+    snap("consumers_pending", &state);
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = screen_text(&state, w, h);
+        let first = text
+            .lines()
+            .position(|l| l.contains("Agente MCP"))
+            .expect("the pending client shows");
+        assert!(
+            text.lines().filter(|l| l.contains("Agente MCP")).count() == 1,
+            "once:\n{text}"
+        );
+        let erp = text.lines().position(|l| l.contains("ERP Central"));
+        assert!(erp.is_some_and(|erp| first < erp), "on top:\n{text}");
+        assert!(text.contains(lang().t("Rechazado")), "{text}");
+    }
+    press(&mut state, KeyCode::Char('a'));
+    snap("consumer_approve", &state);
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Down);
+    press(&mut state, KeyCode::Enter);
+    snap("consumer_pending_detail", &state);
+}
+
+/// "Registro de clientes" (`p`): the Súper Administrador's form, the server's refusal kept
+/// beside the group with what was chosen, and everyone else's read-only view.
+#[test]
+fn the_registration_policy_form() {
+    let mut state = at_consumers_registered(
+        Role::SuperAdmin,
+        vec![consumer(0, "ERP Central")],
+        Vec::new(),
+        registration_approval(),
+    );
+    press(&mut state, KeyCode::Char('p'));
+    snap("registration_policy", &state);
+    // With no group to choose, Abierto is refused beside the group, and stays chosen.
+    press(&mut state, KeyCode::Esc);
+    state.ctx.send(consola::tui::api::Request::Groups);
+    ok(&mut state, "Groups", Response::Groups(vec![]));
+    press(&mut state, KeyCode::Char('p'));
+    press(&mut state, KeyCode::Right);
+    ctrl_s(&mut state);
+    answer(
+        &mut state,
+        "SetRegistrationSettings",
+        Err(problem(
+            422,
+            &[(
+                "group_id",
+                "Elija el grupo de permisos de los clientes nuevos",
+            )],
+        )),
+    );
+    snap("registration_policy_error", &state);
+    let mut state = at_consumers_registered(
+        Role::ReadOnly,
+        vec![consumer(0, "ERP Central")],
+        Vec::new(),
+        registration_approval(),
+    );
+    press(&mut state, KeyCode::Char('p'));
+    snap("registration_policy_read_only", &state);
+}
+
+/// Recursos protegidos: the list, the "+" modal, and the server's field errors beside their
+/// fields with the text kept.
+#[test]
+fn protected_resources_and_their_modal() {
+    let resources = vec![
+        resource(1, "API de activos", "https://api.example.com/activos"),
+        resource(2, "API de órdenes", "https://api.example.com/ordenes/v2"),
+        resource(3, "Sensores locales", "http://127.0.0.1:8080/sensores"),
+    ];
+    let mut state = at_resources(Role::SuperAdmin, resources.clone());
+    snap("resources", &state);
+    press(&mut state, KeyCode::Char('+'));
+    snap("resource_new", &state);
+    type_text(&mut state, "API de activos");
+    press(&mut state, KeyCode::Tab);
+    type_text(&mut state, "http://api.example.com/activos#x");
+    ctrl_s(&mut state);
+    answer(
+        &mut state,
+        "CreateResource",
+        Err(problem(
+            422,
+            &[
+                ("name", "Ya existe un recurso protegido con ese nombre"),
+                (
+                    "url",
+                    "URL no válida: http:// solo hacia localhost; sin fragmento",
+                ),
+            ],
+        )),
+    );
+    snap("resource_new_errors", &state);
+    snap(
+        "resources_read_only",
+        &at_resources(Role::ReadOnly, resources),
+    );
+}
+
 #[test]
 fn users_permissions_and_modals() {
     let mut state = at_users(Role::SuperAdmin);
@@ -576,6 +701,9 @@ fn every_scenario_has_its_english_strings() {
     consumer_modal_without_groups_offers_a_new_group();
     consumer_with_a_private_key();
     consumer_requiring_dpop();
+    a_pending_client_on_top_and_its_approval();
+    the_registration_policy_form();
+    protected_resources_and_their_modal();
     users_permissions_and_modals();
     audit_and_account();
     too_small_and_degenerate_sizes_never_panic();

@@ -36,6 +36,12 @@ pub enum Command {
     Regenerate,
     Refresh,
     Reload,
+    /// Let a client that registered itself in (into a permission group).
+    Approve,
+    /// Refuse a client that registered itself.
+    Reject,
+    /// The policy for clients that register themselves.
+    Policy,
     Yes,
     No,
 }

@@ -2,6 +2,7 @@
 //! (in a spawned task); `update` only ever sees the answer as an `Action`.
 
 use crate::client::{Client, ClientError};
+use crate::domain::registration::{RegistrationPatch, RegistrationSettings};
 use crate::domain::secret::SecretText;
 use crate::domain::*;
 use uuid::Uuid;
@@ -45,6 +46,16 @@ pub enum Request {
     },
     DeleteConsumer(Uuid),
     RotateSecret(Uuid, RotateSecret),
+    /// The clients that registered themselves and wait for approval.
+    PendingConsumers,
+    /// Lets a pending client in: its id, then the permission group it goes into.
+    ApproveConsumer(Uuid, Uuid),
+    RejectConsumer(Uuid),
+    RegistrationSettings,
+    SetRegistrationSettings(RegistrationPatch),
+    Resources,
+    CreateResource(NewProtectedResource),
+    DeleteResource(Uuid),
     Audit(AuditQuery),
     SigningKeys,
     RotateSigningKey,
@@ -89,6 +100,14 @@ impl Request {
             Request::UpdateConsumer { .. } => "UpdateConsumer",
             Request::DeleteConsumer(_) => "DeleteConsumer",
             Request::RotateSecret(..) => "RotateSecret",
+            Request::PendingConsumers => "PendingConsumers",
+            Request::ApproveConsumer(..) => "ApproveConsumer",
+            Request::RejectConsumer(_) => "RejectConsumer",
+            Request::RegistrationSettings => "RegistrationSettings",
+            Request::SetRegistrationSettings(_) => "SetRegistrationSettings",
+            Request::Resources => "Resources",
+            Request::CreateResource(_) => "CreateResource",
+            Request::DeleteResource(_) => "DeleteResource",
             Request::Audit(_) => "Audit",
             Request::SigningKeys => "SigningKeys",
             Request::RotateSigningKey => "RotateSigningKey",
@@ -125,6 +144,13 @@ pub enum Response {
     SigningKeys(Vec<crate::domain::oauth::SigningKeyInfo>),
     SigningKeyRotated(Vec<crate::domain::oauth::SigningKeyInfo>),
     SecretRotated(Uuid, RotatedSecret),
+    PendingConsumers(Vec<Consumer>),
+    /// A pending client approved or rejected, as it is now.
+    Decided(Consumer),
+    RegistrationSettings(RegistrationSettings),
+    Resources(Vec<ProtectedResource>),
+    ResourceCreated(ProtectedResource),
+    ResourceDeleted(Uuid),
     Audit(Page<AuditEvent>),
     SshKeys(Vec<crate::domain::ssh_key::SshKey>),
     SshKeyAdded(crate::domain::ssh_key::SshKey),
@@ -192,6 +218,25 @@ pub async fn execute(client: &Client, request: Request) -> Result<Response, Clie
         }
         Request::RotateSecret(id, rotate) => {
             Response::SecretRotated(id, client.rotate_secret(id, &rotate).await?)
+        }
+        Request::PendingConsumers => Response::PendingConsumers(client.pending_consumers().await?),
+        Request::ApproveConsumer(id, group) => {
+            Response::Decided(client.approve_consumer(id, group).await?)
+        }
+        Request::RejectConsumer(id) => Response::Decided(client.reject_consumer(id).await?),
+        Request::RegistrationSettings => {
+            Response::RegistrationSettings(client.registration_settings().await?)
+        }
+        Request::SetRegistrationSettings(patch) => {
+            Response::RegistrationSettings(client.set_registration_settings(&patch).await?)
+        }
+        Request::Resources => Response::Resources(client.resources().await?),
+        Request::CreateResource(resource) => {
+            Response::ResourceCreated(client.create_resource(&resource).await?)
+        }
+        Request::DeleteResource(id) => {
+            client.delete_resource(id).await?;
+            Response::ResourceDeleted(id)
         }
         Request::Audit(query) => Response::Audit(client.audit(&query).await?),
         Request::SshKeys => Response::SshKeys(client.my_ssh_keys().await?),

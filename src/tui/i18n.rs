@@ -58,6 +58,13 @@ impl Lang {
         }
     }
 
+    pub fn policy(self, policy: crate::domain::RegistrationPolicy) -> &'static str {
+        match self {
+            Lang::Es => policy.label_es(),
+            Lang::En => policy.label_en(),
+        }
+    }
+
     pub fn action(self, action: crate::domain::Action) -> &'static str {
         match self {
             Lang::Es => action.label_es(),
@@ -482,6 +489,90 @@ const ENGLISH: &[(&str, &str)] = &[
         "It is a public client: it has no Secret; PKCE protects its codes",
     ),
     ("Ninguno (cliente público)", "None (public client)"),
+    // Clients that register themselves.
+    ("¿Rechazar el cliente {}?", "Reject the client {}?"),
+    (
+        "No recibirá códigos ni tokens; queda en la lista como Rechazado.",
+        "It will get no codes and no tokens; it stays in the list as Rejected.",
+    ),
+    ("Aprobar", "Approve"),
+    ("Rechazar", "Reject"),
+    ("Pestaña Recursos protegidos", "Protected resources tab"),
+    ("Registro de clientes", "Client registration"),
+    ("Registro de clientes: {}", "Client registration: {}"),
+    (
+        "Cliente pendiente de aprobación",
+        "Client awaiting approval",
+    ),
+    ("Aprobar cliente", "Approve client"),
+    ("Cliente {}", "Client {}"),
+    ("Política de registro guardada", "Registration policy saved"),
+    (
+        "Cliente {} aprobado en el grupo {}",
+        "Client {} approved into the group {}",
+    ),
+    ("Cliente {} rechazado", "Client {} rejected"),
+    ("Registro", "Registration"),
+    ("Metadatos", "Metadata"),
+    ("Aprobado", "Approved"),
+    ("Pendiente", "Pending"),
+    ("Rechazado", "Rejected"),
+    ("Origen", "Origin"),
+    ("Consola", "Console"),
+    ("Registro dinámico", "Dynamic registration"),
+    ("Documento de metadatos", "Metadata document"),
+    ("URL del documento", "Document URL"),
+    ("Host del documento", "Document host"),
+    ("Hosts de retorno", "Redirect hosts"),
+    ("Política", "Policy"),
+    ("Grupo de los clientes nuevos", "Group for new clients"),
+    ("Cambiada por", "Changed by"),
+    (
+        "Ningún cliente se registra solo: el registro no se ofrece en los metadatos",
+        "No client registers itself: the metadata offers no registration",
+    ),
+    (
+        "Un cliente nuevo queda Pendiente, sin tokens, hasta que el Súper Administrador lo apruebe (a) en un grupo; se propone este",
+        "A new client stays Pending, with no tokens, until the Super Administrator approves it (a) into a group; this one is proposed",
+    ),
+    (
+        "Un cliente nuevo entra directo en este grupo y obtiene tokens sin revisión",
+        "A new client goes straight into this group and gets tokens without review",
+    ),
+    (
+        "Solo el Súper Administrador puede cambiar la política de registro",
+        "Only the Super Administrator can change the registration policy",
+    ),
+    // Protected resources.
+    ("Recursos protegidos", "Protected resources"),
+    ("Recursos protegidos ({})", "Protected resources ({})"),
+    ("Pestaña Consumidores OAuth", "OAuth consumers tab"),
+    ("URL", "URL"),
+    ("Copiar URL", "Copy URL"),
+    (
+        "https://… (o http:// hacia localhost), sin fragmento: el aud de los tokens pedidos para este recurso",
+        "https://… (or http:// to localhost), no fragment: the aud of tokens asked for this resource",
+    ),
+    (
+        "Solo el Súper Administrador puede agregar o eliminar recursos protegidos",
+        "Only the Super Administrator can add or delete protected resources",
+    ),
+    (
+        "¿Eliminar el recurso protegido {}?",
+        "Delete the protected resource {}?",
+    ),
+    (
+        "Los clientes ya no podrán pedir tokens para él. No se puede deshacer.",
+        "Clients will no longer get tokens for it. This cannot be undone.",
+    ),
+    ("Nuevo recurso protegido", "New protected resource"),
+    ("Recurso protegido creado", "Protected resource created"),
+    ("Recurso protegido eliminado", "Protected resource deleted"),
+    (
+        "No hay recursos protegidos. Pulse + para crear uno.",
+        "No protected resources. Press + to create one.",
+    ),
+    ("No hay recursos protegidos.", "No protected resources."),
 ];
 
 #[cfg(test)]

@@ -132,6 +132,9 @@ pub const TABLE: &[Keys] = &[
     keys(Command::Regenerate, &[letter('g', "g")], 1),
     keys(Command::Refresh, &[named(KeyCode::F(5), "F5")], 1),
     keys(Command::Reload, &[ctrl('r', "Ctrl+R")], 1),
+    keys(Command::Approve, &[letter('a', "a")], 1),
+    keys(Command::Reject, &[letter('x', "x")], 1),
+    keys(Command::Policy, &[letter('p', "p")], 1),
     keys(
         Command::Yes,
         &[

@@ -2,6 +2,10 @@
 //! selection moves, holding at most a few pages. Pages behind the window are dropped and
 //! fetched again by their own cursor when the admin scrolls back, so memory does not grow
 //! with how far the admin scrolled. The consumer table and the transaction log use it.
+//!
+//! A pager may pin rows ahead of its first page (the consumer table's clients waiting for
+//! approval): every first page, fetched first or again, starts with them, and their copies
+//! in the pages are left out, so each row shows once.
 
 use super::api::RequestId;
 use crate::domain::Page;
@@ -47,9 +51,13 @@ pub struct Pager<T> {
     pub skipped: usize,
     window_pages: usize,
     prefetch: usize,
+    /// Rows shown ahead of the first page (see `pin`).
+    pinned: Vec<T>,
+    /// Whether two rows are the same one (by id); nothing is the same until `keyed` says.
+    same: fn(&T, &T) -> bool,
 }
 
-impl<T> Pager<T> {
+impl<T: Clone> Pager<T> {
     /// Holds `window_pages` pages; asks for the next page when the selection is `prefetch`
     /// rows from either end of what is held.
     pub fn new(window_pages: usize, prefetch: usize) -> Pager<T> {
@@ -67,6 +75,76 @@ impl<T> Pager<T> {
             skipped: 0,
             window_pages: window_pages.max(2),
             prefetch,
+            pinned: Vec::new(),
+            same: |_, _| false,
+        }
+    }
+
+    /// Tells rows apart with `same` (by id), so pinned rows can be found in the pages.
+    pub fn keyed(mut self, same: fn(&T, &T) -> bool) -> Pager<T> {
+        self.same = same;
+        self
+    }
+
+    /// The rows shown ahead of the first page.
+    pub fn pinned(&self) -> &[T] {
+        &self.pinned
+    }
+
+    /// Whether `row` is one of the pinned rows.
+    pub fn is_pinned(&self, row: &T) -> bool {
+        self.pinned.iter().any(|p| (self.same)(p, row))
+    }
+
+    /// From now on `rows` go ahead of the first page: the rows pinned before and any copy of
+    /// the new ones leave the window, and the new ones go first when the first page is in it.
+    /// The selection stays on its row. True when a row pinned before is no longer pinned
+    /// while the first page is held: its place among the pages is unknown until the first
+    /// page is fetched again.
+    pub fn pin(&mut self, rows: Vec<T>) -> bool {
+        let selected = self.selected().cloned();
+        let old = std::mem::replace(&mut self.pinned, rows);
+        let same = self.same;
+        let mut i = 0;
+        while i < self.rows.len() {
+            let row = &self.rows[i];
+            if old.iter().chain(&self.pinned).any(|p| same(p, row)) {
+                self.take(i);
+            } else {
+                i += 1;
+            }
+        }
+        let first_held = self.loaded && self.skipped == 0;
+        if first_held {
+            let n = self.pinned.len();
+            self.rows.splice(0..0, self.pinned.iter().cloned());
+            match self.pages.front_mut() {
+                Some(page) => page.1 += n,
+                None => self.pages.push_back((None, n)),
+            }
+        }
+        // A selection at the top stays there (on the pinned rows); elsewhere it follows its row.
+        if self.selected > 0
+            && let Some(selected) = selected
+            && let Some(i) = self.rows.iter().position(|r| same(r, &selected))
+        {
+            self.selected = i;
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.offset = self.offset.min(self.selected);
+        first_held && old.iter().any(|o| !self.pinned.iter().any(|p| same(p, o)))
+    }
+
+    /// Takes row `i` out of the window (not out of the total: it is shown elsewhere).
+    fn take(&mut self, i: usize) {
+        self.rows.remove(i);
+        let mut start = 0;
+        for page in &mut self.pages {
+            if i < start + page.1 {
+                page.1 -= 1;
+                break;
+            }
+            start += page.1;
         }
     }
 
@@ -74,9 +152,15 @@ impl<T> Pager<T> {
         self.rows.get(self.selected)
     }
 
-    /// Rows up to the end of the window (dropped ones included), for "shown/total".
+    /// Rows up to the end of the window (dropped ones included), for "shown/total"; never
+    /// more than the total (pinned rows may also stand on pages not fetched yet).
     pub fn seen(&self) -> usize {
-        self.skipped + self.rows.len()
+        let seen = self.skipped + self.rows.len();
+        seen.min(
+            usize::try_from(self.total)
+                .unwrap_or(usize::MAX)
+                .max(self.rows.len()),
+        )
     }
 
     /// The first page again (a new filter, a refresh).
@@ -112,6 +196,17 @@ impl<T> Pager<T> {
         let Some(fetch) = self.loading_fetch.take() else {
             return true;
         };
+        // Pinned rows go ahead of the first page, and nowhere else.
+        let same = self.same;
+        let mut items: Vec<T> = page
+            .items
+            .into_iter()
+            .filter(|r| !self.pinned.iter().any(|p| same(p, r)))
+            .collect();
+        if fetch.cursor.is_none() {
+            items.splice(0..0, self.pinned.iter().cloned());
+        }
+        let page = Page { items, ..page };
         match fetch.place {
             Place::First => {
                 self.pages = VecDeque::from([(None, page.items.len())]);
@@ -179,25 +274,22 @@ impl<T> Pager<T> {
         (offset.min(end), end, shown)
     }
 
-    /// Drops the first row that `is` picks (deleted on the server).
+    /// Drops the first row that `is` picks (deleted on the server), pinned or not.
     pub fn remove(&mut self, is: impl Fn(&T) -> bool) {
+        self.pinned.retain(|p| !is(p));
         if let Some(i) = self.rows.iter().position(is) {
-            self.rows.remove(i);
-            let mut start = 0;
-            for page in &mut self.pages {
-                if i < start + page.1 {
-                    page.1 -= 1;
-                    break;
-                }
-                start += page.1;
-            }
+            self.take(i);
             self.total = self.total.saturating_sub(1);
             self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         }
     }
 
-    /// Replaces the row `same` picks, or puts a new one first and selects it.
+    /// Replaces the row `same` picks (its pinned copy too), or puts a new one first and
+    /// selects it.
     pub fn upsert(&mut self, row: T, same: impl Fn(&T, &T) -> bool) {
+        if let Some(pinned) = self.pinned.iter_mut().find(|p| same(p, &row)) {
+            *pinned = row.clone();
+        }
         match self.rows.iter_mut().find(|r| same(r, &row)) {
             Some(old) => *old = row,
             None => {
@@ -307,5 +399,58 @@ mod tests {
         pager.started(id + 1, Pager::<usize>::first());
         pager.failed(id + 1);
         assert!(pager.loading.is_none());
+    }
+
+    /// Rows 1000+ are pinned ones; rows with the same value are the same row.
+    fn pinned_pager() -> Pager<usize> {
+        Pager::new(3, 4).keyed(|a, b| a == b)
+    }
+
+    #[test]
+    fn pinned_rows_lead_the_first_page_fetched_again_and_show_once() {
+        let mut pager = pinned_pager();
+        let mut id = 0;
+        // Row 15 (on page 1) waits: it goes first, and page 1 leaves its copy out.
+        pager.pin(vec![15]);
+        serve(&mut pager, Some(Pager::<usize>::first()), &mut id);
+        assert_eq!(pager.rows[..3], [15, 0, 1]);
+        assert_eq!(pager.selected(), Some(&15), "the top is selected");
+        for _ in 0..60 {
+            let fetch = pager.move_by(1, 5);
+            serve(&mut pager, fetch, &mut id);
+        }
+        assert!(pager.rows.iter().filter(|r| **r == 15).count() <= 1);
+        assert!(pager.skipped > 0, "page 0 and the pinned row were dropped");
+        // Back up: page 0, fetched again, starts with the pinned row again.
+        for _ in 0..60 {
+            let fetch = pager.move_by(-1, 5);
+            serve(&mut pager, fetch, &mut id);
+        }
+        assert_eq!(pager.skipped, 0);
+        assert_eq!(pager.rows[..3], [15, 0, 1]);
+        assert_eq!(pager.rows.iter().filter(|r| **r == 15).count(), 1);
+        assert!(pager.seen() <= pager.total as usize);
+    }
+
+    #[test]
+    fn pinning_after_the_page_moves_the_rows_up_and_keeps_the_selection() {
+        let mut pager = pinned_pager();
+        let mut id = 0;
+        serve(&mut pager, Some(Pager::<usize>::first()), &mut id);
+        pager.move_by(3, 5);
+        assert_eq!(pager.selected(), Some(&3));
+        assert!(!pager.pin(vec![7, 1000]), "nothing unpinned");
+        assert_eq!(pager.rows[..4], [7, 1000, 0, 1]);
+        assert_eq!(pager.rows.len(), 11, "7 moved, 1000 added");
+        assert_eq!(pager.selected(), Some(&3), "still on its row");
+        // 7 no longer waits: its place among the pages is unknown until page 0 comes again.
+        assert!(pager.pin(vec![1000]));
+        assert_eq!(pager.rows[..2], [1000, 0]);
+        assert!(!pager.rows.contains(&7));
+        // Deleted: gone from the pinned rows too.
+        pager.remove(|r| *r == 1000);
+        assert!(pager.pinned().is_empty());
+        serve(&mut pager, Some(Pager::<usize>::first()), &mut id);
+        assert_eq!(pager.rows[0], 0);
     }
 }

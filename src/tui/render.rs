@@ -312,19 +312,38 @@ fn render_help(frame: &mut Frame, area: Rect, state: &State) {
         || !state
             .active_form()
             .is_some_and(super::form::Form::focus_is_text);
-    let lines: Vec<Line> = under
+    // Commands that do the same ("Mover" up and down) share a line, so the help of a busy
+    // screen still fits 24 rows.
+    let mut entries: Vec<(String, &'static str)> = Vec::new();
+    for b in &under {
+        let keys = b.command.help_keys_now(letters);
+        if keys.is_empty() {
+            continue;
+        }
+        match entries.iter_mut().find(|(_, label)| *label == b.label) {
+            Some((shown, _)) => {
+                shown.push(' ');
+                shown.push_str(&keys);
+            }
+            None => entries.push((keys, b.label)),
+        }
+    }
+    let column = entries
         .iter()
-        .filter_map(|b| {
-            let keys = b.command.help_keys_now(letters);
-            (!keys.is_empty()).then(|| {
-                Line::from(vec![
-                    Span::styled(
-                        format!(" {keys:<12}"),
-                        Style::default().add_modifier(Modifier::BOLD),
-                    ),
-                    Span::raw(state.lang().t(b.label)),
-                ])
-            })
+        .map(|(keys, _)| keys.width() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let lines: Vec<Line> = entries
+        .iter()
+        .map(|(keys, label)| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {keys:<column$}"),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(state.lang().t(label)),
+            ])
         })
         .collect();
     let popup = centered(area, 60, lines.len() as u16 + 2);

@@ -166,6 +166,67 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
     }
 }
 
+/// A client that registered itself (RFC 7591) and waits for approval: a public client of
+/// Código de autorización, proposed for the group "Integraciones".
+pub fn pending_consumer(n: u128, name: &str) -> Consumer {
+    Consumer {
+        description: String::new(),
+        grant_type: GrantType::AuthorizationCode,
+        redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
+        auth_method: AuthMethod::Public,
+        origin: ConsumerOrigin::Registration,
+        approval: Approval::Pending,
+        secret_last_four: String::new(),
+        created_by: "registro dinámico".into(),
+        enabled: true,
+        ..consumer(n, name)
+    }
+}
+
+/// A client known by its Client ID Metadata Document: its Clave is the document's URL and
+/// its name the URL's host.
+pub fn document_consumer(n: u128) -> Consumer {
+    Consumer {
+        client_id: "https://app.example.com/oauth/client.json".into(),
+        redirect_uris: vec![
+            "https://app.example.com/callback".into(),
+            "http://127.0.0.1:33418/cb".into(),
+        ],
+        origin: ConsumerOrigin::MetadataDocument,
+        ..pending_consumer(n, "app.example.com")
+    }
+}
+
+/// The policy "Con aprobación", into the group "Integraciones".
+pub fn registration_approval() -> consola::domain::registration::RegistrationSettings {
+    consola::domain::registration::RegistrationSettings {
+        policy: RegistrationPolicy::Approval,
+        group_id: Some(Uuid::from_u128(1)),
+        group_name: Some("Integraciones".into()),
+        ..registration_off()
+    }
+}
+
+/// Conexiones API → Recursos protegidos, with these resources listed.
+pub fn at_resources(role: Role, resources: Vec<ProtectedResource>) -> State {
+    let mut state = at_consumers(role, 1);
+    press(&mut state, KeyCode::Right);
+    ok(&mut state, "Resources", Response::Resources(resources));
+    state.ctx.effects.clear();
+    state
+}
+
+/// A protected resource of the fixtures.
+pub fn resource(n: u128, name: &str, url: &str) -> ProtectedResource {
+    ProtectedResource {
+        id: Uuid::from_u128(5000 + n),
+        name: name.into(),
+        url: url.into(),
+        created_at: at(),
+        created_by: "ana".into(),
+    }
+}
+
 /// A public Ed25519 key (RFC 8037 §A.2) in a JWKS, over several lines as a file holds it:
 /// what an admin pastes for a `private_key_jwt` consumer. Public, so never a secret.
 pub const JWKS: &str = "{\n  \"keys\": [\n    {\"kty\": \"OKP\", \"crv\": \"Ed25519\",\n     \"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}\n  ]\n}\n";
@@ -264,6 +325,16 @@ pub fn at_consumers(role: Role, n: u128) -> State {
 
 /// Like `at_consumers`, with these rows.
 pub fn at_consumers_with(role: Role, items: Vec<Consumer>) -> State {
+    at_consumers_registered(role, items, Vec::new(), registration_off())
+}
+
+/// Like `at_consumers_with`, with these clients waiting for approval and this policy.
+pub fn at_consumers_registered(
+    role: Role,
+    items: Vec<Consumer>,
+    pending: Vec<Consumer>,
+    settings: consola::domain::registration::RegistrationSettings,
+) -> State {
     let n = items.len();
     let mut state = signed_in(role);
     press(&mut state, KeyCode::Char('m'));
@@ -289,9 +360,54 @@ pub fn at_consumers_with(role: Role, items: Vec<Consumer>) -> State {
             total: n as u64,
         }),
     );
+    answer_registration(&mut state, pending, settings);
     press(&mut state, KeyCode::Right);
     state.ctx.effects.clear();
     state
+}
+
+/// The policy as a fresh server has it: off, with no group.
+pub fn registration_off() -> consola::domain::registration::RegistrationSettings {
+    consola::domain::registration::RegistrationSettings {
+        policy: RegistrationPolicy::Off,
+        group_id: None,
+        group_name: None,
+        updated_at: at(),
+        updated_by: "admin".into(),
+    }
+}
+
+/// Answers what the consumer table asks besides its page, when it asked: the clients that
+/// wait for approval, and the registration policy.
+pub fn answer_registration(
+    state: &mut State,
+    pending: Vec<Consumer>,
+    settings: consola::domain::registration::RegistrationSettings,
+) {
+    if state
+        .ctx
+        .pending
+        .values()
+        .any(|r| r.name() == "PendingConsumers")
+    {
+        ok(
+            state,
+            "PendingConsumers",
+            Response::PendingConsumers(pending),
+        );
+    }
+    if state
+        .ctx
+        .pending
+        .values()
+        .any(|r| r.name() == "RegistrationSettings")
+    {
+        ok(
+            state,
+            "RegistrationSettings",
+            Response::RegistrationSettings(settings),
+        );
+    }
 }
 
 pub fn draw(state: &State, width: u16, height: u16) -> Terminal<TestBackend> {

@@ -1,7 +1,8 @@
-//! Conexiones API ("CONEXIÓN API"): the tabs API Key and Consumidores OAuth, and the legacy
-//! API Key tab itself.
+//! Conexiones API ("CONEXIÓN API"): the tabs API Key, Consumidores OAuth and Recursos
+//! protegidos, and the legacy API Key tab itself.
 
 use super::consumers::ConsumersScreen;
+use super::resources::ResourcesScreen;
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
 use crate::domain::ApiKey;
@@ -19,12 +20,32 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Tabs, Wrap};
 
-/// The two tabs.
+/// The three tabs, in their order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ApiTab {
     #[default]
     ApiKey,
     Consumers,
+    Resources,
+}
+
+impl ApiTab {
+    pub const ALL: [ApiTab; 3] = [ApiTab::ApiKey, ApiTab::Consumers, ApiTab::Resources];
+
+    /// The tab's title (Spanish source text).
+    pub fn label(self) -> &'static str {
+        match self {
+            ApiTab::ApiKey => "API Key",
+            ApiTab::Consumers => "Consumidores OAuth",
+            ApiTab::Resources => "Recursos protegidos",
+        }
+    }
+
+    /// The tab `by` steps away, round the ends.
+    fn step(self, by: isize) -> ApiTab {
+        let n = ApiTab::ALL.len() as isize;
+        ApiTab::ALL[(self as isize + by).rem_euclid(n) as usize]
+    }
 }
 
 #[derive(Default)]
@@ -34,18 +55,40 @@ pub struct ApiKeyScreen {
     /// Shown once asked for (and recorded in the log).
     pub secret: Option<SecretText>,
     pub consumers: ConsumersScreen,
+    pub resources: ResourcesScreen,
 }
 
 impl ApiKeyScreen {
-    fn on_consumers(&self) -> bool {
-        self.tab == ApiTab::Consumers
+    /// The screen of the current tab; `None` on the API Key tab, which is this one's own.
+    fn tab_screen(&self) -> Option<&dyn Screen> {
+        match self.tab {
+            ApiTab::ApiKey => None,
+            ApiTab::Consumers => Some(&self.consumers),
+            ApiTab::Resources => Some(&self.resources),
+        }
+    }
+
+    fn tab_screen_mut(&mut self) -> Option<&mut dyn Screen> {
+        match self.tab {
+            ApiTab::ApiKey => None,
+            ApiTab::Consumers => Some(&mut self.consumers),
+            ApiTab::Resources => Some(&mut self.resources),
+        }
+    }
+
+    /// Shows the tab `by` steps away; Recursos protegidos loads the first time it shows.
+    fn switch(&mut self, ctx: &mut Context, by: isize) {
+        self.tab = self.tab.step(by);
+        if self.tab == ApiTab::Resources && !self.resources.loaded {
+            self.resources.open(ctx);
+        }
     }
 }
 
 impl Screen for ApiKeyScreen {
     fn bindings(&self, ctx: &Context) -> Vec<Binding> {
-        if self.on_consumers() {
-            return self.consumers.bindings(ctx);
+        if let Some(screen) = self.tab_screen() {
+            return screen.bindings(ctx);
         }
         let mut keys = vec![
             bar(Command::Right, "Consumidores OAuth"),
@@ -63,20 +106,22 @@ impl Screen for ApiKeyScreen {
     fn open(&mut self, ctx: &mut Context) {
         ctx.send(Request::ApiKey);
         self.consumers.open(ctx);
+        if self.tab == ApiTab::Resources {
+            self.resources.open(ctx);
+        }
     }
 
     fn command(&mut self, ctx: &mut Context, command: Command) -> Flow {
         let lang = ctx.lang;
-        if self.on_consumers() && (command != Command::Left || self.consumers.holds_keys()) {
-            return self.consumers.command(ctx, command);
+        let switch = matches!(command, Command::Left | Command::Right);
+        if let Some(screen) = self.tab_screen_mut()
+            && (!switch || screen.holds_keys())
+        {
+            return screen.command(ctx, command);
         }
         match command {
-            Command::Left | Command::Right => {
-                self.tab = match self.tab {
-                    ApiTab::ApiKey => ApiTab::Consumers,
-                    ApiTab::Consumers => ApiTab::ApiKey,
-                };
-            }
+            Command::Left => self.switch(ctx, -1),
+            Command::Right => self.switch(ctx, 1),
             Command::Back | Command::Prev => return Flow::Leave,
             Command::Copy => {
                 if let Some(key) = &self.key {
@@ -100,23 +145,21 @@ impl Screen for ApiKeyScreen {
     }
 
     fn dialog(&self, ctx: &Context) -> Option<Dialog<'_>> {
-        self.consumers.dialog(ctx)
+        self.tab_screen()?.dialog(ctx)
     }
 
     fn form(&self) -> Option<&Form> {
-        self.on_consumers().then(|| self.consumers.form()).flatten()
+        self.tab_screen()?.form()
     }
 
     fn form_mut(&mut self) -> Option<&mut Form> {
-        if self.on_consumers() {
-            self.consumers.form_mut()
-        } else {
-            None
-        }
+        self.tab_screen_mut()?.form_mut()
     }
 
     fn edited(&mut self) {
-        self.consumers.edited();
+        if let Some(screen) = self.tab_screen_mut() {
+            screen.edited();
+        }
     }
 
     fn on_response(&mut self, ctx: &mut Context, answer: Answer) -> Option<Answer> {
@@ -132,7 +175,10 @@ impl Screen for ApiKeyScreen {
                     ctx.toast(ctx.lang.t("API Key regenerada"));
                 }
             }
-            _ => return self.consumers.on_response(ctx, answer),
+            _ => {
+                let answer = self.consumers.on_response(ctx, answer)?;
+                return self.resources.on_response(ctx, answer);
+            }
         }
         None
     }
@@ -144,15 +190,21 @@ impl Screen for ApiKeyScreen {
         request: &Request,
         error: &ClientError,
     ) -> bool {
-        self.consumers.on_error(ctx, id, request, error)
+        // Both hear of it (the consumer pager stops waiting); either may show it.
+        let consumers = self.consumers.on_error(ctx, id, request, error);
+        let resources = self.resources.on_error(ctx, id, request, error);
+        consumers || resources
     }
 
     fn dirty(&self) -> bool {
-        self.consumers.dirty()
+        self.consumers.dirty() || self.resources.dirty()
     }
 
     fn discard(&mut self) -> Flow {
-        self.consumers.discard()
+        match self.tab_screen_mut() {
+            Some(screen) => screen.discard(),
+            None => Flow::Stay,
+        }
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context, focused: bool) {
@@ -175,8 +227,9 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &ApiKeyScreen, foc
         )),
         title,
     );
+    let titles: Vec<&str> = ApiTab::ALL.iter().map(|t| lang.t(t.label())).collect();
     frame.render_widget(
-        Tabs::new(vec![lang.t("API Key"), lang.t("Consumidores OAuth")])
+        Tabs::new(titles.clone())
             .select(main.tab as usize)
             .highlight_style(
                 Style::default()
@@ -185,10 +238,9 @@ fn render(frame: &mut Frame, area: Rect, ctx: &Context, main: &ApiKeyScreen, foc
             ),
         tabs,
     );
-    let titles = [lang.t("API Key"), lang.t("Consumidores OAuth")];
     crate::tui::mouse::tabs(&ctx.hits, tabs, &titles, main.tab as usize);
-    if main.on_consumers() {
-        main.consumers.render(frame, body, ctx, focused);
+    if let Some(screen) = main.tab_screen() {
+        screen.render(frame, body, ctx, focused);
         return;
     }
     let key = main.key.as_ref().map_or_else(

@@ -1,13 +1,20 @@
-//! Consumidores OAuth: the keyset-paged table, the modal "Nuevo(a) Cliente OAuth" (also used
-//! to edit), deleting, enabling, and rotating a secret.
+//! Consumidores OAuth: the keyset-paged table (with the clients that registered themselves
+//! and wait for approval first), the modal "Nuevo(a) Cliente OAuth" (also used to edit),
+//! deleting, enabling, rotating a secret, approving or rejecting a pending client, and the
+//! policy for such clients ("Registro de clientes", `p`).
 
+mod decision;
 mod modal;
+mod policy;
 mod table;
 
+pub use decision::ApproveModal;
 pub use modal::{ConsumerModal, GRACE, RotateModal};
+pub use policy::PolicyModal;
 
 use super::{Answer, Flow, Screen};
 use crate::client::ClientError;
+use crate::domain::registration::RegistrationSettings;
 use crate::domain::secret::SecretText;
 use crate::domain::*;
 use crate::terminal::clean;
@@ -50,6 +57,15 @@ pub enum ConsumerDialog {
         group: GroupModal,
         consumer: ConsumerModal,
     },
+    /// A client waiting for approval, read-only; the Súper Administrador decides from here.
+    Pending {
+        form: Form,
+        consumer: Consumer,
+    },
+    /// "Aprobar cliente": the group a pending client goes into.
+    Approve(ApproveModal),
+    /// "Registro de clientes": the policy (read-only for all but the Súper Administrador).
+    Policy(PolicyModal),
 }
 
 impl ConsumerDialog {
@@ -59,6 +75,9 @@ impl ConsumerDialog {
             ConsumerDialog::Rotate(m) => &m.form,
             ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f) => f,
             ConsumerDialog::NewGroup { group, .. } => &group.form,
+            ConsumerDialog::Pending { form, .. } => form,
+            ConsumerDialog::Approve(m) => &m.form,
+            ConsumerDialog::Policy(m) => &m.form,
         }
     }
 
@@ -76,6 +95,9 @@ impl ConsumerDialog {
             ConsumerDialog::Rotate(m) => &mut m.form,
             ConsumerDialog::Secret(f) | ConsumerDialog::Detail(f) => f,
             ConsumerDialog::NewGroup { group, .. } => &mut group.form,
+            ConsumerDialog::Pending { form, .. } => form,
+            ConsumerDialog::Approve(m) => &mut m.form,
+            ConsumerDialog::Policy(m) => &mut m.form,
         }
     }
 }
@@ -91,17 +113,27 @@ pub struct ConsumersScreen {
     /// For the group form that "+ Nuevo grupo…" opens (a copy of what the server sent).
     pub modules: Vec<Module>,
     pub dialog: Option<ConsumerDialog>,
+    /// The clients waiting for approval, as last fetched (pinned first in the table while
+    /// no filter is set).
+    pub pending: Vec<Consumer>,
+    /// The policy for clients that register themselves, once fetched.
+    pub registration: Option<RegistrationSettings>,
+    /// `p` was pressed before the policy arrived: it opens when it does.
+    policy_wanted: bool,
 }
 
 impl Default for ConsumersScreen {
     fn default() -> Self {
         ConsumersScreen {
-            table: Pager::new(WINDOW_PAGES, PREFETCH),
+            table: Pager::new(WINDOW_PAGES, PREFETCH).keyed(|a, b| a.id == b.id),
             filter: String::new(),
             filter_input: None,
             groups: Vec::new(),
             modules: Vec::new(),
             dialog: None,
+            pending: Vec::new(),
+            registration: None,
+            policy_wanted: false,
         }
     }
 }
@@ -116,6 +148,60 @@ impl ConsumersScreen {
         };
         let id = ctx.send(Request::Consumers(query));
         self.table.started(id, fetch);
+    }
+
+    /// Everything again: the clients waiting for approval, the policy and the first page.
+    pub fn refresh(&mut self, ctx: &mut Context) {
+        ctx.send(Request::PendingConsumers);
+        ctx.send(Request::RegistrationSettings);
+        self.load(ctx, Pager::<Consumer>::first());
+    }
+
+    /// Pins the pending clients ahead of the first page, unless a filter is set (then they
+    /// show where the server's filtered list puts them). True when the first page must be
+    /// fetched again to show a row no longer pinned in its place.
+    fn pin_pending(&mut self) -> bool {
+        let pinned = if self.filter.trim().is_empty() {
+            self.pending.clone()
+        } else {
+            Vec::new()
+        };
+        self.table.pin(pinned)
+    }
+
+    /// The policy modal, over the table, as the policy was last fetched.
+    fn open_policy(&mut self, ctx: &Context) {
+        if let Some(settings) = &self.registration {
+            self.dialog = Some(ConsumerDialog::Policy(PolicyModal::new(
+                ctx.lang,
+                settings,
+                &self.groups,
+                ctx.is_super(),
+            )));
+        }
+    }
+
+    /// "Aprobar cliente" for a pending client.
+    fn open_approve(&mut self, ctx: &mut Context, consumer: &Consumer) {
+        self.dialog = Some(ConsumerDialog::Approve(ApproveModal::new(
+            ctx.lang,
+            consumer,
+            &self.groups,
+            self.registration.as_ref(),
+        )));
+        if self.groups.is_empty() {
+            ctx.send(Request::Groups);
+        }
+    }
+
+    /// Asks before rejecting a pending client.
+    fn ask_reject(ctx: &mut Context, consumer: &Consumer) {
+        ctx.ask_delete(
+            "¿Rechazar el cliente {}?",
+            &clean(&consumer.name),
+            "No recibirá códigos ni tokens; queda en la lista como Rechazado.",
+            Then::Send(Request::RejectConsumer(consumer.id)),
+        );
     }
 
     fn edit_command(&mut self, ctx: &mut Context, command: Command) {
@@ -195,6 +281,58 @@ impl ConsumersScreen {
                     _ => {}
                 }
             }
+            Some(ConsumerDialog::Pending { form, consumer }) => match command {
+                Command::Approve if ctx.is_super() => {
+                    let consumer = consumer.clone();
+                    self.open_approve(ctx, &consumer);
+                }
+                Command::Reject if ctx.is_super() => {
+                    let consumer = consumer.clone();
+                    self.dialog = None;
+                    Self::ask_reject(ctx, &consumer);
+                }
+                _ => match form_command(form, command) {
+                    FormOutcome::Submit | FormOutcome::Cancel => self.dialog = None,
+                    FormOutcome::Copy(label, value) => ctx.copy(&label, value),
+                    _ => {}
+                },
+            },
+            Some(ConsumerDialog::Approve(modal)) => match form_command(&mut modal.form, command) {
+                FormOutcome::Submit if !modal.form.busy => match modal.request(ctx.lang) {
+                    Ok(request) => {
+                        modal.form.clear_errors();
+                        modal.form.busy = true;
+                        ctx.send(request);
+                    }
+                    Err(errors) => modal.form.set_errors(&errors, None),
+                },
+                FormOutcome::Cancel => self.dialog = None,
+                _ => {}
+            },
+            Some(ConsumerDialog::Policy(modal)) => {
+                let outcome = form_command(&mut modal.form, command);
+                modal.sync();
+                match outcome {
+                    FormOutcome::Submit if !modal.form.busy => match modal.request() {
+                        Some(request) => {
+                            modal.form.clear_errors();
+                            modal.form.busy = true;
+                            ctx.send(request);
+                        }
+                        // Read-only: Ctrl+S closes it.
+                        None => self.dialog = None,
+                    },
+                    FormOutcome::Cancel if modal.form.dirty => {
+                        let lang = ctx.lang;
+                        ctx.ask(
+                            lang.t("Hay cambios sin guardar. ¿Cerrar de todos modos?"),
+                            Then::Discard,
+                        );
+                    }
+                    FormOutcome::Cancel => self.dialog = None,
+                    _ => {}
+                }
+            }
             Some(ConsumerDialog::NewGroup { group, .. }) => {
                 match form_command(&mut group.form, command) {
                     FormOutcome::Submit if !group.form.busy => {
@@ -249,6 +387,8 @@ impl ConsumersScreen {
             Command::Enter => {
                 self.filter = filter.text("q");
                 self.filter_input = None;
+                // The first page comes again anyway.
+                let _ = self.pin_pending();
                 self.load(ctx, Pager::<Consumer>::first());
             }
             Command::Back => self.filter_input = None,
@@ -284,7 +424,15 @@ impl ConsumersScreen {
                     &self.filter,
                 )]));
             }
-            Command::Refresh => self.load(ctx, Pager::<Consumer>::first()),
+            Command::Refresh => self.refresh(ctx),
+            Command::Policy => {
+                if self.registration.is_some() {
+                    self.open_policy(ctx);
+                } else {
+                    self.policy_wanted = true;
+                    ctx.send(Request::RegistrationSettings);
+                }
+            }
             Command::Copy => {
                 if let Some(consumer) = selected {
                     ctx.copy(lang.t("Clave"), SecretText::new(consumer.client_id.clone()));
@@ -298,6 +446,31 @@ impl ConsumersScreen {
                 )));
                 if self.groups.is_empty() {
                     ctx.send(Request::Groups);
+                }
+            }
+            // A client waiting for approval opens read-only, for whoever asks: what it is
+            // comes before deciding on it.
+            Command::Enter if selected.is_some_and(|c| c.approval == Approval::Pending) => {
+                if let Some(consumer) = selected {
+                    // From the top: its name, then where it came from.
+                    let mut form = modal::detail(lang, consumer);
+                    form.focus_first();
+                    self.dialog = Some(ConsumerDialog::Pending {
+                        form,
+                        consumer: consumer.clone(),
+                    });
+                }
+            }
+            // Offered on a pending row only (see `bindings`).
+            Command::Approve if is_super => {
+                if let Some(consumer) = selected.filter(|c| c.approval == Approval::Pending) {
+                    let consumer = consumer.clone();
+                    self.open_approve(ctx, &consumer);
+                }
+            }
+            Command::Reject if is_super => {
+                if let Some(consumer) = selected.filter(|c| c.approval == Approval::Pending) {
+                    Self::ask_reject(ctx, consumer);
                 }
             }
             Command::Enter if is_super => {
@@ -425,6 +598,34 @@ impl ConsumersScreen {
         self.dialog = Some(ConsumerDialog::Secret(Form::new(fields)));
         ctx.toast(lang.t("Secreto rotado"));
     }
+
+    /// A pending client approved or rejected: its dialogs close, the toast says how it was
+    /// decided, and the table shows it where it now belongs.
+    fn decided(&mut self, ctx: &mut Context, consumer: Consumer) {
+        let lang = ctx.lang;
+        let about_it = match &self.dialog {
+            Some(ConsumerDialog::Approve(m)) => m.id == consumer.id,
+            Some(ConsumerDialog::Pending { consumer: c, .. }) => c.id == consumer.id,
+            _ => false,
+        };
+        if about_it {
+            self.dialog = None;
+        }
+        let name = format!("«{}»", clean(&consumer.name));
+        ctx.toast(match consumer.approval {
+            Approval::Approved => lang.fill(
+                "Cliente {} aprobado en el grupo {}",
+                &[
+                    &name,
+                    &format!("«{}»", clean(&consumer.permission_group_name)),
+                ],
+            ),
+            _ => lang.fill("Cliente {} rechazado", &[&name]),
+        });
+        self.pending.retain(|c| c.id != consumer.id);
+        self.table.upsert(consumer, |a, b| a.id == b.id);
+        self.refresh(ctx);
+    }
 }
 
 impl Screen for ConsumersScreen {
@@ -456,6 +657,18 @@ impl Screen for ConsumersScreen {
             Some(ConsumerDialog::NewGroup { group, .. }) => {
                 return form_bindings(&group.form, "Guardar");
             }
+            Some(ConsumerDialog::Pending { form, .. }) => {
+                let mut keys = form_bindings(form, "Cerrar");
+                if ctx.is_super() {
+                    keys.insert(0, bar(Command::Approve, "Aprobar"));
+                    keys.insert(1, bar(Command::Reject, "Rechazar"));
+                }
+                return keys;
+            }
+            Some(ConsumerDialog::Approve(m)) => return form_bindings(&m.form, "Aprobar"),
+            Some(ConsumerDialog::Policy(m)) => {
+                return form_bindings(&m.form, if m.can_write { "Guardar" } else { "Cerrar" });
+            }
             None => {}
         }
         if self.filter_input.is_some() {
@@ -470,10 +683,24 @@ impl Screen for ConsumersScreen {
             help(Command::PageUp, "Página anterior"),
             help(Command::PageDown, "Página siguiente"),
             help(Command::Left, "Pestaña API Key"),
+            help(Command::Right, "Pestaña Recursos protegidos"),
         ];
+        let pending = self
+            .table
+            .selected()
+            .is_some_and(|c| c.approval == Approval::Pending);
         if ctx.is_super() {
+            // On a client waiting for approval, the decision comes first.
+            if pending {
+                keys.push(bar(Command::Approve, "Aprobar"));
+                keys.push(bar(Command::Reject, "Rechazar"));
+            }
             keys.push(bar(Command::New, "Nuevo"));
-            keys.push(bar(Command::Enter, "Editar"));
+            keys.push(if pending {
+                bar(Command::Enter, "Ver detalle")
+            } else {
+                bar(Command::Enter, "Editar")
+            });
             keys.push(bar(Command::Delete, "Eliminar"));
             // Offered where there is a Secreto; elsewhere `r` says why not.
             let keys_only = self
@@ -491,13 +718,14 @@ impl Screen for ConsumersScreen {
         }
         keys.push(bar(Command::Copy, "Copiar Clave"));
         keys.push(bar(Command::Filter, "Filtrar"));
+        keys.push(help(Command::Policy, "Registro de clientes"));
         keys.push(help(Command::Refresh, "Actualizar"));
         keys
     }
 
     fn open(&mut self, ctx: &mut Context) {
         if !self.table.loaded && self.table.loading.is_none() {
-            self.load(ctx, Pager::<Consumer>::first());
+            self.refresh(ctx);
         }
     }
 
@@ -538,6 +766,14 @@ impl Screen for ConsumersScreen {
                 shown.notice = Some(once);
             }
             ConsumerDialog::NewGroup { .. } => shown.title = lang.t("Nuevo grupo de permisos"),
+            ConsumerDialog::Pending { .. } => {
+                shown.title = lang.t("Cliente pendiente de aprobación");
+            }
+            ConsumerDialog::Approve(m) => {
+                shown.title = lang.t("Aprobar cliente");
+                shown.name = Some(lang.fill("Cliente {}", &[&format!("«{}»", clean(&m.name))]));
+            }
+            ConsumerDialog::Policy(_) => shown.title = lang.t("Registro de clientes"),
         }
         Some(shown)
     }
@@ -557,8 +793,10 @@ impl Screen for ConsumersScreen {
     }
 
     fn edited(&mut self) {
-        if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog {
-            modal.sync_visibility();
+        match &mut self.dialog {
+            Some(ConsumerDialog::Edit(modal)) => modal.sync_visibility(),
+            Some(ConsumerDialog::Policy(modal)) => modal.sync(),
+            _ => {}
         }
     }
 
@@ -571,6 +809,12 @@ impl Screen for ConsumersScreen {
                     Some(ConsumerDialog::Edit(modal)) => modal.set_groups(ctx.lang, groups),
                     Some(ConsumerDialog::NewGroup { consumer, .. }) => {
                         consumer.set_groups(ctx.lang, groups);
+                    }
+                    Some(ConsumerDialog::Approve(modal)) => {
+                        modal.set_groups(ctx.lang, groups, None);
+                    }
+                    Some(ConsumerDialog::Policy(modal)) if modal.can_write => {
+                        modal.set_groups(groups, None);
                     }
                     _ => {}
                 }
@@ -601,6 +845,25 @@ impl Screen for ConsumersScreen {
                 ctx.toast(ctx.lang.t("Consumidor eliminado"));
             }
             Response::SecretRotated(id, rotated) => self.secret_rotated(ctx, id, rotated),
+            Response::PendingConsumers(pending) => {
+                self.pending = pending;
+                if self.pin_pending() && self.table.loading.is_none() {
+                    self.load(ctx, Pager::<Consumer>::first());
+                }
+            }
+            Response::Decided(consumer) => self.decided(ctx, consumer),
+            Response::RegistrationSettings(settings) => {
+                let saved = matches!(answer.request, Request::SetRegistrationSettings(_));
+                self.registration = Some(settings);
+                if saved {
+                    if matches!(self.dialog, Some(ConsumerDialog::Policy(_))) {
+                        self.dialog = None;
+                    }
+                    ctx.toast(ctx.lang.t("Política de registro guardada"));
+                } else if std::mem::take(&mut self.policy_wanted) && self.dialog.is_none() {
+                    self.open_policy(ctx);
+                }
+            }
             _ => return Some(answer),
         }
         None
@@ -622,6 +885,31 @@ impl Screen for ConsumersScreen {
             (Some(ConsumerDialog::Rotate(m)), Request::RotateSecret(..)) => &mut m.form,
             (Some(ConsumerDialog::NewGroup { group, .. }), Request::CreateGroup(_)) => {
                 &mut group.form
+            }
+            (Some(ConsumerDialog::Approve(_)), Request::ApproveConsumer(..)) => {
+                // Decided elsewhere meanwhile (409): the table catches up under the modal.
+                if error.status() == Some(409) {
+                    self.refresh(ctx);
+                }
+                let Some(ConsumerDialog::Approve(m)) = &mut self.dialog else {
+                    return true;
+                };
+                m.form.refused(ctx.lang, error);
+                return true;
+            }
+            (Some(ConsumerDialog::Policy(m)), Request::SetRegistrationSettings(_)) => &mut m.form,
+            // A rejection (or an approval whose modal is gone) has no form: the toast says
+            // why, and a decision already taken shows as it is now.
+            (_, Request::RejectConsumer(_) | Request::ApproveConsumer(..)) => {
+                ctx.toast(error.to_string());
+                if error.status() == Some(409) {
+                    self.refresh(ctx);
+                }
+                return true;
+            }
+            (_, Request::RegistrationSettings) => {
+                self.policy_wanted = false;
+                return false;
             }
             // A toggle from the table: no form to show it in.
             _ => return false,
@@ -651,6 +939,7 @@ impl Screen for ConsumersScreen {
             &self.table,
             &self.filter,
             self.filter_input.as_ref(),
+            self.registration.as_ref(),
         );
     }
 }

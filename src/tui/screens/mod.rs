@@ -9,6 +9,7 @@ pub mod audit;
 pub mod consumers;
 pub mod dashboard;
 pub mod login;
+pub mod resources;
 pub mod security;
 pub mod settings;
 pub mod setup;

@@ -523,7 +523,8 @@ impl RotateModal {
     }
 }
 
-/// A consumer as admin and read_only users see it: every field read-only, no secret.
+/// A consumer as admin and read_only users see it (and everyone sees a pending one): every
+/// field read-only, no secret.
 pub(super) fn detail(lang: Lang, consumer: &Consumer) -> Form {
     let value = |name: &'static str, label: &str, text: String| {
         Field::copy(name, label, Some(SecretText::new(text)), false)
@@ -554,14 +555,11 @@ pub(super) fn detail(lang: Lang, consumer: &Consumer) -> Form {
         value(
             "enabled",
             lang.t("Estado"),
-            lang.t(if consumer.enabled {
-                "Activo"
-            } else {
-                "Inactivo"
-            })
-            .to_string(),
+            lang.t(super::decision::state_label(consumer)).to_string(),
         ),
     ];
+    // A client that registered itself says where it came from and where its codes go.
+    fields.extend(super::decision::origin_fields(lang, consumer));
     fields.push(value(
         "token_format",
         lang.t("Formato del token"),

@@ -1,7 +1,10 @@
 //! The consumer table: only the rows that fit are built; narrow terminals keep the columns
-//! that identify a consumer.
+//! that identify a consumer. Clients waiting for approval come first (pinned in the pager),
+//! their Estado "Pendiente" in its own tone.
 
-use crate::domain::{Consumer, GrantType};
+use super::decision::state_label;
+use crate::domain::registration::RegistrationSettings;
+use crate::domain::{Approval, Consumer, ConsumerOrigin, GrantType};
 use crate::terminal::clean;
 use crate::tui::context::Context;
 use crate::tui::fit;
@@ -13,8 +16,22 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Table, TableState};
 
+/// The tone of a consumer's Estado: what waits for the Súper Administrador stands out (in
+/// bold too, for a terminal without colour).
+fn state_style(consumer: &Consumer) -> Style {
+    match consumer.approval {
+        Approval::Pending => Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
+        Approval::Rejected => Style::default().fg(Color::Red),
+        Approval::Approved if consumer.enabled => Style::default().fg(Color::Green),
+        Approval::Approved => Style::default().fg(Color::DarkGray),
+    }
+}
+
 /// The table: only the rows that fit are built.
-/// `filter`: what the rows were fetched with; `filter_input`: the filter line, when open.
+/// `filter`: what the rows were fetched with; `filter_input`: the filter line, when open;
+/// `registration`: the policy for clients that register themselves, once known.
 pub(super) fn render(
     frame: &mut Frame,
     area: Rect,
@@ -22,6 +39,7 @@ pub(super) fn render(
     table: &Pager<Consumer>,
     filter: &str,
     filter_input: Option<&Form>,
+    registration: Option<&RegistrationSettings>,
 ) {
     let lang = ctx.lang;
     let mut title = format!(
@@ -38,6 +56,11 @@ pub(super) fn render(
         ));
     }
     let mut block = Block::default().borders(Borders::TOP).title(title);
+    // The policy, and the key that shows it (or changes it).
+    if let Some(settings) = registration {
+        let policy = lang.fill("Registro de clientes: {}", &[lang.policy(settings.policy)]);
+        block = block.title(Line::raw(format!(" {policy} (p) ")).right_aligned());
+    }
     if ctx.is_super() {
         block = block.title_bottom(
             Line::styled(
@@ -82,7 +105,7 @@ pub(super) fn render(
             Constraint::Fill(2),
             Constraint::Length(16),
             Constraint::Fill(1),
-            Constraint::Length(8),
+            Constraint::Length(9),
         ]
     } else {
         vec![
@@ -91,44 +114,43 @@ pub(super) fn render(
             Constraint::Fill(2),
             Constraint::Fill(2),
             Constraint::Length(if full_key { 17 } else { 10 }),
-            Constraint::Length(8),
+            Constraint::Length(9),
         ]
     };
     // Every cell is cut to its column with "…" (the Clave whole with `c`).
     let columns = fit::column_widths(body.width, &constraints);
     let plain = Style::default();
     let rows = table.rows[offset..end].iter().map(|c| {
-        let state_text = if c.enabled {
-            lang.t("Activo")
-        } else {
-            lang.t("Inactivo")
-        };
-        let state_cell = (
-            state_text.to_string(),
-            if c.enabled {
-                Style::default().fg(Color::Green)
-            } else {
-                Style::default().fg(Color::DarkGray)
-            },
-        );
+        let state_cell = (lang.t(state_label(c)).to_string(), state_style(c));
         let name = (clean(&c.name).into_owned(), plain);
         let clave = (key_text(&c.client_id), plain);
         let group = (clean(&c.permission_group_name).into_owned(), plain);
         let cells = if narrow {
             vec![name, clave, group, state_cell]
         } else {
-            let kind = if full_key {
-                lang.grant(c.grant_type)
-            } else {
-                match c.grant_type {
-                    GrantType::ClientCredentials => lang.t("Credenciales"),
-                    GrantType::AuthorizationCode => lang.t("Código"),
+            let short = match c.grant_type {
+                GrantType::ClientCredentials => lang.t("Credenciales"),
+                GrantType::AuthorizationCode => lang.t("Código"),
+            };
+            // A client that registered itself says so beside its grant, or instead of it
+            // where both do not fit.
+            let origin = match c.origin {
+                ConsumerOrigin::Console => None,
+                ConsumerOrigin::Registration => Some(lang.t("Registro")),
+                ConsumerOrigin::MetadataDocument => Some(lang.t("Metadatos")),
+            };
+            let kind = match origin {
+                None if full_key => lang.grant(c.grant_type).to_string(),
+                None => short.to_string(),
+                Some(origin) => {
+                    let both = format!("{short} · {}", origin.to_lowercase());
+                    fit::fit_one(&[&both, origin], usize::from(columns[2])).into_owned()
                 }
             };
             vec![
                 name,
                 clave,
-                (kind.to_string(), plain),
+                (kind, plain),
                 group,
                 (c.created_at.format("%Y-%m-%d").to_string(), plain),
                 state_cell,
