@@ -477,6 +477,11 @@ async fn initial_access_tokens_register_straight_into_their_group() {
         (status, body["error"].as_str()),
         (401, Some("invalid_token"))
     );
+    // Off is off, with a token too.
+    set_policy(&h, RegistrationPolicy::Off, None).await;
+    let (status, _) = register(&h, public_app(), Some(&token_text)).await;
+    assert_eq!(status, 404);
+    set_policy(&h, RegistrationPolicy::Approval, Some(group.id)).await;
     h.admin
         .delete_initial_access_token(created.token.id)
         .await

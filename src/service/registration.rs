@@ -382,7 +382,8 @@ impl Service {
         metadata: ClientMetadata,
     ) -> Result<ClientInformation, RegistrationError> {
         let settings = self.store.registration_settings().await?;
-        if settings.policy == RegistrationPolicy::Off && initial_token.is_none() {
+        // Off means not offered at all, initial access token or not.
+        if settings.policy == RegistrationPolicy::Off {
             return Err(RegistrationError::NotOffered);
         }
         let key = throttle::address_key("register-ip", ip);
