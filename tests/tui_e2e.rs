@@ -426,6 +426,109 @@ async fn escape_sequences_are_shown_harmlessly() {
     );
 }
 
+/// A client registers itself over HTTP while the policy asks for approval; the Súper
+/// Administrador finds it pending on top of Consumidores OAuth, approves it with the keyboard
+/// into another group than the one proposed, and the API says it is approved there.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_registered_itself_is_approved_with_the_keyboard() {
+    let mut console = Console::start();
+    let client = console.setup_and_login().await;
+    let agents = group(&client, "Agentes").await;
+    let proposed = group(&client, "Integraciones").await;
+    client
+        .set_registration_settings(&consola::domain::registration::RegistrationPatch {
+            policy: RegistrationPolicy::Approval,
+            group_id: Some(proposed.id),
+        })
+        .await
+        .expect("the policy");
+    let registered = reqwest::Client::new()
+        .post(format!("{}/oauth/register", console.api_url()))
+        .json(&serde_json::json!({
+            "client_name": "Agente MCP",
+            "redirect_uris": ["http://127.0.0.1:9/cb"],
+            "token_endpoint_auth_method": "none",
+        }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 201);
+    let information: serde_json::Value = registered.json().await.expect("client information");
+    assert_eq!(information["approval"], "pending");
+    let client_id = information["client_id"]
+        .as_str()
+        .expect("client_id")
+        .to_string();
+    // A client made in the console, so that "on top" means something.
+    client
+        .create_consumer(&NewConsumer {
+            name: "ERP Central".into(),
+            description: String::new(),
+            grant_type: GrantType::ClientCredentials,
+            permission_group_id: proposed.id,
+            hub_enabled: false,
+            redirect_uris: vec![],
+            token_format: TokenFormat::Opaque,
+            access_token_alg: Default::default(),
+            auth_method: Default::default(),
+            jwks: None,
+            require_dpop: false,
+        })
+        .await
+        .expect("a consumer");
+
+    console.open_consumers();
+    console.wait_for("Registro de clientes: Con aprobación");
+    let text = console.wait_for("Pendiente");
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.contains("Nombre") && l.contains("Estado"))
+        .expect("the table's header");
+    assert!(
+        lines[header + 1].contains("Agente MCP") && lines[header + 1].contains("Pendiente"),
+        "not on top:\n{text}"
+    );
+    assert!(lines[header + 2].contains("ERP Central"), "{text}");
+    assert!(
+        text.contains("a  Aprobar") && text.contains("x  Rechazar"),
+        "{text}"
+    );
+
+    console.send("a");
+    console.wait_for("Aprobar cliente");
+    console.wait_for("127.0.0.1");
+    // The policy's group is proposed; ← picks the other one.
+    console.wait_for("◀ Integraciones ▶");
+    console.send("\x1b[D");
+    console.wait_for("◀ Agentes ▶");
+    console.send("\x13"); // Ctrl+S: Aprobar
+    console.wait_for("aprobado en el grupo «Agentes»");
+
+    let page = client
+        .consumers(&ConsumerQuery::default())
+        .await
+        .expect("list");
+    let approved = page
+        .items
+        .iter()
+        .find(|c| c.client_id == client_id)
+        .expect("the registered client");
+    assert_eq!(approved.approval, Approval::Approved);
+    assert_eq!(approved.permission_group_id, agents.id);
+    assert!(
+        client
+            .pending_consumers()
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    // The table caught up: nothing waits any more.
+    console.wait_gone("Pendiente");
+    console.send("q");
+    assert!(console.wait_exit().success());
+}
+
 const LEAVE_ALTERNATE_SCREEN: &[u8] = b"\x1b[?1049l";
 const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
 

@@ -328,11 +328,21 @@ fn a_pending_client_on_top_and_its_approval() {
         assert!(text.contains(lang().t("Rechazado")), "{text}");
     }
     press(&mut state, KeyCode::Char('a'));
+    groups_again(&mut state);
     snap("consumer_approve", &state);
     press(&mut state, KeyCode::Esc);
     press(&mut state, KeyCode::Down);
     press(&mut state, KeyCode::Enter);
     snap("consumer_pending_detail", &state);
+}
+
+/// The groups a modal asks for again when it opens, as the fixtures have them.
+fn groups_again(state: &mut consola::tui::state::State) {
+    ok(
+        state,
+        "Groups",
+        Response::Groups(vec![group(1, "Integraciones"), group(2, "Solo reportes")]),
+    );
 }
 
 /// "Registro de clientes" (`p`): the Súper Administrador's form, the server's refusal kept
@@ -346,12 +356,12 @@ fn the_registration_policy_form() {
         registration_approval(),
     );
     press(&mut state, KeyCode::Char('p'));
+    groups_again(&mut state);
     snap("registration_policy", &state);
     // With no group to choose, Abierto is refused beside the group, and stays chosen.
     press(&mut state, KeyCode::Esc);
-    state.ctx.send(consola::tui::api::Request::Groups);
-    ok(&mut state, "Groups", Response::Groups(vec![]));
     press(&mut state, KeyCode::Char('p'));
+    ok(&mut state, "Groups", Response::Groups(vec![]));
     press(&mut state, KeyCode::Right);
     ctrl_s(&mut state);
     answer(

@@ -1477,3 +1477,52 @@ fn the_help_over_a_text_input_lists_only_keys_that_work_there() {
     let help = screen_text(&state, 120, 40);
     assert!(help.contains("q/Ctrl+C") && help.contains("↓/j"), "{help}");
 }
+
+/// Conexiones API has three tabs: → and ← go round them; Recursos protegidos loads the
+/// first time it shows, and its open modal keeps the arrows for its fields.
+#[test]
+fn the_api_tabs_go_round_and_the_resources_tab_loads_once() {
+    let mut state = at_consumers(Role::SuperAdmin, 1);
+    let tab = |state: &State| state.main().expect("signed in").settings.api.tab;
+    let asked = |state: &State| {
+        state
+            .ctx
+            .pending
+            .values()
+            .filter(|r| r.name() == "Resources")
+            .count()
+    };
+    assert_eq!(tab(&state), ApiTab::Consumers);
+    press(&mut state, KeyCode::Right);
+    assert_eq!(tab(&state), ApiTab::Resources);
+    assert_eq!(asked(&state), 1);
+    ok(&mut state, "Resources", Response::Resources(vec![]));
+    assert!(
+        screen_text(&state, 120, 40)
+            .contains("No hay recursos protegidos. Pulse + para crear uno.")
+    );
+    press(&mut state, KeyCode::Right);
+    assert_eq!(tab(&state), ApiTab::ApiKey);
+    press(&mut state, KeyCode::Left);
+    assert_eq!(tab(&state), ApiTab::Resources);
+    assert_eq!(asked(&state), 0, "loaded once; F5 brings it again");
+    press(&mut state, KeyCode::F(5));
+    assert_eq!(asked(&state), 1);
+    press(&mut state, KeyCode::Char('+'));
+    press(&mut state, KeyCode::Left);
+    press(&mut state, KeyCode::Right);
+    assert_eq!(tab(&state), ApiTab::Resources, "the modal keeps the arrows");
+    assert!(
+        state
+            .main()
+            .expect("signed in")
+            .settings
+            .api
+            .resources
+            .dialog
+            .is_some()
+    );
+    press(&mut state, KeyCode::Esc);
+    press(&mut state, KeyCode::Left);
+    assert_eq!(tab(&state), ApiTab::Consumers);
+}

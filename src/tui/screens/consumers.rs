@@ -169,8 +169,9 @@ impl ConsumersScreen {
         self.table.pin(pinned)
     }
 
-    /// The policy modal, over the table, as the policy was last fetched.
-    fn open_policy(&mut self, ctx: &Context) {
+    /// The policy modal, over the table, as the policy was last fetched; the Súper
+    /// Administrador's with the groups brought up to date.
+    fn open_policy(&mut self, ctx: &mut Context) {
         if let Some(settings) = &self.registration {
             self.dialog = Some(ConsumerDialog::Policy(PolicyModal::new(
                 ctx.lang,
@@ -178,10 +179,14 @@ impl ConsumersScreen {
                 &self.groups,
                 ctx.is_super(),
             )));
+            if ctx.is_super() {
+                ctx.send(Request::Groups);
+            }
         }
     }
 
-    /// "Aprobar cliente" for a pending client.
+    /// "Aprobar cliente" for a pending client, with the groups brought up to date (one made
+    /// since the console opened may be the policy's).
     fn open_approve(&mut self, ctx: &mut Context, consumer: &Consumer) {
         self.dialog = Some(ConsumerDialog::Approve(ApproveModal::new(
             ctx.lang,
@@ -189,9 +194,7 @@ impl ConsumersScreen {
             &self.groups,
             self.registration.as_ref(),
         )));
-        if self.groups.is_empty() {
-            ctx.send(Request::Groups);
-        }
+        ctx.send(Request::Groups);
     }
 
     /// Asks before rejecting a pending client.
@@ -810,11 +813,9 @@ impl Screen for ConsumersScreen {
                     Some(ConsumerDialog::NewGroup { consumer, .. }) => {
                         consumer.set_groups(ctx.lang, groups);
                     }
-                    Some(ConsumerDialog::Approve(modal)) => {
-                        modal.set_groups(ctx.lang, groups, None);
-                    }
+                    Some(ConsumerDialog::Approve(modal)) => modal.set_groups(ctx.lang, groups),
                     Some(ConsumerDialog::Policy(modal)) if modal.can_write => {
-                        modal.set_groups(groups, None);
+                        modal.set_groups(groups);
                     }
                     _ => {}
                 }

@@ -90,6 +90,9 @@ pub struct ApproveModal {
     pub id: Uuid,
     pub name: String,
     pub group_ids: Vec<Uuid>,
+    /// The group proposed: the policy's, else the one it registered with; chosen when the
+    /// groups arrive, until the admin chooses another.
+    proposed: Uuid,
 }
 
 impl ApproveModal {
@@ -123,27 +126,27 @@ impl ApproveModal {
             id: consumer.id,
             name: consumer.name.clone(),
             group_ids: Vec::new(),
+            proposed: policy
+                .and_then(|p| p.group_id)
+                .unwrap_or(consumer.permission_group_id),
         };
-        // The policy's group first, then the one the client was registered with.
-        let wanted = policy
-            .and_then(|p| p.group_id)
-            .filter(|id| groups.iter().any(|g| g.id == *id))
-            .unwrap_or(consumer.permission_group_id);
-        modal.set_groups(lang, groups, Some(wanted));
+        modal.set_groups(lang, groups);
         modal.form.focus_on("permission_group_id");
         modal
     }
 
-    /// The groups from the server, with `wanted` chosen (else the one chosen before).
-    pub fn set_groups(&mut self, lang: Lang, groups: &[PermissionGroup], wanted: Option<Uuid>) {
+    /// The groups from the server, with the one chosen before still chosen (at first, the
+    /// one proposed).
+    pub fn set_groups(&mut self, lang: Lang, groups: &[PermissionGroup]) {
         let current = self
             .group_ids
             .get(self.form.selected("permission_group_id"))
             .copied();
-        let wanted = wanted.or(current);
         self.group_ids = groups.iter().map(|g| g.id).collect();
-        let index = wanted
-            .and_then(|id| groups.iter().position(|g| g.id == id))
+        let index = [current, Some(self.proposed)]
+            .into_iter()
+            .flatten()
+            .find_map(|id| groups.iter().position(|g| g.id == id))
             .unwrap_or(0);
         if let Some(field) = self.form.field_mut("permission_group_id") {
             field.kind = Kind::Select {

@@ -43,6 +43,8 @@ pub struct PolicyModal {
     pub can_write: bool,
     /// The language it was built in (its hint follows the policy chosen).
     lang: Lang,
+    /// The policy's group as it is, chosen when the groups arrive.
+    current: Option<Uuid>,
 }
 
 impl PolicyModal {
@@ -99,9 +101,10 @@ impl PolicyModal {
             group_ids: Vec::new(),
             can_write,
             lang,
+            current: settings.group_id,
         };
         if can_write {
-            modal.set_groups(groups, settings.group_id);
+            modal.set_groups(groups);
         }
         modal.form.focus_first();
         modal
@@ -126,13 +129,15 @@ impl PolicyModal {
         }
     }
 
-    /// The groups from the server, with `wanted` chosen (else the one chosen before).
-    pub fn set_groups(&mut self, groups: &[PermissionGroup], wanted: Option<Uuid>) {
-        let current = self.group_ids.get(self.form.selected("group_id")).copied();
-        let wanted = wanted.or(current);
+    /// The groups from the server, with the one chosen before still chosen (at first, the
+    /// policy's).
+    pub fn set_groups(&mut self, groups: &[PermissionGroup]) {
+        let chosen = self.group_ids.get(self.form.selected("group_id")).copied();
         self.group_ids = groups.iter().map(|g| g.id).collect();
-        let index = wanted
-            .and_then(|id| groups.iter().position(|g| g.id == id))
+        let index = [chosen, self.current]
+            .into_iter()
+            .flatten()
+            .find_map(|id| groups.iter().position(|g| g.id == id))
             .unwrap_or(0);
         if let Some(field) = self.form.field_mut("group_id") {
             field.kind = Kind::Select {

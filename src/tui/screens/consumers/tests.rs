@@ -524,7 +524,11 @@ fn reply(screen: &mut ConsumersScreen, ctx: &mut Context, name: &str, response: 
             response,
         },
     );
-    assert!(rest.is_none(), "{name}: the screen took its answer");
+    // Groups go on to the other screens too.
+    assert!(
+        rest.is_none() == (name != "Groups"),
+        "{name}: the screen took its answer"
+    );
 }
 
 /// Hands the screen a refusal of its oldest request named `name`; whether it showed it.
@@ -750,10 +754,34 @@ fn approving_proposes_the_policy_group_and_sends_the_one_chosen() {
         assert!(text.contains(shown), "{shown}:\n{text}");
     }
     assert_eq!(text.matches("127.0.0.1").count(), 1, "each host once");
+    // The groups come again (one made since may be the policy's): the proposal holds.
+    reply(
+        &mut screen,
+        &mut ctx,
+        "Groups",
+        Response::Groups(vec![
+            a_group(3, "Nuevo"),
+            a_group(1, "Integraciones"),
+            a_group(2, "Agentes"),
+        ]),
+    );
+    let Some(ConsumerDialog::Approve(modal)) = &screen.dialog else {
+        panic!("the approve modal")
+    };
+    assert_eq!(
+        modal.form.selected("permission_group_id"),
+        2,
+        "still Agentes"
+    );
     // ← Integraciones, then Aprobar.
     screen.command(&mut ctx, Command::Left);
     screen.command(&mut ctx, Command::Save);
-    let Some(Request::ApproveConsumer(id, group)) = ctx.pending.values().next().cloned() else {
+    let approval = ctx
+        .pending
+        .values()
+        .find(|r| r.name() == "ApproveConsumer")
+        .cloned();
+    let Some(Request::ApproveConsumer(id, group)) = approval else {
         panic!("an approval")
     };
     assert_eq!((id, group), (agent.id, Uuid::from_u128(1)));
@@ -762,7 +790,11 @@ fn approving_proposes_the_policy_group_and_sends_the_one_chosen() {
     };
     assert!(modal.form.busy, "Guardando… while waiting");
     screen.command(&mut ctx, Command::Save);
-    assert_eq!(ctx.pending.len(), 1, "one approval at a time");
+    let approvals = ctx
+        .pending
+        .values()
+        .filter(|r| r.name() == "ApproveConsumer");
+    assert_eq!(approvals.count(), 1, "one approval at a time");
     let approved = Consumer {
         approval: Approval::Approved,
         permission_group_id: Uuid::from_u128(1),
@@ -785,6 +817,42 @@ fn approving_proposes_the_policy_group_and_sends_the_one_chosen() {
     for name in ["PendingConsumers", "Consumers"] {
         assert!(sent(&ctx, name), "{name}: the table is refreshed");
     }
+}
+
+/// The console knew no group when it opened (they were made afterwards): the policy's is
+/// proposed once they arrive, and so is it in the policy form.
+#[test]
+fn groups_that_arrive_after_the_modal_opened_propose_the_policy_group() {
+    let mut ctx = super_admin();
+    let mut screen = opened(&mut ctx, vec![], vec![pending(1, "Agente MCP")]);
+    screen.groups.clear();
+    let late = vec![a_group(1, "Integraciones"), a_group(2, "Agentes")];
+    screen.command(&mut ctx, Command::Approve);
+    reply(
+        &mut screen,
+        &mut ctx,
+        "Groups",
+        Response::Groups(late.clone()),
+    );
+    let Some(ConsumerDialog::Approve(modal)) = &screen.dialog else {
+        panic!("the approve modal")
+    };
+    assert_eq!(modal.form.selected("permission_group_id"), 1, "Agentes");
+    assert!(
+        modal
+            .form
+            .field("permission_group_id")
+            .is_some_and(|f| f.error.is_none()),
+        "the hint to create a group goes"
+    );
+    screen.command(&mut ctx, Command::Back);
+    screen.groups.clear();
+    screen.command(&mut ctx, Command::Policy);
+    reply(&mut screen, &mut ctx, "Groups", Response::Groups(late));
+    let Some(ConsumerDialog::Policy(modal)) = &screen.dialog else {
+        panic!("the policy form")
+    };
+    assert_eq!(modal.form.selected("group_id"), 1, "Agentes");
 }
 
 #[test]
@@ -954,7 +1022,12 @@ fn the_policy_form_sends_the_policy_and_keeps_what_was_chosen_when_refused() {
     screen.command(&mut ctx, Command::Right);
     assert!(hint(&screen).contains("sin revisión"), "{}", hint(&screen));
     screen.command(&mut ctx, Command::Save);
-    let Some(Request::SetRegistrationSettings(patch)) = ctx.pending.values().next().cloned() else {
+    let sent_policy = ctx
+        .pending
+        .values()
+        .find(|r| r.name() == "SetRegistrationSettings")
+        .cloned();
+    let Some(Request::SetRegistrationSettings(patch)) = sent_policy else {
         panic!("the policy is sent")
     };
     assert_eq!(patch.policy, RegistrationPolicy::Open);
@@ -1030,7 +1103,11 @@ fn others_read_the_policy_and_cannot_send_it() {
     );
     screen.command(&mut ctx, Command::Right);
     screen.command(&mut ctx, Command::Save);
-    assert!(ctx.pending.is_empty(), "{:?}", ctx.pending);
+    assert!(
+        !sent(&ctx, "SetRegistrationSettings") && !sent(&ctx, "Groups"),
+        "{:?}",
+        ctx.pending
+    );
     assert!(screen.dialog.is_none(), "Ctrl+S closes it");
 }
 
