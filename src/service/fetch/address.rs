@@ -43,6 +43,7 @@ pub enum AddressKind {
 }
 
 impl AddressKind {
+    /// True for the only kind that may be fetched.
     pub fn is_public(self) -> bool {
         self == AddressKind::Public
     }
@@ -158,6 +159,7 @@ fn same_prefix(a: u128, b: u128, len: u32, width: u32) -> bool {
     a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
 }
 
+/// The kind of an IPv4 address.
 pub fn classify_v4(ip: Ipv4Addr) -> AddressKind {
     let bits = u128::from(u32::from(ip));
     V4.iter()
@@ -165,6 +167,7 @@ pub fn classify_v4(ip: Ipv4Addr) -> AddressKind {
         .map_or(Public, |(_, _, kind)| *kind)
 }
 
+/// The kind of an IPv6 address, by the IPv4 address it carries when it carries one.
 pub fn classify_v6(ip: Ipv6Addr) -> AddressKind {
     let bits = u128::from(ip);
     // `::` needs no arm of its own: as an IPv4-compatible form it carries 0.0.0.0.

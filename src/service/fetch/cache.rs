@@ -108,6 +108,7 @@ impl Cache {
         Some(entry.value.clone())
     }
 
+    /// Forgets the document kept for `url`, if any.
     pub fn remove(&mut self, url: &str) {
         if let Some(entry) = self.entries.remove(url) {
             self.weight -= entry.weight;
@@ -153,11 +154,13 @@ impl Cache {
         );
     }
 
+    /// How many documents are kept.
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// True when no document is kept.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -66,11 +66,17 @@ impl Default for FetchPolicy {
 /// What is wrong with a URL, before any network work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlProblem {
+    /// Not a URL at all.
     Unparsable,
+    /// Another scheme than `https`.
     NotHttps,
+    /// No host to connect to.
     NoHost,
+    /// A user or a password before the host.
     UserInfo,
+    /// A `#` part: a document's URL has none.
     Fragment,
+    /// Longer than [`MAX_URL_LENGTH`].
     TooLong,
 }
 
@@ -157,6 +163,7 @@ fn host_key<S: AsRef<str>>(host: &Host<S>) -> String {
 /// A URL that passed every check that needs no network.
 struct Target {
     url: Url,
+    /// As [`host_key`] writes it.
     host: String,
 }
 
@@ -220,9 +227,12 @@ fn request_failed(host: &str, err: &reqwest::Error) -> FetchError {
     }
 }
 
+/// What a fetch ends with, shared by everyone waiting for it.
 type Outcome = Result<Arc<Value>, FetchError>;
+/// A fetch under way, which any number of requests may await.
 type Pending = Shared<BoxFuture<'static, Outcome>>;
 
+/// What the clones of one [`Fetcher`] share.
 struct Inner {
     http: reqwest::Client,
     timeout: Duration,
@@ -242,6 +252,8 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
+    /// A fetcher under `policy`; a bad allowed host or extra root stops it here, so that
+    /// `serve` can name the flag at start.
     pub fn new(policy: FetchPolicy) -> Result<Fetcher, FetchError> {
         let mut allowed = HashSet::new();
         for host in &policy.allow_hosts {

@@ -16,11 +16,13 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// stopping every fetch).
 pub const MAX_HOSTS: usize = 10_000;
 
+/// One host's current window: when it began and how many fetches it counted.
 struct Window {
     started: Instant,
     fetches: u32,
 }
 
+/// The fetches of each host in its current window.
 pub struct PerHostLimit {
     limit: u32,
     capacity: usize,
@@ -76,11 +78,13 @@ impl PerHostLimit {
         Ok(())
     }
 
+    /// How many hosts are remembered.
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.hosts.lock().len()
     }
 
+    /// True when no host is remembered.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
