@@ -195,6 +195,7 @@ async fn insert_behind(t: &TestServer, id: uuid::Uuid, group: uuid::Uuid, n: usi
         redirect_uris: vec![],
         auth_method: Default::default(),
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
     }
     .check()

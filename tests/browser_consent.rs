@@ -173,6 +173,7 @@ async fn chromium_completes_the_code_flow_to_a_redirect_uri_on_another_origin() 
             access_token_alg: Default::default(),
             auth_method: Default::default(),
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         })
         .await

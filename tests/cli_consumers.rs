@@ -584,3 +584,69 @@ async fn pending_clients_are_approved_and_rejected_from_the_command_line() {
     let pending: Vec<Consumer> = cli.run(&["consumers", "pending", "-o", "json"]).ok().json();
     assert!(pending.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pair_consumer_may_name_where_its_keys_are_published() {
+    let (_t, cli) = signed_in().await;
+    cli.run(&[
+        "groups",
+        "create",
+        "--name",
+        "Máquinas",
+        "--allow",
+        "reports:view",
+        "-q",
+    ])
+    .ok();
+    let missing = cli.run(&[
+        "consumers",
+        "create",
+        "--name",
+        "Robot",
+        "--group",
+        "Máquinas",
+        "--auth",
+        "private-key-jwt",
+    ]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("--jwks-uri"), "{}", missing.stderr);
+    let created: CreatedConsumer = cli
+        .run(&[
+            "consumers",
+            "create",
+            "--name",
+            "Robot",
+            "--group",
+            "Máquinas",
+            "--auth",
+            "private-key-jwt",
+            "--jwks-uri",
+            "https://keys.example/jwks.json",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert!(created.client_secret.is_none());
+    assert_eq!(
+        created.consumer.jwks_uri.as_deref(),
+        Some("https://keys.example/jwks.json")
+    );
+    let shown = cli.run(&["consumers", "get", "Robot"]).ok();
+    assert!(
+        shown
+            .stdout
+            .contains("publicadas en https://keys.example/jwks.json"),
+        "{}",
+        shown.stdout
+    );
+    let bad = cli.run(&[
+        "consumers",
+        "update",
+        "Robot",
+        "--jwks-uri",
+        "http://keys.example/jwks.json",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("https://"), "{}", bad.stderr);
+}

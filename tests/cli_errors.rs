@@ -315,6 +315,7 @@ fn paged_server(broken: bool) -> String {
         client_id: format!("clave{n}"),
         auth_method: Default::default(),
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
         origin: Default::default(),
         approval: Default::default(),

@@ -6,124 +6,34 @@
 
 mod common;
 mod oauth_support;
+mod publisher;
 
-use bytes::Bytes;
 use consola::domain::oauth::pkce_s256;
 use consola::domain::registration::*;
 use consola::domain::*;
 use consola::service::ServiceConfig;
-use consola::service::fetch::FetchPolicy;
-use http_body_util::Full;
 use oauth_support::*;
-use parking_lot::Mutex;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use publisher::Publisher;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::net::TcpListener;
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
-/// An HTTPS server on loopback, certified for `localhost`, that publishes one document at
-/// `/client.json` and counts the connections it accepts.
-struct Publisher {
-    port: u16,
-    cert_pem: String,
-    document: Arc<Mutex<Value>>,
-    accepts: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Publisher {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Publisher {
-    async fn start() -> Publisher {
-        let rcgen::CertifiedKey { cert, signing_key } =
-            rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![CertificateDer::from(cert.der().to_vec())], key)
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let document = Arc::new(Mutex::new(Value::Null));
-        let accepts = Arc::new(AtomicUsize::new(0));
-        let task = {
-            let (document, accepts) = (document.clone(), accepts.clone());
-            tokio::spawn(async move {
-                while let Ok((tcp, _)) = listener.accept().await {
-                    accepts.fetch_add(1, Ordering::SeqCst);
-                    let (acceptor, document) = (acceptor.clone(), document.clone());
-                    tokio::spawn(async move {
-                        let Ok(tls) = acceptor.accept(tcp).await else {
-                            return;
-                        };
-                        let service = hyper::service::service_fn(move |_request| {
-                            let body = document.lock().to_string();
-                            async move {
-                                Ok::<_, std::convert::Infallible>(
-                                    hyper::Response::builder()
-                                        .header("content-type", "application/json")
-                                        .header("cache-control", "no-store")
-                                        .body(Full::new(Bytes::from(body)))
-                                        .unwrap(),
-                                )
-                            }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                            .await;
-                    });
-                }
-            })
-        };
-        Publisher {
-            port,
-            cert_pem: cert.pem(),
-            document,
-            accepts,
-            task,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("https://localhost:{}/client.json", self.port)
-    }
-
-    fn publish(&self, redirect_uris: &[&str]) {
-        *self.document.lock() = json!({
-            "client_id": self.url(),
-            "client_name": "Cursor",
-            "redirect_uris": redirect_uris,
-            "grant_types": ["authorization_code", "refresh_token"],
-            "token_endpoint_auth_method": "none",
-        });
-    }
-
-    fn accepts(&self) -> usize {
-        self.accepts.load(Ordering::SeqCst)
-    }
+/// The client document at `/client.json`, naming itself.
+fn publish(publisher: &Publisher, redirect_uris: &[&str]) {
+    *publisher.document.lock() = json!({
+        "client_id": publisher.url_of("/client.json"),
+        "client_name": "Cursor",
+        "redirect_uris": redirect_uris,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_method": "none",
+    });
 }
 
 /// A server that may fetch from `localhost` and trusts the publisher's certificate.
 async fn start_trusting(publisher: &Publisher) -> Harness {
     start_with(ServiceConfig {
-        client_documents: FetchPolicy {
-            allow_hosts: vec!["localhost".into()],
-            extra_roots_pem: Some(publisher.cert_pem.clone().into_bytes()),
-            ..FetchPolicy::default()
-        },
+        client_documents: publisher.trusted_by(),
         ..ServiceConfig::default()
     })
     .await
@@ -169,13 +79,13 @@ fn verifier() -> String {
 #[tokio::test]
 async fn a_document_client_waits_for_approval_then_gets_tokens_with_pkce_alone() {
     let publisher = Publisher::start().await;
-    publisher.publish(&[CALLBACK]);
+    publish(&publisher, &[CALLBACK]);
     let h = start_trusting(&publisher).await;
     let group = set_policy(&h, RegistrationPolicy::Approval).await;
     let metadata = h.anon.metadata().await.unwrap();
     assert!(metadata.client_id_metadata_document_supported);
 
-    let url = publisher.url();
+    let url = publisher.url_of("/client.json");
     let v = verifier();
     let request = params(&url, CALLBACK, &pkce_s256(&v));
     let (status, html) = page(&h, &request).await;
@@ -241,10 +151,10 @@ async fn a_document_client_waits_for_approval_then_gets_tokens_with_pkce_alone()
 #[tokio::test]
 async fn the_document_decides_the_redirect_uris_and_must_name_itself() {
     let publisher = Publisher::start().await;
-    publisher.publish(&[CALLBACK]);
+    publish(&publisher, &[CALLBACK]);
     let h = start_trusting(&publisher).await;
     set_policy(&h, RegistrationPolicy::Open).await;
-    let url = publisher.url();
+    let url = publisher.url_of("/client.json");
     let v = verifier();
     let (status, _) = page(&h, &params(&url, CALLBACK, &pkce_s256(&v))).await;
     assert_eq!(status, 200, "open: straight in");
@@ -254,7 +164,7 @@ async fn the_document_decides_the_redirect_uris_and_must_name_itself() {
     let (status, html) = page(&h, &params(&url, other, &pkce_s256(&v))).await;
     assert_eq!(status, 400, "{html}");
     // The document changes: the client follows it.
-    publisher.publish(&[other]);
+    publish(&publisher, &[other]);
     let (status, html) = page(&h, &params(&url, other, &pkce_s256(&v))).await;
     assert_eq!(status, 200, "{html}");
     let (status, _) = page(&h, &params(&url, CALLBACK, &pkce_s256(&v))).await;
@@ -273,8 +183,8 @@ async fn the_document_decides_the_redirect_uris_and_must_name_itself() {
 #[tokio::test]
 async fn nothing_is_fetched_when_registration_is_off_or_the_host_is_not_allowed() {
     let publisher = Publisher::start().await;
-    publisher.publish(&[CALLBACK]);
-    let url = publisher.url();
+    publish(&publisher, &[CALLBACK]);
+    let url = publisher.url_of("/client.json");
     let v = verifier();
 
     // Off: refused without a fetch.

@@ -121,6 +121,7 @@ async fn acknowledged_writes_survive_sigkill() {
                             access_token_alg: Default::default(),
                             auth_method: Default::default(),
                             jwks: None,
+                            jwks_uri: None,
                             require_dpop: false,
                         };
                         match client.create_consumer(&body).await {
@@ -211,6 +212,7 @@ async fn acknowledged_writes_survive_sigkill() {
         access_token_alg: Default::default(),
         auth_method: Default::default(),
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
     };
     let answer = admin.create_consumer(&refused).await;

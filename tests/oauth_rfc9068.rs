@@ -84,6 +84,7 @@ fn jwt_consumer(
         access_token_alg: alg,
         auth_method: Default::default(),
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
     }
 }

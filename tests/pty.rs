@@ -162,6 +162,7 @@ async fn a_consumer(client: &Client) -> Consumer {
             access_token_alg: AccessTokenAlg::EdDSA,
             auth_method: Default::default(),
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         })
         .await

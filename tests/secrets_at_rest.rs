@@ -106,6 +106,7 @@ async fn scan(log_format: &str) -> String {
                 access_token_alg: Default::default(),
                 auth_method: Default::default(),
                 jwks: None,
+                jwks_uri: None,
                 require_dpop: false,
             })
             .await

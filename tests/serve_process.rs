@@ -98,6 +98,7 @@ async fn consumer(admin: &Client) -> CreatedConsumer {
             access_token_alg: Default::default(),
             auth_method: Default::default(),
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         })
         .await

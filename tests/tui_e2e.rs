@@ -366,6 +366,7 @@ async fn duplicate_name_keeps_the_modal_and_the_typing() {
             access_token_alg: Default::default(),
             auth_method: Default::default(),
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         })
         .await
@@ -472,6 +473,7 @@ async fn a_client_that_registered_itself_is_approved_with_the_keyboard() {
             access_token_alg: Default::default(),
             auth_method: Default::default(),
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         })
         .await

@@ -141,12 +141,12 @@ pub enum Verb {
         auth_method: AuthArg,
         /// The public keys of a private-key-jwt consumer: a file with a JWKS or one JWK
         /// (`-` reads standard input). Never the private key.
-        #[arg(
-            long,
-            value_name = "FILE",
-            required_if_eq("auth_method", "private-key-jwt")
-        )]
+        #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
         jwks: Option<String>,
+        /// Or the https:// URL where a private-key-jwt consumer publishes its JWKS, fetched
+        /// when a token is asked for (and kept as its Cache-Control says).
+        #[arg(long, value_name = "URL")]
+        jwks_uri: Option<String>,
         /// Issue it only DPoP-bound tokens (RFC 9449): a token request without a DPoP proof
         /// is refused.
         #[arg(long)]
@@ -180,8 +180,12 @@ pub enum Verb {
         /// Replace a private-key-jwt consumer's public keys with this JWKS file (`-`:
         /// standard input). To roll a key over, register the new one beside the old, then
         /// the new one alone.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
         jwks: Option<String>,
+        /// Take a private-key-jwt consumer's keys from this https:// URL from now on (its
+        /// registered JWKS is dropped).
+        #[arg(long, value_name = "URL")]
+        jwks_uri: Option<String>,
         /// Issue it only DPoP-bound tokens from now on.
         #[arg(long, conflicts_with = "no_require_dpop")]
         require_dpop: bool,
@@ -343,6 +347,9 @@ fn secret_cell(c: &Consumer) -> Cell {
 
 /// Each registered public key (kid, algorithm, RFC 7638 thumbprint), "; " between them.
 fn key_lines(c: &Consumer) -> String {
+    if let Some(uri) = &c.jwks_uri {
+        return format!("publicadas en {uri}");
+    }
     c.jwks
         .iter()
         .flat_map(|keys| keys.keys())
@@ -416,8 +423,15 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             token_alg,
             auth_method,
             jwks,
+            jwks_uri,
             require_dpop,
         } => {
+            if matches!(auth_method, AuthArg::PrivateKeyJwt) && jwks.is_none() && jwks_uri.is_none()
+            {
+                return Err(Failure::Usage(
+                    "--auth private-key-jwt necesita --jwks FILE o --jwks-uri URL".into(),
+                ));
+            }
             let jwks = jwks.as_deref().map(read_jwks).transpose()?;
             let group = groups::find(&client, &group).await?;
             let created = client
@@ -432,6 +446,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                     access_token_alg: token_alg.into(),
                     auth_method: auth_method.into(),
                     jwks,
+                    jwks_uri,
                     require_dpop,
                 })
                 .await?;
@@ -463,6 +478,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             token_format,
             token_alg,
             jwks,
+            jwks_uri,
             require_dpop,
             no_require_dpop,
         } => {
@@ -482,6 +498,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
                 token_format: token_format.map(Into::into),
                 access_token_alg: token_alg.map(Into::into),
                 jwks,
+                jwks_uri,
                 require_dpop: (require_dpop || no_require_dpop).then_some(require_dpop),
             };
             if patch.is_empty() {

@@ -106,6 +106,10 @@ pub struct Consumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<ClientKeys>,
+    /// Or where a `private_key_jwt` consumer publishes them (`https://`), fetched as the
+    /// metadata documents are and kept as their `Cache-Control` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// Gets only DPoP-bound tokens (RFC 9449 §5.2 `dpop_bound_access_tokens`): a token
     /// request without a proof is refused.
     #[serde(default)]
@@ -151,6 +155,9 @@ pub struct NewConsumer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// For `private_key_jwt`, instead of `jwks`: the `https://` URL of its JWKS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// Only DPoP-bound tokens (RFC 9449 §5.2).
     #[serde(default)]
     pub require_dpop: bool,
@@ -180,6 +187,10 @@ pub struct ConsumerPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// A `private_key_jwt` consumer's keys from now on at this `https://` URL (the
+    /// registered JWKS is then dropped); a `jwks` drops the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_dpop: Option<bool>,
 }
@@ -202,6 +213,7 @@ impl ConsumerPatch {
             && self.token_format.is_none()
             && self.access_token_alg.is_none()
             && self.jwks.is_none()
+            && self.jwks_uri.is_none()
             && self.require_dpop.is_none()
     }
 }
@@ -271,6 +283,7 @@ pub struct ValidConsumer {
     pub redirect_uris: Vec<String>,
     pub auth_method: AuthMethod,
     pub jwks: Option<ClientKeys>,
+    pub jwks_uri: Option<String>,
     pub require_dpop: bool,
 }
 
@@ -312,13 +325,25 @@ impl ValidConsumer {
                 "Código de autorización necesita al menos una URL de retorno",
             );
         }
-        match (self.auth_method, &self.jwks) {
-            (AuthMethod::PrivateKeyJwt, None) if errors.get("jwks").is_none() => errors.add(
+        if let Some(uri) = &self.jwks_uri
+            && let Err(why) = check_jwks_uri(uri)
+        {
+            errors.add("jwks_uri", format!("jwks_uri {why}"));
+        }
+        match (self.auth_method, &self.jwks, &self.jwks_uri) {
+            (AuthMethod::PrivateKeyJwt, None, None) if errors.get("jwks").is_none() => errors.add(
                 "jwks",
-                "Clave privada (JWT) necesita las claves públicas (una JWKS)",
+                "Clave privada (JWT) necesita las claves públicas (una JWKS o su jwks_uri)",
             ),
-            (AuthMethod::ClientSecret | AuthMethod::Public, Some(_)) => errors.add(
+            (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => {
+                errors.add("jwks_uri", "Una JWKS o una jwks_uri, no las dos")
+            }
+            (AuthMethod::ClientSecret | AuthMethod::Public, Some(_), _) => errors.add(
                 "jwks",
+                "Solo un consumidor con Clave privada (JWT) registra claves públicas",
+            ),
+            (AuthMethod::ClientSecret | AuthMethod::Public, _, Some(_)) => errors.add(
+                "jwks_uri",
                 "Solo un consumidor con Clave privada (JWT) registra claves públicas",
             ),
             _ => {}
@@ -337,6 +362,25 @@ impl ValidConsumer {
             ..self
         })
     }
+}
+
+/// A `jwks_uri` is an absolute `https://` URL with a host, no user or password and no
+/// fragment, at most 2000 characters.
+pub fn check_jwks_uri(uri: &str) -> Result<(), &'static str> {
+    if uri.chars().count() > 2000 {
+        return Err("demasiado larga");
+    }
+    let parsed = url::Url::parse(uri).map_err(|_| "no es una URL válida")?;
+    if parsed.scheme() != "https" || parsed.host().is_none() {
+        return Err("debe empezar con https://");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("no puede llevar usuario ni contraseña");
+    }
+    if parsed.fragment().is_some() {
+        return Err("no puede tener fragmento (#)");
+    }
+    Ok(())
 }
 
 /// A redirect URI must be absolute, `https://`, or `http://` to a loopback host (RFC 8252),
@@ -421,6 +465,7 @@ mod tests {
             redirect_uris: vec![],
             auth_method: AuthMethod::ClientSecret,
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         }
     }

@@ -100,6 +100,7 @@ impl Service {
             redirect_uris: new.redirect_uris,
             auth_method: new.auth_method,
             jwks,
+            jwks_uri: new.jwks_uri.map(|uri| uri.trim().to_string()),
             require_dpop: new.require_dpop,
         }
         .check_with(errors);
@@ -176,9 +177,14 @@ impl Service {
             return Err(ServiceError::Stale);
         }
         let mut errors = FieldErrors::new();
-        let jwks = match &patch.jwks {
-            Some(jwks) => check_jwks(&mut errors, jwks),
-            None => current.jwks.clone(),
+        // One source of keys: new keys drop the URL, a new URL drops the keys.
+        let (jwks, jwks_uri) = match (&patch.jwks, &patch.jwks_uri) {
+            (Some(jwks), None) => (check_jwks(&mut errors, jwks), None),
+            (None, Some(uri)) => (None, Some(uri.trim().to_string())),
+            (Some(jwks), Some(uri)) => {
+                (check_jwks(&mut errors, jwks), Some(uri.trim().to_string()))
+            }
+            (None, None) => (current.jwks.clone(), current.jwks_uri.clone()),
         };
         let fields = ValidConsumer {
             name: patch.name.clone().unwrap_or_else(|| current.name.clone()),
@@ -200,6 +206,7 @@ impl Service {
                 .unwrap_or_else(|| current.redirect_uris.clone()),
             auth_method: current.auth_method,
             jwks,
+            jwks_uri,
             require_dpop: patch.require_dpop.unwrap_or(current.require_dpop),
         }
         .check_with(errors)

@@ -90,6 +90,7 @@ impl Service {
             redirect_uris: client.redirect_uris,
             auth_method: consumer.auth_method,
             jwks: None,
+            jwks_uri: None,
             require_dpop: consumer.require_dpop,
         };
         let updated = self
@@ -139,6 +140,7 @@ impl Service {
             redirect_uris: client.redirect_uris,
             auth_method: AuthMethod::Public,
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         }
         .check()

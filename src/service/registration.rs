@@ -531,6 +531,7 @@ impl Service {
             redirect_uris: client.redirect_uris,
             auth_method: client.auth_method,
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         }
         .check()

@@ -40,7 +40,8 @@ pub trait ConsumerStore {
 pub(super) const CONSUMER_COLUMNS: &str =
     "c.id, c.name, c.description, c.grant_type, c.permission_group_id,
         g.name AS group_name, c.hub_enabled, c.enabled, c.token_format, c.access_token_alg,
-        c.redirect_uris, c.client_id, c.auth_method, c.jwks, c.require_dpop, c.origin,
+        c.redirect_uris, c.client_id, c.auth_method, c.jwks, c.jwks_uri, c.require_dpop,
+        c.origin,
         c.approval, c.secret_last_four, c.created_at, c.created_by, c.updated_at, c.version";
 pub(super) const CONSUMER_FROM: &str =
     "FROM consumers c JOIN permission_groups g ON g.id = c.permission_group_id";
@@ -72,6 +73,7 @@ where
         client_id: row.col("client_id")?,
         auth_method: AuthMethod::parse(&auth_method).ok_or(StoreError::Corrupt("auth method"))?,
         jwks: jwks.map(|text| from_json("jwks", &text)).transpose()?,
+        jwks_uri: row.col("jwks_uri")?,
         require_dpop: row.col("require_dpop")?,
         origin: ConsumerOrigin::parse(&origin).ok_or(StoreError::Corrupt("origin"))?,
         approval: Approval::parse(&approval).ok_or(StoreError::Corrupt("approval"))?,
@@ -116,9 +118,9 @@ impl<B: SqlBackend> ConsumerStore for B {
                          permission_group_id, hub_enabled, enabled, token_format, redirect_uris,
                          client_id, secret_digest, secret_last_four, created_at, created_by,
                          updated_at, access_token_alg, auth_method, jwks, require_dpop,
-                         origin, approval, registration_token_digest, version)
+                         origin, approval, registration_token_digest, jwks_uri, version)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $14, $16, $17, $18, $19, $20, $21, $22, 1)",
+                         $14, $16, $17, $18, $19, $20, $21, $22, $23, 1)",
             )
             .bind(consumer.id)
             .bind(&f.name)
@@ -148,6 +150,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(consumer.origin.as_str())
             .bind(consumer.approval.as_str())
             .bind(consumer.registration_token_digest.map(|d| d.to_vec()))
+            .bind(f.jwks_uri.clone())
             .execute(&mut *tx)
             .await?;
             insert_audit::<B::Db>(tx, audit).await?;
@@ -251,7 +254,7 @@ impl<B: SqlBackend> ConsumerStore for B {
                          permission_group_id = $4, hub_enabled = $5, enabled = $6,
                          token_format = $7, redirect_uris = $8, updated_at = $9,
                          access_token_alg = $10, jwks = $11, require_dpop = $12,
-                         version = version + 1
+                         jwks_uri = $15, version = version + 1
                      WHERE id = $13 AND version = $14",
             )
             .bind(&f.name)
@@ -268,6 +271,7 @@ impl<B: SqlBackend> ConsumerStore for B {
             .bind(f.require_dpop)
             .bind(id)
             .bind(expected_version)
+            .bind(f.jwks_uri.clone())
             .execute(&mut *tx)
             .await?;
             if done == 0 {

@@ -459,12 +459,12 @@ const ENGLISH: &[(&str, &str)] = &[
     ("Claves públicas (JWKS)", "Public keys (JWKS)"),
     ("Claves públicas nuevas (JWKS)", "New public keys (JWKS)"),
     (
-        "Pegue la JWKS pública: {\"keys\": [...]}; nunca la clave privada",
-        "Paste the public JWKS: {\"keys\": [...]}; never the private key",
+        "JWKS pública ({\"keys\": [...]}) o su URL https://; nunca la clave privada",
+        "Public JWKS ({\"keys\": [...]}) or its https:// URL; never the private key",
     ),
     (
-        "Vacío conserva las claves registradas; una JWKS nueva las reemplaza todas",
-        "Empty keeps the registered keys; a new JWKS replaces them all",
+        "Vacío conserva las claves; una JWKS o URL https:// nueva las reemplaza",
+        "Empty keeps the keys; a new JWKS or https:// URL replaces them",
     ),
     ("Claves públicas registradas", "Registered public keys"),
     (
@@ -489,6 +489,7 @@ const ENGLISH: &[(&str, &str)] = &[
         "It is a public client: it has no Secret; PKCE protects its codes",
     ),
     ("Ninguno (cliente público)", "None (public client)"),
+    ("Publicadas en {}", "Published at {}"),
     // Clients that register themselves.
     ("¿Rechazar el cliente {}?", "Reject the client {}?"),
     (

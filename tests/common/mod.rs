@@ -154,6 +154,7 @@ pub fn new_consumer(name: &str, group: uuid::Uuid) -> NewConsumer {
         access_token_alg: Default::default(),
         auth_method: Default::default(),
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
     }
 }

@@ -159,6 +159,7 @@ impl Harness {
             access_token_alg: AccessTokenAlg::default(),
             auth_method: Default::default(),
             jwks: None,
+            jwks_uri: None,
             require_dpop: false,
         })
         .await

@@ -155,6 +155,7 @@ pub fn consumer(n: u128, name: &str) -> Consumer {
         client_id: format!("CLAVE-FICTICIA-{n:017}"),
         auth_method: Default::default(),
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
         origin: Default::default(),
         approval: Default::default(),

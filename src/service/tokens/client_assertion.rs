@@ -214,14 +214,11 @@ impl Service {
             ));
         };
         let consumer = &client.credentials.consumer;
-        let keys = match (&consumer.jwks, consumer.auth_method) {
-            (Some(keys), AuthMethod::PrivateKeyJwt) => keys.keys(),
-            _ => {
-                return Err(Refused::Client(
-                    "aserción de cliente para un consumidor que usa Secreto",
-                ));
-            }
-        };
+        if consumer.auth_method != AuthMethod::PrivateKeyJwt {
+            return Err(Refused::Client(
+                "aserción de cliente para un consumidor que usa Secreto",
+            ));
+        }
         if !consumer.may_get_tokens() {
             return Err(Refused::Client(if consumer.enabled {
                 "autenticación de cliente: cliente registrado sin aprobar"
@@ -229,7 +226,19 @@ impl Service {
                 "autenticación de cliente: consumidor deshabilitado"
             }));
         }
-        assertion.signed_by(keys).map_err(Refused::Client)?;
+        match (&consumer.jwks, &consumer.jwks_uri) {
+            (Some(keys), _) => {
+                assertion.signed_by(keys.keys()).map_err(Refused::Client)?;
+            }
+            (None, Some(uri)) => {
+                Box::pin(self.signed_by_published(assertion, uri)).await?;
+            }
+            (None, None) => {
+                return Err(Refused::Client(
+                    "aserción de cliente para un consumidor sin claves públicas",
+                ));
+            }
+        }
         let issuer = self.issuer();
         let token_endpoint = format!("{issuer}/oauth/token");
         let now = self.now().timestamp();
@@ -246,6 +255,41 @@ impl Service {
             )),
             Err(failed) => Err(Refused::Oauth(failed.into())),
         }
+    }
+}
+
+impl Service {
+    /// Checks the assertion against the keys the consumer publishes at `uri` (its
+    /// `jwks_uri`), fetched as metadata documents are. A key the cached set lacks (a kid
+    /// just rolled over) has the set fetched once more, within the fetch's per-host limit.
+    async fn signed_by_published(
+        &self,
+        assertion: &Assertion<'_>,
+        uri: &str,
+    ) -> Result<(), Refused> {
+        let fetcher = self.fetcher.as_ref().ok_or(Refused::Client(
+            "las claves publicadas (jwks_uri) no están disponibles",
+        ))?;
+        for attempt in 0..2 {
+            let document = fetcher.json(uri).await.map_err(|err| {
+                tracing::info!(error = %err, "jwks_uri refused");
+                Refused::Client("no se pudo obtener la JWKS de jwks_uri")
+            })?;
+            let keys = ClientKeys::parse(&document).map_err(|why| {
+                tracing::info!(why = %why, "jwks_uri holds no usable JWKS");
+                Refused::Client("la JWKS de jwks_uri no es válida")
+            })?;
+            let known_kid = match assertion.header.kid.as_deref() {
+                Some(kid) => keys.keys().iter().any(|k| k.kid.as_deref() == Some(kid)),
+                None => true,
+            };
+            if known_kid || attempt == 1 {
+                assertion.signed_by(keys.keys()).map_err(Refused::Client)?;
+                return Ok(());
+            }
+            fetcher.forget(uri);
+        }
+        Err(Refused::Client("aserción de cliente con firma inválida"))
     }
 }
 

@@ -542,7 +542,7 @@ impl ConsumersScreen {
                 if let Some(ConsumerDialog::Edit(modal)) = &mut self.dialog
                     && modal_id == Some(consumer.id)
                 {
-                    modal.set_keys(lang, consumer.jwks.as_ref());
+                    modal.set_keys(lang, &consumer);
                     modal.editing = Some(consumer);
                     modal.form.busy = false;
                     modal.form.clear_errors();

@@ -47,3 +47,7 @@ ALTER TABLE refresh_tokens ADD COLUMN jkt TEXT;
 -- own API.
 ALTER TABLE authorization_codes ADD COLUMN resource TEXT;
 ALTER TABLE refresh_tokens ADD COLUMN resource TEXT;
+
+-- Where a `private_key_jwt` consumer publishes its JWKS, instead of registering it (the
+-- `jwks` column is then NULL): fetched as metadata documents are.
+ALTER TABLE consumers ADD COLUMN jwks_uri TEXT;

@@ -26,10 +26,18 @@ fn group_options(lang: Lang, groups: &[PermissionGroup]) -> Vec<String> {
 const REDIRECT_HINT: &str =
     "Con 127.0.0.1 o [::1] vale cualquier puerto; localhost y las demás, exactas";
 /// Shown under Claves públicas (JWKS) of a new consumer.
-const JWKS_HINT: &str = "Pegue la JWKS pública: {\"keys\": [...]}; nunca la clave privada";
+const JWKS_HINT: &str =
+    "JWKS pública ({\"keys\": [...]}) o su URL https://; nunca la clave privada";
 /// Shown under the same field when editing: empty means "keep them".
 const JWKS_KEEP_HINT: &str =
-    "Vacío conserva las claves registradas; una JWKS nueva las reemplaza todas";
+    "Vacío conserva las claves; una JWKS o URL https:// nueva las reemplaza";
+/// Where a key pair's public keys come from, as the JWKS field was filled.
+#[derive(Default)]
+struct KeySource {
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+}
+
 /// The label of the DPoP box (RFC 9449 §5.2 `dpop_bound_access_tokens`).
 const REQUIRE_DPOP: &str = "Solo tokens ligados a una clave (DPoP)";
 /// Shown under it while ticked: what the consumer's integration must then do.
@@ -57,9 +65,15 @@ fn key_line(lang: Lang, key: &ClientKey) -> String {
     }
 }
 
-/// The lines of a consumer's registered keys.
-fn key_lines(lang: Lang, keys: Option<&ClientKeys>) -> Vec<String> {
-    keys.map(|k| k.keys().iter().map(|key| key_line(lang, key)).collect())
+/// The lines of a consumer's registered keys, or where it publishes them.
+fn key_lines(lang: Lang, consumer: &Consumer) -> Vec<String> {
+    if let Some(uri) = &consumer.jwks_uri {
+        return vec![lang.fill("Publicadas en {}", &[uri])];
+    }
+    consumer
+        .jwks
+        .as_ref()
+        .map(|k| k.keys().iter().map(|key| key_line(lang, key)).collect())
         .unwrap_or_default()
 }
 
@@ -202,7 +216,7 @@ impl ConsumerModal {
             Field::value(
                 "keys",
                 lang.t("Claves públicas registradas"),
-                key_lines(lang, editing.and_then(|c| c.jwks.as_ref())),
+                editing.map(|c| key_lines(lang, c)).unwrap_or_default(),
             ),
             Field::button("save", lang.t("Guardar")),
             Field::button("cancel", lang.t("Cancelar")),
@@ -249,7 +263,7 @@ impl ConsumerModal {
             Some(SecretText::new(created.consumer.client_id.clone())),
         );
         form.set_copy("client_secret", created.client_secret);
-        self.set_keys(lang, created.consumer.jwks.as_ref());
+        self.set_keys(lang, &created.consumer);
         let form = &mut self.form;
         for name in [
             "grant_type",
@@ -273,10 +287,10 @@ impl ConsumerModal {
         self.form.focus_on("client_id");
     }
 
-    /// Shows these as the consumer's registered keys (after Guardar, after a reload).
-    pub fn set_keys(&mut self, lang: Lang, keys: Option<&ClientKeys>) {
+    /// Shows the consumer's keys as they are now (after Guardar, after a reload).
+    pub fn set_keys(&mut self, lang: Lang, consumer: &Consumer) {
         if let Some(field) = self.form.field_mut("keys") {
-            field.kind = Kind::Value(key_lines(lang, keys));
+            field.kind = Kind::Value(key_lines(lang, consumer));
         }
     }
 
@@ -399,21 +413,35 @@ impl ConsumerModal {
     /// The JWKS pasted, for a key pair's consumer: `None` when the field is empty (for an
     /// edit, "keep the keys"), a field error at once when it is not JSON. What the keys
     /// themselves are worth, the server says.
-    fn jwks(&self, lang: Lang) -> Result<Option<serde_json::Value>, FieldErrors> {
+    /// The keys as typed: a JWKS, or the `https://` URL where they are published
+    /// (`jwks_uri`).
+    fn jwks(&self, lang: Lang) -> Result<KeySource, FieldErrors> {
         if self.has_secret() {
-            return Ok(None);
+            return Ok(KeySource::default());
         }
         let text = self.form.text("jwks");
-        if text.trim().is_empty() {
-            return Ok(None);
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Ok(KeySource::default());
         }
-        serde_json::from_str(&text).map(Some).map_err(|error| {
-            let at = [error.line().to_string(), error.column().to_string()];
-            FieldErrors::single(
-                "jwks",
-                lang.fill("No es JSON: línea {}, columna {}", &[&at[0], &at[1]]),
-            )
-        })
+        if trimmed.starts_with("https://") {
+            return Ok(KeySource {
+                jwks: None,
+                jwks_uri: Some(trimmed.to_string()),
+            });
+        }
+        serde_json::from_str(&text)
+            .map(|jwks| KeySource {
+                jwks: Some(jwks),
+                jwks_uri: None,
+            })
+            .map_err(|error| {
+                let at = [error.line().to_string(), error.column().to_string()];
+                FieldErrors::single(
+                    "jwks",
+                    lang.fill("No es JSON: línea {}, columna {}", &[&at[0], &at[1]]),
+                )
+            })
     }
 
     /// After a JWKS that is not JSON, puts the field's cursor where it stopped being JSON,
@@ -442,7 +470,7 @@ impl ConsumerModal {
                 lang.t("Cree primero un grupo de permisos (Cuentas de Usuarios → Permisos)"),
             ));
         };
-        let jwks = self.jwks(lang)?;
+        let KeySource { jwks, jwks_uri } = self.jwks(lang)?;
         let name = self.form.text("name");
         let description = self.form.text("description");
         match &self.editing {
@@ -457,6 +485,7 @@ impl ConsumerModal {
                 access_token_alg: self.access_token_alg(),
                 auth_method: self.auth_method(),
                 jwks,
+                jwks_uri,
                 require_dpop: self.form.checked("require_dpop"),
             }))),
             Some(old) => {
@@ -476,6 +505,7 @@ impl ConsumerModal {
                         .then_some(self.access_token_alg()),
                     // Empty keeps the keys; anything pasted replaces them all.
                     jwks,
+                    jwks_uri,
                     require_dpop: (self.form.checked("require_dpop") != old.require_dpop)
                         .then_some(self.form.checked("require_dpop")),
                 };
@@ -605,7 +635,7 @@ pub(super) fn detail(lang: Lang, consumer: &Consumer) -> Form {
         fields.push(Field::value(
             "keys",
             lang.t("Claves públicas registradas"),
-            key_lines(lang, consumer.jwks.as_ref()),
+            key_lines(lang, consumer),
         ));
     }
     fields.push(Field::button("cancel", lang.t("Cerrar")));

@@ -75,6 +75,7 @@ fn editing_sends_a_changed_algorithm_only() {
         client_id: "clave".into(),
         auth_method: AuthMethod::ClientSecret,
         jwks: None,
+        jwks_uri: None,
         require_dpop: false,
         origin: Default::default(),
         approval: Default::default(),
@@ -140,6 +141,7 @@ fn a_consumer(auth_method: AuthMethod) -> Consumer {
         redirect_uris: vec![],
         client_id: "clave".into(),
         auth_method,
+        jwks_uri: None,
         jwks: private_key.then(|| ClientKeys::parse(&jwks()).expect("a valid JWKS")),
         require_dpop: false,
         origin: Default::default(),
@@ -165,6 +167,36 @@ fn form_text(form: &Form) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[test]
+fn an_https_url_in_the_jwks_field_is_sent_as_the_jwks_uri_and_shown_as_such() {
+    let mut modal = ConsumerModal::new(Lang::Es, &groups(), None);
+    choose(&mut modal, "auth_method", 1);
+    modal.form.set_text("name", "ERP");
+    modal.form.focus_on("jwks");
+    modal.form.paste("  https://keys.example/jwks.json ");
+    match modal.request(Lang::Es) {
+        Ok(Some(Request::CreateConsumer(new))) => {
+            assert_eq!(new.jwks, None);
+            assert_eq!(
+                new.jwks_uri.as_deref(),
+                Some("https://keys.example/jwks.json")
+            );
+        }
+        _ => panic!("a create request"),
+    }
+    let mut published = a_consumer(AuthMethod::PrivateKeyJwt);
+    published.jwks = None;
+    published.jwks_uri = Some("https://keys.example/jwks.json".into());
+    let editing = ConsumerModal::new(Lang::Es, &groups(), Some(&published));
+    match &editing.form.field("keys").expect("the key list").kind {
+        Kind::Value(lines) => assert_eq!(
+            lines,
+            &vec!["Publicadas en https://keys.example/jwks.json".to_string()]
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -1109,6 +1141,23 @@ fn others_read_the_policy_and_cannot_send_it() {
         ctx.pending
     );
     assert!(screen.dialog.is_none(), "Ctrl+S closes it");
+}
+
+#[test]
+fn a_policy_nobody_changed_says_so_instead_of_a_date() {
+    let never = RegistrationSettings {
+        updated_by: String::new(),
+        ..policy(RegistrationPolicy::Off, None)
+    };
+    for can_write in [true, false] {
+        let modal = PolicyModal::new(Lang::Es, &never, &groups(), can_write);
+        let text = form_text(&modal.form);
+        let line = text.lines().find(|l| l.contains("Cambiada por"));
+        assert!(line.is_some_and(|l| l.trim_end().ends_with('—')), "{text}");
+        assert!(!text.contains("1970"), "{text}");
+    }
+    let modal = PolicyModal::new(Lang::Es, &policy(RegistrationPolicy::Off, None), &[], true);
+    assert!(form_text(&modal.form).contains("ana · 1970-01-01 00:00"));
 }
 
 #[test]
