@@ -27,8 +27,11 @@ fn hint(policy: RegistrationPolicy) -> &'static str {
 /// Said to whoever may not change it.
 const READ_ONLY: &str = "Solo el Súper Administrador puede cambiar la política de registro";
 
-/// Who changed it last, and when.
+/// Who changed it last, and when; "—" while nobody has (a new server's policy).
 fn updated(settings: &RegistrationSettings) -> String {
+    if settings.updated_by.trim().is_empty() {
+        return "—".into();
+    }
     format!(
         "{} · {}",
         settings.updated_by,
