@@ -646,3 +646,37 @@ async fn authorization_responses_name_the_public_issuer() {
     assert_eq!(refused.status(), 303);
     assert_eq!(location_query(&refused)["iss"], public);
 }
+
+#[tokio::test]
+async fn an_authorization_request_gets_the_scopes_its_group_allows_of_those_it_asks_for() {
+    let f = flow().await;
+    let v = verifier();
+    let mut params = f.params(Some(&pkce_s256(&v)), Some("S256"));
+    // Asked for everything the metadata lists, as MCP clients do: granted what the group
+    // gives, and the consent page says so.
+    let every = consola::domain::oauth::all_scopes().join(" ");
+    params.push(("scope".into(), every));
+    let page = f.page(&params).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<li>assets:view</li>") && html.contains("<li>reports:view</li>"));
+    assert!(
+        !html.contains("<li>work_orders:add</li>"),
+        "only what will be granted is listed"
+    );
+    let answer = f.submit(&params, PASSWORD, "approve").await;
+    let code = location_query(&answer)["code"].clone();
+    let (status, body) = f.exchange_code(&code, &v).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["scope"], "assets:view reports:view",
+        "the response says which"
+    );
+
+    // Nothing the group allows: refused, back to the client.
+    let mut none = f.params(Some(&pkce_s256(&v)), Some("S256"));
+    none.push(("scope".into(), "work_orders:add".into()));
+    let response = f.page(&none).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location_query(&response)["error"], "invalid_scope");
+}

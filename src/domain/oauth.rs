@@ -305,6 +305,34 @@ pub fn narrow_scopes(
     Ok(granted)
 }
 
+/// What an authorization request may be granted: the scopes asked for that the group
+/// allows (RFC 6749 §3.3 lets the server grant fewer than asked, and says which in the
+/// response), or all of them when none were asked for; refused only when none of those
+/// asked for is allowed. A client that asks for every scope the metadata lists (as MCP
+/// clients do when a resource names none) then gets what its group gives.
+pub fn grantable_scopes(
+    allowed: &BTreeSet<String>,
+    requested: Option<&str>,
+) -> Result<BTreeSet<String>, ScopeBeyondGroup> {
+    let requested: Vec<&str> = requested
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if requested.is_empty() {
+        return Ok(allowed.clone());
+    }
+    let granted: BTreeSet<String> = requested
+        .into_iter()
+        .filter(|scope| allowed.contains(*scope))
+        .map(str::to_string)
+        .collect();
+    if granted.is_empty() {
+        return Err(ScopeBeyondGroup);
+    }
+    Ok(granted)
+}
+
 pub fn join_scopes(scopes: &BTreeSet<String>) -> String {
     scopes
         .iter()
@@ -419,6 +447,12 @@ mod tests {
             "reports:view"
         );
         assert!(narrow_scopes(&allowed, Some("reports:view assets:view")).is_err());
+        assert_eq!(
+            join_scopes(&grantable_scopes(&allowed, Some("reports:view assets:view")).unwrap()),
+            "reports:view"
+        );
+        assert_eq!(grantable_scopes(&allowed, None).unwrap(), allowed);
+        assert!(grantable_scopes(&allowed, Some("assets:view")).is_err());
     }
 
     #[test]

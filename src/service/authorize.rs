@@ -197,8 +197,12 @@ impl Service {
                 "PKCE requerido: code_challenge (S256)",
             ));
         }
-        let scopes = narrow_scopes(&client.scopes, request.scope.as_deref())
-            .map_err(|_| fail("invalid_scope", "El scope excede el grupo de permisos"))?;
+        let scopes = grantable_scopes(&client.scopes, request.scope.as_deref()).map_err(|_| {
+            fail(
+                "invalid_scope",
+                "Ninguno de los scopes pedidos está en el grupo de permisos",
+            )
+        })?;
         let resource = match self.requested_resource(request.resource.as_deref()) {
             Ok(None) => None,
             Ok(Some(url)) => self.resource_by_url(&url).map(|r| (r.name, r.url)),
