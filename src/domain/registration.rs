@@ -558,6 +558,14 @@ mod tests {
     }
 
     #[test]
+    fn policies_have_their_own_words_in_each_language() {
+        let es: Vec<_> = RegistrationPolicy::ALL.iter().map(|p| p.label_es()).collect();
+        let en: Vec<_> = RegistrationPolicy::ALL.iter().map(|p| p.label_en()).collect();
+        assert_eq!(es, ["Desactivado", "Con aprobación", "Abierto"]);
+        assert_eq!(en, ["Off", "With approval", "Open"]);
+    }
+
+    #[test]
     fn policies_parse() {
         for policy in RegistrationPolicy::ALL {
             assert_eq!(policy.as_str().parse::<RegistrationPolicy>(), Ok(policy));
