@@ -12,18 +12,27 @@
 //! Under `open` it goes straight through. Both end with the tools listed and called, and the
 //! client in `consola consumers list` as registered by itself.
 //!
+//! The same client may instead be given the HTTPS URL of its Client ID Metadata Document
+//! (draft-ietf-oauth-client-id-metadata-document, the SDK's `client_metadata_url`): since
+//! consola's metadata says `client_id_metadata_document_supported`, the SDK registers
+//! nothing and sends that URL as its `client_id`, and consola fetches the document from an
+//! HTTPS publisher on loopback (`tests/publisher`) that it is started trusting.
+//!
 //! The SDK and PyJWT are installed pinned under `target/test-tools` (`common::tools`).
 
 mod binary;
 mod cli_support;
 mod common;
 mod oauth_support;
+mod publisher;
 
 use cli_support::Cli;
 use consola::domain::registration::{RegistrationPatch, RegistrationPolicy};
 use consola::domain::resource::NewProtectedResource;
 use consola::domain::*;
+use consola::service::ServiceConfig;
 use oauth_support::{Harness, PASSWORD, creds, raw};
+use publisher::Publisher;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -140,10 +149,48 @@ impl Script {
     }
 }
 
+/// The name the SDK's client gives itself in its metadata.
+const CLIENT_NAME: &str = "Agente MCP de prueba";
+/// Where the client's metadata document is published, on the publisher's host.
+const DOCUMENT_PATH: &str = "/clientes/agente-mcp.json";
+
+/// How the SDK's client makes itself known to consola.
+enum Identity {
+    /// It registers itself (RFC 7591).
+    Registered,
+    /// It names the URL of its metadata document, published here.
+    Document(Publisher),
+}
+
+impl Identity {
+    /// A publisher on loopback, for a client named by its metadata document.
+    async fn document() -> Identity {
+        Identity::Document(Publisher::start().await)
+    }
+
+    /// The document's URL, which is the client's `client_id`.
+    fn url(&self) -> Option<String> {
+        match self {
+            Identity::Registered => None,
+            Identity::Document(publisher) => Some(publisher.url_of(DOCUMENT_PATH)),
+        }
+    }
+}
+
 /// consola with the group for registered clients, the policy, a console user to consent,
-/// and the Súper Administrador's command line; returns the user's id too.
-async fn consola(policy: RegistrationPolicy) -> (Harness, Cli, uuid::Uuid) {
-    let h = oauth_support::start().await;
+/// and the Súper Administrador's command line; returns the user's id too. For a client of
+/// a metadata document it may fetch from the publisher's host and trusts its certificate.
+async fn consola(policy: RegistrationPolicy, identity: &Identity) -> (Harness, Cli, uuid::Uuid) {
+    let h = match identity {
+        Identity::Registered => oauth_support::start().await,
+        Identity::Document(publisher) => {
+            oauth_support::start_with(ServiceConfig {
+                client_documents: publisher.trusted_by(),
+                ..ServiceConfig::default()
+            })
+            .await
+        }
+    };
     let group = h.group(GROUP, &[("assets", &[Action::View])]).await;
     h.admin
         .set_registration_settings(&RegistrationPatch {
@@ -185,14 +232,33 @@ async fn resource_server(h: &Harness) -> (Script, String) {
     (server, url)
 }
 
-/// The SDK's client, signing in as the console user when consola asks.
-async fn agent(h: &Harness, mcp_url: &str) -> Script {
+/// The SDK's client, signing in as the console user when consola asks. A client of a
+/// metadata document is given its URL, and the document is published with the redirect URI
+/// the client holds before it starts.
+async fn agent(h: &Harness, mcp_url: &str, identity: &Identity) -> Script {
     let log = h.dir.path().join("agent.log");
     let mut command = python("agent.py", &log).await;
     command
         .env("CONSOLA_TEST_PASSWORD", PASSWORD)
         .args([mcp_url, USER]);
-    Script::start(command, log)
+    command.args(identity.url());
+    let mut agent = Script::start(command, log);
+    if let Identity::Document(publisher) = identity {
+        let said = agent
+            .next("the redirect URI", Duration::from_secs(30))
+            .await;
+        assert_eq!(said["event"], "redirect_uri", "{said}");
+        *publisher.document.lock() = serde_json::json!({
+            "client_id": publisher.url_of(DOCUMENT_PATH),
+            "client_name": CLIENT_NAME,
+            "redirect_uris": [said["redirect_uri"]],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        });
+        agent.say("published\n").await;
+    }
+    agent
 }
 
 fn consumers(cli: &Cli, args: &[&str]) -> Vec<Consumer> {
@@ -202,9 +268,21 @@ fn consumers(cli: &Cli, args: &[&str]) -> Vec<Consumer> {
 }
 
 /// What the SDK did and what the tools answered, as the client printed it.
-fn check_done(done: &Value, h: &Harness, mcp_url: &str, user: uuid::Uuid) -> String {
+fn check_done(
+    done: &Value,
+    h: &Harness,
+    mcp_url: &str,
+    user: uuid::Uuid,
+    identity: &Identity,
+) -> String {
     assert_eq!(done["event"], "done", "{done}");
     let client_id = done["client_id"].as_str().expect("a client_id").to_string();
+    if let Some(url) = identity.url() {
+        assert_eq!(
+            client_id, url,
+            "the document's URL is the client_id: {done}"
+        );
+    }
     assert_eq!(done["token_endpoint_auth_method"], "none", "{done}");
     assert_eq!(
         done["tools"],
@@ -227,8 +305,8 @@ fn check_done(done: &Value, h: &Harness, mcp_url: &str, user: uuid::Uuid) -> Str
     assert_eq!(done["refreshed"], true, "{done}");
     assert_eq!(done["tokens_saved"], 2, "{done}");
 
-    // Every request the SDK made itself, in order: the 401, discovery, registration, the
-    // token, the MCP calls, the refresh.
+    // Every request the SDK made itself, in order: the 401, discovery, registration (none
+    // for a client of a metadata document), the token, the MCP calls, the refresh.
     let seen: Vec<String> = done["requests"]
         .as_array()
         .expect("requests")
@@ -237,14 +315,16 @@ fn check_done(done: &Value, h: &Harness, mcp_url: &str, user: uuid::Uuid) -> Str
         .collect();
     let prm = mcp_url.replacen("/mcp", "/.well-known/oauth-protected-resource/mcp", 1);
     let issuer = h.url();
-    let expected_start = [
+    let mut expected_start = vec![
         format!("POST {mcp_url} 401"),
         format!("GET {prm} 200"),
         format!("GET {issuer}/.well-known/oauth-authorization-server 200"),
-        format!("POST {issuer}/oauth/register 201"),
         format!("POST {issuer}/oauth/token 200"),
         format!("POST {mcp_url} 200"),
     ];
+    if let Identity::Registered = identity {
+        expected_start.insert(3, format!("POST {issuer}/oauth/register 201"));
+    }
     assert_eq!(seen[..expected_start.len()], expected_start, "{seen:#?}");
     let tokens: Vec<_> = seen.iter().filter(|r| r.contains("/oauth/token")).collect();
     assert_eq!(tokens.len(), 2, "the code and one refresh: {seen:#?}");
@@ -257,38 +337,70 @@ fn check_done(done: &Value, h: &Harness, mcp_url: &str, user: uuid::Uuid) -> Str
         !seen.iter().any(|r| r.ends_with(" 401") && r != &seen[0]),
         "one 401 only: {seen:#?}"
     );
+    let registrations = seen
+        .iter()
+        .filter(|r| r.contains("/oauth/register"))
+        .count();
+    let expected = match identity {
+        Identity::Registered => 1,
+        Identity::Document(_) => 0,
+    };
+    assert_eq!(registrations, expected, "{seen:#?}");
     client_id
 }
 
-/// The client is in `consola consumers list`, registered by itself, in the policy's group,
-/// a public client of the code flow.
-fn check_listed(cli: &Cli, client_id: &str) {
+/// The client is in `consola consumers list`, registered by itself (or named by its
+/// document's host), in the policy's group, a public client of the code flow.
+fn check_listed(cli: &Cli, client_id: &str, identity: &Identity) {
     let listed = consumers(cli, &["list"]);
     let consumer = listed
         .iter()
         .find(|c| c.client_id == client_id)
         .unwrap_or_else(|| panic!("{client_id} not in consumers list: {listed:#?}"));
-    assert_eq!(consumer.origin, ConsumerOrigin::Registration);
     assert_eq!(consumer.approval, Approval::Approved);
     assert_eq!(consumer.permission_group_name, GROUP);
     assert_eq!(consumer.grant_type, GrantType::AuthorizationCode);
     assert_eq!(consumer.auth_method, AuthMethod::Public);
-    assert_eq!(consumer.name, "Agente MCP de prueba");
+    match identity {
+        Identity::Registered => {
+            assert_eq!(consumer.origin, ConsumerOrigin::Registration);
+            assert_eq!(consumer.name, CLIENT_NAME);
+        }
+        Identity::Document(_) => {
+            assert_eq!(consumer.origin, ConsumerOrigin::MetadataDocument);
+            assert_eq!(consumer.name, "localhost", "its URL's host is its identity");
+            assert!(
+                consumer.description.contains(CLIENT_NAME),
+                "{}",
+                consumer.description
+            );
+        }
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sdk_waits_for_approval_then_gets_a_token_for_the_mcp_server() {
-    let (h, cli, user) = consola(RegistrationPolicy::Approval).await;
+/// Under `approval` the client waits on the page that says so until the Súper
+/// Administrador approves it with `consola consumers approve`, then the flow ends.
+async fn waits_for_approval(identity: Identity) {
+    let (h, cli, user) = consola(RegistrationPolicy::Approval, &identity).await;
     let (server, mcp_url) = resource_server(&h).await;
-    let mut agent = agent(&h, &mcp_url).await;
+    let mut agent = agent(&h, &mcp_url, &identity).await;
 
-    // The SDK registered itself and its redirect handler met the waiting page.
+    // The SDK registered itself (or named its document, which consola fetched) and its
+    // redirect handler met the waiting page.
     let pending = agent
         .next("the pending page", Duration::from_secs(30))
         .await;
     assert_eq!(pending["event"], "pending", "{pending}");
     assert_eq!(pending["status"], 400, "{pending}");
     let client_id = pending["client_id"].as_str().expect("a client_id");
+    let origin = match &identity {
+        Identity::Registered => ConsumerOrigin::Registration,
+        Identity::Document(publisher) => {
+            assert_eq!(Some(client_id.to_string()), identity.url(), "{pending}");
+            assert!(publisher.accepts() >= 1, "consola fetched the document");
+            ConsumerOrigin::MetadataDocument
+        }
+    };
     let waiting = consumers(&cli, &["pending"]);
     assert_eq!(
         waiting
@@ -298,7 +410,7 @@ async fn the_sdk_waits_for_approval_then_gets_a_token_for_the_mcp_server() {
         [client_id],
         "{waiting:#?}"
     );
-    assert_eq!(waiting[0].origin, ConsumerOrigin::Registration);
+    assert_eq!(waiting[0].origin, origin);
 
     // The Súper Administrador lets it in from the command line; the handler tries again.
     let approved = cli
@@ -318,23 +430,34 @@ async fn the_sdk_waits_for_approval_then_gets_a_token_for_the_mcp_server() {
     let done = agent.next("the flow", Duration::from_secs(45)).await;
     // The first try after the approval got the login form.
     assert_eq!(done["pending_pages"], 1, "{done}");
-    assert_eq!(check_done(&done, &h, &mcp_url, user), client_id);
-    check_listed(&cli, client_id);
+    assert_eq!(check_done(&done, &h, &mcp_url, user, &identity), client_id);
+    check_listed(&cli, client_id, &identity);
     assert!(consumers(&cli, &["pending"]).is_empty());
     agent.finished("the client").await;
     drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_waits_for_approval_then_gets_a_token_for_the_mcp_server() {
+    waits_for_approval(Identity::Registered).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_named_by_its_metadata_document_waits_for_approval_without_registering() {
+    waits_for_approval(Identity::document().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_goes_straight_through_under_open_and_the_server_takes_only_its_own_tokens() {
-    let (h, cli, user) = consola(RegistrationPolicy::Open).await;
+    let identity = Identity::Registered;
+    let (h, cli, user) = consola(RegistrationPolicy::Open, &identity).await;
     let (server, mcp_url) = resource_server(&h).await;
     let agent = {
-        let mut agent = agent(&h, &mcp_url).await;
+        let mut agent = agent(&h, &mcp_url, &identity).await;
         let done = agent.next("the flow", Duration::from_secs(45)).await;
         assert_eq!(done["pending_pages"], 0, "{done}");
-        let client_id = check_done(&done, &h, &mcp_url, user);
-        check_listed(&cli, &client_id);
+        let client_id = check_done(&done, &h, &mcp_url, user, &identity);
+        check_listed(&cli, &client_id, &identity);
         agent
     };
     agent.finished("the client").await;

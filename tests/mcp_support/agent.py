@@ -6,15 +6,22 @@ endpoint with PKCE and `resource` (RFC 8707), and trades the code for a token; i
 lists the tools, calls one, lets its token expire and calls another, which makes the SDK
 refresh it.
 
-    CONSOLA_TEST_PASSWORD=... python3 agent.py MCP_URL USERNAME
+    CONSOLA_TEST_PASSWORD=... python3 agent.py MCP_URL USERNAME [CLIENT_METADATA_URL]
+
+With CLIENT_METADATA_URL the SDK is given that HTTPS URL as its Client ID Metadata Document
+(its `client_metadata_url`): when consola's metadata says
+client_id_metadata_document_supported, the SDK registers nothing and uses the URL as its
+client_id, and consola fetches the document there. Its contents must name this run's redirect
+URI, so the client first prints {"event": "redirect_uri", "redirect_uri": ...} and waits for
+a line "published" on standard input, which says the document is there, before it starts.
 
 What a person does in the browser, the redirect handler does by HTTP: it opens the
 authorization URL and, while consola says the client waits for approval, prints
 {"event": "pending", "client_id": ...} and waits for a line "approved" on standard input
 before it tries again; then it signs in as USERNAME, consents, and reads the code from the
 303's Location without following it. The last line printed is {"event": "done", ...}: what
-the tools answered, the registered client_id, the `resource` the SDK asked for, and the
-method, path and status of every request the SDK made. Neither the password nor a token is
+the tools answered, the client_id (registered, or the document's URL), the `resource` the
+SDK asked for, and the method, path and status of every request the SDK made. Neither the password nor a token is
 printed.
 """
 
@@ -37,6 +44,14 @@ PENDING = "espera la aprobación"
 
 def say(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
+
+
+async def wait_for(word: str) -> None:
+    """Waits for the test to say `word` on standard input."""
+    read = sys.stdin.readline
+    line = await anyio.to_thread.run_sync(read, abandon_on_cancel=True)
+    if line.strip() != word:
+        raise RuntimeError(f"the test said {line.strip()!r}, not {word}")
 
 
 class Memory:
@@ -88,10 +103,7 @@ class Person:
                 self.pending_pages += 1
                 if self.pending_pages == 1:
                     say("pending", client_id=query.get("client_id"), status=page.status_code)
-                    read = sys.stdin.readline
-                    line = await anyio.to_thread.run_sync(read, abandon_on_cancel=True)
-                    if line.strip() != "approved":
-                        raise RuntimeError(f"the test said {line.strip()!r}, not approved")
+                    await wait_for("approved")
                 else:
                     # Still waiting after the approval: told in the result, which the
                     # test checks, rather than as a timeout here.
@@ -134,12 +146,16 @@ def text(result) -> str:
 
 async def main() -> None:
     mcp_url, username = sys.argv[1:3]
+    client_metadata_url = sys.argv[3] if len(sys.argv) > 3 else None
     # The redirect URI is a port of this machine's loopback that this run holds; the code
     # is read from the Location header, as a browser's would be, without a request to it.
     callback = socket.socket()
     callback.bind(("127.0.0.1", 0))
     redirect_uri = f"http://127.0.0.1:{callback.getsockname()[1]}/callback"
     person = Person(username, os.environ["CONSOLA_TEST_PASSWORD"], redirect_uri)
+    if client_metadata_url is not None:
+        say("redirect_uri", redirect_uri=redirect_uri)
+        await wait_for("published")
     storage = Memory()
     oauth = OAuthClientProvider(
         server_url=mcp_url,
@@ -153,6 +169,7 @@ async def main() -> None:
         storage=storage,
         redirect_handler=person.open,
         callback_handler=person.callback,
+        client_metadata_url=client_metadata_url,
     )
     requests: list[dict] = []
 
