@@ -448,6 +448,20 @@ async fn the_sdk_named_by_its_metadata_document_waits_for_approval_without_regis
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_named_by_its_metadata_document_goes_straight_through_under_open() {
+    let identity = Identity::document().await;
+    let (h, cli, user) = consola(RegistrationPolicy::Open, &identity).await;
+    let (_server, mcp_url) = resource_server(&h).await;
+    let mut agent = agent(&h, &mcp_url, &identity).await;
+    let done = agent.next("the flow", Duration::from_secs(45)).await;
+    assert_eq!(done["pending_pages"], 0, "{done}");
+    let client_id = check_done(&done, &h, &mcp_url, user, &identity);
+    assert_eq!(Some(client_id.clone()), identity.url());
+    check_listed(&cli, &client_id, &identity);
+    agent.finished("the client").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sdk_goes_straight_through_under_open_and_the_server_takes_only_its_own_tokens() {
     let identity = Identity::Registered;
     let (h, cli, user) = consola(RegistrationPolicy::Open, &identity).await;
