@@ -559,8 +559,14 @@ mod tests {
 
     #[test]
     fn policies_have_their_own_words_in_each_language() {
-        let es: Vec<_> = RegistrationPolicy::ALL.iter().map(|p| p.label_es()).collect();
-        let en: Vec<_> = RegistrationPolicy::ALL.iter().map(|p| p.label_en()).collect();
+        let es: Vec<_> = RegistrationPolicy::ALL
+            .iter()
+            .map(|p| p.label_es())
+            .collect();
+        let en: Vec<_> = RegistrationPolicy::ALL
+            .iter()
+            .map(|p| p.label_en())
+            .collect();
         assert_eq!(es, ["Desactivado", "Con aprobación", "Abierto"]);
         assert_eq!(en, ["Off", "With approval", "Open"]);
     }
