@@ -994,3 +994,65 @@ fn a_replica_without_a_public_url_warns_that_the_others_will_refuse_its_tokens()
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_approved_on_one_replica_gets_tokens_on_another_within_a_second() {
+    let Some(cluster) = Cluster::start(2).await else {
+        return;
+    };
+    let admin = cluster.admin(0);
+    let group = admin
+        .create_permission_group(&NewPermissionGroup {
+            name: "Agentes".into(),
+            description: String::new(),
+            read_only: false,
+            permissions: vec![ModulePermission {
+                module: "reports".into(),
+                actions: vec![Action::View],
+            }],
+        })
+        .await
+        .unwrap();
+    admin
+        .set_registration_settings(&consola::domain::registration::RegistrationPatch {
+            policy: RegistrationPolicy::Approval,
+            group_id: Some(group.id),
+        })
+        .await
+        .unwrap();
+    // Registered on B, which then refuses it (and keeps it in its cache, pending).
+    let registered: serde_json::Value = raw()
+        .post(format!("{}/oauth/register", cluster.replicas[1].url))
+        .json(&serde_json::json!({
+            "client_name": "Robot", "grant_types": ["client_credentials"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(registered["approval"], "pending", "{registered}");
+    let (id, secret) = (
+        registered["client_id"].as_str().unwrap().to_string(),
+        SecretText::new(registered["client_secret"].as_str().unwrap().to_string()),
+    );
+    let on_b = &cluster.replicas[1].anon;
+    assert!(
+        on_b.token_client_credentials(&id, &secret, None)
+            .await
+            .is_err()
+    );
+    // Approved on A: in force on B within a second.
+    let pending = admin.pending_consumers().await.unwrap();
+    admin
+        .approve_consumer(pending[0].id, group.id)
+        .await
+        .unwrap();
+    until("the approval on B", WITHIN, || async {
+        on_b.token_client_credentials(&id, &secret, None)
+            .await
+            .is_ok()
+    })
+    .await;
+}
