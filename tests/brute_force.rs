@@ -266,7 +266,8 @@ async fn a_burst_on_the_authorization_page_gets_no_code() {
     let service = t.server.service.clone();
     // The client is in memory before the burst, so each attempt reaches the throttle on
     // its first poll, in order.
-    assert!(service.check_authorize(&request).await.is_ok());
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    assert!(service.check_authorize(ip, &request).await.is_ok());
     let ip: std::net::IpAddr = "198.51.100.21".parse().unwrap();
     let wrong = futures::future::join_all((0..20).map(|i| {
         let (service, request) = (service.clone(), request.clone());

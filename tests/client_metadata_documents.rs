@@ -211,3 +211,25 @@ async fn nothing_is_fetched_when_registration_is_off_or_the_host_is_not_allowed(
     assert_eq!(publisher.accepts(), 0, "no connection was made");
     assert!(h.admin.pending_consumers().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn one_address_brings_in_at_most_ten_new_clients_in_the_window() {
+    let publisher = Publisher::start().await;
+    *publisher.document.lock() = json!({
+        "client_id": "SELF",
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "none",
+    });
+    let h = start_trusting(&publisher).await;
+    set_policy(&h, RegistrationPolicy::Approval).await;
+    let v = verifier();
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let url = publisher.url_of(&format!("/clientes/{i}.json"));
+        statuses.push(page(&h, &params(&url, CALLBACK, &pkce_s256(&v))).await.0);
+    }
+    // Each new one waits (400, the waiting page); past ten, 429.
+    assert!(statuses[..10].iter().all(|s| *s == 400), "{statuses:?}");
+    assert_eq!(statuses[10..], [429, 429], "{statuses:?}");
+    assert_eq!(h.admin.pending_consumers().await.unwrap().len(), 10);
+}

@@ -105,6 +105,7 @@ impl Service {
     /// pages; the others go back to the (verified) redirect URI.
     pub async fn check_authorize(
         &self,
+        ip: IpAddr,
         request: &AuthorizeRequest,
     ) -> Result<AuthorizePrompt, AuthorizeError> {
         let client_id = request
@@ -113,7 +114,7 @@ impl Service {
             .filter(|c| !c.is_empty() && c.len() <= MAX_CLIENT_ID)
             .ok_or_else(|| AuthorizeError::Page("Falta client_id o no es válido".into()))?;
         let client = if crate::domain::registration::is_metadata_document_url(client_id) {
-            self.document_client(client_id).await?
+            self.document_client(ip, client_id).await?
         } else {
             self.cached_client(client_id)
                 .await
@@ -233,7 +234,7 @@ impl Service {
         password: String,
         approve: bool,
     ) -> Result<AuthorizeOutcome, AuthorizeError> {
-        let prompt = self.check_authorize(request).await?;
+        let prompt = self.check_authorize(ip, request).await?;
         let redirect_uri = request.redirect_uri.clone().unwrap_or_default();
         let caller = Caller::anonymous(ip);
         fn internal(err: impl std::fmt::Display) -> AuthorizeError {

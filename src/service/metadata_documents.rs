@@ -26,6 +26,7 @@ impl Service {
     /// checked document vouches for.
     pub(super) async fn document_client(
         &self,
+        ip: IpAddr,
         url: &str,
     ) -> Result<Arc<CachedClient>, AuthorizeError> {
         let host = document_host(url).unwrap_or_default();
@@ -57,7 +58,7 @@ impl Service {
         })?;
         match self.store.consumer_credentials(url).await {
             Ok(known) => self.follow_document(&known.consumer, client).await?,
-            Err(StoreError::NotFound) => self.admit_document(url, client, &settings).await?,
+            Err(StoreError::NotFound) => self.admit_document(ip, url, client, &settings).await?,
             Err(other) => return Err(internal(other)),
         }
         self.cached_client(url)
@@ -105,10 +106,19 @@ impl Service {
     /// A client seen for the first time: recorded, pending under `approval`.
     async fn admit_document(
         &self,
+        ip: IpAddr,
         url: &str,
         client: RegisteredClient,
         settings: &RegistrationSettings,
     ) -> Result<(), AuthorizeError> {
+        // New clients from one address are counted as registrations are.
+        let key = throttle::address_key("register-ip", ip);
+        if let Err(retry_after) = self.throttle.check(&key) {
+            return Err(AuthorizeError::TooManyRequests { retry_after });
+        }
+        let _ = self
+            .throttle
+            .fail(&key, super::registration::REGISTRATIONS_PER_ADDRESS);
         let approval = match settings.policy {
             RegistrationPolicy::Open => Approval::Approved,
             _ => Approval::Pending,
@@ -165,7 +175,7 @@ impl Service {
         };
         let event = |insert: &ConsumerInsert| NewAuditEvent {
             at: self.now(),
-            ip: String::new(),
+            ip: ip.to_string(),
             actor: Actor::consumer(&crate::domain::names::shown_identifier(url)),
             action: AuditAction::Add,
             module: modules::REGISTRATION.into(),

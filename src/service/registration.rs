@@ -11,7 +11,7 @@ use crate::store::{ConsumerInsert, InitialAccessTokenRecord};
 /// Súper Administrador decides, so that a flood cannot bury the real ones.
 pub const MAX_PENDING: u64 = 50;
 /// Registrations one address may make in the throttle's window.
-const REGISTRATIONS_PER_ADDRESS: u32 = 10;
+pub(super) const REGISTRATIONS_PER_ADDRESS: u32 = 10;
 
 /// Why a registration request is refused (RFC 7591 §3.2.2, RFC 7592 §2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -60,19 +60,28 @@ impl Publisher {
                         let Ok(tls) = acceptor.accept(tcp).await else {
                             return;
                         };
-                        let service = hyper::service::service_fn(move |_request| {
-                            let body = document.lock().to_string();
-                            let cache_control = *cache_control.lock();
-                            async move {
-                                Ok::<_, std::convert::Infallible>(
-                                    hyper::Response::builder()
-                                        .header("content-type", "application/json")
-                                        .header("cache-control", cache_control)
-                                        .body(Full::new(Bytes::from(body)))
-                                        .unwrap(),
-                                )
-                            }
-                        });
+                        let service =
+                            hyper::service::service_fn(move |request: hyper::Request<_>| {
+                                // A document whose client_id is "SELF" names the URL it was
+                                // fetched from: one publisher then holds many clients.
+                                let mut value = document.lock().clone();
+                                if value["client_id"] == "SELF" {
+                                    value["client_id"] =
+                                        format!("https://localhost:{port}{}", request.uri().path())
+                                            .into();
+                                }
+                                let body = value.to_string();
+                                let cache_control = *cache_control.lock();
+                                async move {
+                                    Ok::<_, std::convert::Infallible>(
+                                        hyper::Response::builder()
+                                            .header("content-type", "application/json")
+                                            .header("cache-control", cache_control)
+                                            .body(Full::new(Bytes::from(body)))
+                                            .unwrap(),
+                                    )
+                                }
+                            });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
                             .await;

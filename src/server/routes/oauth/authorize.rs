@@ -42,13 +42,17 @@ fn authorize_error(err: AuthorizeError) -> Response {
     responses((status = 200, description = "Login and consent page", content_type = "text/html", body = String),
         (status = 303, description = "Error sent back to the registered redirect URI"),
         (status = 400, description = "Unknown client or redirect URI: an error page, never a redirect", content_type = "text/html", body = String)))]
-pub async fn authorize_page(State(state): State<AppState>, uri: Uri) -> Response {
+pub async fn authorize_page(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    uri: Uri,
+) -> Response {
     let query = uri.query().unwrap_or("");
     let request = match parse_authorize(query.as_bytes()) {
         Ok(r) => r,
         Err(message) => return error_page(&message),
     };
-    match state.service.check_authorize(&request).await {
+    match state.service.check_authorize(ip, &request).await {
         Ok(prompt) => consent_page(&prompt, None, state.service.issuer()),
         Err(err) => authorize_error(err),
     }
