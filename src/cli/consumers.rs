@@ -402,6 +402,19 @@ pub async fn find(client: &Client, given: &str) -> CliResult<Consumer> {
     })
 }
 
+/// A client to decide on: among the pending ones by id, exact Clave (a metadata
+/// document's URL may be longer than a search takes) or exact name; else as [`find`] does.
+async fn find_pending(client: &Client, given: &str) -> CliResult<Consumer> {
+    let given_trimmed = given.trim();
+    let pending = client.pending_consumers().await?;
+    if let Some(found) = pending.into_iter().find(|c| {
+        c.id.to_string() == given_trimmed || c.client_id == given_trimmed || c.name == given_trimmed
+    }) {
+        return Ok(found);
+    }
+    find(client, given).await
+}
+
 pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
     match verb {
         Verb::List { search, limit } => {
@@ -516,7 +529,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             out.list(&items, |c| c.id.to_string(), &HEADERS, row)
         }
         Verb::Approve { consumer, group } => {
-            let c = find(&client, &consumer).await?;
+            let c = find_pending(&client, &consumer).await?;
             let group = groups::find(&client, &group).await?;
             let approved = client.approve_consumer(c.id, group.id).await?;
             out.one(&approved, &approved.id.to_string(), fields(&approved))?;
@@ -527,7 +540,7 @@ pub async fn run(client: Client, out: Printer, verb: Verb) -> CliResult {
             ))
         }
         Verb::Reject { consumer } => {
-            let c = find(&client, &consumer).await?;
+            let c = find_pending(&client, &consumer).await?;
             let rejected = client.reject_consumer(c.id).await?;
             out.one(&rejected, &rejected.id.to_string(), fields(&rejected))?;
             out.note(&format!(
