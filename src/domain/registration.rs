@@ -5,7 +5,7 @@
 
 pub use super::approval::{Approval, ConsumerOrigin};
 use super::client_keys::AuthMethod;
-use super::consumer::{GrantType, check_redirect_uri};
+use super::consumer::{AccessTokenAlg, GrantType, TokenFormat, ValidConsumer, check_redirect_uri};
 use super::validation::{FieldErrors, optional_text};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -221,6 +221,29 @@ pub struct RegisteredClient {
     pub grant_type: GrantType,
     pub auth_method: AuthMethod,
     pub redirect_uris: Vec<String>,
+}
+
+impl RegisteredClient {
+    /// The consumer's fields of a client that registered itself, in `group`: JWT access
+    /// tokens (a resource server checks them with the JWKS alone), nothing else turned on.
+    /// Still to be checked ([`ValidConsumer::check`]).
+    pub fn fields(self, group: Uuid) -> ValidConsumer {
+        ValidConsumer {
+            name: self.name,
+            description: self.description,
+            grant_type: self.grant_type,
+            permission_group_id: group,
+            hub_enabled: false,
+            enabled: true,
+            token_format: TokenFormat::Jwt,
+            access_token_alg: AccessTokenAlg::default(),
+            redirect_uris: self.redirect_uris,
+            auth_method: self.auth_method,
+            jwks: None,
+            jwks_uri: None,
+            require_dpop: false,
+        }
+    }
 }
 
 /// The authentication methods a registration may ask for.

@@ -6,7 +6,6 @@
 //! redirect URIs following the document.
 
 use super::authorize::AuthorizeError;
-use super::registration::MAX_PENDING;
 use super::tokens::CachedClient;
 use super::*;
 use crate::domain::registration::{
@@ -119,42 +118,11 @@ impl Service {
         let _ = self
             .throttle
             .fail(&key, super::registration::REGISTRATIONS_PER_ADDRESS);
-        let approval = match settings.policy {
-            RegistrationPolicy::Open => Approval::Approved,
-            _ => Approval::Pending,
-        };
-        if approval == Approval::Pending
-            && self.store.pending_count().await.map_err(internal)? >= MAX_PENDING
-        {
-            return Err(AuthorizeError::Page(format!(
-                "Hay {MAX_PENDING} clientes esperando aprobación; vuelva a intentarlo cuando \
-                 el Súper Administrador los haya revisado"
-            )));
-        }
-        let group = settings.group_id.ok_or_else(|| {
-            AuthorizeError::Page(
-                "El registro de clientes no tiene grupo de permisos; el Súper Administrador \
-                 debe elegirlo"
-                    .into(),
-            )
-        })?;
-        let fields = ValidConsumer {
-            name: client.name,
-            description: client.description,
-            grant_type: client.grant_type,
-            permission_group_id: group,
-            hub_enabled: false,
-            enabled: true,
-            token_format: TokenFormat::Jwt,
-            access_token_alg: AccessTokenAlg::default(),
-            redirect_uris: client.redirect_uris,
-            auth_method: AuthMethod::Public,
-            jwks: None,
-            jwks_uri: None,
-            require_dpop: false,
-        }
-        .check()
-        .map_err(|errors| {
+        let (approval, group) = self
+            .admission(settings)
+            .await
+            .map_err(|refused| AuthorizeError::Page(refused.to_string()))?;
+        let fields = client.fields(group).check().map_err(|errors| {
             let why: Vec<String> = errors.0.into_values().collect();
             AuthorizeError::Page(format!(
                 "El documento de metadatos no sirve: {}",

@@ -95,7 +95,69 @@ fn initial_token_of(record: InitialAccessTokenRecord) -> InitialAccessToken {
     }
 }
 
+/// Why the policy lets no new client in now.
+#[derive(Debug)]
+pub(super) enum NotAdmitted {
+    /// [`MAX_PENDING`] clients wait already.
+    TooManyPending,
+    /// The policy has no group to put it in.
+    NoGroup,
+    Store(StoreError),
+}
+
+impl std::fmt::Display for NotAdmitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotAdmitted::TooManyPending => write!(
+                f,
+                "Hay {MAX_PENDING} clientes esperando aprobación; reintente cuando el Súper \
+                 Administrador los haya revisado"
+            ),
+            NotAdmitted::NoGroup => f.write_str(
+                "El registro de clientes no tiene grupo de permisos; el Súper Administrador \
+                 debe elegirlo",
+            ),
+            NotAdmitted::Store(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl From<NotAdmitted> for RegistrationError {
+    fn from(refused: NotAdmitted) -> Self {
+        match refused {
+            NotAdmitted::TooManyPending => RegistrationError::TooMany {
+                detail: refused.to_string(),
+                retry_after: 3600,
+            },
+            NotAdmitted::Store(err) => err.into(),
+            NotAdmitted::NoGroup => RegistrationError::Service(refused.to_string()),
+        }
+    }
+}
+
 impl Service {
+    /// What the policy makes of a new client, registered or named by its document: pending
+    /// under `approval`, approved under `open`, in the policy's group; refused past
+    /// [`MAX_PENDING`] waiting.
+    pub(super) async fn admission(
+        &self,
+        settings: &RegistrationSettings,
+    ) -> Result<(Approval, Uuid), NotAdmitted> {
+        let group = settings.group_id.ok_or(NotAdmitted::NoGroup)?;
+        if settings.policy == RegistrationPolicy::Open {
+            return Ok((Approval::Approved, group));
+        }
+        let pending = self
+            .store
+            .pending_count()
+            .await
+            .map_err(NotAdmitted::Store)?;
+        if pending >= MAX_PENDING {
+            return Err(NotAdmitted::TooManyPending);
+        }
+        Ok((Approval::Pending, group))
+    }
+
     /// Where a registered client is read, changed and deleted (RFC 7592).
     pub fn registration_client_uri(&self, client_id: &str) -> String {
         format!("{}/oauth/register/{client_id}", self.issuer())
@@ -426,20 +488,10 @@ impl Service {
         let client = metadata
             .check_registration()
             .map_err(RegistrationError::Metadata)?;
-        let (approval, group) = match (&initial, settings.policy) {
-            (Some(token), _) => (Approval::Approved, token.group_id),
-            (None, RegistrationPolicy::Open) => (Approval::Approved, self.policy_group(&settings)?),
-            (None, _) => (Approval::Pending, self.policy_group(&settings)?),
+        let (approval, group) = match &initial {
+            Some(token) => (Approval::Approved, token.group_id),
+            None => self.admission(&settings).await?,
         };
-        if approval == Approval::Pending && self.store.pending_count().await? >= MAX_PENDING {
-            return Err(RegistrationError::TooMany {
-                detail: format!(
-                    "Hay {MAX_PENDING} clientes esperando aprobación; reintente cuando el \
-                     Súper Administrador los haya revisado"
-                ),
-                retry_after: 3600,
-            });
-        }
         // Every registration counts against the address, accepted or not.
         let _ = self.throttle.fail(&key, REGISTRATIONS_PER_ADDRESS);
         let client_secret = (client.auth_method == AuthMethod::ClientSecret)
@@ -503,39 +555,12 @@ impl Service {
         ))
     }
 
-    /// The group a client of this policy goes into.
-    fn policy_group(&self, settings: &RegistrationSettings) -> Result<Uuid, RegistrationError> {
-        settings.group_id.ok_or_else(|| {
-            RegistrationError::Service(
-                "El registro de clientes no tiene grupo de permisos; el Súper Administrador \
-                 debe elegirlo"
-                    .into(),
-            )
-        })
-    }
-
     fn registered_fields(
         &self,
         client: RegisteredClient,
         group: Uuid,
     ) -> Result<ValidConsumer, RegistrationError> {
-        ValidConsumer {
-            name: client.name,
-            description: client.description,
-            grant_type: client.grant_type,
-            permission_group_id: group,
-            hub_enabled: false,
-            enabled: true,
-            token_format: TokenFormat::Jwt,
-            access_token_alg: AccessTokenAlg::default(),
-            redirect_uris: client.redirect_uris,
-            auth_method: client.auth_method,
-            jwks: None,
-            jwks_uri: None,
-            require_dpop: false,
-        }
-        .check()
-        .map_err(|errors| {
+        client.fields(group).check().map_err(|errors| {
             let (field, message) = errors.0.into_iter().next().unwrap_or_default();
             RegistrationError::Metadata(MetadataRefused {
                 error: if field == "redirect_uris" {
