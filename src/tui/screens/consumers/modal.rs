@@ -321,11 +321,13 @@ impl ConsumerModal {
         let jwt = self.token_format() == TokenFormat::Jwt;
         self.form
             .set_hidden("access_token_alg", !jwt || self.created);
-        // A key pair instead of a Secreto: the JWKS to paste, the keys registered.
+        // A key pair instead of a Secreto: the JWKS to paste, the keys registered. A public
+        // client has neither.
         let secret = self.has_secret();
+        let keys = self.auth_method() == AuthMethod::PrivateKeyJwt;
         self.form.set_hidden("auth_method", self.created);
-        self.form.set_hidden("jwks", secret || self.created);
-        self.form.set_hidden("jwks_hint", secret || self.created);
+        self.form.set_hidden("jwks", !keys || self.created);
+        self.form.set_hidden("jwks_hint", !keys || self.created);
         // What a DPoP-only consumer must do, while the box says so.
         let dpop = self.form.checked("require_dpop");
         self.form.set_hidden("require_dpop", self.created);
@@ -333,7 +335,7 @@ impl ConsumerModal {
             .set_hidden("require_dpop_hint", !dpop || self.created);
         self.form.set_hidden("client_secret", !secret);
         let made = self.created || self.editing.is_some();
-        self.form.set_hidden("keys", secret || !made);
+        self.form.set_hidden("keys", !keys || !made);
     }
 
     /// Enter on the group select opens the group form: there is no group to choose yet.
@@ -416,7 +418,7 @@ impl ConsumerModal {
     /// The keys as typed: a JWKS, or the `https://` URL where they are published
     /// (`jwks_uri`).
     fn jwks(&self, lang: Lang) -> Result<KeySource, FieldErrors> {
-        if self.has_secret() {
+        if self.auth_method() != AuthMethod::PrivateKeyJwt {
             return Ok(KeySource::default());
         }
         let text = self.form.text("jwks");
