@@ -72,10 +72,6 @@ async fn page(h: &Harness, params: &[(String, String)]) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-fn verifier() -> String {
-    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
-}
-
 #[tokio::test]
 async fn a_document_client_waits_for_approval_then_gets_tokens_with_pkce_alone() {
     let publisher = Publisher::start().await;

@@ -66,10 +66,6 @@ fn public_app() -> Value {
     })
 }
 
-fn verifier() -> String {
-    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
-}
-
 fn authorize_params(client_id: &str, challenge: &str) -> Vec<(String, String)> {
     vec![
         ("response_type".into(), "code".into()),

@@ -45,10 +45,6 @@ async fn flow() -> Flow {
     flow_with(ServiceConfig::default()).await
 }
 
-fn verifier() -> String {
-    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
-}
-
 impl Flow {
     fn params(&self, challenge: Option<&str>, method: Option<&str>) -> Vec<(String, String)> {
         let mut p = vec![

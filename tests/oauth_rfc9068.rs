@@ -273,10 +273,6 @@ async fn exchange(
     (status, response.json().await.unwrap())
 }
 
-fn verifier() -> String {
-    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
-}
-
 #[tokio::test]
 async fn code_flow_jwts_name_the_user_and_the_client_with_every_alg() {
     let h = start().await;

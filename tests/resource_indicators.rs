@@ -105,10 +105,6 @@ async fn client_credentials_for_a_resource_get_a_jwt_for_it_and_only_for_it() {
     assert_eq!(seen.aud, Some(format!("{}/api/v1", h.url())));
 }
 
-fn verifier() -> String {
-    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
-}
-
 #[tokio::test]
 async fn a_code_grant_for_a_resource_keeps_it_through_refresh_and_refuses_another() {
     let h = with_resource().await;

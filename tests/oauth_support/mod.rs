@@ -232,6 +232,11 @@ where
     }
 }
 
+/// A fresh PKCE code verifier (RFC 7636 §4.1: 43 to 128 unreserved characters).
+pub fn verifier() -> String {
+    format!("v{}", consola::domain::secret::generate_client_id()).repeat(2)
+}
+
 /// A raw HTTP client that does not follow redirects.
 pub fn raw() -> reqwest::Client {
     reqwest::Client::builder()
