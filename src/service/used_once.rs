@@ -2,10 +2,16 @@
 //! request that needs one waits for the next transaction, which takes every value asked
 //! for meanwhile. Under load many share one commit instead of queueing a commit each
 //! behind the database's one writer; alone, a value is its own group, with no wait.
+//! Expired values are dropped at most once every [`FORGET_EVERY_SECONDS`], by the same
+//! task, between groups.
 
 use super::*;
 use crate::store::{Fault, MAX_USED_ONCE_BATCH};
 use tokio::sync::{mpsc, oneshot};
+
+/// How often the expired values are dropped. Until they are, they take room but meet no
+/// new value, whose `until` is later (see `store::used_once`).
+const FORGET_EVERY_SECONDS: i64 = 10;
 
 /// A value waiting for its group's answer.
 struct Asked {
@@ -48,7 +54,8 @@ pub(crate) struct UsedOnce {
 
 impl Service {
     /// Marks a value (its digest) used until `until` (Unix seconds); false when any replica
-    /// used it before.
+    /// used it before. `until` must come from what the client signed, as the value does:
+    /// a replay then names the same pair.
     pub(crate) async fn use_once(
         &self,
         digest: [u8; 32],
@@ -71,19 +78,14 @@ impl Service {
             Ok(()) => match answered.await {
                 Ok(result) => result,
                 // The task ended (its runtime is gone): ask the database directly.
-                Err(_) => self.use_once_alone(digest, until, now).await,
+                Err(_) => self.use_once_alone(digest, until).await,
             },
-            Err(_) => self.use_once_alone(digest, until, now).await,
+            Err(_) => self.use_once_alone(digest, until).await,
         }
     }
 
-    async fn use_once_alone(
-        &self,
-        digest: [u8; 32],
-        until: i64,
-        now: i64,
-    ) -> Result<bool, UsedOnceFailed> {
-        match self.store.use_once(&[(digest, until)], now).await {
+    async fn use_once_alone(&self, digest: [u8; 32], until: i64) -> Result<bool, UsedOnceFailed> {
+        match self.store.use_once(&[(digest, until)]).await {
             Ok(answers) => Ok(answers.first().copied().unwrap_or(false)),
             Err(err) => {
                 tracing::warn!(error = %err, "a value used once could not be recorded");
@@ -93,14 +95,16 @@ impl Service {
     }
 }
 
-/// Takes what is queued, up to a group, writes it in one transaction and answers each.
+/// Takes what is queued, up to a group, writes it in one transaction and answers each;
+/// now and then drops the expired values.
 async fn write_groups(store: Arc<dyn Store>, mut asked: mpsc::UnboundedReceiver<Asked>) {
     let mut group = Vec::with_capacity(MAX_USED_ONCE_BATCH);
+    let mut forgotten_at = i64::MIN;
     while asked.recv_many(&mut group, MAX_USED_ONCE_BATCH).await > 0 {
         let values: Vec<([u8; 32], i64)> = group.iter().map(|a| (a.digest, a.until)).collect();
-        // What every value of the group can no longer pass is what the oldest cannot.
+        // The oldest request's clock: a value it can no longer pass, no one can.
         let now = group.iter().map(|a| a.now).min().unwrap_or_default();
-        match store.use_once(&values, now).await {
+        match store.use_once(&values).await {
             Ok(answers) => {
                 for (asked, new) in group.drain(..).zip(answers) {
                     let _ = asked.answer.send(Ok(new));
@@ -112,6 +116,12 @@ async fn write_groups(store: Arc<dyn Store>, mut asked: mpsc::UnboundedReceiver<
                 for asked in group.drain(..) {
                     let _ = asked.answer.send(Err(failed));
                 }
+            }
+        }
+        if now.saturating_sub(forgotten_at) >= FORGET_EVERY_SECONDS {
+            forgotten_at = now;
+            if let Err(err) = store.forget_used_before(now).await {
+                tracing::warn!(error = %err, "expired values used once could not be dropped");
             }
         }
     }

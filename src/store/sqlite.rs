@@ -170,6 +170,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Temporary tables and journals in memory: a multi-row INSERT … RETURNING (the
+            // values used once) otherwise made and deleted a file for every group.
+            .pragma("temp_store", "memory")
             // Another process holding the lock gets this long before a write answers 503.
             .busy_timeout(Duration::from_secs(5));
         if let Some(pages) = max_pages {

@@ -1,8 +1,12 @@
 //! Values that may be used once across every replica until they expire: Hawk nonces, the
 //! `jti` of client assertions and of DPoP proofs. The database holds them, so a value
 //! replayed on another replica, or after a restart, finds its row taken.
+//!
+//! A value is its digest with its `until`, which comes from what the client signed: a
+//! replay carries both, and the row is keyed by `until` first so that each group of new
+//! rows is written at the end of the key (see the migration `used_once_by_time`).
 
-use super::sql::{SqlBackend, transaction};
+use super::sql::{Columns, SqlBackend, transaction};
 use super::*;
 use sqlx::AssertSqlSafe;
 
@@ -11,20 +15,25 @@ pub const MAX_USED_ONCE_BATCH: usize = 256;
 
 #[async_trait]
 pub trait UsedOnceStore {
-    /// Marks each value (its digest) used until its `until` (Unix seconds), all in one
-    /// transaction; for each, in order, whether it was new: false when it was used before,
-    /// or earlier in the same call. Values whose `until` is before `now` can no longer pass
-    /// their own time check, and are dropped first. At most [`MAX_USED_ONCE_BATCH`] values.
-    async fn use_once(&self, values: &[([u8; 32], i64)], now: i64) -> StoreResult<Vec<bool>>;
+    /// Marks each value (its digest, used until its `until`, Unix seconds) used, all in
+    /// one transaction; for each, in order, whether it was new: false when it was used
+    /// before, or earlier in the same call. At most [`MAX_USED_ONCE_BATCH`] values; any
+    /// past them are answered false.
+    async fn use_once(&self, values: &[([u8; 32], i64)]) -> StoreResult<Vec<bool>>;
+
+    /// Drops the values whose `until` is before `now`: they can no longer pass their own
+    /// time check, and no new value meets them, its `until` being later. The count dropped.
+    async fn forget_used_before(&self, now: i64) -> StoreResult<u64>;
 }
 
 #[async_trait]
 impl<B: SqlBackend> UsedOnceStore for B {
-    async fn use_once(&self, values: &[([u8; 32], i64)], now: i64) -> StoreResult<Vec<bool>> {
-        // Each digest once: a repeat in the same call is a replay of its first.
-        let mut distinct: Vec<&([u8; 32], i64)> = Vec::with_capacity(values.len());
-        for value in values.iter().take(MAX_USED_ONCE_BATCH) {
-            if !distinct.iter().any(|seen| seen.0 == value.0) {
+    async fn use_once(&self, values: &[([u8; 32], i64)]) -> StoreResult<Vec<bool>> {
+        let taken = &values[..values.len().min(MAX_USED_ONCE_BATCH)];
+        // Each value once: a repeat in the same call is a replay of its first.
+        let mut distinct: Vec<&([u8; 32], i64)> = Vec::with_capacity(taken.len());
+        for value in taken {
+            if !distinct.contains(&value) {
                 distinct.push(value);
             }
         }
@@ -35,32 +44,45 @@ impl<B: SqlBackend> UsedOnceStore for B {
             .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
             .collect();
         let sql = format!(
-            "INSERT INTO used_once (digest, until) VALUES {} ON CONFLICT DO NOTHING
-             RETURNING digest",
+            "INSERT INTO used_once (until, digest) VALUES {} ON CONFLICT DO NOTHING
+             RETURNING until, digest",
             rows.join(", ")
         );
-        let inserted: Vec<Vec<u8>> = transaction(self, async |tx| {
-            B::query("DELETE FROM used_once WHERE until < $1")
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+        let inserted: Vec<(i64, Vec<u8>)> = transaction(self, async |tx| {
             // One row per value across every replica: a second insert finds it taken.
             let mut statement = B::query(AssertSqlSafe(sql));
             for (digest, until) in &distinct {
-                statement = statement.bind(&digest[..]).bind(*until);
+                statement = statement.bind(*until).bind(&digest[..]);
             }
-            statement.scalars::<Vec<u8>>(&mut *tx).await
+            let rows = statement.fetch_all(&mut *tx).await?;
+            rows.iter()
+                .map(|row| Ok((row.col("until")?, row.col("digest")?)))
+                .collect()
         })
         .await?;
-        let mut answered: Vec<[u8; 32]> = Vec::with_capacity(values.len());
-        Ok(values
+        let mut answered: Vec<&([u8; 32], i64)> = Vec::with_capacity(taken.len());
+        Ok(taken
             .iter()
-            .map(|(digest, _)| {
-                let new = !answered.contains(digest)
-                    && inserted.iter().any(|row| row.as_slice() == digest);
-                answered.push(*digest);
+            .map(|value| {
+                let new = !answered.contains(&value)
+                    && inserted
+                        .iter()
+                        .any(|(until, digest)| *until == value.1 && digest[..] == value.0);
+                answered.push(value);
                 new
             })
+            .chain(std::iter::repeat(false))
+            .take(values.len())
             .collect())
+    }
+
+    async fn forget_used_before(&self, now: i64) -> StoreResult<u64> {
+        transaction(self, async |tx| {
+            B::query("DELETE FROM used_once WHERE until < $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+        })
+        .await
     }
 }

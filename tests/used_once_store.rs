@@ -1,0 +1,88 @@
+//! The store's values used once (Hawk nonces, the `jti` of client assertions and of DPoP
+//! proofs), on SQLite or, with `CONSOLA_TEST_POSTGRES`, on PostgreSQL: each value is taken
+//! once across every store over the database, a repeat in the same group is a replay of its
+//! first, and expired values are dropped without touching the live ones.
+
+mod common;
+
+use common::*;
+use consola::store::{MAX_USED_ONCE_BATCH, Store};
+use sha2::Digest;
+use std::sync::Arc;
+
+fn digest(value: &str) -> [u8; 32] {
+    sha2::Sha256::digest(value).into()
+}
+
+async fn two_stores(dir: &std::path::Path) -> (Arc<dyn Store>, Arc<dyn Store>) {
+    let database = database::url_for(&dir.join("shared"))
+        .unwrap_or_else(|| format!("sqlite:{}", dir.join("shared.db").display()));
+    let one = consola::store::open_url(&database, None)
+        .await
+        .expect("one");
+    let two = consola::store::open_url(&database, None)
+        .await
+        .expect("two");
+    (one, two)
+}
+
+#[tokio::test]
+async fn a_value_is_taken_once_across_stores_and_a_repeat_in_a_group_is_a_replay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one, two) = two_stores(dir.path()).await;
+    let until = 2_000_000_000;
+    let (a, b, c) = (digest("jti:a"), digest("jti:b"), digest("jti:c"));
+    assert_eq!(
+        one.use_once(&[(a, until), (b, until), (a, until)])
+            .await
+            .unwrap(),
+        [true, true, false]
+    );
+    // The other store over the same database finds both taken, and takes the new one.
+    assert_eq!(
+        two.use_once(&[(b, until), (c, until), (a, until)])
+            .await
+            .unwrap(),
+        [false, true, false]
+    );
+    assert_eq!(one.use_once(&[(c, until)]).await.unwrap(), [false]);
+    // The same digest with another `until` is another value: what a client signed anew.
+    assert_eq!(one.use_once(&[(a, until + 1)]).await.unwrap(), [true]);
+    assert!(one.use_once(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_group_past_the_bound_has_the_rest_answered_as_used() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one, _) = two_stores(dir.path()).await;
+    let values: Vec<([u8; 32], i64)> = (0..MAX_USED_ONCE_BATCH + 2)
+        .map(|i| (digest(&format!("n:{i}")), 2_000_000_000))
+        .collect();
+    let answers = one.use_once(&values).await.unwrap();
+    assert_eq!(answers.len(), values.len());
+    assert!(answers[..MAX_USED_ONCE_BATCH].iter().all(|new| *new));
+    assert_eq!(answers[MAX_USED_ONCE_BATCH..], [false, false]);
+    // Those past the bound were not taken: a group of their own takes them.
+    assert_eq!(
+        one.use_once(&values[MAX_USED_ONCE_BATCH..]).await.unwrap(),
+        [true, true]
+    );
+}
+
+#[tokio::test]
+async fn expired_values_are_dropped_and_the_live_ones_stay_taken() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one, two) = two_stores(dir.path()).await;
+    let now = 1_900_000_000;
+    let (gone, edge, live) = (digest("gone"), digest("edge"), digest("live"));
+    let values = [(gone, now - 1), (edge, now), (live, now + 60)];
+    assert_eq!(one.use_once(&values).await.unwrap(), [true, true, true]);
+    assert_eq!(two.forget_used_before(now).await.unwrap(), 1);
+    assert_eq!(two.forget_used_before(now).await.unwrap(), 0);
+    // Only the one before `now` went; the others are still taken, on either store.
+    assert_eq!(
+        one.use_once(&values).await.unwrap(),
+        [true, false, false],
+        "gone, edge, live"
+    );
+}
