@@ -8,8 +8,10 @@
 //!
 //! - with `--verify assertion` or `--verify dpop`, the same handler that also checks one
 //!   Ed25519 signature, as a `private_key_jwt` or DPoP token request costs at least: of the
-//!   form's `client_assertion`, or of the `DPoP` header's proof (both made by
-//!   `benches/client_jwts.rs` with the same key), and refuses a bad one.
+//!   form's `client_assertion` with the key registered for it (read once, before serving),
+//!   or of the `DPoP` header's proof with the public key the proof carries, as a proof can
+//!   only be checked (both made by `benches/client_jwts.rs` with the same key), and refuses
+//!   a bad one.
 //!
 //! `--listen ADDR` serves until killed.
 
@@ -44,12 +46,12 @@ async fn token(Form(_form): Form<HashMap<String, String>>) -> impl IntoResponse 
     (HEADERS, BODY.get().map(String::as_str).unwrap_or("{}"))
 }
 
-/// The Ed25519 key `client_jwts` signs with, to verify.
+/// The Ed25519 key registered for the assertions: the one `client_jwts` signs with.
 static VERIFIER: OnceLock<ed25519_dalek::VerifyingKey> = OnceLock::new();
 
-/// Whether the JWS `jws` is signed by the bench key.
-fn verifies(jws: &str) -> bool {
-    let (Some(key), Some((input, signature))) = (VERIFIER.get(), jws.rsplit_once('.')) else {
+/// Whether the JWS `jws` is signed by `key`.
+fn verifies(key: Option<&ed25519_dalek::VerifyingKey>, jws: &str) -> bool {
+    let (Some(key), Some((input, signature))) = (key, jws.rsplit_once('.')) else {
         return false;
     };
     let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
@@ -62,7 +64,9 @@ fn verifies(jws: &str) -> bool {
 }
 
 async fn verified_assertion(Form(form): Form<HashMap<String, String>>) -> axum::response::Response {
-    let ok = form.get("client_assertion").is_some_and(|a| verifies(a));
+    let ok = form
+        .get("client_assertion")
+        .is_some_and(|a| verifies(VERIFIER.get(), a));
     answer(ok)
 }
 
@@ -73,8 +77,16 @@ async fn verified_proof(
     let ok = headers
         .get("dpop")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(verifies);
+        .is_some_and(|proof| verifies(carried_key(proof).as_ref(), proof));
     answer(ok)
+}
+
+/// The Ed25519 key a DPoP proof carries in its header's `jwk`.
+fn carried_key(proof: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    let header = URL_SAFE_NO_PAD.decode(proof.split('.').next()?).ok()?;
+    let header: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    let x = URL_SAFE_NO_PAD.decode(header["jwk"]["x"].as_str()?).ok()?;
+    ed25519_dalek::VerifyingKey::from_bytes(&x.try_into().ok()?).ok()
 }
 
 fn answer(ok: bool) -> axum::response::Response {

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::hazmat::{ExpandedSecretKey, raw_sign};
 use ed25519_dalek::{Signature, SigningKey, Verifier, VerifyingKey};
 use sha2::Sha512;
+use std::collections::HashMap;
 
 /// A private signing key of one of the three algorithms.
 pub(super) enum PrivateKey {
@@ -165,6 +166,28 @@ impl PrivateKey {
     }
 }
 
+/// The most Ed25519 keys kept as points; past it the memo starts over.
+const MAX_KEPT_ED25519_KEYS: usize = 4096;
+
+/// An Ed25519 public key as the point it names, or none when its bytes name no point. A
+/// point costs a square root to take from its bytes, about a tenth of a verification, and
+/// the same few keys come back with request after request (ours, each client's registered
+/// keys, each DPoP client's key), so the points are kept by their bytes.
+fn ed25519_key(bytes: &[u8; 32]) -> Option<VerifyingKey> {
+    static KEPT: std::sync::LazyLock<parking_lot::Mutex<HashMap<[u8; 32], VerifyingKey>>> =
+        std::sync::LazyLock::new(Default::default);
+    if let Some(key) = KEPT.lock().get(bytes) {
+        return Some(*key);
+    }
+    let key = VerifyingKey::from_bytes(bytes).ok()?;
+    let mut kept = KEPT.lock();
+    if kept.len() >= MAX_KEPT_ED25519_KEYS {
+        kept.clear();
+    }
+    kept.insert(*bytes, key);
+    Some(key)
+}
+
 /// True when `signature` is `alg`'s signature of `input` under `public` (the form
 /// [`PrivateKey::public`] gives).
 pub(super) fn verifies(alg: AccessTokenAlg, public: &[u8], input: &[u8], signature: &[u8]) -> bool {
@@ -176,7 +199,7 @@ pub(super) fn verifies(alg: AccessTokenAlg, public: &[u8], input: &[u8], signatu
             ) else {
                 return false;
             };
-            VerifyingKey::from_bytes(&public).is_ok_and(|key| {
+            ed25519_key(&public).is_some_and(|key| {
                 key.verify(input, &Signature::from_bytes(&signature))
                     .is_ok()
             })
@@ -212,6 +235,44 @@ pub(crate) fn verifies_client_key(key: &PublicKey, input: &[u8], signature: &[u8
 mod tests {
     use super::*;
     use ed25519_dalek::Signer as _;
+
+    /// The kept points are the points their bytes name, the bytes of no point name none,
+    /// and past the bound the memo starts over and still answers the same.
+    #[test]
+    fn kept_ed25519_points_are_the_points_their_bytes_name() {
+        let mut nowhere = None;
+        for round in 0..2 {
+            for i in 0..3 * MAX_KEPT_ED25519_KEYS as u32 {
+                let mut bytes = [0u8; 32];
+                bytes[..4].copy_from_slice(&i.to_le_bytes());
+                let fresh = VerifyingKey::from_bytes(&bytes).ok();
+                assert_eq!(ed25519_key(&bytes), fresh, "round {round}, {i}");
+                if fresh.is_none() {
+                    nowhere.get_or_insert(bytes);
+                }
+            }
+        }
+        let nowhere = nowhere.expect("some bytes name no point");
+        assert_eq!(ed25519_key(&nowhere), None);
+        // A kept point verifies as the key itself does, and refuses another's signature.
+        let signer = SigningKey::from_bytes(&[7u8; 32]);
+        let public = signer.verifying_key().to_bytes();
+        let signature = signer.sign(b"input").to_bytes();
+        for _ in 0..2 {
+            assert!(verifies(
+                AccessTokenAlg::EdDSA,
+                &public,
+                b"input",
+                &signature
+            ));
+            assert!(!verifies(
+                AccessTokenAlg::EdDSA,
+                &public,
+                b"other",
+                &signature
+            ));
+        }
+    }
 
     /// Ed25519 is deterministic: the expanded key kept signs exactly as the seed does.
     #[test]
