@@ -13,7 +13,7 @@ use consola::server::RunningServer;
 use consola::service::{Caller, ManualClock, ServiceError};
 use consola::store::ThrottleRule;
 use sha2::Digest;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -28,17 +28,10 @@ struct Replicas {
     restarts: u32,
 }
 
-/// The database the replicas of a test share: its PostgreSQL database, or a SQLite file
-/// outside both data directories.
-fn shared_database(dir: &Path) -> String {
-    database::url_for(&dir.join("shared"))
-        .unwrap_or_else(|| format!("sqlite:{}", dir.join("shared.db").display()))
-}
-
 impl Replicas {
     async fn start() -> Replicas {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database = shared_database(dir.path());
+        let database = database::shared_url(dir.path());
         let clock = Arc::new(ManualClock::new(Utc::now()));
         let a = start_replica(dir.path().join("a"), &database, Some(clock.clone())).await;
         // The same vault key, as replicas share their keys: B can open the legacy API
@@ -368,13 +361,7 @@ async fn execute(database: &str, sql: &'static str) {
 #[tokio::test]
 async fn concurrent_failures_over_two_stores_are_each_counted_once() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database = shared_database(dir.path());
-    let one = consola::store::open_url(&database, None)
-        .await
-        .expect("one");
-    let two = consola::store::open_url(&database, None)
-        .await
-        .expect("two");
+    let (one, two) = database::two_stores(dir.path()).await;
     let rule = RULE;
     let key = key_digest("client:concurrido");
     // To the millisecond, as stored.

@@ -6,30 +6,17 @@
 mod common;
 
 use common::*;
-use consola::store::{MAX_USED_ONCE_BATCH, Store};
+use consola::store::MAX_USED_ONCE_BATCH;
 use sha2::Digest;
-use std::sync::Arc;
 
 fn digest(value: &str) -> [u8; 32] {
     sha2::Sha256::digest(value).into()
 }
 
-async fn two_stores(dir: &std::path::Path) -> (Arc<dyn Store>, Arc<dyn Store>) {
-    let database = database::url_for(&dir.join("shared"))
-        .unwrap_or_else(|| format!("sqlite:{}", dir.join("shared.db").display()));
-    let one = consola::store::open_url(&database, None)
-        .await
-        .expect("one");
-    let two = consola::store::open_url(&database, None)
-        .await
-        .expect("two");
-    (one, two)
-}
-
 #[tokio::test]
 async fn a_value_is_taken_once_across_stores_and_a_repeat_in_a_group_is_a_replay() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (one, two) = two_stores(dir.path()).await;
+    let (one, two) = database::two_stores(dir.path()).await;
     let until = 2_000_000_000;
     let (a, b, c) = (digest("jti:a"), digest("jti:b"), digest("jti:c"));
     assert_eq!(
@@ -54,7 +41,7 @@ async fn a_value_is_taken_once_across_stores_and_a_repeat_in_a_group_is_a_replay
 #[tokio::test]
 async fn a_group_past_the_bound_has_the_rest_answered_as_used() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (one, _) = two_stores(dir.path()).await;
+    let (one, _) = database::two_stores(dir.path()).await;
     let values: Vec<([u8; 32], i64)> = (0..MAX_USED_ONCE_BATCH + 2)
         .map(|i| (digest(&format!("n:{i}")), 2_000_000_000))
         .collect();
@@ -72,7 +59,7 @@ async fn a_group_past_the_bound_has_the_rest_answered_as_used() {
 #[tokio::test]
 async fn expired_values_are_dropped_and_the_live_ones_stay_taken() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (one, two) = two_stores(dir.path()).await;
+    let (one, two) = database::two_stores(dir.path()).await;
     let now = 1_900_000_000;
     let (gone, edge, live) = (digest("gone"), digest("edge"), digest("live"));
     let values = [(gone, now - 1), (edge, now), (live, now + 60)];

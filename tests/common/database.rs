@@ -47,6 +47,30 @@ pub fn test_system_secret() -> consola::domain::system_secret::SystemSecret {
         .expect("a long enough secret")
 }
 
+/// One database for several stores or servers under `dir`: a PostgreSQL database of its
+/// own, or a SQLite file.
+pub fn shared_url(dir: &Path) -> String {
+    url_for(&dir.join("shared"))
+        .unwrap_or_else(|| format!("sqlite:{}", dir.join("shared.db").display()))
+}
+
+/// Two stores over the one database of [`shared_url`], as two replicas open it.
+pub async fn two_stores(
+    dir: &Path,
+) -> (
+    std::sync::Arc<dyn consola::store::Store>,
+    std::sync::Arc<dyn consola::store::Store>,
+) {
+    let database = shared_url(dir);
+    let one = consola::store::open_url(&database, None)
+        .await
+        .expect("one store");
+    let two = consola::store::open_url(&database, None)
+        .await
+        .expect("two stores");
+    (one, two)
+}
+
 /// The `--database` URL for a server over `data_dir`: `None` for SQLite in the directory.
 pub fn url_for(data_dir: &Path) -> Option<String> {
     let server = postgres()?;
