@@ -4,7 +4,8 @@
 //!
 //! A value is its digest with its `until`, which comes from what the client signed: a
 //! replay carries both, and the row is keyed by `until` first so that each group of new
-//! rows is written at the end of the key (see the migration `used_once_by_time`).
+//! rows is written in the part of the key of its second, not all over the table (see the
+//! migration `used_once_by_time`).
 
 use super::sql::{Columns, SqlBackend, transaction};
 use super::*;

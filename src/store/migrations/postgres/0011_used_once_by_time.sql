@@ -1,7 +1,7 @@
 -- Values used once are keyed by when they expire first, then by their digest. Every
 -- `until` comes from what the client signed (an assertion's exp, a DPoP proof's iat, a
 -- Hawk request's ts), so a replay carries the same one and meets its row. New rows go to
--- the end of the key, where the last ones went, instead of each to a page of its own.
+-- the part of the key of their second, where the last ones went, instead of anywhere.
 -- Expired rows are the start of the key, so pruning needs no index of its own.
 CREATE TABLE used_once_by_time (
     until BIGINT NOT NULL,
