@@ -73,3 +73,86 @@ async fn expired_values_are_dropped_and_the_live_ones_stay_taken() {
         "gone, edge, live"
     );
 }
+
+/// A group is one statement, its own transaction (no BEGIN, no COMMIT): when the database
+/// cannot record it, none of it is taken, the store says why and is not ready until writes
+/// succeed again, and the same group is new once there is room. SQLite's size limit stands
+/// for a full disk.
+#[tokio::test]
+async fn a_group_the_database_cannot_record_is_not_taken_at_all() {
+    use consola::store::{Fault, HealthStore, SqliteStore, StoreError, UsedOnceStore};
+    const MAX_PAGES: u32 = 200;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("full.db");
+    let store = SqliteStore::open(&path, Some(MAX_PAGES))
+        .await
+        .expect("store");
+    // Ballast from a connection with no size limit of its own leaves a few pages free.
+    let other = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path))
+        .await
+        .expect("own connection");
+    sqlx::query("CREATE TABLE ballast (filler BLOB)")
+        .execute(&other)
+        .await
+        .unwrap();
+    let pages = async || -> i64 {
+        sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&other)
+            .await
+            .unwrap()
+    };
+    while pages().await < i64::from(MAX_PAGES) - 4 {
+        sqlx::query("INSERT INTO ballast VALUES (zeroblob(2000))")
+            .execute(&other)
+            .await
+            .unwrap();
+    }
+    let group = |n: usize| -> Vec<([u8; 32], i64)> {
+        (0..MAX_USED_ONCE_BATCH)
+            .map(|i| (digest(&format!("lleno:{n}:{i}")), 2_000_000_000))
+            .collect()
+    };
+    let mut n = 0;
+    let refused = loop {
+        assert!(n < 50, "the database never filled");
+        match store.use_once(&group(n)).await {
+            Ok(answers) => assert!(answers.iter().all(|new| *new)),
+            Err(err) => break err,
+        }
+        n += 1;
+    };
+    assert!(
+        matches!(refused, StoreError::Unavailable(Fault::StorageFull)),
+        "{refused:?}"
+    );
+    assert!(store.ready().await.is_err(), "not ready while writes fail");
+
+    sqlx::query("DROP TABLE ballast")
+        .execute(&other)
+        .await
+        .unwrap();
+    other.close().await;
+    assert!(
+        store
+            .use_once(&group(n))
+            .await
+            .unwrap()
+            .iter()
+            .all(|new| *new),
+        "no value of the refused group was taken"
+    );
+    assert!(store.ready().await.is_ok(), "ready again");
+    // Every group recorded stays taken.
+    for recorded in 0..=n {
+        assert!(
+            store
+                .use_once(&group(recorded))
+                .await
+                .unwrap()
+                .iter()
+                .all(|new| !*new)
+        );
+    }
+}

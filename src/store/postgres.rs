@@ -5,13 +5,13 @@
 //!
 //! Times are Unix milliseconds (UTC) as on SQLite; ids are native UUIDs.
 
-use super::sql::{DbId, Dialect, SqlBackend, classify};
+use super::sql::{DbId, Dialect, SqlBackend, Statement, classify};
 use super::{Fault, HealthStore, StoreError, StoreResult, unique};
 use async_trait::async_trait;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgPoolOptions, PgQueryResult, PgTypeInfo, PgValueRef,
+    PgArgumentBuffer, PgConnectOptions, PgPoolOptions, PgQueryResult, PgRow, PgTypeInfo, PgValueRef,
 };
 use sqlx::{Connection, Decode, Encode, PgPool, Pool, Postgres, Type};
 use std::str::FromStr;
@@ -164,6 +164,10 @@ impl SqlBackend for PostgresStore {
         drop(tx);
     }
     async fn finished(&self, _outcome: Result<(), &StoreError>) {}
+    /// On a connection of the pool, which sqlx returns out of any transaction.
+    async fn run_alone(&self, statement: Statement<Postgres>) -> StoreResult<Vec<PgRow>> {
+        statement.fetch_all(&self.pool).await
+    }
 }
 
 /// `/readyz` answers within this even when the server hangs rather than refuses.

@@ -1,8 +1,8 @@
 //! Where the store's sections meet sqlx: one statement text (`$1..$N`, which SQLite reads
 //! too) bound and run the same way on either database, so each section is written once
 //! (`impl<B: SqlBackend> …Store for B`). What truly differs between the two databases is
-//! the [`Dialect`] of each (in `sqlite.rs` and `postgres.rs`) and the write transaction of
-//! each [`SqlBackend`].
+//! the [`Dialect`] of each (in `sqlite.rs` and `postgres.rs`) and how each [`SqlBackend`]
+//! writes: a transaction, or one statement alone.
 //!
 //! sqlx's own generic API needs a where clause per value type and per executor at every use;
 //! here those bounds are stated once, in the blanket impls below, and the sections see only
@@ -502,6 +502,11 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
     fn rollback(tx: Self::Tx, cause: &StoreError) -> impl Future<Output = ()> + Send;
     /// Told how each write ended (SQLite follows its storage faults from here).
     fn finished(&self, outcome: Result<(), &StoreError>) -> impl Future<Output = ()> + Send;
+    /// Runs one write statement outside any transaction (see [`alone`]); its rows.
+    fn run_alone(
+        &self,
+        statement: Statement<Self::Db>,
+    ) -> impl Future<Output = StoreResult<Vec<<Self::Db as Database>::Row>>> + Send;
 }
 
 /// Runs `work` in one write transaction and commits it; on any error nothing of it stays.
@@ -520,6 +525,20 @@ pub(crate) async fn transaction<B: SqlBackend, T>(
         }
     }
     .await;
+    store.finished(outcome.as_ref().map(|_| ())).await;
+    outcome
+}
+
+/// Runs one write statement as its own transaction; its rows (`RETURNING`). Both databases
+/// apply a statement sent outside a transaction wholly or not at all, so it needs neither
+/// BEGIN nor COMMIT: one round trip to the database instead of the three of [`transaction`],
+/// for the one-statement write on the token endpoint's path (the values used once). Taking
+/// the statement itself, it cannot be handed a second one.
+pub(crate) async fn alone<B: SqlBackend>(
+    store: &B,
+    statement: Statement<B::Db>,
+) -> StoreResult<Vec<<B::Db as Database>::Row>> {
+    let outcome = store.run_alone(statement).await;
     store.finished(outcome.as_ref().map(|_| ())).await;
     outcome
 }

@@ -2,14 +2,14 @@
 //! writer; serializing in the pool avoids busy retries) and a few readers. Its dialect (ids
 //! as TEXT, its error codes) is here; its sections are the shared ones (`sql`).
 
-use super::sql::{DbId, Dialect, SqlBackend, classify};
+use super::sql::{DbId, Dialect, SqlBackend, Statement, classify};
 use super::{ChangeFeed, ChangeStore, Fault, HealthStore, StoreError, StoreResult, unique};
 use async_trait::async_trait;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
     SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
-    SqliteQueryResult, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqliteQueryResult, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
 use sqlx::{Decode, Encode, Pool, Sqlite, SqlitePool, Type};
 use std::path::Path;
@@ -85,6 +85,9 @@ impl SqlBackend for SqliteStore {
     }
     async fn finished(&self, outcome: Result<(), &StoreError>) {
         self.writer.finished(outcome).await
+    }
+    async fn run_alone(&self, statement: Statement<Sqlite>) -> StoreResult<Vec<SqliteRow>> {
+        self.writer.alone(statement).await
     }
 }
 

@@ -7,7 +7,7 @@
 //! rows is written in the part of the key of its second, not all over the table (see the
 //! migration `used_once_by_time`).
 
-use super::sql::{Columns, SqlBackend, transaction};
+use super::sql::{Columns, SqlBackend, alone, transaction};
 use super::*;
 use sqlx::AssertSqlSafe;
 
@@ -49,18 +49,17 @@ impl<B: SqlBackend> UsedOnceStore for B {
              RETURNING until, digest",
             rows.join(", ")
         );
-        let inserted: Vec<(i64, Vec<u8>)> = transaction(self, async |tx| {
-            // One row per value across every replica: a second insert finds it taken.
-            let mut statement = B::query(AssertSqlSafe(sql));
-            for (digest, until) in &distinct {
-                statement = statement.bind(*until).bind(&digest[..]);
-            }
-            let rows = statement.fetch_all(&mut *tx).await?;
-            rows.iter()
-                .map(|row| Ok((row.col("until")?, row.col("digest")?)))
-                .collect()
-        })
-        .await?;
+        // One row per value across every replica: a second insert finds it taken. One
+        // statement, its own transaction: the whole group is taken, or none of it.
+        let mut statement = B::query(AssertSqlSafe(sql));
+        for (digest, until) in &distinct {
+            statement = statement.bind(*until).bind(&digest[..]);
+        }
+        let inserted: Vec<(i64, Vec<u8>)> = alone(self, statement)
+            .await?
+            .iter()
+            .map(|row| Ok((row.col("until")?, row.col("digest")?)))
+            .collect::<StoreResult<_>>()?;
         let mut answered: Vec<&([u8; 32], i64)> = Vec::with_capacity(taken.len());
         Ok(taken
             .iter()

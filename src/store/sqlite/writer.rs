@@ -1,5 +1,6 @@
-//! The one way the SQLite store writes: a transaction on the single writer connection that
-//! either commits or leaves nothing behind, and a record of storage faults.
+//! How the SQLite store writes, on its single writer connection: a transaction that either
+//! commits or leaves nothing behind, or one statement alone, which SQLite makes its own
+//! transaction; and a record of storage faults.
 //!
 //! SQLite may end a transaction by itself when a statement or COMMIT fails (a full disk, an
 //! I/O error), and sqlx's count of open transactions then no longer matches the connection:
@@ -9,10 +10,11 @@
 //! connection whose transaction did not end in a clean COMMIT or ROLLBACK is closed, never
 //! handed to the next write. A new connection has no state to be wrong about.
 
-use crate::store::sql::Dialect;
+use crate::store::sql::{Dialect, Statement};
 use crate::store::{Fault, StoreError, StoreResult};
 use parking_lot::Mutex;
 use sqlx::pool::PoolConnection;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
@@ -107,6 +109,19 @@ impl Writer {
             Err(_) => {}
         }
         result
+    }
+
+    /// One statement by itself, outside any transaction: SQLite applies it wholly or not at
+    /// all and leaves the connection out of a transaction either way (a transaction is
+    /// never left open on a pooled connection: see [`Transaction`]). After a failure other
+    /// than a refusal the connection is closed all the same, as a transaction's is.
+    pub(super) async fn alone(&self, statement: Statement<Sqlite>) -> StoreResult<Vec<SqliteRow>> {
+        let mut conn = self.pool.acquire().await.map_err(Sqlite::error)?;
+        let outcome = statement.fetch_all(&mut *conn).await;
+        if outcome.as_ref().is_err_and(|err| !is_refusal(err)) {
+            conn.close_on_drop();
+        }
+        outcome
     }
 
     pub(super) async fn begin(&self) -> StoreResult<Transaction> {
