@@ -357,6 +357,14 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         (status, body["error"].as_str()),
         (400, Some("invalid_scope"))
     );
+    // Refused, it is not spent: r3 still refreshes (and is spent by that).
+    let (status, fourth) = f.refresh(&r3).await;
+    assert_eq!(
+        status, 200,
+        "r3 is still good after a refused scope: {fourth}"
+    );
+    let r4 = fourth["refresh_token"].as_str().unwrap().to_string();
+    let fourth_access = SecretText::new(fourth["access_token"].as_str().unwrap().into());
 
     // Reusing r1 is theft: the whole family goes, the newest one included, and every
     // access token issued under it.
@@ -365,12 +373,12 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let (status, body) = f.refresh(&r3).await;
+    let (status, body) = f.refresh(&r4).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    for token in [&first_access, &access] {
+    for token in [&first_access, &access, &fourth_access] {
         let err = f.h.anon.module_access(token, "reports").await.unwrap_err();
         assert_eq!(err.status(), Some(401));
     }

@@ -210,6 +210,15 @@ async fn a_code_grant_for_a_resource_keeps_it_through_refresh_and_refuses_anothe
         (status, body["error"].as_str()),
         (400, Some("invalid_target"))
     );
+    // A client's mistake does not spend the token: the grant goes on.
+    let (status, body) = token(
+        &h,
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(status, 200, "the refresh token is still good: {body}");
+    assert_eq!(claims(body["access_token"].as_str().unwrap())["aud"], MCP);
 }
 
 #[tokio::test]

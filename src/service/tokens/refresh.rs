@@ -20,6 +20,16 @@ impl Service {
         }
         // An unknown resource is refused before the token is spent.
         self.requested_resource(request.resource.as_deref())?;
+        let consumer = &client.credentials.consumer;
+        let digest = secret::digest(presented);
+        // So is a request that does not fit the grant of a token still current (another
+        // resource, a wider scope): a client's mistake must not end its grant. A token spent
+        // or revoked already is left to the rotation below, which ends its family.
+        if let Ok(current) = self.store.live_refresh_token(&digest).await
+            && current.client_id == consumer.client_id
+        {
+            self.refreshed_grant(client, &current, request)?;
+        }
         let now = self.now();
         let next = secret::generate(SecretKind::RefreshToken);
         let replacement = RefreshTokenRecord {
@@ -34,16 +44,9 @@ impl Service {
             jkt: None,
             resource: None,
         };
-        let consumer = &client.credentials.consumer;
         let old = match self
             .store
-            .use_refresh_token(
-                &secret::digest(presented),
-                &consumer.client_id,
-                &replacement,
-                jkt,
-                now,
-            )
+            .use_refresh_token(&digest, &consumer.client_id, &replacement, jkt, now)
             .await
         {
             Ok(RefreshUse::Rotated(old)) => old,
@@ -67,16 +70,9 @@ impl Service {
             self.store.revoke_refresh_family(old.family_id).await?;
             return Err(invalid("refresh_token vencido"));
         }
-        // Another listed resource than the grant's is known only now, after the rotation:
-        // such a request spends the token, as a thief's would.
-        let resource = self.grant_resource(old.resource.as_deref(), request.resource.as_deref())?;
-        let granted = client.still_granted(&old.scope);
-        let scopes = match request.scope.as_deref() {
-            Some(asked) if !asked.trim().is_empty() => {
-                narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
-            }
-            _ => granted,
-        };
+        // The same check on the row the rotation locked: what was read before may be stale
+        // only in whether it was spent, which the rotation settled.
+        let (resource, scopes) = self.refreshed_grant(client, &old, request)?;
         let access_token = self.mint_access_token(
             consumer,
             &join_scopes(&scopes),
@@ -93,5 +89,26 @@ impl Service {
             scope: join_scopes(&scopes),
             refresh_token: Some(SecretText::new(next)),
         })
+    }
+
+    /// What refreshing `grant`'s token gets: the grant's resource, which the request may
+    /// repeat but never change (RFC 8707 §2.2), and its scopes the consumer still has,
+    /// narrowed to those the request asks for, never widened (RFC 6749 §6).
+    fn refreshed_grant(
+        &self,
+        client: &CachedClient,
+        grant: &RefreshTokenRecord,
+        request: &TokenRequest,
+    ) -> Result<(Option<String>, BTreeSet<String>), OAuthError> {
+        let resource =
+            self.grant_resource(grant.resource.as_deref(), request.resource.as_deref())?;
+        let granted = client.still_granted(&grant.scope);
+        let scopes = match request.scope.as_deref() {
+            Some(asked) if !asked.trim().is_empty() => {
+                narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
+            }
+            _ => granted,
+        };
+        Ok((resource, scopes))
     }
 }
