@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use consola::store::MAX_USED_ONCE_BATCH;
+use consola::store::{MAX_FORGOTTEN_AT_ONCE, MAX_USED_ONCE_BATCH};
 use sha2::Digest;
 
 fn digest(value: &str) -> [u8; 32] {
@@ -71,6 +71,38 @@ async fn expired_values_are_dropped_and_the_live_ones_stay_taken() {
         one.use_once(&values).await.unwrap(),
         [true, false, false],
         "gone, edge, live"
+    );
+}
+
+/// A flood's expired values go in steps: at most `MAX_FORGOTTEN_AT_ONCE` a call, the
+/// oldest first, so that no one write holds the values asked for meanwhile for long.
+#[tokio::test]
+async fn expired_values_go_at_most_a_step_at_a_time_the_oldest_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (one, two) = database::two_stores(dir.path()).await;
+    let now = 1_900_000_000;
+    let step = MAX_FORGOTTEN_AT_ONCE as usize;
+    let values: Vec<([u8; 32], i64)> = (0..step + 5)
+        .map(|i| {
+            let until = if i < step { now - 100 } else { now - 1 };
+            (digest(&format!("paso:{i}")), until)
+        })
+        .collect();
+    for group in values.chunks(MAX_USED_ONCE_BATCH) {
+        assert!(one.use_once(group).await.unwrap().iter().all(|new| *new));
+    }
+    assert_eq!(two.forget_used_before(now).await.unwrap(), step as u64);
+    assert_eq!(
+        one.use_once(&values[step..]).await.unwrap(),
+        [false; 5],
+        "the five that expired last are left for the next step"
+    );
+    assert_eq!(two.forget_used_before(now).await.unwrap(), 5);
+    assert_eq!(two.forget_used_before(now).await.unwrap(), 0);
+    assert_eq!(
+        one.use_once(&values[..3]).await.unwrap(),
+        [true; 3],
+        "the oldest went first"
     );
 }
 

@@ -2,11 +2,12 @@
 //! request that needs one waits for the next transaction, which takes every value asked
 //! for meanwhile. Under load many share one commit instead of queueing a commit each
 //! behind the database's one writer; alone, a value is its own group, with no wait.
-//! Expired values are dropped at most once every [`FORGET_EVERY_SECONDS`], by the same
-//! task, between groups.
+//! Expired values are dropped once every [`FORGET_EVERY_SECONDS`], by the same task,
+//! between groups, in steps of at most `store::MAX_FORGOTTEN_AT_ONCE`: when a step leaves
+//! some, the next follows the next group.
 
 use super::*;
-use crate::store::{Fault, MAX_USED_ONCE_BATCH};
+use crate::store::{Fault, MAX_FORGOTTEN_AT_ONCE, MAX_USED_ONCE_BATCH};
 use tokio::sync::{mpsc, oneshot};
 
 /// How often the expired values are dropped. Until they are, they take room but meet no
@@ -100,6 +101,7 @@ impl Service {
 async fn write_groups(store: Arc<dyn Store>, mut asked: mpsc::UnboundedReceiver<Asked>) {
     let mut group = Vec::with_capacity(MAX_USED_ONCE_BATCH);
     let mut forgotten_at = i64::MIN;
+    let mut more_to_forget = false;
     while asked.recv_many(&mut group, MAX_USED_ONCE_BATCH).await > 0 {
         let values: Vec<([u8; 32], i64)> = group.iter().map(|a| (a.digest, a.until)).collect();
         // The oldest request's clock: a value it can no longer pass, no one can.
@@ -118,11 +120,82 @@ async fn write_groups(store: Arc<dyn Store>, mut asked: mpsc::UnboundedReceiver<
                 }
             }
         }
-        if now.saturating_sub(forgotten_at) >= FORGET_EVERY_SECONDS {
+        if more_to_forget || now.saturating_sub(forgotten_at) >= FORGET_EVERY_SECONDS {
             forgotten_at = now;
-            if let Err(err) = store.forget_used_before(now).await {
-                tracing::warn!(error = %err, "expired values used once could not be dropped");
-            }
+            more_to_forget = match store.forget_used_before(now).await {
+                Ok(dropped) => dropped >= MAX_FORGOTTEN_AT_ONCE,
+                Err(err) => {
+                    tracing::warn!(error = %err, "expired values used once could not be dropped");
+                    false
+                }
+            };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    fn value(n: usize) -> [u8; 32] {
+        let mut digest = [0u8; 32];
+        digest[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        digest
+    }
+
+    /// Through the task, one group at a time, as requests ask.
+    async fn ask(
+        queue: &mpsc::UnboundedSender<Asked>,
+        digest: [u8; 32],
+        until: i64,
+        now: i64,
+    ) -> bool {
+        let (answer, answered) = oneshot::channel();
+        let asked = Asked {
+            digest,
+            until,
+            now,
+            answer,
+        };
+        queue.send(asked).expect("the task takes values");
+        answered.await.expect("an answer").expect("recorded")
+    }
+
+    /// More expired values than one step drops (a flood's) go in the steps that follow the
+    /// next groups, not one step every 10 s; the live ones stay taken.
+    #[tokio::test]
+    async fn expired_values_past_one_step_go_in_the_groups_that_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), None)
+                .await
+                .unwrap(),
+        );
+        let now = 1_900_000_000;
+        let expired = 2 * MAX_FORGOTTEN_AT_ONCE as usize + 10;
+        let values: Vec<([u8; 32], i64)> = (0..expired)
+            .map(|n| (value(n), now - 1 - (n % 100) as i64))
+            .collect();
+        for group in values.chunks(MAX_USED_ONCE_BATCH) {
+            store.use_once(group).await.unwrap();
+        }
+        let (queue, asked) = mpsc::unbounded_channel();
+        tokio::spawn(write_groups(store.clone(), asked));
+        let live = value(expired);
+        assert!(ask(&queue, live, now + 60, now).await);
+        // Each group is followed by its step; the fourth's answer comes after the third's.
+        for n in 1..=3 {
+            assert!(ask(&queue, value(expired + n), now + 60, now).await);
+        }
+        assert_eq!(
+            store.forget_used_before(now).await.unwrap(),
+            0,
+            "every expired value is gone"
+        );
+        assert!(
+            !ask(&queue, live, now + 60, now).await,
+            "a live value stays taken"
+        );
     }
 }

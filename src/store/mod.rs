@@ -39,7 +39,7 @@ pub use security::SecurityStore;
 pub use sqlite::SqliteStore;
 pub use ssh_keys::{SshKeyRecord, SshKeyStore};
 pub use throttles::{SharedThrottle, ThrottleKey, ThrottleRule, ThrottleStore};
-pub use used_once::{MAX_USED_ONCE_BATCH, UsedOnceStore};
+pub use used_once::{MAX_FORGOTTEN_AT_ONCE, MAX_USED_ONCE_BATCH, UsedOnceStore};
 pub use users::UserStore;
 
 use crate::domain::*;
