@@ -102,13 +102,12 @@ impl Service {
     ) -> Result<(Option<String>, BTreeSet<String>), OAuthError> {
         let resource =
             self.grant_resource(grant.resource.as_deref(), request.resource.as_deref())?;
-        let granted = client.still_granted(&grant.scope);
-        let scopes = match request.scope.as_deref() {
-            Some(asked) if !asked.trim().is_empty() => {
-                narrow_scopes(&granted, Some(asked)).map_err(|_| OAuthError::InvalidScope)?
-            }
-            _ => granted,
-        };
+        // No scope asked for (or only spaces) is the whole of what is still granted.
+        let scopes = narrow_scopes(
+            &client.still_granted(&grant.scope),
+            request.scope.as_deref(),
+        )
+        .map_err(|_| OAuthError::InvalidScope)?;
         Ok((resource, scopes))
     }
 }
