@@ -198,4 +198,74 @@ mod tests {
             "a live value stays taken"
         );
     }
+
+    /// The database's fault reaches the client as 503 with its cause; any other failure
+    /// to record a value is the server's own error.
+    #[test]
+    fn a_value_the_database_could_not_record_is_unavailable_with_its_fault() {
+        let full = UsedOnceFailed::from(&StoreError::Unavailable(Fault::StorageFull));
+        assert_eq!(full, UsedOnceFailed(Some(Fault::StorageFull)));
+        assert!(matches!(
+            OAuthError::from(full),
+            OAuthError::Unavailable(Fault::StorageFull)
+        ));
+        let other = UsedOnceFailed::from(&StoreError::NotFound);
+        assert_eq!(other, UsedOnceFailed(None));
+        assert!(matches!(OAuthError::from(other), OAuthError::Internal(_)));
+    }
+
+    /// A service can outlive the runtime whose task wrote its groups (its task then ends
+    /// with it): a value goes to the database alone, and is still taken once.
+    #[test]
+    fn with_the_group_task_gone_a_value_goes_to_the_database_alone() {
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let until = 2_000_000_000;
+        let first = runtime();
+        let service = first.block_on(async {
+            let store: Arc<dyn Store> = Arc::new(
+                SqliteStore::open(&dir.path().join("t.db"), None)
+                    .await
+                    .unwrap(),
+            );
+            let vault = crate::service::vault::Vault::from_key(&[7; 32]);
+            let service = Service::new(store, vault, ServiceConfig::default());
+            assert_eq!(service.use_once(value(1), until).await, Ok(true));
+            service
+        });
+        drop(first);
+        runtime().block_on(async {
+            assert_eq!(service.use_once(value(2), until).await, Ok(true));
+            assert_eq!(service.use_once(value(2), until).await, Ok(false));
+            assert_eq!(
+                service.use_once(value(1), until).await,
+                Ok(false),
+                "what the task took stays taken"
+            );
+        });
+    }
+
+    /// The task ends with its queue, when the service is gone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_task_ends_when_its_queue_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("t.db"), None)
+                .await
+                .unwrap(),
+        );
+        let (queue, asked) = mpsc::unbounded_channel();
+        let task = tokio::spawn(write_groups(store, asked));
+        assert!(ask(&queue, value(1), 2_000_000_000, 1_900_000_000).await);
+        drop(queue);
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("the task ended")
+            .expect("without a panic");
+    }
 }
