@@ -548,13 +548,16 @@ async fn a_hawk_nonce_used_on_one_replica_is_refused_on_another() {
         return;
     };
     let legacy = cluster.admin(0).api_key_secret().await.unwrap();
+    // One timestamp for both: a replay carries the one it was signed with (the same nonce
+    // with another timestamp is another request, which only the key's holder can sign).
+    let ts = chrono::Utc::now().timestamp();
     let signed = |replica: &Replica| {
         let url =
             url::Url::parse(&format!("{}/api/v1/modules/reports/access", replica.url)).unwrap();
         let (_, header) = consola::domain::hawk::sign(
             &legacy.key,
             legacy.secret.expose(),
-            chrono::Utc::now().timestamp(),
+            ts,
             "nonce-compartido",
             &consola::domain::hawk::HawkRequest {
                 method: "GET",
