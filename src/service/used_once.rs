@@ -22,6 +22,24 @@ struct Asked {
     answer: oneshot::Sender<Result<bool, UsedOnceFailed>>,
 }
 
+impl Asked {
+    /// A value to ask about, and where its answer comes.
+    fn new(
+        digest: [u8; 32],
+        until: i64,
+        now: i64,
+    ) -> (Asked, oneshot::Receiver<Result<bool, UsedOnceFailed>>) {
+        let (answer, answered) = oneshot::channel();
+        let asked = Asked {
+            digest,
+            until,
+            now,
+            answer,
+        };
+        (asked, answered)
+    }
+}
+
 /// The database could not record a value (its fault, when it named one); the value is
 /// then not taken, as if it were used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,13 +86,7 @@ impl Service {
             tokio::spawn(write_groups(self.store.clone(), asked));
             queue
         });
-        let (answer, answered) = oneshot::channel();
-        let asked = Asked {
-            digest,
-            until,
-            now,
-            answer,
-        };
+        let (asked, answered) = Asked::new(digest, until, now);
         match queue.send(asked) {
             Ok(()) => match answered.await {
                 Ok(result) => result,
@@ -144,6 +156,10 @@ mod tests {
         digest
     }
 
+    async fn store(dir: &std::path::Path) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(&dir.join("t.db"), None).await.unwrap())
+    }
+
     /// Through the task, one group at a time, as requests ask.
     async fn ask(
         queue: &mpsc::UnboundedSender<Asked>,
@@ -151,13 +167,7 @@ mod tests {
         until: i64,
         now: i64,
     ) -> bool {
-        let (answer, answered) = oneshot::channel();
-        let asked = Asked {
-            digest,
-            until,
-            now,
-            answer,
-        };
+        let (asked, answered) = Asked::new(digest, until, now);
         queue.send(asked).expect("the task takes values");
         answered.await.expect("an answer").expect("recorded")
     }
@@ -167,11 +177,7 @@ mod tests {
     #[tokio::test]
     async fn expired_values_past_one_step_go_in_the_groups_that_follow() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), None)
-                .await
-                .unwrap(),
-        );
+        let store = store(dir.path()).await;
         let now = 1_900_000_000;
         let expired = 2 * MAX_FORGOTTEN_AT_ONCE as usize + 10;
         let values: Vec<([u8; 32], i64)> = (0..expired)
@@ -228,11 +234,7 @@ mod tests {
         let until = 2_000_000_000;
         let first = runtime();
         let service = first.block_on(async {
-            let store: Arc<dyn Store> = Arc::new(
-                SqliteStore::open(&dir.path().join("t.db"), None)
-                    .await
-                    .unwrap(),
-            );
+            let store = store(dir.path()).await;
             let vault = crate::service::vault::Vault::from_key(&[7; 32]);
             let service = Service::new(store, vault, ServiceConfig::default());
             assert_eq!(service.use_once(value(1), until).await, Ok(true));
@@ -254,11 +256,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_task_ends_when_its_queue_closes() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("t.db"), None)
-                .await
-                .unwrap(),
-        );
+        let store = store(dir.path()).await;
         let (queue, asked) = mpsc::unbounded_channel();
         let task = tokio::spawn(write_groups(store, asked));
         assert!(ask(&queue, value(1), 2_000_000_000, 1_900_000_000).await);
