@@ -13,9 +13,8 @@ use consola::client::Client;
 use consola::server::{RunningServer, ServerConfig};
 use faults::*;
 use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use uuid::Uuid;
 
 async fn start(data: &Path, max_pages: Option<u32>) -> RunningServer {
@@ -26,25 +25,6 @@ async fn start(data: &Path, max_pages: Option<u32>) -> RunningServer {
 
 fn db_path(data: &Path) -> PathBuf {
     data.join("consola.db")
-}
-
-/// A read-write connection of the test's own, as another process would open the file.
-async fn own_connection(data: &Path) -> SqlitePool {
-    let options = SqliteConnectOptions::new()
-        .filename(db_path(data))
-        .busy_timeout(Duration::from_secs(10));
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .expect("own connection")
-}
-
-async fn page_count(pool: &SqlitePool) -> i64 {
-    sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(pool)
-        .await
-        .unwrap()
 }
 
 /// A refused write's raw answer: 503, `Retry-After`, problem+json.
@@ -81,18 +61,8 @@ async fn a_full_database_refuses_writes_with_503_and_takes_them_again_when_space
     }
     assert_eq!(ledger.refused, 0);
 
-    // Ballast from another connection (no size limit of its own) leaves a few pages free.
-    let other = own_connection(&data).await;
-    sqlx::query("CREATE TABLE ballast (filler BLOB)")
-        .execute(&other)
-        .await
-        .unwrap();
-    while page_count(&other).await < i64::from(MAX_PAGES) - 6 {
-        sqlx::query("INSERT INTO ballast VALUES (zeroblob(2000))")
-            .execute(&other)
-            .await
-            .unwrap();
-    }
+    // Ballast from another connection leaves a few pages free.
+    let ballast = Ballast::leaving(&db_path(&data), MAX_PAGES, 6).await;
 
     // 1. Fill it until a write fails.
     let mut i = 0;
@@ -117,11 +87,7 @@ async fn a_full_database_refuses_writes_with_503_and_takes_them_again_when_space
     assert_stored(&db_path(&data), &ledger).await;
 
     // 4. Space returns: writes succeed again, without a restart.
-    sqlx::query("DROP TABLE ballast")
-        .execute(&other)
-        .await
-        .unwrap();
-    other.close().await;
+    ballast.remove().await;
     let refused_before = ledger.refused;
     for i in 0..18 {
         write(&admin, &anonymous, group_id, &mut ledger, i, "lleno").await;

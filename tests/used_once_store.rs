@@ -4,6 +4,7 @@
 //! first, and expired values are dropped without touching the live ones.
 
 mod common;
+mod faults;
 
 use common::*;
 use consola::store::{MAX_FORGOTTEN_AT_ONCE, MAX_USED_ONCE_BATCH};
@@ -119,28 +120,8 @@ async fn a_group_the_database_cannot_record_is_not_taken_at_all() {
     let store = SqliteStore::open(&path, Some(MAX_PAGES))
         .await
         .expect("store");
-    // Ballast from a connection with no size limit of its own leaves a few pages free.
-    let other = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&path))
-        .await
-        .expect("own connection");
-    sqlx::query("CREATE TABLE ballast (filler BLOB)")
-        .execute(&other)
-        .await
-        .unwrap();
-    let pages = async || -> i64 {
-        sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&other)
-            .await
-            .unwrap()
-    };
-    while pages().await < i64::from(MAX_PAGES) - 4 {
-        sqlx::query("INSERT INTO ballast VALUES (zeroblob(2000))")
-            .execute(&other)
-            .await
-            .unwrap();
-    }
+    // Ballast from another connection leaves a few pages free.
+    let ballast = faults::Ballast::leaving(&path, MAX_PAGES, 4).await;
     let group = |n: usize| -> Vec<([u8; 32], i64)> {
         (0..MAX_USED_ONCE_BATCH)
             .map(|i| (digest(&format!("lleno:{n}:{i}")), 2_000_000_000))
@@ -161,11 +142,7 @@ async fn a_group_the_database_cannot_record_is_not_taken_at_all() {
     );
     assert!(store.ready().await.is_err(), "not ready while writes fail");
 
-    sqlx::query("DROP TABLE ballast")
-        .execute(&other)
-        .await
-        .unwrap();
-    other.close().await;
+    ballast.remove().await;
     assert!(
         store
             .use_once(&group(n))

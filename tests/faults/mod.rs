@@ -13,6 +13,52 @@ use std::path::Path;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// Ballast written by a connection of the test's own, as another process would write it,
+/// with no size limit of its own: it fills a database capped at `max_pages` (the store's
+/// `max_page_count`, standing for a full disk) until `free` pages are left.
+pub struct Ballast {
+    pool: SqlitePool,
+}
+
+impl Ballast {
+    pub async fn leaving(db_file: &Path, max_pages: u32, free: u32) -> Ballast {
+        let options = SqliteConnectOptions::new()
+            .filename(db_file)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("own connection");
+        sqlx::query("CREATE TABLE ballast (filler BLOB)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let pages = async || -> i64 {
+            sqlx::query_scalar("PRAGMA page_count")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        };
+        while pages().await < i64::from(max_pages - free) {
+            sqlx::query("INSERT INTO ballast VALUES (zeroblob(2000))")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        Ballast { pool }
+    }
+
+    /// Drops it: the space returns.
+    pub async fn remove(self) {
+        sqlx::query("DROP TABLE ballast")
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        self.pool.close().await;
+    }
+}
+
 /// Writes sent while the fault holds.
 pub const WRITES_UNDER_FAULT: usize = 50;
 
